@@ -1,0 +1,201 @@
+// Q38: automatic canary. A route walks through weight steps; each step lasts at least its dwell time
+// and is judged on what the new side did during it, against the old side over the same step. While
+// the new side's error rate and p99 stay within bounds, the next step follows; the moment they do
+// not (once the step has enough requests to judge), the weight goes back to 0 and the reason is kept.
+import type { CanaryConfig } from './config-schema.ts';
+import type { Side } from './side-assignment.ts';
+
+export class SideWindow {
+  count = 0;
+  errors = 0;
+  // Bounded sample of latencies for the p99; a canary step rarely needs more to be judged.
+  private readonly latencies: number[] = [];
+  private seen = 0;
+
+  add(latencyMs: number, isError: boolean): void {
+    this.count++;
+    if (isError) this.errors++;
+    this.seen++;
+    if (this.latencies.length < 5000) this.latencies.push(latencyMs);
+    else {
+      // Reservoir sampling keeps the sample uniform over the whole step.
+      const j = Math.floor(Math.random() * this.seen);
+      if (j < 5000) this.latencies[j] = latencyMs;
+    }
+  }
+
+  errorRate(): number {
+    return this.count ? this.errors / this.count : 0;
+  }
+
+  p99(): number {
+    if (!this.latencies.length) return 0;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
+  }
+
+  summary() {
+    return { requests: this.count, errors: this.errors, errorRate: round(this.errorRate()), p99Ms: round(this.p99()) };
+  }
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+export type CanaryStatus = 'running' | 'completed' | 'rolled-back' | 'aborted';
+
+export interface CanaryEvent {
+  at: string;
+  event: 'started' | 'advanced' | 'completed' | 'rolled-back' | 'aborted';
+  weight: number;
+  reason?: string;
+  step?: { old: ReturnType<SideWindow['summary']>; new: ReturnType<SideWindow['summary']> };
+}
+
+interface RouteCanary {
+  config: CanaryConfig;
+  status: CanaryStatus;
+  step: number;
+  stepStartedAt: number;
+  windows: Record<Side, SideWindow>;
+  // The old side's figures from the last step where it had traffic: the baseline at weight 100.
+  baseline?: SideWindow;
+  history: CanaryEvent[];
+}
+
+export interface CanaryDeps {
+  /** Applies and persists a weight (the same path as the admin API). */
+  setWeight(route: string, weight: number): void;
+  now?(): number;
+  onEvent?(route: string, e: CanaryEvent): void;
+}
+
+export class CanaryController {
+  private readonly routes = new Map<string, RouteCanary>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: CanaryDeps, tickMs = 100) {
+    this.now = deps.now ?? Date.now;
+    if (tickMs > 0) {
+      this.timer = setInterval(() => this.tick(), tickMs);
+      this.timer.unref();
+    }
+  }
+
+  start(route: string, config: CanaryConfig): void {
+    const first = config.steps[0]!;
+    const rc: RouteCanary = {
+      config,
+      status: 'running',
+      step: 0,
+      stepStartedAt: this.now(),
+      windows: { old: new SideWindow(), new: new SideWindow() },
+      history: [...(this.routes.get(route)?.history ?? [])],
+    };
+    this.routes.set(route, rc);
+    this.deps.setWeight(route, first.weight);
+    this.push(route, rc, { event: 'started', weight: first.weight });
+  }
+
+  isRunning(route: string): boolean {
+    return this.routes.get(route)?.status === 'running';
+  }
+
+  /** Hot path: one finished request on a route with a running canary. */
+  record(route: string, side: Side, latencyMs: number, isError: boolean): void {
+    const rc = this.routes.get(route);
+    if (rc && rc.status === 'running') rc.windows[side].add(latencyMs, isError);
+  }
+
+  /** Stops a running canary (someone set the weight by hand, or the route went away). */
+  abort(route: string, reason: string): void {
+    const rc = this.routes.get(route);
+    if (!rc || rc.status !== 'running') return;
+    rc.status = 'aborted';
+    this.push(route, rc, { event: 'aborted', weight: rc.config.steps[rc.step]!.weight, reason });
+  }
+
+  tick(): void {
+    for (const [route, rc] of this.routes) {
+      if (rc.status !== 'running') continue;
+      const { config } = rc;
+      const step = config.steps[rc.step]!;
+      const fresh = rc.windows.new;
+      if (fresh.count < config.minRequests) continue;
+      const breach = this.breach(rc);
+      const summary = { old: rc.windows.old.summary(), new: fresh.summary() };
+      if (breach) {
+        rc.status = 'rolled-back';
+        this.deps.setWeight(route, 0);
+        this.push(route, rc, { event: 'rolled-back', weight: 0, reason: breach, step: summary });
+        continue;
+      }
+      if (this.now() - rc.stepStartedAt < step.dwellMs) continue;
+      if (rc.windows.old.count >= config.minRequests) rc.baseline = rc.windows.old;
+      if (rc.step + 1 >= config.steps.length) {
+        rc.status = 'completed';
+        this.push(route, rc, { event: 'completed', weight: step.weight, step: summary });
+        continue;
+      }
+      rc.step++;
+      rc.stepStartedAt = this.now();
+      rc.windows = { old: new SideWindow(), new: new SideWindow() };
+      const next = config.steps[rc.step]!.weight;
+      this.deps.setWeight(route, next);
+      this.push(route, rc, { event: 'advanced', weight: next, step: summary });
+    }
+  }
+
+  private breach(rc: RouteCanary): string | undefined {
+    const { config } = rc;
+    const fresh = rc.windows.new;
+    const base = rc.windows.old.count >= config.minRequests ? rc.windows.old : rc.baseline;
+    const baseErr = base?.errorRate() ?? 0;
+    if (fresh.errorRate() > baseErr + config.maxErrorRateIncrease) {
+      return `error rate ${pct(fresh.errorRate())} on the new side vs ${pct(baseErr)} on the old side (allowed +${pct(config.maxErrorRateIncrease)})`;
+    }
+    if (base) {
+      const limit = base.p99() * config.maxP99Ratio + config.p99SlackMs;
+      if (fresh.p99() > limit) {
+        return `p99 ${fresh.p99().toFixed(1)} ms on the new side vs ${base.p99().toFixed(1)} ms on the old side (limit ${limit.toFixed(1)} ms)`;
+      }
+    }
+    return undefined;
+  }
+
+  private push(route: string, rc: RouteCanary, e: Omit<CanaryEvent, 'at'>): void {
+    const event = { at: new Date(this.now()).toISOString(), ...e };
+    rc.history.push(event);
+    if (rc.history.length > 50) rc.history.shift();
+    this.deps.onEvent?.(route, event);
+  }
+
+  snapshot() {
+    const out: Record<string, unknown> = {};
+    for (const [route, rc] of this.routes) {
+      const step = rc.config.steps[rc.step]!;
+      out[route] = {
+        status: rc.status,
+        step: rc.step,
+        steps: rc.config.steps,
+        weight: rc.status === 'rolled-back' ? 0 : step.weight,
+        stepElapsedMs: rc.status === 'running' ? this.now() - rc.stepStartedAt : undefined,
+        current: { old: rc.windows.old.summary(), new: rc.windows.new.summary() },
+        history: rc.history,
+      };
+    }
+    return out;
+  }
+
+  /** 0 idle/none, 1 running, 2 completed, 3 rolled back, 4 aborted — for the canary_state gauge. */
+  stateCode(route: string): number {
+    const s = this.routes.get(route)?.status;
+    return s === 'running' ? 1 : s === 'completed' ? 2 : s === 'rolled-back' ? 3 : s === 'aborted' ? 4 : 0;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+const pct = (n: number) => `${(n * 100).toFixed(1)}%`;

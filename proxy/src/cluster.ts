@@ -1,0 +1,108 @@
+// PROXY_WORKERS > 1: one worker per core behind node:cluster (the primary accepts, workers serve).
+// How state stays consistent:
+// - config: the file is the single source of truth. Every worker watches it; an admin weight change
+//   made on one worker is written to the file and the primary tells every worker to reload at once.
+// - canary: runs only in the primary. Workers send it every finished request on a canary route (in
+//   batches) and forward start/abort commands; the primary writes weights to the file (→ reload
+//   everywhere) and broadcasts its canary state so any worker's admin API shows the same thing.
+// - rate limits: shared only through Redis (REDIS_URL); in memory each worker has its own buckets.
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { CanaryController } from './canary-controller.ts';
+import { readConfig, readRawConfig, writeConfig } from './config-file.ts';
+import { setWeight } from './config-edit.ts';
+import { startProxy, type ProxyOptions } from './proxy-server.ts';
+import type { Side } from './side-assignment.ts';
+
+type ToPrimary =
+  | { t: 'results'; batch: [string, Side, number, boolean][] }
+  | { t: 'canary'; op: 'start' | 'abort'; route: string }
+  | { t: 'reload-all' };
+type ToWorker = { t: 'canary-state'; state: unknown } | { t: 'reload' };
+
+export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): void {
+  const broadcast = (msg: ToWorker) => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.send(msg);
+  };
+  const canary = new CanaryController({
+    setWeight: (route, weight) => {
+      writeConfig(opts.configPath, setWeight(readRawConfig(opts.configPath), route, weight));
+      broadcast({ t: 'reload' });
+    },
+    onEvent: (route, e) => {
+      log.info({ route, ...e }, `canary ${e.event}`);
+      broadcast({ t: 'canary-state', state: canary.snapshot() });
+    },
+  });
+  for (const r of readConfig(opts.configPath).routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
+
+  const onMessage = (msg: ToPrimary) => {
+    if (msg.t === 'results') for (const [route, side, ms, err] of msg.batch) canary.record(route, side, ms, err);
+    else if (msg.t === 'reload-all') broadcast({ t: 'reload' });
+    else if (msg.t === 'canary') {
+      try {
+        if (msg.op === 'abort') canary.abort(msg.route, 'aborted through the admin API');
+        else {
+          const rc = readConfig(opts.configPath).routes.find((r) => r.name === msg.route);
+          if (rc?.canary) canary.start(msg.route, rc.canary);
+        }
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'canary command failed');
+      }
+      broadcast({ t: 'canary-state', state: canary.snapshot() });
+    }
+  };
+  const fork = (): Worker => {
+    const w = cluster.fork();
+    w.on('message', onMessage);
+    return w;
+  };
+  for (let i = 0; i < workers; i++) fork();
+  const stateTimer = setInterval(() => broadcast({ t: 'canary-state', state: canary.snapshot() }), 500);
+  let stopping = false;
+  cluster.on('exit', (w, code) => {
+    if (stopping) return;
+    log.error({ pid: w.process.pid, code }, 'worker died; starting another');
+    fork();
+  });
+  const stop = () => {
+    stopping = true;
+    clearInterval(stateTimer);
+    canary.stop();
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  log.info({ workers }, 'proxy primary started');
+}
+
+export async function runWorker(opts: ProxyOptions): Promise<void> {
+  let canaryState: unknown = {};
+  let batch: [string, Side, number, boolean][] = [];
+  const send = (msg: ToPrimary) => process.send?.(msg);
+  const flush = setInterval(() => {
+    if (!batch.length) return;
+    send({ t: 'results', batch });
+    batch = [];
+  }, 100);
+  flush.unref();
+  const proxy = await startProxy({
+    ...opts,
+    // Only routes with a running canary are worth the IPC; the primary's state says which.
+    reportResult: (route: string, side: Side, ms: number, isError: boolean) => {
+      const s = (canaryState as Record<string, { status?: string }>)[route];
+      if (s?.status === 'running') batch.push([route, side, ms, isError]);
+    },
+    canaryState: () => canaryState,
+    canaryCommand: (cmd) => send({ t: 'canary', ...cmd }),
+    onWeightPersisted: () => send({ t: 'reload-all' }),
+  });
+  process.on('message', (msg: ToWorker) => {
+    if (msg.t === 'canary-state') canaryState = msg.state;
+    else if (msg.t === 'reload') proxy.reload();
+  });
+  process.once('SIGTERM', async () => {
+    await proxy.close();
+    process.exit(0);
+  });
+}

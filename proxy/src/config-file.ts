@@ -1,0 +1,71 @@
+// Reading and writing the config file. Every error names where the problem is: line and column for
+// JSON syntax, the field path for schema violations, so a bad edit is fixed in one look.
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { proxyConfigSchema, type ProxyConfig, type ProxyConfigInput } from './config-schema.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function lineColumn(text: string, position: number): { line: number; column: number } {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  const column = position - before.lastIndexOf('\n');
+  return { line, column };
+}
+
+/** Parses JSON text without applying the schema (what scripts edit and write back). */
+export function parseConfigJson(text: string, source = 'config'): ProxyConfigInput {
+  try {
+    return JSON.parse(text) as ProxyConfigInput;
+  } catch (err) {
+    const message = (err as Error).message;
+    const pos = /position (\d+)/.exec(message);
+    if (pos) {
+      const { line, column } = lineColumn(text, Number(pos[1]));
+      throw new ConfigError(`${source}: invalid JSON at line ${line}, column ${column}: ${message.replace(/ in JSON at position.*$/, '')}`);
+    }
+    throw new ConfigError(`${source}: invalid JSON: ${message}`);
+  }
+}
+
+/** Applies the schema; throws a ConfigError listing every bad field by its path. */
+export function validateConfig(raw: unknown, source = 'config'): ProxyConfig {
+  const result = proxyConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  throw new ConfigError(`${source}: invalid config\n${lines.join('\n')}`);
+}
+
+export function parseConfigText(text: string, source = 'config'): ProxyConfig {
+  return validateConfig(parseConfigJson(text, source), source);
+}
+
+/** Reads and validates the file; throws ConfigError naming the line/column or field. */
+export function readConfig(path: string): ProxyConfig {
+  return parseConfigText(readConfigText(path), path);
+}
+
+/** The file as written (defaults not applied), for editing and writing back with writeConfig. */
+export function readRawConfig(path: string): ProxyConfigInput {
+  return parseConfigJson(readConfigText(path), path);
+}
+
+function readConfigText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Validates, then replaces the file atomically (write a sibling, rename over): a running proxy that
+ * reloads at the wrong moment sees the old file or the new one, never half of it.
+ */
+export function writeConfig(path: string, raw: ProxyConfigInput): void {
+  validateConfig(raw, path);
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(raw, null, 2)}\n`);
+  renameSync(tmp, path);
+}

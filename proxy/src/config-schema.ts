@@ -1,0 +1,132 @@
+// The proxy's config file format, validated with zod. Scripts (e.g. `npm run extract`) import this
+// schema to edit the file safely; nothing here may import from src/ (the proxy deploys on its own).
+import { z } from 'zod';
+
+const baseUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL');
+
+const method = z
+  .string()
+  .transform((m) => m.toUpperCase())
+  .pipe(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']));
+
+export const healthCheckSchema = z
+  .object({
+    path: z.string().startsWith('/').default('/health/ready'),
+    intervalMs: z.number().int().min(50).default(2000),
+    timeoutMs: z.number().int().min(10).default(1000),
+    // Consecutive failures (probe or connect errors) that take an instance out, and successes that bring it back.
+    unhealthyAfter: z.number().int().min(1).default(2),
+    healthyAfter: z.number().int().min(1).default(1),
+  })
+  .strict();
+
+export const poolSchema = z
+  .object({
+    instances: z.array(baseUrl).min(1),
+    balance: z.enum(['round-robin', 'least-connections']).default('round-robin'),
+    healthCheck: healthCheckSchema.default(() => healthCheckSchema.parse({})),
+  })
+  .strict();
+
+export const shadowSchema = z
+  .object({
+    // Share of matching requests (0–100) also sent to the other side; the user always gets the primary answer.
+    percent: z.number().min(0).max(100),
+    methods: z.array(method).default(['GET', 'HEAD']),
+    // Field names (any depth) or dotted paths (`items.*.id`) left out of the JSON comparison.
+    ignoreFields: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const canaryStepSchema = z
+  .object({
+    weight: z.number().int().min(0).max(100),
+    dwellMs: z.number().int().min(100),
+  })
+  .strict();
+
+export const canarySchema = z
+  .object({
+    steps: z.array(canaryStepSchema).min(1),
+    // Bounds of the new side relative to the old side over a step.
+    maxErrorRateIncrease: z.number().min(0).max(1).default(0.01),
+    maxP99Ratio: z.number().min(1).default(1.5),
+    // Absolute slack so a 1 ms → 2 ms p99 on an idle route is not called a breach.
+    p99SlackMs: z.number().min(0).default(5),
+    // A step is judged only once the new side has seen this many requests in it.
+    minRequests: z.number().int().min(1).default(20),
+    autoStart: z.boolean().default(false),
+  })
+  .strict();
+
+export const authSchema = z
+  .object({
+    required: z.boolean().default(true),
+    scope: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const rateLimitSchema = z
+  .object({
+    // Token bucket per client (JWT subject, else client address).
+    capacity: z.number().int().min(1),
+    refillPerSecond: z.number().positive(),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
+    prefix: z.string().startsWith('/'),
+    methods: z.array(method).optional(),
+    old: z.string().min(1),
+    new: z.string().min(1),
+    // Share (0–100) of users sent to the `new` pool.
+    weight: z.number().int().min(0).max(100).default(0),
+    shadow: shadowSchema.optional(),
+    canary: canarySchema.optional(),
+    auth: authSchema.optional(),
+    rateLimit: rateLimitSchema.optional(),
+  })
+  .strict();
+
+export const proxyConfigSchema = z
+  .object({
+    pools: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/), poolSchema),
+    defaultPool: z.string().min(1).default('monolith'),
+    routes: z.array(routeSchema).default([]),
+    rateLimit: rateLimitSchema.optional(),
+    // Header a tester sets to `old` or `new` to force a side.
+    overrideHeader: z.string().min(1).default('x-proxy-side'),
+    stickyCookie: z.string().min(1).default('proxy_uid'),
+    // Largest request body buffered so an Idempotency-Key request can be replayed on the other side.
+    maxReplayBodyBytes: z.number().int().min(0).default(1_048_576),
+    upstreamTimeoutMs: z.number().int().min(1).default(30_000),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const pools = new Set(Object.keys(cfg.pools));
+    if (!pools.has(cfg.defaultPool)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultPool'], message: `names unknown pool "${cfg.defaultPool}"` });
+    }
+    const names = new Set<string>();
+    cfg.routes.forEach((r, i) => {
+      if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${r.name}"` });
+      names.add(r.name);
+      for (const side of ['old', 'new'] as const) {
+        if (!pools.has(r[side])) ctx.addIssue({ code: 'custom', path: ['routes', i, side], message: `names unknown pool "${r[side]}"` });
+      }
+    });
+  });
+
+export type ProxyConfig = z.infer<typeof proxyConfigSchema>;
+/** The file's shape before defaults are applied (what a script writes). */
+export type ProxyConfigInput = z.input<typeof proxyConfigSchema>;
+export type PoolConfig = ProxyConfig['pools'][string];
+export type RouteConfig = ProxyConfig['routes'][number];
+export type CanaryConfig = NonNullable<RouteConfig['canary']>;
+export type ShadowConfig = NonNullable<RouteConfig['shadow']>;
+export type RateLimitConfig = NonNullable<ProxyConfig['rateLimit']>;

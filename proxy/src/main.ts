@@ -1,0 +1,47 @@
+// `npm run proxy`: the strangler proxy as its own deployable (it imports nothing from src/).
+// PROXY_WORKERS=N (or `auto`, one per core) runs N workers behind node:cluster; see cluster.ts for
+// how reload, admin changes and the canary stay consistent across them.
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { pino } from 'pino';
+import { readProxyEnv } from './proxy-env.ts';
+import { readConfig, ConfigError } from './config-file.ts';
+import { startProxy } from './proxy-server.ts';
+import { runPrimary, runWorker } from './cluster.ts';
+
+const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+
+let env;
+try {
+  env = readProxyEnv();
+  // Fail fast with the line/column or the field path before anything listens.
+  if (cluster.isPrimary) readConfig(env.PROXY_CONFIG);
+} catch (err) {
+  console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);
+  process.exit(1);
+}
+
+const workers = env.PROXY_WORKERS === 'auto' ? availableParallelism() : env.PROXY_WORKERS;
+const baseOptions = {
+  configPath: env.PROXY_CONFIG,
+  port: env.PROXY_PORT,
+  jwtSecret: env.jwtSecret,
+  redisUrl: env.REDIS_URL,
+  redisPrefix: env.PROXY_REDIS_PREFIX,
+  logger: log,
+};
+
+if (workers > 1 && cluster.isPrimary) {
+  runPrimary(workers, baseOptions, log);
+} else if (cluster.isWorker) {
+  await runWorker(baseOptions);
+} else {
+  const proxy = await startProxy(baseOptions);
+  const stop = async () => {
+    log.info('draining');
+    await proxy.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

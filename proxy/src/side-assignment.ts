@@ -1,0 +1,68 @@
+// Q8/Q38: which side (old or new) serves a request. A user is hashed to a fixed bucket 0–99 and goes
+// to the new side iff bucket < weight. The bucket never depends on the weight, so raising the weight
+// from 10 to 20 moves exactly the users in buckets 10–19 to the new side and moves nobody back.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+export type Side = 'old' | 'new';
+
+/**
+ * Bucket 0–99 of a user for a given new pool. Keyed by the pool, not the route, so a user is on the
+ * same side for every route of one extracted module (its v1 and v2 paths, say).
+ */
+export function bucketOf(userKey: string, newPool: string): number {
+  const digest = createHash('sha1').update(newPool).update('\0').update(userKey).digest();
+  return digest.readUInt32BE(0) % 100;
+}
+
+export function sideFor(weight: number, userKey: string, newPool: string): Side {
+  if (weight <= 0) return 'old';
+  if (weight >= 100) return 'new';
+  return bucketOf(userKey, newPool) < weight ? 'new' : 'old';
+}
+
+/** The JWT subject without verifying the signature: only used to keep a user on one side. */
+export function jwtSubject(authorization: string | undefined): string | undefined {
+  if (!authorization || !authorization.startsWith('Bearer ')) return undefined;
+  const payload = authorization.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    return typeof sub === 'string' && sub ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
+  if (!cookieHeader) return undefined;
+  for (const part of cookieHeader.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+export function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+export interface StickyKey {
+  key: string;
+  /** Set when the client had neither a JWT nor the cookie: the cookie value to hand out. */
+  newCookie?: string;
+}
+
+/**
+ * The user key, in the order the issue asks: JWT subject, else the proxy's cookie, else the client
+ * address. A client with no cookie gets one whose value is derived from its address, so its first
+ * request and its later ones (even from another address) land in the same bucket.
+ */
+export function stickyKey(req: IncomingMessage, cookieName: string): StickyKey {
+  const sub = jwtSubject(req.headers.authorization);
+  if (sub) return { key: `sub:${sub}` };
+  const cookie = cookieValue(req.headers.cookie, cookieName);
+  if (cookie) return { key: `cookie:${cookie}` };
+  const value = createHash('sha1').update(clientAddress(req)).digest('base64url').slice(0, 16);
+  return { key: `cookie:${value}`, newCookie: value };
+}
