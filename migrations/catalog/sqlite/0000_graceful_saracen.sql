@@ -1,0 +1,54 @@
+CREATE TABLE `platform_dead_letters` (
+	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`event_id` text NOT NULL,
+	`handler` text NOT NULL,
+	`envelope` text NOT NULL,
+	`reason` text NOT NULL,
+	`attempts` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	`replayed_at` integer
+);
+--> statement-breakpoint
+CREATE TABLE `platform_idempotency_keys` (
+	`scope` text NOT NULL,
+	`key` text NOT NULL,
+	`request_hash` text NOT NULL,
+	`status` integer,
+	`response` text,
+	`headers` text,
+	`created_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	PRIMARY KEY(`scope`, `key`)
+);
+--> statement-breakpoint
+CREATE TABLE `platform_inbox` (
+	`event_id` text NOT NULL,
+	`handler` text NOT NULL,
+	`handled_at` integer NOT NULL,
+	PRIMARY KEY(`event_id`, `handler`)
+);
+--> statement-breakpoint
+CREATE TABLE `platform_outbox` (
+	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`id` text NOT NULL,
+	`type` text NOT NULL,
+	`envelope` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`dispatched_at` integer
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `platform_outbox_id_unique` ON `platform_outbox` (`id`);--> statement-breakpoint
+CREATE INDEX `platform_outbox_pending_idx` ON `platform_outbox` (`dispatched_at`,`seq`);--> statement-breakpoint
+CREATE TABLE `products` (
+	`sku` text PRIMARY KEY NOT NULL,
+	`name` text NOT NULL,
+	`name_lower` text NOT NULL,
+	`description` text DEFAULT '' NOT NULL,
+	`price_minor` integer NOT NULL,
+	`currency` text NOT NULL,
+	`version` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `products_currency_idx` ON `products` (`currency`,`sku`);

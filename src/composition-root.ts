@@ -1,0 +1,17 @@
+// The one place that knows every module's implementation. The monolith runs what the topology
+// says is local; an extracted service's bundle imports only its own module.ts instead.
+import type { ModuleDefinition } from './platform/modules/define-module.ts';
+
+export const moduleLoaders: Record<string, () => Promise<ModuleDefinition>> = {
+  catalog: async () => (await import('./modules/catalog/module.ts')).catalogModule as unknown as ModuleDefinition,
+};
+
+export async function loadModules(names: readonly string[]): Promise<ModuleDefinition[]> {
+  return Promise.all(
+    names.map((name) => {
+      const load = moduleLoaders[name];
+      if (!load) throw new Error(`Unknown module ${name}; known: ${Object.keys(moduleLoaders).join(', ')}`);
+      return load();
+    }),
+  );
+}

@@ -1,0 +1,71 @@
+// The catalog's queries. Every function takes the handle it should run on: the store's read
+// handle, or a unit of work's transaction.
+import { and, asc, eq, gt, gte, inArray, like, lte, type SQL } from 'drizzle-orm';
+import type { Db } from '../../../platform/data/module-store.ts';
+import type { Product } from '../domain/product.ts';
+import type { CatalogTables } from './schema.ts';
+
+export interface ProductFilter {
+  q?: string;
+  currency?: string;
+  minPriceMinor?: number;
+  maxPriceMinor?: number;
+  after?: string;
+  limit: number;
+}
+
+export function productQueries(t: CatalogTables) {
+  const p = t.products;
+  return {
+    async findBySku(db: Db, sku: string): Promise<Product | undefined> {
+      const rows = await db.select().from(p).where(eq(p.sku, sku)).limit(1);
+      return rows[0];
+    },
+    async findMany(db: Db, skus: string[]): Promise<Product[]> {
+      if (skus.length === 0) return [];
+      return db.select().from(p).where(inArray(p.sku, skus));
+    },
+    async list(db: Db, f: ProductFilter): Promise<Product[]> {
+      const where: SQL[] = [];
+      if (f.q) where.push(like(p.nameLower, `%${f.q.toLowerCase().replace(/[%_\\]/g, '')}%`));
+      if (f.currency) where.push(eq(p.currency, f.currency));
+      if (f.minPriceMinor !== undefined) where.push(gte(p.priceMinor, f.minPriceMinor));
+      if (f.maxPriceMinor !== undefined) where.push(lte(p.priceMinor, f.maxPriceMinor));
+      if (f.after) where.push(gt(p.sku, f.after));
+      return db
+        .select()
+        .from(p)
+        .where(where.length ? and(...where) : undefined)
+        .orderBy(asc(p.sku))
+        .limit(f.limit);
+    },
+    /** Inserts unless the sku exists; says whether it inserted. */
+    async insert(db: Db, product: Product): Promise<boolean> {
+      const rows = await db
+        .insert(p)
+        .values({ ...product, nameLower: product.name.toLowerCase() })
+        .onConflictDoNothing()
+        .returning({ sku: p.sku });
+      return rows.length === 1;
+    },
+    /** Optimistic update: succeeds only if nobody changed the row since `expectedVersion`. */
+    async update(db: Db, product: Product, expectedVersion: number): Promise<boolean> {
+      const rows = await db
+        .update(p)
+        .set({
+          name: product.name,
+          nameLower: product.name.toLowerCase(),
+          description: product.description,
+          priceMinor: product.priceMinor,
+          currency: product.currency,
+          version: product.version,
+          updatedAt: product.updatedAt,
+        })
+        .where(and(eq(p.sku, product.sku), eq(p.version, expectedVersion)))
+        .returning({ sku: p.sku });
+      return rows.length === 1;
+    },
+  };
+}
+
+export type ProductQueries = ReturnType<typeof productQueries>;

@@ -1,0 +1,70 @@
+// REST adapter: HTTP in, use case, HTTP out. Nothing else lives here.
+import { Router } from 'express';
+import { z } from 'zod';
+import { parseOrThrow } from '../../../platform/errors/validation.ts';
+import { requireScope } from '../../../platform/auth/caller.ts';
+import { Currency, Sku } from '../contract.ts';
+import type { CatalogDeps } from '../app/catalog-deps.ts';
+import { listProducts } from '../app/list-products.ts';
+import { getProduct } from '../app/get-product.ts';
+import { addProduct } from '../app/create-product.ts';
+import { updateProduct } from '../app/update-product.ts';
+
+const ListQuery = z.object({
+  q: z.string().max(100).optional(),
+  currency: Currency.optional(),
+  minPrice: z.coerce.number().int().nonnegative().optional(),
+  maxPrice: z.coerce.number().int().nonnegative().optional(),
+  after: Sku.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+const Name = z.string().trim().min(1).max(200);
+const Price = z.number().int().nonnegative().max(100_000_000);
+const CreateBody = z.strictObject({
+  sku: Sku,
+  name: Name,
+  description: z.string().max(2000).optional(),
+  priceMinor: Price,
+  currency: Currency,
+});
+const PatchBody = z
+  .strictObject({
+    name: Name.optional(),
+    description: z.string().max(2000).optional(),
+    priceMinor: Price.optional(),
+    currency: Currency.optional(),
+    expectedVersion: z.number().int().positive().optional(),
+  })
+  .refine((b) => Object.keys(b).some((k) => k !== 'expectedVersion'), 'name at least one field to change');
+const SkuParam = z.object({ sku: Sku });
+
+export function catalogRoutes(deps: CatalogDeps): Router {
+  const r = Router();
+
+  r.get('/api/v1/products', async (req, res) => {
+    const q = parseOrThrow(ListQuery, req.query, 'query');
+    res.json(await listProducts(deps, { q: q.q, currency: q.currency, minPriceMinor: q.minPrice, maxPriceMinor: q.maxPrice, after: q.after, limit: q.limit }));
+  });
+
+  r.get('/api/v1/products/:sku', async (req, res) => {
+    const { sku } = parseOrThrow(SkuParam, req.params, 'path');
+    res.json(await getProduct(deps, sku));
+  });
+
+  r.post('/api/v1/products', async (req, res) => {
+    requireScope('admin');
+    const body = parseOrThrow(CreateBody, req.body, 'body');
+    const product = await addProduct(deps, body);
+    res.status(201).location(`/api/v1/products/${product.sku}`).json(product);
+  });
+
+  r.patch('/api/v1/products/:sku', async (req, res) => {
+    requireScope('admin');
+    const { sku } = parseOrThrow(SkuParam, req.params, 'path');
+    const { expectedVersion, ...changes } = parseOrThrow(PatchBody, req.body, 'body');
+    res.json(await updateProduct(deps, sku, changes, expectedVersion));
+  });
+
+  return r;
+}

@@ -1,0 +1,32 @@
+import type { RequestHandler } from 'express';
+import { currentContext, type Caller } from '../context/request-context.ts';
+import { Forbidden, Unauthenticated } from '../errors/domain-error.ts';
+import type { TokenVerifier } from './jwt.ts';
+
+/** Edge check: every /api request carries a valid bearer token (Q39). */
+export function authenticate(verifier: TokenVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization');
+    const match = header?.match(/^Bearer\s+(\S+)$/i);
+    if (!match) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      throw new Unauthenticated(header ? 'The Authorization header must be "Bearer <token>"' : 'Send Authorization: Bearer <token>');
+    }
+    const caller = await verifier.verify(match[1]!);
+    const ctx = currentContext();
+    if (ctx) ctx.caller = caller;
+    next();
+  };
+}
+
+/** The end user on whose behalf this code runs; modules call this rather than trusting the edge. */
+export function requireCaller(caller: Caller | undefined = currentContext()?.caller): Caller {
+  if (!caller) throw new Unauthenticated();
+  return caller;
+}
+
+export function requireScope(scope: string, caller: Caller | undefined = currentContext()?.caller): Caller {
+  const c = requireCaller(caller);
+  if (!c.scopes.includes(scope)) throw new Forbidden(`This needs the "${scope}" scope`);
+  return c;
+}

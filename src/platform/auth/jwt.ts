@@ -1,0 +1,43 @@
+// Q39: end-user identity is a bearer JWT, checked at the edge and again inside modules.
+// Development signs HS256 with JWT_SECRET; production can verify against a JWKS URL instead.
+import { SignJWT, jwtVerify, createRemoteJWKSet, errors as joseErrors, type JWTPayload } from 'jose';
+import type { Caller } from '../context/request-context.ts';
+import { Unauthenticated } from '../errors/domain-error.ts';
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Caller>;
+}
+
+export function callerFromClaims(claims: JWTPayload): Caller {
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new Unauthenticated('The token has no subject');
+  const raw = (claims.scope ?? claims.scp) as unknown;
+  const scopes = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(' ').filter(Boolean) : [];
+  return { sub: claims.sub, scopes };
+}
+
+export function createTokenVerifier(options: { secret: string; jwksUrl?: string }): TokenVerifier {
+  const key = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : new TextEncoder().encode(options.secret);
+  return {
+    async verify(token) {
+      try {
+        const { payload } = options.jwksUrl
+          ? await jwtVerify(token, key as ReturnType<typeof createRemoteJWKSet>)
+          : await jwtVerify(token, key as Uint8Array, { algorithms: ['HS256'] });
+        return callerFromClaims(payload);
+      } catch (err) {
+        if (err instanceof Unauthenticated) throw err;
+        const reason = err instanceof joseErrors.JWTExpired ? 'The token has expired' : 'The token is not valid';
+        throw new Unauthenticated(reason);
+      }
+    },
+  };
+}
+
+export async function mintToken(options: { sub: string; scopes?: string[]; secret: string; expiresIn?: string }): Promise<string> {
+  return new SignJWT({ scope: (options.scopes ?? []).join(' ') })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(options.sub)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '12h')
+    .sign(new TextEncoder().encode(options.secret));
+}

@@ -1,0 +1,79 @@
+// Q27/Q40: configuration comes from the environment, is validated once at start, and a bad value
+// stops the process with one line per problem instead of failing later at first use.
+import { z } from 'zod';
+
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.join(' or ')}//`);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: port.default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+    BUS: z.enum(['inprocess', 'bullmq']).default('inprocess'),
+    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    JWT_JWKS_URL: url(['http:', 'https:']).optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 1mb').default('100kb'),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    SEED: z.enum(['true', 'false']).optional(),
+    PG_POOL_MAX: z.coerce.number().int().min(1).max(100).default(4),
+    TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production (or set JWT_JWKS_URL)' });
+    }
+  });
+
+export type Env = z.output<typeof schema>;
+
+export interface Config extends Env {
+  jwtSecret: string;
+  /** sqlite when DATABASE_URL is absent: the embedded default, with migrations applied on start. */
+  storeEngine: 'sqlite' | 'pg';
+  seed: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and checks the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings are treated as unset, as shells and .env files often leave them.
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const name = i.path.join('.');
+        const value = source[name];
+        return `${name}: ${i.message}${value !== undefined ? ` (got ${JSON.stringify(name.includes('SECRET') ? '***' : value)})` : ''}`;
+      }),
+    );
+  }
+  const e = result.data;
+  const storeEngine = e.DATABASE_URL ? 'pg' : 'sqlite';
+  return {
+    ...e,
+    jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    storeEngine,
+    seed: e.SEED ? e.SEED === 'true' : storeEngine === 'sqlite',
+  };
+}

@@ -1,0 +1,28 @@
+// One AsyncLocalStorage carries who is asking and which request/trace this work belongs to, so
+// logs, outgoing calls and published events pick the ids up without threading them through
+// every signature (Q24, Q25).
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export interface Caller {
+  sub: string;
+  scopes: string[];
+}
+
+export interface RequestContext {
+  requestId: string;
+  correlationId: string;
+  traceparent?: string;
+  caller?: Caller;
+  /** Set while handling an event: events published now were caused by it. */
+  causationId?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}
+
+export function currentContext(): RequestContext | undefined {
+  return storage.getStore();
+}

@@ -1,0 +1,208 @@
+// The kernel: turns module definitions into one running deployable. It opens each hosted
+// module's own store, binds every contract token in the container (in-process for hosted
+// modules), mounts routes behind the edge middleware, and owns start-up and graceful shutdown.
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { Config } from '../config/env.ts';
+import { createLogger, type Logger } from '../logging/logger.ts';
+import { createMetrics, type Metrics } from '../metrics/registry.ts';
+import type { ModuleStore } from '../data/module-store.ts';
+import { openModuleStore } from '../data/open-store.ts';
+import { migrateModules } from '../data/migrate.ts';
+import { bindInProcess } from '../contracts/in-process-binding.ts';
+import type { Contract, ContractApi } from '../contracts/define-contract.ts';
+import type { ModuleDefinition, ModuleParts } from '../modules/define-module.ts';
+import type { ModuleManifest } from '../modules/manifest.ts';
+import { unitOfWorkFor } from '../bus/unit-of-work.ts';
+import { createTokenVerifier } from '../auth/jwt.ts';
+import { authenticate } from '../auth/caller.ts';
+import { requestContext } from '../http/request-context.ts';
+import { observe } from '../http/observe.ts';
+import { requireJsonBody } from '../http/require-json.ts';
+import { notFoundHandler, problemHandler } from '../http/problem.ts';
+import { healthRoutes, type HealthState, type ReadinessCheck } from '../http/health.ts';
+import { ContractViolation } from '../errors/domain-error.ts';
+
+export interface AppOptions {
+  config: Config;
+  /** Every module of the system, hosted here or not. */
+  manifests: readonly ModuleManifest[];
+  /** The modules this deployable runs. */
+  modules: readonly ModuleDefinition[];
+  /** `monolith`, or `<module>-service` for an extracted module. */
+  deployable: string;
+  logger?: Logger;
+}
+
+export interface RunningApp {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly container: DependencyContainer;
+  readonly http: Express;
+  readonly stores: ReadonlyMap<string, ModuleStore>;
+  readonly health: HealthState;
+  contract<C extends Contract>(contract: C): ContractApi<C>;
+  /** Starts listening; resolves once the port is bound. */
+  listen(port?: number, host?: string): Promise<{ server: Server; port: number }>;
+  /** Graceful stop: readiness off, no new connections, in-flight requests finish, stores close. */
+  stop(): Promise<void>;
+}
+
+export async function createApp(options: AppOptions): Promise<RunningApp> {
+  const { config, deployable } = options;
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL, { deployable });
+  const metrics = createMetrics({ deployable });
+  const container = rootContainer.createChildContainer();
+  const health: HealthState = { started: false, draining: false };
+  const hosted = new Map(options.modules.map((m) => [m.manifest.name, m]));
+  checkManifests(options.manifests, options.modules);
+
+  // Embedded default: migrations apply by themselves (Q40 keeps them a one-off step elsewhere).
+  if (config.storeEngine === 'sqlite') {
+    await migrateModules(options.modules.map((m) => m.schema), config);
+  }
+
+  const stores = new Map<string, ModuleStore>();
+  const parts = new Map<string, ModuleParts<Contract | undefined>>();
+  const readiness: ReadinessCheck[] = [];
+  try {
+    for (const def of options.modules) {
+      const name = def.manifest.name;
+      const store = openModuleStore(def.schema, config, deployable);
+      stores.set(name, store);
+      readiness.push({
+        name: `store:${name}`,
+        async check() {
+          await store.ping();
+          const pending = await store.pendingMigrations();
+          if (pending > 0) throw new Error(`${pending} migration(s) not applied; run npm run migrate`);
+        },
+      });
+      const declared = new Set(def.manifest.dependsOn);
+      const moduleLogger = logger.child({ module: name });
+      const part = await def.setup({
+        name,
+        config,
+        logger: moduleLogger,
+        metrics,
+        store,
+        unitOfWork: unitOfWorkFor(store, def.manifest.publishes, () => {}),
+        contract<C extends Contract>(contract: C): ContractApi<C> {
+          if (!declared.has(contract.name)) {
+            throw new ContractViolation(`${name} calls ${contract.name} without declaring it in dependsOn`);
+          }
+          return lazyContract(container, contract);
+        },
+      });
+      parts.set(name, part);
+      if (def.manifest.contract) {
+        if (!part.handlers) throw new Error(`${name} declares a contract but its setup returned no handlers`);
+        container.register(def.manifest.contract.token, {
+          useValue: bindInProcess(def.manifest.contract, part.handlers, metrics.contractCalls),
+        });
+      }
+    }
+  } catch (err) {
+    await Promise.allSettled([...stores.values()].map((s) => s.close()));
+    throw err;
+  }
+
+  const http = express();
+  http.disable('x-powered-by');
+  http.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  http.set('query parser', 'simple');
+  http.use(requestContext);
+  http.use(observe(logger, metrics));
+  http.use(healthRoutes(health, () => readiness));
+  http.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const verifier = createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.JWT_JWKS_URL });
+  http.use('/api', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT, strict: true }));
+  for (const part of parts.values()) if (part.routes) http.use(part.routes);
+  http.use(notFoundHandler);
+  http.use(problemHandler(logger));
+
+  if (config.seed) for (const part of parts.values()) await part.seed?.();
+  for (const part of parts.values()) await part.start?.();
+  health.started = true;
+
+  let server: Server | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    config,
+    logger,
+    metrics,
+    container,
+    http,
+    stores,
+    health,
+    contract: (contract) => lazyContract(container, contract),
+    listen(port = config.PORT, host = config.HOST) {
+      return new Promise((resolve, reject) => {
+        server = createServer({ keepAliveTimeout: 5_000 }, http);
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const bound = (server!.address() as AddressInfo).port;
+          logger.info({ port: bound, modules: [...hosted.keys()] }, `${deployable} listening`);
+          resolve({ server: server!, port: bound });
+        });
+      });
+    },
+    stop() {
+      stopping ??= (async () => {
+        health.draining = true;
+        if (server) await closeServer(server, config.SHUTDOWN_TIMEOUT_MS, logger);
+        for (const part of [...parts.values()].reverse()) await part.stop?.().catch((err) => logger.error({ err }, 'module stop failed'));
+        await Promise.allSettled([...stores.values()].map((s) => s.close()));
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Resolved at call time, so modules can be set up in any order and a binding can be swapped. */
+function lazyContract<C extends Contract>(container: DependencyContainer, contract: C): ContractApi<C> {
+  const api: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const op of Object.keys(contract.operations)) {
+    api[op] = (input) => {
+      if (!container.isRegistered(contract.token, true)) {
+        return Promise.reject(new ContractViolation(`No binding for the ${contract.name} contract in this deployable`));
+      }
+      const bound = container.resolve<Record<string, (i: unknown) => Promise<unknown>>>(contract.token);
+      return bound[op]!(input);
+    };
+  }
+  return api as ContractApi<C>;
+}
+
+function checkManifests(manifests: readonly ModuleManifest[], modules: readonly ModuleDefinition[]): void {
+  const names = new Set(manifests.map((m) => m.name));
+  for (const m of modules) {
+    if (!names.has(m.manifest.name)) throw new Error(`Module ${m.manifest.name} is hosted but has no manifest in the system`);
+    if (m.schema.module !== m.manifest.name) throw new Error(`Module ${m.manifest.name} uses the schema of ${m.schema.module}`);
+    for (const dep of m.manifest.dependsOn) if (!names.has(dep)) throw new Error(`${m.manifest.name} depends on unknown module ${dep}`);
+  }
+}
+
+/** Stops accepting, lets in-flight requests finish, then closes idle keep-alive sockets. */
+function closeServer(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
+      server.closeAllConnections();
+    }, timeoutMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+    // Connections that finish their request later are closed by the server as they go idle.
+  });
+}

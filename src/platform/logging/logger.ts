@@ -1,0 +1,27 @@
+// Q25: JSON lines on stdout, each stamped with the ids of the request or message being handled;
+// secrets and card data are censored wherever they appear.
+import { pino, type Logger } from 'pino';
+import { currentContext } from '../context/request-context.ts';
+
+export type { Logger } from 'pino';
+
+const redactPaths = [
+  'password', '*.password', 'token', '*.token', 'secret', '*.secret',
+  'authorization', '*.authorization', 'req.headers.authorization', 'headers.authorization',
+  'cardNumber', '*.cardNumber', 'card', '*.card', 'cvc', '*.cvc',
+];
+
+export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
+  return pino({
+    level,
+    base,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+    mixin() {
+      const ctx = currentContext();
+      if (!ctx) return {};
+      return { requestId: ctx.requestId, correlationId: ctx.correlationId, traceparent: ctx.traceparent };
+    },
+  });
+}

@@ -1,0 +1,34 @@
+// One Prometheus registry per running app, so two apps in one test process never share counters.
+import { Counter, Histogram, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  contractCalls: Histogram<'contract' | 'operation' | 'binding' | 'outcome'>;
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L>;
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect?: (this: Gauge<L>) => void | Promise<void>): Gauge<L>;
+  histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets?: number[]): Histogram<L>;
+}
+
+export function createMetrics(defaultLabels: Record<string, string> = {}): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels(defaultLabels);
+  collectDefaultMetrics({ register: registry });
+  const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], collect?: (this: Gauge<L>) => void | Promise<void>) =>
+    new Gauge<L>({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
+  const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets = latencyBuckets) =>
+    new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
+  return {
+    registry,
+    httpRequests: counter('http_requests_total', 'HTTP requests by route and status', ['method', 'route', 'status']),
+    httpDuration: histogram('http_request_duration_seconds', 'HTTP request latency by route', ['method', 'route', 'status']),
+    contractCalls: histogram('contract_call_duration_seconds', 'Contract call latency by binding', ['contract', 'operation', 'binding', 'outcome']),
+    counter,
+    gauge,
+    histogram,
+  };
+}
