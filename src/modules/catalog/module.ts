@@ -16,7 +16,7 @@ export const catalogModule = defineModule({
     const deps: CatalogDeps = {
       store: ctx.store,
       unitOfWork: ctx.unitOfWork,
-      products: productQueries(ctx.store.tables),
+      products: productQueries(ctx.store.tables, ctx.store.dialect),
       clock: () => new Date(),
     };
     return {

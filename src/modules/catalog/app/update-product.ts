@@ -8,7 +8,7 @@ import type { CatalogDeps } from './catalog-deps.ts';
 export async function updateProduct(deps: CatalogDeps, sku: string, changes: ProductChanges, expectedVersion?: number) {
   requireScope('admin');
   return deps.unitOfWork(async (uow) => {
-    const current = await deps.products.findBySku(uow.db, sku);
+    const current = await deps.products.findBySkuForUpdate(uow.db, sku);
     if (!current) throw new ProductNotFound(`No product with sku ${sku}`, { skus: [sku] });
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
       throw new Conflict(`The product is at version ${current.version}, not ${expectedVersion}`);

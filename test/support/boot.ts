@@ -1,0 +1,66 @@
+// Boots the real app on a random port against a real store: a fresh SQLite data dir, or a fresh
+// Postgres database migrated the way `npm run migrate` does it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/platform/config/env.ts';
+import { createApp, type RunningApp } from '../../src/platform/kernel/create-app.ts';
+import { migrateModules } from '../../src/platform/data/migrate.ts';
+import { mintToken } from '../../src/platform/auth/jwt.ts';
+import type { ModuleDefinition } from '../../src/platform/modules/define-module.ts';
+import type { ModuleManifest } from '../../src/platform/modules/manifest.ts';
+import { manifests as systemManifests } from '../../src/manifests.ts';
+import { loadModules } from '../../src/composition-root.ts';
+import { createTestDatabase } from './databases.ts';
+
+export type Engine = 'sqlite' | 'pg';
+export const engines: Engine[] = ['sqlite', 'pg'];
+
+export interface BootOptions {
+  engine: Engine;
+  modules?: string[];
+  extraModules?: ModuleDefinition[];
+  env?: Record<string, string>;
+}
+
+export interface TestApp {
+  app: RunningApp;
+  config: Config;
+  baseUrl: string;
+  /** Stops the app and removes its data. */
+  close(): Promise<void>;
+  token(sub: string, scopes?: string[]): Promise<string>;
+  /** The env an out-of-process run against the same store would need. */
+  storeEnv: Record<string, string>;
+}
+
+export async function prepareStore(engine: Engine, schemas: ModuleDefinition['schema'][]): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+  if (engine === 'pg') {
+    const db = await createTestDatabase();
+    const env = { DATABASE_URL: db.url };
+    await migrateModules(schemas, loadConfig({ ...env, LOG_LEVEL: 'silent' }));
+    return { env, cleanup: db.drop };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'test-data-'));
+  return { env: { DATA_DIR: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function bootApp(options: BootOptions): Promise<TestApp> {
+  const modules = [...(await loadModules(options.modules ?? systemManifests.map((m) => m.name))), ...(options.extraModules ?? [])];
+  const manifests: ModuleManifest[] = [...systemManifests, ...(options.extraModules ?? []).map((m) => m.manifest)];
+  const store = await prepareStore(options.engine, modules.map((m) => m.schema));
+  const config = loadConfig({ LOG_LEVEL: 'silent', SEED: 'false', NODE_ENV: 'test', ...store.env, ...options.env });
+  const app = await createApp({ config, manifests, modules, deployable: 'monolith' });
+  const { port } = await app.listen(0, '127.0.0.1');
+  return {
+    app,
+    config,
+    baseUrl: `http://127.0.0.1:${port}`,
+    storeEnv: store.env,
+    async close() {
+      await app.stop();
+      await store.cleanup();
+    },
+    token: (sub, scopes = []) => mintToken({ sub, scopes, secret: config.jwtSecret }),
+  };
+}
