@@ -1,6 +1,7 @@
 // Reading and writing the config file. Every error names where the problem is: line and column for
 // JSON syntax, the field path for schema violations, so a bad edit is fixed in one look.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { jsonErrorOffset } from './json-error-position.ts';
 import { proxyConfigSchema, type ProxyConfig, type ProxyConfigInput } from './config-schema.ts';
 
 export class ConfigError extends Error {
@@ -20,12 +21,10 @@ export function parseConfigJson(text: string, source = 'config'): ProxyConfigInp
     return JSON.parse(text) as ProxyConfigInput;
   } catch (err) {
     const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    if (pos) {
-      const { line, column } = lineColumn(text, Number(pos[1]));
-      throw new ConfigError(`${source}: invalid JSON at line ${line}, column ${column}: ${message.replace(/ in JSON at position.*$/, '')}`);
-    }
-    throw new ConfigError(`${source}: invalid JSON: ${message}`);
+    const offset = jsonErrorOffset(text);
+    const { line, column } = lineColumn(text, Math.max(0, offset));
+    const reason = message.replace(/ in JSON at position.*$/, '').replace(/, ".*$/s, '');
+    throw new ConfigError(`${source}: invalid JSON at line ${line}, column ${column}: ${reason}`);
   }
 }
 
