@@ -1,0 +1,79 @@
+// Issue 8, item 7: shadow comparison. The user gets the primary answer; the other side's answer is
+// compared on status and JSON body, ignoring configured fields, and reported on the admin API and
+// in metrics.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { startUpstream, proxyWith, request, token, twoSides, waitFor, type Upstream } from './helpers.ts';
+import { compareAnswers, stripIgnored } from '../src/shadow-compare.ts';
+
+let old: Upstream;
+let fresh: Upstream;
+let proxy: Awaited<ReturnType<typeof proxyWith>>;
+let freshPrice = 10;
+
+beforeAll(async () => {
+  old = await startUpstream('monolith');
+  fresh = await startUpstream('orders');
+  const answer = (price: () => number) => (req: { url: string }, res: import('node:http').ServerResponse) => {
+    if (req.url === '/health/ready') return void res.end('ok');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    // ids and timestamps differ between the two implementations by nature; the price must not.
+    res.end(JSON.stringify({ id: randomUUID(), sku: 'A-1', price: price(), createdAt: new Date().toISOString(), lines: [{ lineId: randomUUID(), qty: 1 }] }));
+  };
+  old.behave(answer(() => 10));
+  fresh.behave(answer(() => freshPrice));
+  proxy = await proxyWith(twoSides(old, fresh, { shadow: { percent: 100, ignoreFields: ['id', 'createdAt', 'lines.*.lineId'] } }));
+});
+afterAll(async () => {
+  await proxy.close();
+  await old.close();
+  await fresh.close();
+});
+
+const admin = async () => ({ authorization: `Bearer ${await token('ops', 'admin')}` });
+
+describe('shadow comparison', () => {
+  it('mirrors GETs to the other side, answers from the primary, and counts matches ignoring configured fields', async () => {
+    for (let i = 0; i < 5; i++) {
+      const reply = await request(proxy.url, '/api/v1/orders/1');
+      expect(reply.status).toBe(200);
+    }
+    expect(fresh.seen.filter((s) => s.headers['x-proxy-shadow'] === '1')).toHaveLength(5);
+    const shadow = await waitFor(async () => {
+      const s = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>();
+      return s.routes.orders?.compared === 5 ? s : undefined;
+    }, 'five comparisons');
+    expect(shadow.routes.orders).toMatchObject({ compared: 5, matched: 5, matchRate: 1 });
+  });
+
+  it('reports a differing pair with both answers, and the match rate in metrics', async () => {
+    freshPrice = 12;
+    await request(proxy.url, '/api/v1/orders/2');
+    const shadow = await waitFor(async () => {
+      const s = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>();
+      return s.latestDiffs.length ? s : undefined;
+    }, 'a difference to be reported');
+    const diff = shadow.latestDiffs[0];
+    expect(diff).toMatchObject({ route: 'orders', method: 'GET', url: '/api/v1/orders/2', reason: 'JSON body differs' });
+    expect(JSON.parse(diff.primary.body).price).toBe(10);
+    expect(JSON.parse(diff.shadow.body).price).toBe(12);
+    expect(diff.primary.side).toBe('old');
+    expect(diff.shadow.side).toBe('new');
+    const metrics = (await request(proxy.url, '/metrics')).body;
+    expect(metrics).toContain('proxy_shadow_comparisons_total{route="orders",result="mismatch"} 1');
+    expect(metrics).toMatch(/proxy_shadow_match_ratio\{route="orders"\} 0\.83/);
+  });
+
+  it('does not mirror POSTs by default', async () => {
+    fresh.seen.length = 0;
+    await request(proxy.url, '/api/v1/orders', { method: 'POST', body: '{}' });
+    expect(fresh.seen).toHaveLength(0);
+  });
+
+  it('compares status first, then JSON with ignored names at any depth and dotted paths', () => {
+    expect(compareAnswers({ status: 200, body: '{}' }, { status: 404, body: '{}' }, [])).toEqual({ match: false, reason: 'status 200 ≠ 404' });
+    expect(stripIgnored({ a: { id: 1, b: [{ id: 2, c: 3 }] } }, ['id'])).toEqual({ a: { b: [{ c: 3 }] } });
+    expect(stripIgnored({ a: [{ x: 1, y: 2 }], x: 5 }, ['a.*.x'])).toEqual({ a: [{ y: 2 }], x: 5 });
+    expect(compareAnswers({ status: 200, body: '{"a":1,"b":2}' }, { status: 200, body: '{"b":2,"a":1}' }, []).match).toBe(true);
+  });
+});
