@@ -49,30 +49,35 @@ describe('shifting traffic under load', () => {
     const pick = () => `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}`;
     const badEchoes: string[] = [];
     let n = 0;
-    const post = (idempotent: boolean) => ({
+    type Ctx = { sum?: string };
+    const post = (idempotent: boolean): autocannon.Request => ({
       method: 'POST' as const,
       path: '/api/v1/orders',
-      setupRequest: (req: autocannon.Request, context: Record<string, unknown>) => {
+      setupRequest: (req: autocannon.Request, context: object) => {
         // Sizes vary from a few bytes to ~40 KB so bodies span several TCP segments.
         const payload = `${n++}:${'x'.repeat(Math.floor(Math.random() * 40_000))}`;
         const sum = sha(payload);
-        context.sum = sum;
+        (context as Ctx).sum = sum;
         const headers: Record<string, string> = { 'content-type': 'application/json', authorization: pick() };
         if (idempotent) headers['idempotency-key'] = `key-${n}`;
         return { ...req, headers, body: JSON.stringify({ payload, sum }) };
       },
-      onResponse: (status: number, body: string, context: Record<string, unknown>) => {
-        if (status !== 201 || JSON.parse(body).echo !== context.sum) badEchoes.push(`${status} ${body.slice(0, 80)}`);
+      onResponse: (status: number, body: string, context: object) => {
+        if (status !== 201 || JSON.parse(body).echo !== (context as Ctx).sum) badEchoes.push(`${status} ${body.slice(0, 80)}`);
       },
     });
-    const get = {
-      method: 'GET' as const,
+    const get: autocannon.Request = {
+      method: 'GET',
       path: '/api/v1/orders/1',
       setupRequest: (req: autocannon.Request) => ({ ...req, headers: { authorization: pick() } }),
     };
 
-    const run = autocannon({ url: proxy.url, connections: 16, duration: 120, requests: [post(false), get, post(true)] });
-    const finished = new Promise<autocannon.Result>((resolve) => run.once('done', resolve));
+    let resolveDone: (r: autocannon.Result) => void = () => undefined;
+    const finished = new Promise<autocannon.Result>((resolve) => (resolveDone = resolve));
+    const run = autocannon({ url: proxy.url, connections: 16, duration: 120, requests: [post(false), get, post(true)] }, (err, result) => {
+      if (err) throw err;
+      resolveDone(result);
+    });
 
     const served = () => ({ old: old.seen.length, fresh: fresh.seen.length });
     await waitFor(() => served().old > 300, 'load to reach the monolith', 20_000);

@@ -1,0 +1,47 @@
+// Issue 8, item 9: the proxy's own probes and Prometheus metrics per route and side.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstream, proxyWith, request, twoSides, type Upstream } from './helpers.ts';
+
+let old: Upstream;
+let fresh: Upstream;
+let proxy: Awaited<ReturnType<typeof proxyWith>>;
+
+beforeAll(async () => {
+  old = await startUpstream('monolith');
+  fresh = await startUpstream('orders');
+  proxy = await proxyWith(twoSides(old, fresh, { weight: 0 }));
+});
+afterAll(async () => {
+  await proxy.close();
+  await old.close();
+  await fresh.close();
+});
+
+describe('probes and metrics', () => {
+  it('answers /health/live, /health/ready and /health/started itself', async () => {
+    for (const probe of ['/health/live', '/health/ready', '/health/started']) {
+      expect((await request(proxy.url, probe)).status).toBe(200);
+    }
+    expect(old.seen.filter((s) => s.url.startsWith('/health'))).toHaveLength(0);
+  });
+
+  it('exposes requests and latency per route and side, weights and canary state', async () => {
+    await request(proxy.url, '/api/v1/orders/1');
+    await request(proxy.url, '/api/v1/orders/1', { headers: { 'x-proxy-side': 'new' } });
+    await request(proxy.url, '/elsewhere');
+    const reply = await request(proxy.url, '/metrics');
+    expect(reply.headers['content-type']).toContain('text/plain');
+    const text = reply.body;
+    expect(text).toContain('proxy_requests_total{route="orders",side="old",code="2xx"} 1');
+    expect(text).toContain('proxy_requests_total{route="orders",side="new",code="2xx"} 1');
+    expect(text).toContain('proxy_requests_total{route="(default)",side="old",code="2xx"} 1');
+    expect(text).toMatch(/proxy_request_duration_seconds_count\{route="orders",side="new"\} 1/);
+    expect(text).toContain('proxy_route_weight{route="orders"} 0');
+    expect(text).toContain('proxy_canary_state{route="orders"} 0');
+  });
+
+  it('answers problem+json for an unknown admin path', async () => {
+    const reply = await request(proxy.url, '/_proxy/nothing');
+    expect(reply.headers['content-type']).toBe('application/problem+json');
+  });
+});

@@ -1,0 +1,62 @@
+// Issue 8, item 9: WebSocket upgrades pass through the proxy to the side the route chooses.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, WebSocket } from 'ws';
+import { proxyWith, request, startUpstream, type Upstream } from './helpers.ts';
+
+let server: http.Server;
+let wss: WebSocketServer;
+let fresh: Upstream;
+let proxy: Awaited<ReturnType<typeof proxyWith>>;
+const upgradeHeaders: http.IncomingHttpHeaders[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((_req, res) => res.end('ok'));
+  wss = new WebSocketServer({ server });
+  wss.on('connection', (socket, req) => {
+    upgradeHeaders.push(req.headers);
+    socket.on('message', (data) => socket.send(`echo:${data.toString()}`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  fresh = await startUpstream('orders');
+  const wsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy = await proxyWith({
+    pools: { monolith: { instances: [wsUrl] }, orders: { instances: [fresh.url] } },
+    routes: [{ name: 'orders', prefix: '/api/v1/orders', old: 'monolith', new: 'orders', weight: 0 }],
+  });
+});
+afterAll(async () => {
+  await proxy.close();
+  for (const c of wss.clients) c.terminate();
+  wss.close();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await fresh.close();
+});
+
+describe('WebSocket upgrades', () => {
+  it('tunnels a WebSocket through the proxy, both ways, with edge headers set', async () => {
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/v1/orders/live`);
+    const replies: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const got = new Promise<void>((resolve) =>
+      ws.on('message', (m) => {
+        replies.push(m.toString());
+        if (replies.length === 2) resolve();
+      }),
+    );
+    ws.send('one');
+    ws.send('two');
+    await got;
+    expect(replies).toEqual(['echo:one', 'echo:two']);
+    expect(upgradeHeaders[0]!['x-request-id']).toBeTruthy();
+    expect(upgradeHeaders[0]!['x-forwarded-for']).toBe('127.0.0.1');
+    ws.close();
+    // Plain HTTP still works beside the tunnel.
+    expect((await request(proxy.url, '/api/v1/orders/1')).status).toBe(200);
+  });
+});
