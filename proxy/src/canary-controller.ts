@@ -73,8 +73,10 @@ export class CanaryController {
   private readonly routes = new Map<string, RouteCanary>();
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  private readonly deps: CanaryDeps;
 
-  constructor(private readonly deps: CanaryDeps, tickMs = 100) {
+  constructor(deps: CanaryDeps, tickMs = 100) {
+    this.deps = deps;
     this.now = deps.now ?? Date.now;
     if (tickMs > 0) {
       this.timer = setInterval(() => this.tick(), tickMs);

@@ -1,7 +1,7 @@
 // Q11/Q24: what the edge adds to every request it forwards. X-Request-Id is kept if the client sent a
 // sane one, else created; traceparent keeps the caller's trace id but names the proxy's own span as
 // the parent, else starts a trace. X-Forwarded-* are appended/set so upstreams see the real client.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomHex, randomId } from './fast-ids.ts';
 import type { IncomingMessage } from 'node:http';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -10,12 +10,12 @@ const SANE_ID = /^[\w.:-]{1,128}$/;
 export function applyEdgeHeaders(req: IncomingMessage, encrypted: boolean): string {
   const h = req.headers;
   const given = h['x-request-id'];
-  const requestId = typeof given === 'string' && SANE_ID.test(given) ? given : randomUUID();
+  const requestId = typeof given === 'string' && SANE_ID.test(given) ? given : randomId();
   h['x-request-id'] = requestId;
 
-  const span = randomBytes(8).toString('hex');
+  const span = randomHex(8);
   const tp = typeof h.traceparent === 'string' ? TRACEPARENT.exec(h.traceparent) : null;
-  h.traceparent = tp && !/^0+$/.test(tp[1]!) ? `00-${tp[1]}-${span}-${tp[3]}` : `00-${randomBytes(16).toString('hex')}-${span}-01`;
+  h.traceparent = tp && !/^0+$/.test(tp[1]!) ? `00-${tp[1]}-${span}-${tp[3]}` : `00-${randomHex(16)}-${span}-01`;
 
   const addr = req.socket.remoteAddress ?? '';
   const prior = h['x-forwarded-for'];

@@ -13,6 +13,7 @@ import { sideFor, stickyKey, clientAddress, type Side } from './side-assignment.
 import { applyEdgeHeaders } from './edge-headers.ts';
 import { sendProblem } from './problem.ts';
 import type { ProxyMetrics } from './metrics.ts';
+import type { UpstreamAgents } from './upstream-agents.ts';
 import type { RateLimiter, Verdict } from './rate-limit.ts';
 import type { JwtVerifier } from './jwt-auth.ts';
 import { compareAnswers, type ShadowReport } from './shadow-compare.ts';
@@ -46,7 +47,7 @@ type ProxiedRequest = http.IncomingMessage & { proxyCtx?: Ctx };
 
 export interface ForwarderDeps {
   table(): RouteTable;
-  agent: http.Agent;
+  agents: UpstreamAgents;
   metrics: ProxyMetrics;
   limiter: RateLimiter;
   verifier: JwtVerifier;
@@ -63,8 +64,10 @@ const isConnectError = (err: NodeJS.ErrnoException) => CONNECT_ERRORS.has(err.co
 
 export class Forwarder {
   private readonly hpm: RequestHandler;
+  private readonly deps: ForwarderDeps;
 
-  constructor(private readonly deps: ForwarderDeps) {
+  constructor(deps: ForwarderDeps) {
+    this.deps = deps;
     const { table } = deps;
     this.hpm = createProxyMiddleware({
       // Our own plugin wires the events; the default plugins (console logging, generic error page)
@@ -78,13 +81,14 @@ export class Forwarder {
         },
       ],
       selfHandleResponse: true,
-      agent: deps.agent,
+      agent: deps.agents.http,
       proxyTimeout: table().config.upstreamTimeoutMs,
       router: (req, res, options) => {
         const ctx = (req as ProxiedRequest).proxyCtx!;
         if (ctx.body) options.buffer = Readable.from([ctx.body], { objectMode: false });
         // Upgraded sockets leave the pool for good; a fresh connection keeps the agent's accounting clean.
         if (!res) options.agent = false;
+        else if (ctx.inst.url.protocol === 'https:') options.agent = deps.agents.https;
         options.proxyTimeout = table().config.upstreamTimeoutMs;
         return ctx.inst.url;
       },
@@ -325,9 +329,9 @@ export class Forwarder {
     const headers = { ...req.headers, 'x-proxy-shadow': '1' };
     delete headers.connection;
     ctx.shadow = new Promise((resolve) => {
-      const out = http.request(
+      const out = this.deps.agents.request(
         new URL(req.url ?? '/', inst.url),
-        { method: req.method, headers, agent: this.deps.agent, timeout: this.deps.table().config.upstreamTimeoutMs },
+        { method: req.method, headers, timeout: this.deps.table().config.upstreamTimeoutMs },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;

@@ -8,6 +8,7 @@ import { parseConfigText, readRawConfig, writeConfig, readConfig } from './confi
 import { setWeight as editWeight } from './config-edit.ts';
 import type { ProxyConfig } from './config-schema.ts';
 import { RouteTable } from './route-table.ts';
+import { UpstreamAgents } from './upstream-agents.ts';
 import { Forwarder } from './forwarder.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.ts';
@@ -62,10 +63,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let lastText = readFileSync(opts.configPath, 'utf8');
   const initial = parseConfigText(lastText, opts.configPath);
   const metrics = new ProxyMetrics();
-  // Keep-alive pool to every upstream. LIFO reuses the warmest sockets and lets idle ones expire;
-  // Node's agent also honours the upstream's Keep-Alive timeout hint, so we do not reuse a socket the
-  // upstream is about to close (the classic source of "socket hang up" on POSTs under load).
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
+  const agents = new UpstreamAgents();
   const poolEvents = {
     onEjected: (pool: string, instance: string) => {
       metrics.instanceHealthy.labels(pool, instance).set(0);
@@ -84,7 +82,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }, opts.reportResult ? 0 : 100);
 
   const apply = (config: ProxyConfig) => {
-    const next = new RouteTable(config, agent, poolEvents, table);
+    const next = new RouteTable(config, agents, poolEvents, table);
     const previous = table;
     table = next;
     if (healthChecks) next.start();
@@ -139,7 +137,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   const forwarder = new Forwarder({
     table: () => table,
-    agent,
+    agents,
     metrics,
     limiter,
     verifier,
@@ -240,7 +238,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      agent.destroy();
+      agents.destroy();
       await limiter.close();
     },
   };

@@ -73,8 +73,12 @@ type TakeCommand = (key: string, capacity: number, rate: number) => Promise<[num
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private readonly takeCmd: TakeCommand;
+  private readonly prefix: string;
+  private readonly onError: (err: Error) => void;
 
-  constructor(url: string, private readonly prefix: string, private readonly onError: (err: Error) => void) {
+  constructor(url: string, prefix: string, onError: (err: Error) => void) {
+    this.prefix = prefix;
+    this.onError = onError;
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
     this.redis.on('error', onError);
     this.redis.defineCommand('proxyTakeToken', { numberOfKeys: 1, lua: TAKE_SCRIPT });

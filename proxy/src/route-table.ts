@@ -1,7 +1,7 @@
 // The live routing state built from one validated config: routes by prefix (longest first) and pools
 // with their health checkers. Rebuilt on every reload; instances whose URL did not change keep their
 // health state and in-flight counts, so a reload does not put a dead instance back in rotation.
-import type http from 'node:http';
+import type { UpstreamAgents } from './upstream-agents.ts';
 import type { ProxyConfig, RouteConfig } from './config-schema.ts';
 import { UpstreamPool, type PoolEvents } from './upstream-pool.ts';
 
@@ -13,10 +13,12 @@ export interface CompiledRoute {
 export class RouteTable {
   readonly routes: CompiledRoute[];
   readonly pools = new Map<string, UpstreamPool>();
+  readonly config: ProxyConfig;
 
-  constructor(readonly config: ProxyConfig, agent: http.Agent, events: PoolEvents, previous?: RouteTable) {
+  constructor(config: ProxyConfig, agents: UpstreamAgents, events: PoolEvents, previous?: RouteTable) {
+    this.config = config;
     for (const [name, poolConfig] of Object.entries(config.pools)) {
-      const pool = new UpstreamPool(name, poolConfig, agent, events);
+      const pool = new UpstreamPool(name, poolConfig, agents, events);
       const old = previous?.pools.get(name);
       if (old) {
         for (const inst of pool.instances) {

@@ -72,7 +72,11 @@ export class ShadowReport {
   private readonly perRoute = new Map<string, { compared: number; matched: number; errors: number }>();
   private diffs: ShadowDiff[] = [];
 
-  constructor(private readonly keep = 20) {}
+  private readonly keep: number;
+
+  constructor(keep = 20) {
+    this.keep = keep;
+  }
 
   record(route: string, match: boolean, diff?: ShadowDiff): void {
     const s = this.stats(route);

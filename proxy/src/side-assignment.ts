@@ -1,8 +1,27 @@
 // Q8/Q38: which side (old or new) serves a request. A user is hashed to a fixed bucket 0–99 and goes
 // to the new side iff bucket < weight. The bucket never depends on the weight, so raising the weight
 // from 10 to 20 moves exactly the users in buckets 10–19 to the new side and moves nobody back.
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+
+/** FNV-1a, 32 bits: stickiness needs a stable, well-spread hash, not a cryptographic one. */
+function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let h = seed;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Final avalanche (from murmur3) so nearby keys ("user-1", "user-2") land in unrelated buckets. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
 export type Side = 'old' | 'new';
 
@@ -11,8 +30,7 @@ export type Side = 'old' | 'new';
  * same side for every route of one extracted module (its v1 and v2 paths, say).
  */
 export function bucketOf(userKey: string, newPool: string): number {
-  const digest = createHash('sha1').update(newPool).update('\0').update(userKey).digest();
-  return digest.readUInt32BE(0) % 100;
+  return mix(fnv1a(userKey, fnv1a(newPool))) % 100;
 }
 
 export function sideFor(weight: number, userKey: string, newPool: string): Side {
@@ -63,6 +81,7 @@ export function stickyKey(req: IncomingMessage, cookieName: string): StickyKey {
   if (sub) return { key: `sub:${sub}` };
   const cookie = cookieValue(req.headers.cookie, cookieName);
   if (cookie) return { key: `cookie:${cookie}` };
-  const value = createHash('sha1').update(clientAddress(req)).digest('base64url').slice(0, 16);
+  const addr = clientAddress(req);
+  const value = `${mix(fnv1a(addr)).toString(36)}${mix(fnv1a(addr, 0x9747b28c)).toString(36)}`;
   return { key: `cookie:${value}`, newCookie: value };
 }

@@ -2,7 +2,7 @@
 // taken out after repeated probe or connect failures, put back after a passing probe; picking skips
 // the ones that are out. If every instance is out we still try one: a request that might succeed
 // beats a certain 503 (and the fallback to the other side still applies).
-import http from 'node:http';
+import type { UpstreamAgents } from './upstream-agents.ts';
 import type { PoolConfig } from './config-schema.ts';
 
 export class UpstreamInstance {
@@ -12,7 +12,12 @@ export class UpstreamInstance {
   private failures = 0;
   private successes = 0;
 
-  constructor(readonly base: string, private readonly check: PoolConfig['healthCheck']) {
+  readonly base: string;
+  private readonly check: PoolConfig['healthCheck'];
+
+  constructor(base: string, check: PoolConfig['healthCheck']) {
+    this.base = base;
+    this.check = check;
     this.url = new URL(base);
   }
 
@@ -49,12 +54,16 @@ export class UpstreamPool {
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    readonly name: string,
-    readonly config: PoolConfig,
-    private readonly agent: http.Agent,
-    private readonly events: PoolEvents = {},
-  ) {
+  readonly name: string;
+  readonly config: PoolConfig;
+  private readonly agents: UpstreamAgents;
+  private readonly events: PoolEvents;
+
+  constructor(name: string, config: PoolConfig, agents: UpstreamAgents, events: PoolEvents = {}) {
+    this.name = name;
+    this.config = config;
+    this.agents = agents;
+    this.events = events;
     this.instances = config.instances.map((base) => new UpstreamInstance(base, config.healthCheck));
   }
 
@@ -110,7 +119,7 @@ export class UpstreamPool {
         } else if (inst.recordFailure()) this.events.onEjected?.(this.name, inst.base);
         resolve();
       };
-      const req = http.request(new URL(path, inst.url), { method: 'GET', agent: this.agent, timeout: timeoutMs }, (res) => {
+      const req = this.agents.request(new URL(path, inst.url), { method: 'GET', timeout: timeoutMs }, (res) => {
         res.resume();
         res.on('end', () => finish(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300));
         res.on('error', () => finish(false));

@@ -1,6 +1,7 @@
 // `npm run bench` runs every benchmark; `npm run bench -- <name> [<name>...]` runs the named ones.
 // Each one is a module exporting `run(): Promise<void>` that writes its section of docs/benchmarks.md.
 const benches: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  proxy: () => import('./proxy.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
