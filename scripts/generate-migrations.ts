@@ -10,6 +10,8 @@ import type { ModuleSchema } from '../src/platform/data/schema-kit.ts';
 const root = resolve(import.meta.dirname, '..');
 const modulesDir = join(root, 'src/modules');
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// --out=<dir> writes under another root (the schema-parity test uses a scratch copy).
+const outRoot = process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? root;
 const modules = (wanted.length ? wanted : readdirSync(modulesDir)).filter((m) => existsSync(join(modulesDir, m, 'db/schema.ts')));
 
 for (const module of modules) {
@@ -17,7 +19,7 @@ for (const module of modules) {
   const exports = (await import(pathToFileURL(schemaFile).href)) as Record<string, unknown>;
   const [exportName, schema] = Object.entries(exports).find(([, v]) => typeof (v as ModuleSchema)?.tables === 'function') as [string, ModuleSchema];
   for (const dialect of ['sqlite', 'pg'] as const) {
-    const tmpDir = join(root, '.tmp/drizzle');
+    const tmpDir = join(outRoot === root ? root : outRoot, '.tmp/drizzle');
     mkdirSync(tmpDir, { recursive: true });
     const entry = join(tmpDir, `${module}.${dialect}.ts`);
     const names = Object.keys(schema.tables(dialect));
@@ -28,7 +30,7 @@ for (const module of modules) {
         names.map((n) => `export const ${n} = t.${n};`).join('\n') +
         '\n',
     );
-    const out = join(root, 'migrations', module, dialect);
+    const out = join(outRoot, 'migrations', module, dialect);
     execFileSync(
       join(root, 'node_modules/.bin/drizzle-kit'),
       ['generate', `--dialect=${dialect === 'pg' ? 'postgresql' : 'sqlite'}`, `--schema=${entry}`, `--out=${out}`],

@@ -6,6 +6,8 @@ import type { Metrics } from '../metrics/registry.ts';
 export function observe(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
+    metrics.httpInFlight.inc();
+    res.once('close', () => metrics.httpInFlight.dec());
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.path.startsWith('/health') ? req.path : 'unmatched';

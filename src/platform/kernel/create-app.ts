@@ -2,7 +2,8 @@
 // module's own store, binds every contract token in the container (in-process for hosted
 // modules), mounts routes behind the edge middleware, and owns start-up and graceful shutdown.
 import 'reflect-metadata';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
@@ -115,6 +116,11 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   http.disable('x-powered-by');
   http.set('trust proxy', 'loopback, linklocal, uniquelocal');
   http.set('query parser', 'simple');
+  // While draining, every answer closes its connection so keep-alive clients move elsewhere.
+  http.use((_req, res, next) => {
+    if (health.draining) res.setHeader('Connection', 'close');
+    next();
+  });
   http.use(requestContext);
   http.use(observe(logger, metrics));
   http.use(healthRoutes(health, () => readiness));
@@ -132,6 +138,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   health.started = true;
 
   let server: Server | undefined;
+  let connections: ReturnType<typeof trackConnections> | undefined;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -146,6 +153,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     listen(port = config.PORT, host = config.HOST) {
       return new Promise((resolve, reject) => {
         server = createServer({ keepAliveTimeout: 5_000 }, http);
+        connections = trackConnections(server);
         server.once('error', reject);
         server.listen(port, host, () => {
           const bound = (server!.address() as AddressInfo).port;
@@ -157,7 +165,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     stop() {
       stopping ??= (async () => {
         health.draining = true;
-        if (server) await closeServer(server, config.SHUTDOWN_TIMEOUT_MS, logger);
+        if (connections) await connections.drain(config.SHUTDOWN_TIMEOUT_MS, logger);
         for (const part of [...parts.values()].reverse()) await part.stop?.().catch((err) => logger.error({ err }, 'module stop failed'));
         await Promise.allSettled([...stores.values()].map((s) => s.close()));
         logger.info('stopped');
@@ -191,18 +199,41 @@ function checkManifests(manifests: readonly ModuleManifest[], modules: readonly 
   }
 }
 
-/** Stops accepting, lets in-flight requests finish, then closes idle keep-alive sockets. */
-function closeServer(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
-      server.closeAllConnections();
-    }, timeoutMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    server.closeIdleConnections();
-    // Connections that finish their request later are closed by the server as they go idle.
+/**
+ * Stops accepting, lets in-flight requests finish, and closes each keep-alive connection as soon
+ * as it has no request in progress. Node's own idle tracking counts a connection whose request
+ * body is still arriving as idle, so requests are counted per socket here instead.
+ */
+function trackConnections(server: Server) {
+  const inFlight = new Map<Socket, number>();
+  let draining = false;
+  server.on('connection', (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
   });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, left);
+      if (draining && left === 0) socket.destroySoon();
+    });
+  });
+  return {
+    drain(timeoutMs: number, logger: Logger): Promise<void> {
+      draining = true;
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          logger.warn({ timeoutMs, open: inFlight.size }, 'in-flight requests did not finish in time; closing their connections');
+          for (const socket of inFlight.keys()) socket.destroy();
+        }, timeoutMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        for (const [socket, n] of inFlight) if (n === 0) socket.destroySoon();
+      });
+    },
+  };
 }

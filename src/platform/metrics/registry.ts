@@ -5,6 +5,7 @@ export interface Metrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
+  httpInFlight: Gauge<never>;
   contractCalls: Histogram<'contract' | 'operation' | 'binding' | 'outcome'>;
   counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L>;
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect?: (this: Gauge<L>) => void | Promise<void>): Gauge<L>;
@@ -26,6 +27,7 @@ export function createMetrics(defaultLabels: Record<string, string> = {}): Metri
     registry,
     httpRequests: counter('http_requests_total', 'HTTP requests by route and status', ['method', 'route', 'status']),
     httpDuration: histogram('http_request_duration_seconds', 'HTTP request latency by route', ['method', 'route', 'status']),
+    httpInFlight: gauge('http_requests_in_flight', 'Requests received and not yet answered', []),
     contractCalls: histogram('contract_call_duration_seconds', 'Contract call latency by binding', ['contract', 'operation', 'binding', 'outcome']),
     counter,
     gauge,
