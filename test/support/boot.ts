@@ -18,9 +18,13 @@ export const engines: Engine[] = ['sqlite', 'pg'];
 
 export interface BootOptions {
   engine: Engine;
+  /** System modules to run (default: all). */
   modules?: string[];
-  extraModules?: ModuleDefinition[];
+  /** Run exactly these (fixture) modules instead of the system's. */
+  fixtures?: ModuleDefinition[];
   env?: Record<string, string>;
+  /** Reuse a store prepared earlier (a restart against the same data). */
+  store?: { env: Record<string, string>; cleanup: () => Promise<void> };
 }
 
 export interface TestApp {
@@ -32,6 +36,9 @@ export interface TestApp {
   token(sub: string, scopes?: string[]): Promise<string>;
   /** The env an out-of-process run against the same store would need. */
   storeEnv: Record<string, string>;
+  store: { env: Record<string, string>; cleanup: () => Promise<void> };
+  /** Stops the app but keeps its data, for a restart. */
+  stopOnly(): Promise<void>;
 }
 
 export async function prepareStore(engine: Engine, schemas: ModuleDefinition['schema'][]): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
@@ -46,9 +53,9 @@ export async function prepareStore(engine: Engine, schemas: ModuleDefinition['sc
 }
 
 export async function bootApp(options: BootOptions): Promise<TestApp> {
-  const modules = [...(await loadModules(options.modules ?? systemManifests.map((m) => m.name))), ...(options.extraModules ?? [])];
-  const manifests: ModuleManifest[] = [...systemManifests, ...(options.extraModules ?? []).map((m) => m.manifest)];
-  const store = await prepareStore(options.engine, modules.map((m) => m.schema));
+  const modules = options.fixtures ?? (await loadModules(options.modules ?? systemManifests.map((m) => m.name)));
+  const manifests: ModuleManifest[] = options.fixtures ? options.fixtures.map((m) => m.manifest) : systemManifests;
+  const store = options.store ?? (await prepareStore(options.engine, modules.map((m) => m.schema)));
   const config = loadConfig({ LOG_LEVEL: 'silent', SEED: 'false', NODE_ENV: 'test', ...store.env, ...options.env });
   const app = await createApp({ config, manifests, modules, deployable: 'monolith' });
   const { port } = await app.listen(0, '127.0.0.1');
@@ -57,6 +64,8 @@ export async function bootApp(options: BootOptions): Promise<TestApp> {
     config,
     baseUrl: `http://127.0.0.1:${port}`,
     storeEnv: store.env,
+    store,
+    stopOnly: () => app.stop(),
     async close() {
       await app.stop();
       await store.cleanup();

@@ -30,6 +30,12 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     SEED: z.enum(['true', 'false']).optional(),
     PG_POOL_MAX: z.coerce.number().int().min(1).max(100).default(4),
+    BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bus'),
+    BUS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    BUS_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(100),
+    BUS_POLL_MS: z.coerce.number().int().min(10).default(500),
+    BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    BUS_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),
   })
   .superRefine((env, ctx) => {

@@ -17,7 +17,9 @@ import { bindInProcess } from '../contracts/in-process-binding.ts';
 import type { Contract, ContractApi } from '../contracts/define-contract.ts';
 import type { ModuleDefinition, ModuleParts } from '../modules/define-module.ts';
 import type { ModuleManifest } from '../modules/manifest.ts';
-import { unitOfWorkFor } from '../bus/unit-of-work.ts';
+import { unitOfWorkFor, type RunUnitOfWork } from '../bus/unit-of-work.ts';
+import { createEventBus, type EventBus } from '../bus/event-bus.ts';
+import { adminRoutes } from '../http/admin-routes.ts';
 import { createTokenVerifier } from '../auth/jwt.ts';
 import { authenticate } from '../auth/caller.ts';
 import { requestContext } from '../http/request-context.ts';
@@ -46,6 +48,7 @@ export interface RunningApp {
   readonly http: Express;
   readonly stores: ReadonlyMap<string, ModuleStore>;
   readonly health: HealthState;
+  readonly bus: EventBus;
   contract<C extends Contract>(contract: C): ContractApi<C>;
   /** Starts listening; resolves once the port is bound. */
   listen(port?: number, host?: string): Promise<{ server: Server; port: number }>;
@@ -67,7 +70,9 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     await migrateModules(options.modules.map((m) => m.schema), config);
   }
 
+  const bus = createEventBus({ config, manifests: options.manifests, hostedNames: [...hosted.keys()], metrics, logger });
   const stores = new Map<string, ModuleStore>();
+  const unitsOfWork = new Map<string, RunUnitOfWork>();
   const parts = new Map<string, ModuleParts<Contract | undefined>>();
   const readiness: ReadinessCheck[] = [];
   try {
@@ -85,13 +90,15 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
       });
       const declared = new Set(def.manifest.dependsOn);
       const moduleLogger = logger.child({ module: name });
+      const unitOfWork = unitOfWorkFor(store, def.manifest.publishes, () => bus.kick(name));
+      unitsOfWork.set(name, unitOfWork);
       const part = await def.setup({
         name,
         config,
         logger: moduleLogger,
         metrics,
         store,
-        unitOfWork: unitOfWorkFor(store, def.manifest.publishes, () => {}),
+        unitOfWork,
         contract<C extends Contract>(contract: C): ContractApi<C> {
           if (!declared.has(contract.name)) {
             throw new ContractViolation(`${name} calls ${contract.name} without declaring it in dependsOn`);
@@ -100,6 +107,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
         },
       });
       parts.set(name, part);
+      checkSubscriptions(def, part);
       if (def.manifest.contract) {
         if (!part.handlers) throw new Error(`${name} declares a contract but its setup returned no handlers`);
         container.register(def.manifest.contract.token, {
@@ -107,6 +115,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
         });
       }
     }
+    readiness.push({ name: `bus:${config.BUS}`, check: () => bus.ready() });
   } catch (err) {
     await Promise.allSettled([...stores.values()].map((s) => s.close()));
     throw err;
@@ -129,11 +138,15 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   });
   const verifier = createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.JWT_JWKS_URL });
   http.use('/api', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT, strict: true }));
+  http.use('/admin', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT }), adminRoutes(bus));
   for (const part of parts.values()) if (part.routes) http.use(part.routes);
   http.use(notFoundHandler);
   http.use(problemHandler(logger));
 
   if (config.seed) for (const part of parts.values()) await part.seed?.();
+  bus.start(
+    [...parts].map(([name, part]) => ({ name, store: stores.get(name)!, unitOfWork: unitsOfWork.get(name)!, subscriptions: part.subscriptions ?? [] })),
+  );
   for (const part of parts.values()) await part.start?.();
   health.started = true;
 
@@ -149,6 +162,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     http,
     stores,
     health,
+    bus,
     contract: (contract) => lazyContract(container, contract),
     listen(port = config.PORT, host = config.HOST) {
       return new Promise((resolve, reject) => {
@@ -167,6 +181,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
         health.draining = true;
         if (connections) await connections.drain(config.SHUTDOWN_TIMEOUT_MS, logger);
         for (const part of [...parts.values()].reverse()) await part.stop?.().catch((err) => logger.error({ err }, 'module stop failed'));
+        await bus.stop().catch((err) => logger.error({ err }, 'bus stop failed'));
         await Promise.allSettled([...stores.values()].map((s) => s.close()));
         logger.info('stopped');
       })();
@@ -188,6 +203,14 @@ function lazyContract<C extends Contract>(container: DependencyContainer, contra
     };
   }
   return api as ContractApi<C>;
+}
+
+function checkSubscriptions(def: ModuleDefinition, part: ModuleParts<Contract | undefined>): void {
+  const declared = new Set(def.manifest.subscribes.map((e) => e.key));
+  const handled = (part.subscriptions ?? []).map((s) => s.event.key);
+  for (const key of handled) if (!declared.has(key)) throw new Error(`${def.manifest.name} handles ${key} but its manifest does not list it in subscribes`);
+  for (const key of declared) if (!handled.includes(key)) throw new Error(`${def.manifest.name} subscribes to ${key} but its setup returned no handler for it`);
+  if (new Set(handled).size !== handled.length) throw new Error(`${def.manifest.name} has two handlers for one event`);
 }
 
 function checkManifests(manifests: readonly ModuleManifest[], modules: readonly ModuleDefinition[]): void {

@@ -9,6 +9,7 @@ CREATE TABLE `platform_dead_letters` (
 	`replayed_at` integer
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX `platform_dead_letters_event_handler_idx` ON `platform_dead_letters` (`event_id`,`handler`);--> statement-breakpoint
 CREATE TABLE `platform_idempotency_keys` (
 	`scope` text NOT NULL,
 	`key` text NOT NULL,

@@ -1,0 +1,84 @@
+// BUS=bullmq: one BullMQ queue per subscribing module. Every process hosting that module runs a
+// worker on its queue, so instances compete and each event is taken by one of them; BullMQ's
+// retries (exponential backoff with jitter) and stalled-job recovery give at-least-once delivery,
+// and the subscriber's inbox turns that into exactly-once effects.
+import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.ts';
+import type { ConsumeFn, Delivery, Transport } from './transport.ts';
+import type { EventEnvelope } from './envelope.ts';
+
+export interface BullmqOptions {
+  redisUrl: string;
+  prefix: string;
+  maxAttempts: number;
+  retryDelayMs: number;
+  concurrency: number;
+  lockMs: number;
+  logger: Logger;
+}
+
+export function queueName(module: string): string {
+  return `events.${module}`;
+}
+
+export function bullmqTransport(o: BullmqOptions): Transport {
+  const connection: ConnectionOptions = { url: o.redisUrl, maxRetriesPerRequest: null };
+  const queues = new Map<string, Queue>();
+  const workers: Worker[] = [];
+  const health = new Redis(o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  health.on('error', () => {});
+  const jobOptions: JobsOptions = {
+    attempts: o.maxAttempts,
+    backoff: { type: 'exponential', delay: o.retryDelayMs, jitter: 0.5 },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+
+  const queue = (module: string) => {
+    let q = queues.get(module);
+    if (!q) {
+      q = new Queue(queueName(module), { connection, prefix: o.prefix });
+      q.on('error', (err) => o.logger.warn({ err, module }, 'bus queue error'));
+      queues.set(module, q);
+    }
+    return q;
+  };
+
+  return {
+    kind: 'bullmq',
+    async deliver(batch: readonly Delivery[]) {
+      const perModule = new Map<string, EventEnvelope[]>();
+      for (const { envelope, subscribers } of batch) {
+        for (const s of subscribers) perModule.set(s, [...(perModule.get(s) ?? []), envelope]);
+      }
+      await Promise.all(
+        [...perModule].map(([module, envelopes]) =>
+          // jobId = event id: a relay that delivers the same row twice adds one job, not two.
+          queue(module).addBulk(envelopes.map((e) => ({ name: `${e.type}.v${e.version}`, data: e, opts: { ...jobOptions, jobId: e.id } }))),
+        ),
+      );
+    },
+    consume(module, consume: ConsumeFn) {
+      const worker = new Worker(
+        queueName(module),
+        async (job) => consume(job.data as EventEnvelope, job.attemptsMade + 1, job.opts.attempts ?? 1),
+        { connection, prefix: o.prefix, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: Math.max(1000, Math.floor(o.lockMs / 2)), autorun: true },
+      );
+      worker.on('error', (err) => o.logger.warn({ err, module }, 'bus worker error'));
+      workers.push(worker);
+    },
+    async redeliver(module, envelope) {
+      await queue(module).add(`${envelope.type}.v${envelope.version}`, envelope, { ...jobOptions, jobId: `${envelope.id}-replay-${Date.now()}` });
+    },
+    async ready() {
+      if (health.status === 'wait') await health.connect();
+      await health.ping();
+    },
+    async close() {
+      await Promise.allSettled(workers.map((w) => w.close()));
+      await Promise.allSettled([...queues.values()].map((q) => q.close()));
+      health.disconnect();
+    },
+  };
+}

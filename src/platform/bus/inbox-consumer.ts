@@ -1,0 +1,104 @@
+// The subscriber side of delivery (Q22, Q34). An event is handled inside the subscriber's own
+// unit of work, which first records the event id in the subscriber's inbox: a redelivered event
+// finds its id there and is skipped, so handlers take effect exactly once. A poison event (unknown
+// type, invalid payload) or one that keeps failing goes to the dead-letter table instead of
+// blocking what comes after it.
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { ModuleStore } from '../data/module-store.ts';
+import type { RunUnitOfWork } from './unit-of-work.ts';
+import type { Subscription } from '../modules/define-module.ts';
+import type { Logger } from '../logging/logger.ts';
+import { runWithContext } from '../context/request-context.ts';
+import { childTraceparent, eventKey, type EventEnvelope } from './envelope.ts';
+import type { ConsumeFn } from './transport.ts';
+import type { BusMetrics } from './bus-metrics.ts';
+
+export interface ConsumerOptions {
+  module: string;
+  store: ModuleStore;
+  unitOfWork: RunUnitOfWork;
+  subscriptions: readonly Subscription[];
+  logger: Logger;
+  metrics: BusMetrics;
+}
+
+export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
+  const byKey = new Map(o.subscriptions.map((s) => [s.event.key, s]));
+  const { inbox, deadLetters } = o.store.tables;
+
+  async function deadLetter(envelope: EventEnvelope, reason: string, attempts: number, key: string) {
+    await o.store.transaction(async (tx) => {
+      await tx
+        .insert(deadLetters)
+        .values({ eventId: String(envelope?.id ?? 'unknown'), handler: key, envelope, reason, attempts, createdAt: new Date() })
+        .onConflictDoUpdate({
+          target: [deadLetters.eventId, deadLetters.handler],
+          set: { reason, attempts, createdAt: new Date(), replayedAt: null },
+        });
+    });
+    o.metrics.handled.inc({ subscriber: o.module, event: key, outcome: 'dead_lettered' });
+    o.logger.error({ eventId: envelope?.id, event: key, attempts, reason }, 'event dead-lettered');
+  }
+
+  return async (envelope, attempt, maxAttempts) => {
+    const key = envelope && typeof envelope.type === 'string' ? eventKey(envelope) : 'malformed';
+    const subscription = byKey.get(key);
+    if (!subscription || typeof envelope.id !== 'string') {
+      return deadLetter(envelope, `${o.module} has no handler for event type ${key}`, attempt, key);
+    }
+    const parsed = subscription.event.schema.safeParse(envelope.payload);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ');
+      return deadLetter(envelope, `invalid ${key} payload: ${issues}`, attempt, key);
+    }
+    const context = {
+      requestId: envelope.id,
+      correlationId: envelope.correlationId,
+      causationId: envelope.id,
+      traceparent: childTraceparent(envelope.traceparent),
+    };
+    try {
+      const outcome = await runWithContext(context, () =>
+        o.unitOfWork(async (uow) => {
+          const claimed = await uow.db
+            .insert(inbox)
+            .values({ eventId: envelope.id, handler: key, handledAt: new Date() })
+            .onConflictDoNothing()
+            .returning({ eventId: inbox.eventId });
+          if (claimed.length === 0) return 'duplicate' as const;
+          await subscription.handle(parsed.data, uow, envelope);
+          return 'handled' as const;
+        }),
+      );
+      o.metrics.handled.inc({ subscriber: o.module, event: key, outcome });
+      if (outcome === 'handled') o.metrics.lag.observe({ subscriber: o.module, event: key }, (Date.now() - Date.parse(envelope.occurredAt)) / 1000);
+    } catch (err) {
+      o.metrics.failures.inc({ subscriber: o.module, event: key });
+      if (attempt >= maxAttempts) {
+        return deadLetter(envelope, `handler failed ${attempt} time(s): ${(err as Error).message}`, attempt, key);
+      }
+      o.logger.warn({ err, eventId: envelope.id, event: key, attempt }, 'event handler failed; will retry');
+      throw err;
+    }
+  };
+}
+
+/** Dead letters not yet replayed, oldest first. */
+export async function pendingDeadLetters(store: ModuleStore) {
+  const d = store.tables.deadLetters;
+  return store.db.select().from(d).where(isNull(d.replayedAt)).orderBy(d.seq);
+}
+
+export async function markReplayed(store: ModuleStore, seq: number): Promise<boolean> {
+  const d = store.tables.deadLetters;
+  return store.transaction(async (tx) => {
+    const rows = await tx.update(d).set({ replayedAt: new Date() }).where(and(eq(d.seq, seq), isNull(d.replayedAt))).returning({ seq: d.seq });
+    return rows.length === 1;
+  });
+}
+
+export async function outboxBacklog(store: ModuleStore): Promise<number> {
+  const o = store.tables.outbox;
+  const rows = await store.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(o).where(isNull(o.dispatchedAt));
+  return rows[0]?.n ?? 0;
+}
