@@ -57,6 +57,9 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
     w.on('message', onMessage);
     return w;
   };
+  // A larger young generation means fewer scavenges per request served: measurably better
+  // throughput and p99 for a process that allocates small short-lived objects per request.
+  cluster.setupPrimary({ execArgv: [...process.execArgv, '--max-semi-space-size=32'] });
   for (let i = 0; i < workers; i++) fork();
   const stateTimer = setInterval(() => broadcast({ t: 'canary-state', state: canary.snapshot() }), 500);
   let stopping = false;

@@ -151,6 +151,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     const cfg = table.config;
     const canaryState = opts.canaryState ? opts.canaryState() : canary.snapshot();
     return {
+      // Which process answered (several with PROXY_WORKERS): lets an operator see they agree.
+      pid: process.pid,
       routes: cfg.routes.map((r) => ({ name: r.name, prefix: r.prefix, methods: r.methods ?? 'any', old: r.old, new: r.new, weight: r.weight, shadow: r.shadow, canary: r.canary })),
       pools: [...table.pools.values()].map((p) => ({
         name: p.name,
