@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+export const DEV_SERVICE_JWT_SECRET = 'dev-only-service-secret-change-me-0123456789';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = (protocols: string[]) =>
@@ -36,11 +37,37 @@ const schema = z
     BUS_POLL_MS: z.coerce.number().int().min(10).default(500),
     BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     BUS_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+    IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+    RESERVATION_TTL_SECONDS: z.coerce.number().int().positive().default(15 * 60),
+    PAYMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(1000),
+    PAYMENT_SLOW_MS: z.coerce.number().int().positive().optional(),
+    PAYMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+    PAYMENT_BREAKER_THRESHOLD: z.coerce.number().int().min(1).default(5),
+    PAYMENT_BREAKER_HALF_OPEN_MS: z.coerce.number().int().positive().default(5000),
+    PAYMENT_BULKHEAD: z.coerce.number().int().positive().default(16),
+    SAGA_POLL_MS: z.coerce.number().int().min(10).default(250),
+    SAGA_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(200),
+    SAGA_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
+    SNAPSHOT_EVERY: z.coerce.number().int().min(2).default(20),
     TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),
+    // Remote contracts (issue 7): service credentials and the resilience policy per remote module.
+    SERVICE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    MONOLITH_URLS: z.string().min(1).optional(),
+    REMOTE_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+    REMOTE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    REMOTE_BACKOFF_MS: z.coerce.number().int().positive().default(50),
+    REMOTE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+    REMOTE_BREAKER_HALF_OPEN_MS: z.coerce.number().int().positive().default(5_000),
+    REMOTE_BULKHEAD: z.coerce.number().int().min(1).default(64),
+    REMOTE_BULKHEAD_QUEUE: z.coerce.number().int().min(0).default(256),
+    REMOTE_MAX_SOCKETS: z.coerce.number().int().min(1).default(32),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production (or set JWT_JWKS_URL)' });
+    }
+    if (env.NODE_ENV === 'production' && !env.SERVICE_JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SERVICE_JWT_SECRET'], message: 'is required in production' });
     }
   });
 
@@ -48,6 +75,9 @@ export type Env = z.output<typeof schema>;
 
 export interface Config extends Env {
   jwtSecret: string;
+  serviceJwtSecret: string;
+  /** MODULE_<NAME>_URLS overrides, by module name (lower case): where a module's instances live. */
+  moduleUrls: Record<string, string>;
   /** sqlite when DATABASE_URL is absent: the embedded default, with migrations applied on start. */
   storeEngine: 'sqlite' | 'pg';
   seed: boolean;
@@ -77,10 +107,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = result.data;
+  const moduleUrls: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const m = /^MODULE_([A-Z0-9_]+)_URLS$/.exec(key);
+    if (m && value) moduleUrls[m[1]!.toLowerCase().replace(/_/g, '-')] = value;
+  }
   const storeEngine = e.DATABASE_URL ? 'pg' : 'sqlite';
   return {
     ...e,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    serviceJwtSecret: e.SERVICE_JWT_SECRET ?? DEV_SERVICE_JWT_SECRET,
+    moduleUrls,
     storeEngine,
     seed: e.SEED ? e.SEED === 'true' : storeEngine === 'sqlite',
   };
