@@ -66,16 +66,14 @@ const schema = z
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production (or set JWT_JWKS_URL)' });
     }
-    if (env.NODE_ENV === 'production' && !env.SERVICE_JWT_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['SERVICE_JWT_SECRET'], message: 'is required in production' });
-    }
   });
 
 export type Env = z.output<typeof schema>;
 
 export interface Config extends Env {
   jwtSecret: string;
-  serviceJwtSecret: string;
+  /** Signs and checks service-to-service credentials; no default in production (remote calls then refuse to start). */
+  serviceJwtSecret?: string;
   /** MODULE_<NAME>_URLS overrides, by module name (lower case): where a module's instances live. */
   moduleUrls: Record<string, string>;
   /** sqlite when DATABASE_URL is absent: the embedded default, with migrations applied on start. */
@@ -116,7 +114,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...e,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
-    serviceJwtSecret: e.SERVICE_JWT_SECRET ?? DEV_SERVICE_JWT_SECRET,
+    serviceJwtSecret: e.SERVICE_JWT_SECRET ?? (e.NODE_ENV === 'production' ? undefined : DEV_SERVICE_JWT_SECRET),
     moduleUrls,
     storeEngine,
     seed: e.SEED ? e.SEED === 'true' : storeEngine === 'sqlite',
