@@ -56,6 +56,9 @@ export async function handleAdmin(req: http.IncomingMessage, res: http.ServerRes
     sendProblem(res, 404, 'Not Found', `no admin endpoint ${method} ${req.url}`);
   } catch (err) {
     const message = (err as Error).message;
-    sendProblem(res, /^no route/.test(message) ? 404 : message.includes('canary') ? 409 : 400, 'Admin request refused', message);
+    // 404 unknown route; 409 when the request is fine but the state is not (no canary configured, or
+    // the file on disk is mid-edit and invalid, which we refuse to overwrite).
+    const status = /^no route/.test(message) ? 404 : (err as Error).name === 'ConfigError' || message.includes('canary') ? 409 : 400;
+    sendProblem(res, status, 'Admin request refused', message);
   }
 }

@@ -33,7 +33,13 @@ interface Ctx {
   released: boolean;
   start: number;
   attempts: number;
+  /** Safe to repeat (GET, HEAD, Idempotency-Key) and its body, if any, is small enough to replay. */
+  safe: boolean;
+  /** Safe, and there is another side to fall back to. */
   retryable: boolean;
+  /** Already retried on another instance of the same pool after a connect error. */
+  instanceRetried: boolean;
+  timedOut: boolean;
   body: Buffer | undefined;
   requestId: string;
   setCookie: string | undefined;
@@ -78,18 +84,26 @@ export class Forwarder {
           proxy.on('proxyRes', (proxyRes, req, res) => this.onResponse(proxyRes, req as ProxiedRequest, res as http.ServerResponse));
           proxy.on('error', (err, req, res) => this.onError(err as NodeJS.ErrnoException, req as ProxiedRequest | undefined, res));
           proxy.on('econnreset', (_err, req) => this.release(req as ProxiedRequest));
+          // Our own upstream timeout (not httpxy's proxyTimeout) so a timeout is told apart from a
+          // reset: it answers 504 and, for a safe request, falls back like an unreachable side.
+          proxy.on('proxyReq', (proxyReq, req) => {
+            const ctx = (req as ProxiedRequest).proxyCtx;
+            if (!ctx) return;
+            proxyReq.setTimeout(table().config.upstreamTimeoutMs, () => {
+              ctx.timedOut = true;
+              proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT_UPSTREAM' }));
+            });
+          });
         },
       ],
       selfHandleResponse: true,
       agent: deps.agents.http,
-      proxyTimeout: table().config.upstreamTimeoutMs,
       router: (req, res, options) => {
         const ctx = (req as ProxiedRequest).proxyCtx!;
         if (ctx.body) options.buffer = Readable.from([ctx.body], { objectMode: false });
         // Upgraded sockets leave the pool for good; a fresh connection keeps the agent's accounting clean.
         if (!res) options.agent = false;
         else if (ctx.inst.url.protocol === 'https:') options.agent = deps.agents.https;
-        options.proxyTimeout = table().config.upstreamTimeoutMs;
         return ctx.inst.url;
       },
     });
@@ -179,7 +193,10 @@ export class Forwarder {
       released: true,
       start: performance.now(),
       attempts: 0,
+      safe: safe && bufferable,
       retryable: other !== undefined && safe && bufferable,
+      instanceRetried: false,
+      timedOut: false,
       body: undefined,
       requestId,
       setCookie,
@@ -190,7 +207,7 @@ export class Forwarder {
     };
     req.proxyCtx = ctx;
 
-    const needBody = hasBody && ((ctx.retryable && other !== undefined) || wantShadow);
+    const needBody = hasBody && ((ctx.safe && (other !== undefined || pool.instances.length > 1)) || wantShadow);
     if (!needBody) {
       if (wantShadow) this.startShadow(ctx, req);
       this.dispatch(ctx, req, res);
@@ -207,9 +224,10 @@ export class Forwarder {
     req.once('error', () => res.destroy());
   }
 
-  private dispatch(ctx: Ctx, req: ProxiedRequest, res: http.ServerResponse): void {
+  private dispatch(ctx: Ctx, req: ProxiedRequest, res: http.ServerResponse, avoid?: UpstreamInstance): void {
     ctx.attempts++;
-    ctx.inst = ctx.pool.pick();
+    ctx.timedOut = false;
+    ctx.inst = ctx.pool.pick(avoid);
     ctx.inst.inFlight++;
     ctx.released = false;
     void this.hpm(req, res);
@@ -290,7 +308,18 @@ export class Forwarder {
       return;
     }
     this.release(req);
-    if (isConnectError(err) && !res.headersSent) ctx.pool.connectFailed(ctx.inst);
+    const connectError = isConnectError(err) && !res.headersSent;
+    if (connectError) {
+      ctx.pool.connectFailed(ctx.inst);
+      // Nothing reached that instance: try another one of the same pool first (once).
+      if (ctx.safe && !ctx.instanceRetried && ctx.pool.instances.length > 1 && !res.destroyed) {
+        ctx.instanceRetried = true;
+        ctx.attempts--;
+        ctx.body ??= Buffer.alloc(0);
+        this.dispatch(ctx, req, res, ctx.inst);
+        return;
+      }
+    }
     this.deps.metrics.upstreamErrors.labels(ctx.routeName, ctx.side, err.code ?? 'error').inc();
     if (!res.headersSent) this.deps.onResult(ctx.routeName, ctx.side, performance.now() - ctx.start, true);
     if (this.fallback(ctx, req, res, err.code ?? err.message)) return;
@@ -298,8 +327,12 @@ export class Forwarder {
       res.destroy();
       return;
     }
-    this.deps.metrics.observe(ctx.routeName, ctx.side, 502, (performance.now() - ctx.start) / 1000);
-    sendProblem(res, 502, 'Bad Gateway', `upstream ${ctx.pool.name} could not be reached (${err.code ?? err.message})`, { 'x-request-id': ctx.requestId });
+    const status = ctx.timedOut ? 504 : 502;
+    this.deps.metrics.observe(ctx.routeName, ctx.side, status, (performance.now() - ctx.start) / 1000);
+    const detail = ctx.timedOut
+      ? `upstream ${ctx.pool.name} did not answer within ${this.deps.table().config.upstreamTimeoutMs} ms`
+      : `upstream ${ctx.pool.name} could not be reached (${err.code ?? err.message})`;
+    sendProblem(res, status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway', detail, { 'x-request-id': ctx.requestId });
   }
 
   /** WebSocket upgrades: same route and side choice, then a raw tunnel through httpxy. */
@@ -316,7 +349,8 @@ export class Forwarder {
     const requestId = applyEdgeHeaders(req, false);
     req.proxyCtx = {
       route, routeName: rc?.name ?? DEFAULT_ROUTE, side, pool, other: undefined, inst: pool.pick(), released: true,
-      start: performance.now(), attempts: 1, retryable: false, body: undefined, requestId, setCookie: undefined,
+      start: performance.now(), attempts: 1, safe: false, retryable: false, instanceRetried: false, timedOut: false,
+      body: undefined, requestId, setCookie: undefined,
       shadow: undefined, shadowSide: undefined, shadowIgnore: [], primaryChunks: undefined,
     };
     this.hpm.upgrade(req, socket, head);

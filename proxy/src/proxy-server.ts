@@ -39,6 +39,8 @@ export interface ProxyOptions {
   reportResult?: (route: string, side: Side, latencyMs: number, isError: boolean) => void;
   canaryState?: () => unknown;
   canaryCommand?: (cmd: { op: 'start' | 'abort'; route: string }) => void;
+  /** Grace period for requests in flight at close (default 10 s). */
+  drainMs?: number;
   /** Called after this process wrote a weight to the file (a cluster worker tells its siblings). */
   onWeightPersisted?: () => void;
 }
@@ -239,6 +241,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Requests in flight get a grace period; tunnels (WebSockets) would otherwise hold us forever.
+        setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 10_000).unref();
       });
       agents.destroy();
       await limiter.close();

@@ -67,9 +67,14 @@ export class UpstreamPool {
     this.instances = config.instances.map((base) => new UpstreamInstance(base, config.healthCheck));
   }
 
-  pick(): UpstreamInstance {
+  /** The next instance to use; `avoid` (one that just failed) is skipped if there is any other. */
+  pick(avoid?: UpstreamInstance): UpstreamInstance {
     const all = this.instances;
     if (all.length === 1) return all[0]!;
+    if (avoid) {
+      const others = all.filter((i) => i !== avoid);
+      return others.find((i) => i.healthy) ?? others[0]!;
+    }
     if (this.config.balance === 'least-connections') {
       let best: UpstreamInstance | undefined;
       // Start the scan at a rotating offset so ties do not always land on the first instance.

@@ -94,4 +94,28 @@ describe('fallback to the other side', () => {
       await p.close();
     }
   });
+
+  it('answers 504 when the chosen side does not answer in time, falling back for a GET', async () => {
+    const slow = await startUpstream('slow');
+    slow.behave((req, res) => {
+      if (req.url === '/health/ready') return void res.end('ok');
+      // never answers: the proxy's upstream timeout must fire
+    });
+    const p = await proxyWith({
+      pools: { monolith: { instances: [old.url] }, orders: { instances: [slow.url] } },
+      routes: [{ name: 'orders', prefix: '/api/v1/orders', old: 'monolith', new: 'orders', weight: 100 }],
+      upstreamTimeoutMs: 300,
+    });
+    try {
+      const get = await request(p.url, '/api/v1/orders/1');
+      expect(get.status).toBe(200);
+      expect(get.json().upstream).toBe('monolith');
+      const post = await request(p.url, '/api/v1/orders', { method: 'POST', body: '{}' });
+      expect(post.status).toBe(504);
+      expect(post.json()).toMatchObject({ status: 504, title: 'Gateway Timeout' });
+    } finally {
+      await p.close();
+      await slow.close();
+    }
+  });
 });

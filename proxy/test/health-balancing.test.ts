@@ -96,4 +96,22 @@ describe('health checks', () => {
       return b.seen.length > 0;
     }, 'b back in rotation');
   });
+
+  it('retries on another instance when one refuses connections, and takes it out after repeated connect errors', async () => {
+    const a = await upstream('a');
+    const dead = await upstream('dead');
+    const deadUrl = dead.url;
+    await dead.close();
+    // Probes far apart, so only the requests' own connect errors can take the instance out.
+    const p = await proxyWith({
+      pools: { monolith: { instances: [a.url, deadUrl], healthCheck: { intervalMs: 60_000, unhealthyAfter: 3 } } },
+    });
+    cleanup.push(() => p.close());
+    for (let i = 0; i < 6; i++) expect((await request(p.url, `/q/${i}`)).status).toBe(200);
+    const admin = { authorization: `Bearer ${await token('ops', 'admin')}` };
+    const pool = (await request(p.url, '/_proxy/pools', { headers: admin })).json<{ instances: { url: string; healthy: boolean }[] }[]>()[0]!;
+    expect(pool.instances.find((i) => i.url === deadUrl)!.healthy).toBe(false);
+    expect(a.seen).toHaveLength(6);
+  });
 });
+
