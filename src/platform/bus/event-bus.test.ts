@@ -48,7 +48,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     const res = await api.post('/api/v1/ledger', { amount: 5 }, { 'x-request-id': 'req-bus-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
     expect(res.status).toBe(201);
     const [effect] = await eventually(async () => (await effectsFor(res.body.id)).length === 1 && effectsFor(res.body.id), 'handled');
-    const [row] = await ledger.db.select().from(ledger.tables.outbox).where(eq(ledger.tables.outbox.id, effect!.eventId));
+    const [row]: any[] = await ledger.db.select().from(ledger.tables.outbox).where(eq(ledger.tables.outbox.id, effect!.eventId));
     expect(row.envelope).toMatchObject({
       id: effect!.eventId,
       type: 'EntryRecorded',
@@ -145,7 +145,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
   });
 
   it('shows the bus in metrics and readiness', async () => {
-    const ready = await (await fetch(`${t.baseUrl}/health/ready`)).json();
+    const ready = (await (await fetch(`${t.baseUrl}/health/ready`)).json()) as any;
     expect(ready.checks[`bus:${bus}`]).toBe('ok');
     const m = await (await fetch(`${t.baseUrl}/metrics`)).text();
     expect(m).toMatch(/bus_outbox_backlog\{module="ledger"[^}]*\} 0/);
