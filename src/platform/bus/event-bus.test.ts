@@ -59,7 +59,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     });
     expect(row.envelope.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
     expect(Date.parse(row.envelope.occurredAt)).not.toBeNaN();
-    await eventually(async () => (await ledger.db.select().from(ledger.tables.outbox).where(eq(ledger.tables.outbox.id, effect!.eventId)))[0].dispatchedAt, 'marked dispatched');
+    await eventually(async () => ((await ledger.db.select().from(ledger.tables.outbox).where(eq(ledger.tables.outbox.id, effect!.eventId))) as any[])[0].dispatchedAt, 'marked dispatched');
   });
 
   it('publishes nothing when the unit of work rolls back', async () => {
