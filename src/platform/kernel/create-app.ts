@@ -28,6 +28,9 @@ import { requireJsonBody } from '../http/require-json.ts';
 import { notFoundHandler, problemHandler } from '../http/problem.ts';
 import { healthRoutes, type HealthState, type ReadinessCheck } from '../http/health.ts';
 import { ContractViolation } from '../errors/domain-error.ts';
+import { checkBusFitsTopology, hostedModules, loadTopology, type Topology } from './topology.ts';
+import { remoteContracts } from '../remote/remote-contracts.ts';
+import type { ServedContract } from '../remote/contract-endpoint.ts';
 
 export interface AppOptions {
   config: Config;
@@ -38,6 +41,8 @@ export interface AppOptions {
   /** `monolith`, or `<module>-service` for an extracted module. */
   deployable: string;
   logger?: Logger;
+  /** Where modules live (default: read from TOPOLOGY_FILE plus MODULE_<NAME>_URLS overrides). */
+  topology?: Topology;
 }
 
 export interface RunningApp {
@@ -62,12 +67,15 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   const metrics = createMetrics({ deployable });
   const container = rootContainer.createChildContainer();
   const health: HealthState = { started: false, draining: false };
-  const hosted = new Map(options.modules.map((m) => [m.manifest.name, m]));
-  checkManifests(options.manifests, options.modules);
+  const topology = options.topology ?? loadTopology(config);
+  const modules = hostedModules(options.modules, topology, deployable);
+  checkBusFitsTopology(topology, config.BUS, deployable);
+  const hosted = new Map(modules.map((m) => [m.manifest.name, m]));
+  checkManifests(options.manifests, modules);
 
   // Embedded default: migrations apply by themselves (Q40 keeps them a one-off step elsewhere).
   if (config.storeEngine === 'sqlite') {
-    await migrateModules(options.modules.map((m) => m.schema), config);
+    await migrateModules(modules.map((m) => m.schema), config);
   }
 
   const bus = createEventBus({ config, manifests: options.manifests, hostedNames: [...hosted.keys()], metrics, logger });
@@ -75,8 +83,10 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   const unitsOfWork = new Map<string, RunUnitOfWork>();
   const parts = new Map<string, ModuleParts<Contract | undefined>>();
   const readiness: ReadinessCheck[] = [];
+  const served = new Map<string, ServedContract>();
+  const remote = remoteContracts({ config, deployable, manifests: options.manifests, hosted: new Set(hosted.keys()), topology, container, metrics, logger });
   try {
-    for (const def of options.modules) {
+    for (const def of modules) {
       const name = def.manifest.name;
       const store = openModuleStore(def.schema, config, deployable);
       stores.set(name, store);
@@ -113,10 +123,12 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
         container.register(def.manifest.contract.token, {
           useValue: bindInProcess(def.manifest.contract, part.handlers, metrics.contractCalls),
         });
+        served.set(name, { contract: def.manifest.contract, handlers: part.handlers as ServedContract['handlers'] });
       }
     }
     readiness.push({ name: `bus:${config.BUS}`, check: () => bus.ready() });
   } catch (err) {
+    remote.close();
     await Promise.allSettled([...stores.values()].map((s) => s.close()));
     throw err;
   }
@@ -136,6 +148,8 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   http.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // Q39: other deployables call the contracts hosted here, with a service credential (remote/).
+  http.use(remote.endpoint(served));
   const verifier = createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.JWT_JWKS_URL });
   http.use('/api', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT, strict: true }));
   http.use('/admin', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT }), adminRoutes(bus));
@@ -182,6 +196,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
         if (connections) await connections.drain(config.SHUTDOWN_TIMEOUT_MS, logger);
         for (const part of [...parts.values()].reverse()) await part.stop?.().catch((err) => logger.error({ err }, 'module stop failed'));
         await bus.stop().catch((err) => logger.error({ err }, 'bus stop failed'));
+        remote.close();
         await Promise.allSettled([...stores.values()].map((s) => s.close()));
         logger.info('stopped');
       })();

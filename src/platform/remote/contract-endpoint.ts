@@ -1,0 +1,53 @@
+// The serving side of a remote contract: every deployable answers
+// `POST /internal/contracts/<module>/<operation>` for the modules it hosts, so an extracted
+// service can call back into the monolith the same way the monolith calls it. The operation runs
+// through invokeOperation, exactly like an in-process call (JSON round trip, schemas both sides);
+// errors leave through the normal problem+json handler with their code and details intact, which
+// is what the client rebuilds the typed error from.
+import express, { Router } from 'express';
+import type { Contract, ContractHandlers } from '../contracts/define-contract.ts';
+import { callContextFromScope, invokeOperation } from '../contracts/in-process-binding.ts';
+import { currentContext } from '../context/request-context.ts';
+import { NotFound } from '../errors/domain-error.ts';
+import { END_USER_HEADER, ServiceUnauthenticated, type ServiceCredentials } from './service-credentials.ts';
+
+export const INTERNAL_PREFIX = '/internal/contracts';
+
+export interface ServedContract {
+  contract: Contract;
+  handlers: ContractHandlers<Contract>;
+}
+
+export function contractEndpoint(o: {
+  served: ReadonlyMap<string, ServedContract>;
+  credentials: ServiceCredentials | undefined;
+  bodyLimit: string;
+}): Router {
+  const router = Router();
+  router.post(
+    `${INTERNAL_PREFIX}/:module/:operation`,
+    async (req, _res, next) => {
+      const module = String(req.params.module);
+      if (!o.credentials) throw new ServiceUnauthenticated('Service credentials are not configured here (set SERVICE_JWT_SECRET)');
+      const header = req.get('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      // Check the credential before saying anything about what this deployable hosts.
+      await o.credentials.verifyService(header, module);
+      const endUser = req.get(END_USER_HEADER);
+      const ctx = currentContext();
+      if (ctx) ctx.caller = endUser ? await o.credentials.verifyEndUser(endUser, module) : undefined;
+      next();
+    },
+    express.json({ limit: o.bodyLimit, strict: true, type: () => true }),
+    async (req, res) => {
+      const module = String(req.params.module);
+      const operation = String(req.params.operation);
+      const entry = o.served.get(module);
+      if (!entry) throw new NotFound(`${module} does not run in this deployable`);
+      if (!Object.hasOwn(entry.contract.operations, operation)) throw new NotFound(`${module} has no operation ${operation}`);
+      const body = (req.body ?? {}) as { input?: unknown };
+      const output = await invokeOperation(entry.contract, entry.handlers, operation, body.input, callContextFromScope());
+      res.json(output === undefined ? {} : { output });
+    },
+  );
+  return router;
+}

@@ -1,0 +1,110 @@
+// Where one remote module's calls go: its instances in turn (Q13), over pooled keep-alive
+// connections, skipping for a while an instance that refuses connections (Q12, passive health
+// checking). A refused connection never reached the service, so moving to the next instance is
+// safe even for an operation that is not idempotent.
+import http from 'node:http';
+import https from 'node:https';
+
+export interface RawReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** The request never produced an answer: refused everywhere, reset, timed out, unreadable. */
+export class TransportFailure extends Error {
+  override name = 'TransportFailure';
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+const refusedCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export interface InstancePool {
+  post(path: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<RawReply>;
+  readonly instances: readonly string[];
+  close(): void;
+}
+
+export function instancePool(o: { module: string; instances: readonly string[]; maxSockets: number; downForMs?: number; now?: () => number }): InstancePool {
+  const now = o.now ?? (() => Date.now());
+  const downForMs = o.downForMs ?? 1_000;
+  // Free sockets close before the server's 5 s keep-alive timeout, so a reused socket is rarely stale.
+  const agentOptions = { keepAlive: true, maxSockets: o.maxSockets, maxFreeSockets: o.maxSockets, timeout: 4_000 };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent(agentOptions);
+  const downUntil = new Map<string, number>();
+  let next = 0;
+
+  function order(): string[] {
+    const n = o.instances.length;
+    const start = next++ % Math.max(n, 1);
+    const rotated = [...o.instances.slice(start), ...o.instances.slice(0, start)];
+    const t = now();
+    // Healthy first, then the ones marked down (they may be back): never zero candidates.
+    return [...rotated.filter((i) => (downUntil.get(i) ?? 0) <= t), ...rotated.filter((i) => (downUntil.get(i) ?? 0) > t)];
+  }
+
+  function once(base: string, path: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<RawReply> {
+    const url = new URL(path, `${base}/`);
+    const lib = url.protocol === 'https:' ? https : http;
+    return new Promise<RawReply>((resolve, reject) => {
+      const req = lib.request(
+        url,
+        {
+          method: 'POST',
+          agent: url.protocol === 'https:' ? httpsAgent : httpAgent,
+          headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          signal,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A keep-alive socket the server closed just as we wrote to it: nothing was processed.
+        if (err.code === 'ECONNRESET' && req.reusedSocket) (err as NodeJS.ErrnoException & { staleSocket?: boolean }).staleSocket = true;
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  return {
+    instances: o.instances,
+    async post(path, body, headers, signal) {
+      if (o.instances.length === 0) throw new TransportFailure('no-address', `No address is known for ${o.module}; set it in the topology or MODULE_${o.module.toUpperCase().replace(/-/g, '_')}_URLS`);
+      let lastRefusal: Error | undefined;
+      for (const base of order()) {
+        for (let stale = 0; stale < 2; stale++) {
+          try {
+            const reply = await once(base, path, body, headers, signal);
+            downUntil.delete(base);
+            return reply;
+          } catch (err) {
+            const e = err as NodeJS.ErrnoException & { staleSocket?: boolean };
+            if (signal.aborted) throw new TransportFailure('timeout', `${o.module} did not answer in time`);
+            if (e.staleSocket && stale === 0) continue;
+            if (e.code && refusedCodes.has(e.code)) {
+              downUntil.set(base, now() + downForMs);
+              lastRefusal = e;
+              break;
+            }
+            throw new TransportFailure(e.code ?? 'network', `${o.module} at ${base} failed: ${e.message}`);
+          }
+        }
+      }
+      throw new TransportFailure('refused', `No instance of ${o.module} accepts connections (${o.instances.join(', ')}): ${lastRefusal?.message ?? ''}`);
+    },
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}

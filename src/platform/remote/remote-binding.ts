@@ -1,0 +1,202 @@
+// The calling side of a remote contract, generated from the contract itself: the same input and
+// output schemas as in-process, the same error classes rebuilt by code, and the resilience the
+// network needs (Q14–Q16): a timeout on every attempt, retries with exponential backoff and
+// jitter for idempotent operations only, one circuit breaker and one bulkhead per remote module.
+// What cannot be reached surfaces as ServiceUnavailable, a 503 problem+json at the edge.
+import {
+  BulkheadRejectedError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TimeoutStrategy,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isTaskCancelledError,
+  retry,
+  timeout,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+} from 'cockatiel';
+import type { Histogram } from 'prom-client';
+import type { Contract, ContractApi } from '../contracts/define-contract.ts';
+import { toWire } from '../contracts/wire.ts';
+import { currentContext } from '../context/request-context.ts';
+import { DomainError, ContractViolation, ServiceUnavailable, type AnyErrorClass } from '../errors/domain-error.ts';
+import { fieldIssues, parseOrThrow } from '../errors/validation.ts';
+import { INTERNAL_PREFIX } from './contract-endpoint.ts';
+import { TransportFailure, type InstancePool } from './instance-pool.ts';
+import { END_USER_HEADER, type ServiceCredentials } from './service-credentials.ts';
+
+export interface ResilienceOptions {
+  timeoutMs: number;
+  /** Extra attempts for idempotent operations. */
+  retries: number;
+  backoffMs: number;
+  breakerFailures: number;
+  halfOpenAfterMs: number;
+  bulkhead: number;
+  bulkheadQueue: number;
+}
+
+/** A 5xx the callee itself answered: it is up but failing, which the breaker counts like a dead one. */
+class RemoteServerError extends Error {
+  override name = 'RemoteServerError';
+  readonly problem: ProblemBody;
+  constructor(problem: ProblemBody, status: number) {
+    super(`${problem.code ?? 'InternalError'} (${status}): ${problem.detail ?? ''}`);
+    this.problem = problem;
+  }
+}
+
+interface ProblemBody {
+  code?: string;
+  detail?: string;
+  status?: number;
+  details?: unknown;
+  errors?: unknown;
+}
+
+const isUnavailability = (err: unknown) => err instanceof TransportFailure || err instanceof RemoteServerError || isTaskCancelledError(err);
+
+/** One breaker and one bulkhead per remote module, shared by all its operations. */
+export interface ModulePolicies {
+  readonly module: string;
+  readonly breaker: CircuitBreakerPolicy;
+  readonly idempotent: IPolicy;
+  readonly once: IPolicy;
+}
+
+export function modulePolicies(module: string, o: ResilienceOptions): ModulePolicies {
+  const breaker = circuitBreaker(handleWhen(isUnavailability), {
+    halfOpenAfter: o.halfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(o.breakerFailures),
+  });
+  const limit = bulkhead(o.bulkhead, o.bulkheadQueue);
+  const perAttempt = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
+  // Exponential with decorrelated jitter (cockatiel's default generator), so callers that failed
+  // together do not come back together. An open breaker is not retried: failing fast is the point.
+  const retries = retry(handleWhen(isUnavailability), {
+    maxAttempts: o.retries,
+    backoff: new ExponentialBackoff({ initialDelay: o.backoffMs, maxDelay: Math.max(o.backoffMs * 20, o.backoffMs) }),
+  });
+  return {
+    module,
+    breaker,
+    idempotent: wrap(limit, retries, breaker, perAttempt),
+    once: wrap(limit, breaker, perAttempt),
+  };
+}
+
+export function breakerStateName(state: CircuitState): string {
+  return ({ [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half-open', [CircuitState.Isolated]: 'isolated' } as Record<number, string>)[state] ?? 'unknown';
+}
+
+export function bindRemote<C extends Contract>(
+  contract: C,
+  o: {
+    pool: InstancePool;
+    policies: ModulePolicies;
+    credentials: ServiceCredentials;
+    latency?: Histogram<'contract' | 'operation' | 'binding' | 'outcome'>;
+    onRejected?: (reason: 'open' | 'bulkhead') => void;
+  },
+): ContractApi<C> {
+  const errorsByCode = new Map<string, AnyErrorClass>(contract.errors.map((e) => [e.code, e]));
+  const api: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [name, spec] of Object.entries(contract.operations)) {
+    const where = `${contract.name}.${name}`;
+    const path = `${INTERNAL_PREFIX}/${encodeURIComponent(contract.name)}/${encodeURIComponent(name)}`;
+    const policy = spec.idempotent ? o.policies.idempotent : o.policies.once;
+    api[name] = async (input) => {
+      const end = o.latency?.startTimer({ contract: contract.name, operation: name, binding: 'remote' });
+      let outcome = 'error';
+      try {
+        // The caller's mistakes stay the caller's: validated here, before any network.
+        const wire = toWire(input, `${where} input`);
+        parseOrThrow(spec.input, wire, `${where} input`);
+        const body = JSON.stringify({ input: wire });
+        const headers = await headersFor(contract.name, o.credentials);
+        const reply = await policy.execute(async ({ signal }) => {
+          const r = await o.pool.post(path, body, headers, signal);
+          if (r.status >= 500) {
+            const problem = parseProblem(r.body);
+            // Up but failing (or itself cut off from a dependency): the breaker counts it. A declared
+            // domain error with a 5xx status (a ContractViolation) is an answer, not an outage.
+            if (r.status === 503 || !problem.code || !errorsByCode.has(problem.code)) throw new RemoteServerError(problem, r.status);
+          }
+          return r;
+        });
+        if (reply.status >= 400) throw rebuildError(parseProblem(reply.body), reply.status, errorsByCode, where);
+        let parsedBody: { output?: unknown };
+        try {
+          parsedBody = JSON.parse(reply.body) as { output?: unknown };
+        } catch {
+          throw new ContractViolation(`${where} answered with something that is not JSON`);
+        }
+        const out = spec.output.safeParse(parsedBody.output);
+        if (!out.success) throw new ContractViolation(`${where} answered outside its output schema`, { issues: fieldIssues(out.error) });
+        outcome = 'ok';
+        return out.data;
+      } catch (err) {
+        if (err instanceof DomainError) throw err;
+        outcome = 'unavailable';
+        if (isBrokenCircuitError(err)) {
+          o.onRejected?.('open');
+          throw new ServiceUnavailable(`${contract.name} is unavailable (circuit open); try again later`);
+        }
+        if (isBulkheadRejectedError(err) || err instanceof BulkheadRejectedError) {
+          o.onRejected?.('bulkhead');
+          throw new ServiceUnavailable(`${contract.name} is overloaded (too many calls in flight); try again later`);
+        }
+        if (err instanceof RemoteServerError) throw rebuildServerError(err, errorsByCode, contract.name);
+        if (isTaskCancelledError(err)) throw new ServiceUnavailable(`${contract.name} did not answer within the timeout`);
+        if (err instanceof TransportFailure) throw new ServiceUnavailable(`${contract.name} is unavailable: ${err.message}`);
+        throw err;
+      } finally {
+        end?.({ outcome });
+      }
+    };
+  }
+  return api as ContractApi<C>;
+}
+
+async function headersFor(module: string, credentials: ServiceCredentials): Promise<Record<string, string>> {
+  const ctx = currentContext();
+  const headers: Record<string, string> = { authorization: `Bearer ${await credentials.serviceToken(module)}`, accept: 'application/json' };
+  if (ctx?.caller) headers[END_USER_HEADER] = await credentials.endUserToken(ctx.caller, module);
+  if (ctx?.requestId) headers['x-request-id'] = ctx.requestId;
+  if (ctx?.correlationId) headers['x-correlation-id'] = ctx.correlationId;
+  if (ctx?.traceparent) headers.traceparent = ctx.traceparent;
+  return headers;
+}
+
+function parseProblem(text: string): ProblemBody {
+  try {
+    const p = JSON.parse(text) as ProblemBody;
+    return p && typeof p === 'object' ? p : {};
+  } catch {
+    return { detail: text.slice(0, 200) };
+  }
+}
+
+/** The callee's domain error, as the same class on this side (Q37: same errors in-process and remote). */
+function rebuildError(p: ProblemBody, status: number, byCode: Map<string, AnyErrorClass>, where: string): Error {
+  // The callee refused our service credential: a deployment fault, not the end user's.
+  if (p.code === 'ServiceUnauthenticated' || p.code === 'ServiceForbidden') return new ContractViolation(`${where}: the callee refused this deployable's service credential: ${p.detail ?? p.code}`);
+  const cls = p.code ? byCode.get(p.code) : undefined;
+  const details = p.details !== undefined ? p.details : p.errors !== undefined ? { issues: p.errors } : undefined;
+  if (cls) return new cls(p.detail, details);
+  if (p.code) return new DomainError(p.code, p.detail ?? `${where} failed`, status, details);
+  return new ContractViolation(`${where} answered ${status} without a problem body`);
+}
+
+function rebuildServerError(err: RemoteServerError, byCode: Map<string, AnyErrorClass>, module: string): Error {
+  const p = err.problem;
+  const cls = p.code ? byCode.get(p.code) : undefined;
+  if (cls === ServiceUnavailable) return new ServiceUnavailable(`${module} is unavailable: ${p.detail ?? ''}`);
+  return new ServiceUnavailable(`${module} failed: ${p.code ?? 'InternalError'}${p.detail ? `: ${p.detail}` : ''}`);
+}

@@ -1,0 +1,85 @@
+// What the kernel calls to make contracts work across deployables: binds the token of every
+// contract whose module runs elsewhere to a remote client (so `ctx.contract(c)` in a module, which
+// resolves at call time, reaches it without any module code knowing), and builds the internal
+// endpoint serving the contracts of the modules hosted here.
+import type { DependencyContainer } from 'tsyringe';
+import type { Router } from 'express';
+import type { Config } from '../config/env.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { ModuleManifest } from '../modules/manifest.ts';
+import type { Topology } from '../kernel/topology.ts';
+import { serviceCredentials } from './service-credentials.ts';
+import { instancePool, type InstancePool } from './instance-pool.ts';
+import { bindRemote, breakerStateName, modulePolicies, type ModulePolicies } from './remote-binding.ts';
+import { contractEndpoint, type ServedContract } from './contract-endpoint.ts';
+
+export interface RemoteContracts {
+  /** Modules whose contracts this deployable reaches over HTTP. */
+  readonly remoteModules: readonly string[];
+  policies(module: string): ModulePolicies | undefined;
+  endpoint(served: ReadonlyMap<string, ServedContract>): Router;
+  close(): void;
+}
+
+export function remoteContracts(o: {
+  config: Config;
+  deployable: string;
+  manifests: readonly ModuleManifest[];
+  hosted: ReadonlySet<string>;
+  topology: Topology;
+  container: DependencyContainer;
+  metrics: Metrics;
+  logger: Logger;
+}): RemoteContracts {
+  const { config } = o;
+  const logger = o.logger.child({ component: 'remote-contracts' });
+  const credentials = config.serviceJwtSecret ? serviceCredentials({ secret: config.serviceJwtSecret, deployable: o.deployable }) : undefined;
+  const pools = new Map<string, InstancePool>();
+  const policies = new Map<string, ModulePolicies>();
+  const rejections = o.metrics.counter('contract_remote_rejections_total', 'Remote contract calls refused without trying: circuit open or bulkhead full', ['module', 'reason']);
+  o.metrics.gauge('contract_breaker_state', 'Circuit breaker per remote module: 0 closed, 1 open, 2 half-open, 3 isolated', ['module'], function () {
+    for (const [module, p] of policies) this.set({ module }, p.breaker.state);
+  });
+
+  for (const m of o.manifests) {
+    if (!m.contract || o.hosted.has(m.name)) continue;
+    const addresses = o.topology.addressesOf(m.name);
+    // The monolith only calls out to modules that are remote; one started with a subset of the
+    // rest keeps them unbound (a call is a ContractViolation naming the missing binding).
+    if (o.deployable === 'monolith' && o.topology.state(m.name) !== 'remote') continue;
+    if (!credentials) throw new Error(`${m.name} runs in another deployable, and calling it needs SERVICE_JWT_SECRET`);
+    const pool = instancePool({ module: m.name, instances: addresses, maxSockets: config.REMOTE_MAX_SOCKETS });
+    const p = modulePolicies(m.name, {
+      timeoutMs: config.REMOTE_TIMEOUT_MS,
+      retries: config.REMOTE_RETRIES,
+      backoffMs: config.REMOTE_BACKOFF_MS,
+      breakerFailures: config.REMOTE_BREAKER_FAILURES,
+      halfOpenAfterMs: config.REMOTE_BREAKER_HALF_OPEN_MS,
+      bulkhead: config.REMOTE_BULKHEAD,
+      bulkheadQueue: config.REMOTE_BULKHEAD_QUEUE,
+    });
+    p.breaker.onStateChange((state) => logger.warn({ module: m.name, breaker: breakerStateName(state) }, `circuit to ${m.name} is ${breakerStateName(state)}`));
+    pools.set(m.name, pool);
+    policies.set(m.name, p);
+    o.container.register(m.contract.token, {
+      useValue: bindRemote(m.contract, {
+        pool,
+        policies: p,
+        credentials,
+        latency: o.metrics.contractCalls,
+        onRejected: (reason) => rejections.inc({ module: m.name, reason }),
+      }),
+    });
+  }
+  if (pools.size) logger.info({ remote: Object.fromEntries([...pools].map(([name, pool]) => [name, pool.instances])) }, 'remote contracts bound');
+
+  return {
+    remoteModules: [...pools.keys()],
+    policies: (module) => policies.get(module),
+    endpoint: (served) => contractEndpoint({ served, credentials, bodyLimit: config.BODY_LIMIT }),
+    close() {
+      for (const pool of pools.values()) pool.close();
+    },
+  };
+}
