@@ -340,6 +340,21 @@ export class Forwarder {
     const table = this.deps.table();
     const route = table.match('GET', req.url ?? '/');
     const rc = route?.config;
+    // A route that checks tokens checks them on upgrades too, or a WebSocket would walk around it.
+    if (rc?.auth?.required) {
+      void this.deps.verifier.check(req.headers.authorization, rc.auth.scope).then((result) => {
+        if (result.ok) this.tunnel(req, socket, head, table, route);
+        else {
+          socket.end(`HTTP/1.1 ${result.status} ${result.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        }
+      });
+      return;
+    }
+    this.tunnel(req, socket, head, table, route);
+  }
+
+  private tunnel(req: ProxiedRequest, socket: Socket, head: Buffer, table: RouteTable, route: CompiledRoute | undefined): void {
+    const rc = route?.config;
     let side: Side = 'old';
     if (rc) {
       const forced = req.headers[table.config.overrideHeader];

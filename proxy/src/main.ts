@@ -9,8 +9,6 @@ import { readConfig, ConfigError } from './config-file.ts';
 import { startProxy } from './proxy-server.ts';
 import { runPrimary, runWorker } from './cluster.ts';
 
-const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
-
 let env;
 try {
   env = readProxyEnv();
@@ -21,6 +19,7 @@ try {
   process.exit(1);
 }
 
+const log = pino({ level: env.LOG_LEVEL });
 const workers = env.PROXY_WORKERS === 'auto' ? availableParallelism() : env.PROXY_WORKERS;
 const baseOptions = {
   configPath: env.PROXY_CONFIG,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
-import { proxyWith, request, startUpstream, type Upstream } from './helpers.ts';
+import { proxyWith, request, startUpstream, token, type Upstream } from './helpers.ts';
 
 let server: http.Server;
 let wss: WebSocketServer;
@@ -23,7 +23,10 @@ beforeAll(async () => {
   const wsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   proxy = await proxyWith({
     pools: { monolith: { instances: [wsUrl] }, orders: { instances: [fresh.url] } },
-    routes: [{ name: 'orders', prefix: '/api/v1/orders', old: 'monolith', new: 'orders', weight: 0 }],
+    routes: [
+      { name: 'orders', prefix: '/api/v1/orders', old: 'monolith', new: 'orders', weight: 0 },
+      { name: 'private', prefix: '/api/v1/private', old: 'monolith', new: 'monolith', auth: { required: true } },
+    ],
   });
 });
 afterAll(async () => {
@@ -59,4 +62,25 @@ describe('WebSocket upgrades', () => {
     // Plain HTTP still works beside the tunnel.
     expect((await request(proxy.url, '/api/v1/orders/1')).status).toBe(200);
   });
+
+  it('checks the token on upgrades to a route that requires one', async () => {
+    const refused = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/v1/private/live`);
+    const status = await new Promise<number>((resolve) => {
+      refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      refused.once('open', () => resolve(101));
+      refused.once('error', () => undefined);
+    });
+    expect(status).toBe(401);
+    refused.terminate();
+
+    const allowed = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/v1/private/live`, {
+      headers: { authorization: `Bearer ${await token('alice')}` },
+    });
+    await new Promise<void>((resolve, reject) => {
+      allowed.once('open', () => resolve());
+      allowed.once('error', reject);
+    });
+    allowed.close();
+  });
 });
+

@@ -10,10 +10,11 @@ import http from 'node:http';
 import { table, writeSection } from './report.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const SATURATE_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const SATURATE_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const LATENCY_CYCLES = Number(process.env.BENCH_LATENCY_CYCLES ?? 3);
 const PATH = '/api/v1/products/A-1';
 
 const UPSTREAM_SOURCE = `
@@ -235,59 +236,74 @@ export async function run(): Promise<void> {
   }
 
   const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const vsNginx = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const errors = new Map<string, number>(targets.map((t) => [t.name, 0]));
-  const latency = new Map<string, Latency>();
+  const lat = new Map<string, Latency[]>(targets.map((t) => [t.name, []]));
+  const addedP50 = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const addedP99 = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   let rate = 0;
   const running = new Map<string, ChildProcess | undefined>();
   try {
     for (const t of targets) running.set(t.name, await t.start());
-    // Pass 1: saturated throughput, interleaved over rounds so a noisy neighbour hits every target
-    // alike; the median of the rounds is reported.
     for (const t of targets) await saturate(t.url, 2); // warm-up: JIT, keep-alive pools
-    for (let round = 1; round <= ROUNDS; round++) {
+    // Pass 1: saturated throughput in short slices, cycling through the targets, so a noisy
+    // neighbour (this machine is shared) hits every target alike. Each cycle gives a ratio to nginx
+    // measured under the same conditions; the medians are reported.
+    const nginxName = targets.find((t) => t.name.startsWith('nginx'))?.name;
+    for (let cycle = 1; cycle <= ROUNDS; cycle++) {
+      const inCycle = new Map<string, number>();
       for (const t of targets) {
         const f = await saturate(t.url, SATURATE_SECONDS);
+        inCycle.set(t.name, f.rps);
         rps.get(t.name)!.push(f.rps);
         errors.set(t.name, errors.get(t.name)! + f.errors);
-        console.log(`round ${round} · ${t.name}: ${Math.round(f.rps)} req/s saturated, ${f.errors} errors`);
       }
+      if (nginxName) for (const t of targets) vsNginx.get(t.name)!.push(inCycle.get(t.name)! / inCycle.get(nginxName)!);
+      console.log(`cycle ${cycle}: ${targets.map((t) => `${t.name} ${Math.round(inCycle.get(t.name)!)}`).join(' · ')} req/s`);
     }
-    // Pass 2: latency at half of the single-worker proxy's saturation, the same rate for everyone.
+    // Pass 2: latency at half of the single-worker proxy's saturation, the same rate for everyone,
+    // again cycling so each cycle compares targets under the same conditions.
     rate = median(rps.get(proxyOne)!) / 2;
-    for (const t of targets) {
-      const load = backgroundLoad(t.url, rate, LATENCY_SECONDS);
-      try {
-        await probe(t.url, 1); // let the background load settle
-        const l = await probe(t.url, LATENCY_SECONDS);
-        latency.set(t.name, l);
-        errors.set(t.name, errors.get(t.name)! + l.errors);
-        console.log(`${t.name} at ${Math.round(rate)} req/s: p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (${l.samples} samples)`);
-      } finally {
-        await stopChild(load);
+    for (let cycle = 1; cycle <= LATENCY_CYCLES; cycle++) {
+      const inCycle = new Map<string, Latency>();
+      for (const t of targets) {
+        const load = backgroundLoad(t.url, rate, LATENCY_SECONDS + 1);
+        try {
+          await probe(t.url, 1); // let the background load settle
+          const l = await probe(t.url, LATENCY_SECONDS);
+          inCycle.set(t.name, l);
+          lat.get(t.name)!.push(l);
+          errors.set(t.name, errors.get(t.name)! + l.errors);
+        } finally {
+          await stopChild(load);
+        }
       }
+      const d = inCycle.get('no proxy')!;
+      for (const t of targets) {
+        addedP50.get(t.name)!.push(inCycle.get(t.name)!.p50 - d.p50);
+        addedP99.get(t.name)!.push(inCycle.get(t.name)!.p99 - d.p99);
+      }
+      console.log(`latency cycle ${cycle} at ${Math.round(rate)} req/s: ${targets.map((t) => `${t.name} p50 ${inCycle.get(t.name)!.p50.toFixed(3)} p99 ${inCycle.get(t.name)!.p99.toFixed(3)}`).join(' · ')}`);
     }
   } finally {
     for (const child of running.values()) if (child) await stopChild(child);
     await stopChild(upstream);
   }
 
-  const direct = latency.get('no proxy')!;
   const directRps = median(rps.get('no proxy')!);
-  const nginxName = targets.find((t) => t.name.startsWith('nginx'))?.name;
-  const nginxRps = nginxName ? median(rps.get(nginxName)!) : undefined;
   const rows = targets.map((t) => {
     const r = median(rps.get(t.name)!);
-    const l = latency.get(t.name)!;
     const self = t.name === 'no proxy';
+    const ls = lat.get(t.name)!;
     return [
       t.name,
       Math.round(r),
-      nginxRps ? (r / nginxRps).toFixed(2) : 'n/a',
+      vsNginx.get(t.name)!.length ? median(vsNginx.get(t.name)!).toFixed(2) : 'n/a',
       (r / directRps).toFixed(2),
-      l.p50.toFixed(3),
-      l.p99.toFixed(3),
-      self ? '—' : (l.p50 - direct.p50).toFixed(3),
-      self ? '—' : (l.p99 - direct.p99).toFixed(3),
+      median(ls.map((l) => l.p50)).toFixed(3),
+      median(ls.map((l) => l.p99)).toFixed(3),
+      self ? '—' : median(addedP50.get(t.name)!).toFixed(3),
+      self ? '—' : median(addedP99.get(t.name)!).toFixed(3),
       errors.get(t.name)!,
     ];
   });
@@ -299,11 +315,13 @@ access log) and behind the strangler proxy (\`proxy/src/main.ts\`, a route at we
 assignment, edge headers and metrics run on every request; 1 worker, and one worker per core with
 \`PROXY_WORKERS\`).
 
-- Throughput: autocannon (own process), ${CONNECTIONS} connections, ${SATURATE_SECONDS} s per run after a warm-up,
-  ${ROUNDS} rounds interleaved across targets; the median is shown.
+- Throughput: autocannon (own process), ${CONNECTIONS} connections, in ${SATURATE_SECONDS} s slices cycling through
+  the targets (${ROUNDS} cycles) so a noisy neighbour hits all alike; "vs nginx" is the median of
+  the per-cycle ratios, req/s the median of the slices.
 - Latency: every target held at the same rate, half of the single-worker proxy's saturated throughput
   (${Math.round(rate)} req/s, autocannon \`-R\`), while a probe on one keep-alive connection times
-  requests back to back with microsecond resolution for ${LATENCY_SECONDS} s. "Added" = minus the no-proxy figure.
+  requests back to back with microsecond resolution, ${LATENCY_SECONDS} s per target per cycle, ${LATENCY_CYCLES} cycles.
+  "Added" = median over cycles of (target − no proxy) in the same cycle.
 - Load generator, upstream and proxy share the machine's ${cores} cores (and other engineers' test runs),
   so absolute figures are low and noisy: read the ratios.
 
