@@ -4,6 +4,10 @@ import type { ModuleDefinition } from './platform/modules/define-module.ts';
 
 export const moduleLoaders: Record<string, () => Promise<ModuleDefinition>> = {
   catalog: async () => (await import('./modules/catalog/module.ts')).catalogModule as unknown as ModuleDefinition,
+  inventory: async () => (await import('./modules/inventory/module.ts')).inventoryModule as unknown as ModuleDefinition,
+  payments: async () => (await import('./modules/payments/module.ts')).paymentsModule as unknown as ModuleDefinition,
+  orders: async () => (await import('./modules/orders/module.ts')).ordersModule as unknown as ModuleDefinition,
+  notifications: async () => (await import('./modules/notifications/module.ts')).notificationsModule as unknown as ModuleDefinition,
 };
 
 export async function loadModules(names: readonly string[]): Promise<ModuleDefinition[]> {

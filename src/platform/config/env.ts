@@ -47,6 +47,7 @@ const schema = z
     PAYMENT_BULKHEAD: z.coerce.number().int().positive().default(16),
     SAGA_POLL_MS: z.coerce.number().int().min(10).default(250),
     SAGA_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(200),
+    SAGA_LEASE_MS: z.coerce.number().int().min(100).default(10_000),
     SAGA_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
     SNAPSHOT_EVERY: z.coerce.number().int().min(2).default(20),
     TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),

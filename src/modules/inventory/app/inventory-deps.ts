@@ -1,0 +1,20 @@
+import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
+import type { InventoryTables } from '../db/schema.ts';
+import type { StockQueries } from '../db/stock.ts';
+
+export interface InventoryDeps {
+  store: ModuleStore<InventoryTables>;
+  unitOfWork: RunUnitOfWork;
+  stock: StockQueries;
+  reservationTtlMs: number;
+  clock: () => Date;
+}
+
+export function reservationView(r: { orderId: string; status: 'held' | 'committed' | 'released' | 'expired'; lines: { sku: string; quantity: number }[]; expiresAt: Date }) {
+  return { orderId: r.orderId, status: r.status, lines: r.lines, expiresAt: r.expiresAt.toISOString() };
+}
+
+export function stockView(s: { sku: string; onHand: number; reserved: number; lowStockThreshold: number }) {
+  return { sku: s.sku, onHand: s.onHand, reserved: s.reserved, available: s.onHand - s.reserved, lowStockThreshold: s.lowStockThreshold };
+}

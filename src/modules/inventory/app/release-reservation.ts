@@ -1,0 +1,30 @@
+import { StockReleased } from '../events.ts';
+import type { InventoryDeps } from './inventory-deps.ts';
+
+/**
+ * Compensation. Releasing what is not held is a no-op; releasing an order never reserved leaves
+ * a closed tombstone, so a late reserve for it (a timed-out call that still arrived) is refused.
+ */
+export async function releaseReservation(deps: InventoryDeps, orderId: string, reason: 'released' | 'expired' = 'released') {
+  return deps.unitOfWork(async (uow) => {
+    const now = deps.clock();
+    const r = await deps.stock.reservation(uow.db, orderId);
+    if (!r) {
+      await deps.stock.insertReservation(uow.db, { orderId, status: 'released', lines: [], expiresAt: now, now });
+      return { orderId, status: 'released' as const };
+    }
+    if (r.status !== 'held') return { orderId, status: r.status as 'released' | 'expired' | 'committed' };
+    if (reason === 'expired' && r.expiresAt.getTime() > now.getTime()) return { orderId, status: 'released' as const };
+    for (const line of r.lines) await deps.stock.giveBack(uow.db, line, now);
+    await deps.stock.setStatus(uow.db, orderId, 'held', reason, now);
+    await uow.publish(StockReleased, { orderId, lines: r.lines, reason });
+    return { orderId, status: reason };
+  });
+}
+
+/** Gives back reservations nobody committed or released in time. */
+export async function expireReservations(deps: InventoryDeps): Promise<number> {
+  const overdue = await deps.stock.overdue(deps.store.db, deps.clock());
+  for (const { orderId } of overdue) await releaseReservation(deps, orderId, 'expired');
+  return overdue.length;
+}

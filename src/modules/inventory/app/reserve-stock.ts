@@ -1,0 +1,40 @@
+import { OutOfStock, ReservationClosed, UnknownSku } from '../contract.ts';
+import { LowStock, StockReserved } from '../events.ts';
+import { crossedBelow, mergeLines, type Line } from '../domain/reservation.ts';
+import { reservationView, type InventoryDeps } from './inventory-deps.ts';
+
+/** Holds every line or none. Repeating it for the same order answers the existing reservation. */
+export async function reserveStock(deps: InventoryDeps, orderId: string, requested: Line[]) {
+  return deps.unitOfWork(async (uow) => {
+    const existing = await deps.stock.reservation(uow.db, orderId);
+    if (existing) {
+      if (existing.status === 'held' || existing.status === 'committed') return reservationView(existing);
+      throw new ReservationClosed(`The reservation for order ${orderId} was ${existing.status}`, { status: existing.status });
+    }
+    const now = deps.clock();
+    // Sorted by sku: concurrent reservations lock rows in one order and cannot deadlock.
+    const lines = mergeLines(requested);
+    const short: string[] = [];
+    const unknown: string[] = [];
+    const held = [];
+    for (const line of lines) {
+      const after = await deps.stock.hold(uow.db, line, now);
+      if (after) held.push({ line, after });
+      else if (await deps.stock.find(uow.db, line.sku)) short.push(line.sku);
+      else unknown.push(line.sku);
+    }
+    // Throwing rolls back the lines already held: all or nothing.
+    if (unknown.length) throw new UnknownSku(`No stock is kept for ${unknown.join(', ')}`, { skus: unknown });
+    if (short.length) throw new OutOfStock(`Not enough stock of ${short.join(', ')}`, { skus: short });
+    const expiresAt = new Date(now.getTime() + deps.reservationTtlMs);
+    await deps.stock.insertReservation(uow.db, { orderId, status: 'held', lines, expiresAt, now });
+    await uow.publish(StockReserved, { orderId, lines });
+    for (const { line, after } of held) {
+      const available = after.onHand - after.reserved;
+      if (crossedBelow(available + line.quantity, available, after.lowStockThreshold)) {
+        await uow.publish(LowStock, { sku: line.sku, available, threshold: after.lowStockThreshold });
+      }
+    }
+    return reservationView({ orderId, status: 'held', lines, expiresAt });
+  });
+}

@@ -1,0 +1,21 @@
+import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
+import type { ContractApi } from '../../../platform/contracts/define-contract.ts';
+import type { Logger } from '../../../platform/logging/logger.ts';
+import type { catalogContract } from '../../catalog/index.ts';
+import type { inventoryContract } from '../../inventory/index.ts';
+import type { paymentsContract } from '../../payments/index.ts';
+import type { OrdersTables } from '../db/schema.ts';
+
+export interface OrdersDeps {
+  store: ModuleStore<OrdersTables>;
+  unitOfWork: RunUnitOfWork;
+  catalog: ContractApi<typeof catalogContract>;
+  inventory: ContractApi<typeof inventoryContract>;
+  payments: ContractApi<typeof paymentsContract>;
+  logger: Logger;
+  clock: () => Date;
+  saga: { retryDelayMs: number; deadlineMs: number; leaseMs: number; pollMs: number };
+  /** Wakes the saga runner right after an order is placed. */
+  kickSaga: () => void;
+}

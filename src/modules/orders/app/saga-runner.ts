@@ -1,0 +1,164 @@
+// The orchestrator's engine. Sagas live in the orders store; the runner polls for due ones,
+// takes a lease on each (so two instances never drive the same saga at once, and a crashed
+// instance's sagas are picked up when its lease runs out), and drives each through its plan,
+// persisting after every step. Restarting mid-saga resumes from the persisted step; steps are
+// idempotent, so repeating the one that was in flight is safe.
+import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
+import { backoffDelay } from '../../../platform/bus/backoff.ts';
+import { OrderCancelled, OrderConfirmed } from '../events.ts';
+import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
+import type { CancelReason } from '../domain/order.ts';
+import { runStep } from './saga-steps.ts';
+import type { OrdersDeps } from './orders-deps.ts';
+
+const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
+  reserve: 'inventory_unavailable',
+  charge: 'payment_unavailable',
+  commit: 'inventory_unavailable',
+};
+
+export interface SagaRunner {
+  kick(): void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
+  const { sagas, orders } = deps.store.tables;
+  const inFlight = new Map<string, Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let scheduled = false;
+  let stopped = false;
+
+  async function claim(orderId: string): Promise<boolean> {
+    const now = deps.clock();
+    return deps.store.transaction(async (tx) => {
+      const rows = await tx
+        .update(sagas)
+        .set({ leaseUntil: new Date(now.getTime() + deps.saga.leaseMs) })
+        .where(and(eq(sagas.orderId, orderId), eq(sagas.done, false), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
+        .returning({ orderId: sagas.orderId });
+      return rows.length === 1;
+    });
+  }
+
+  async function save(orderId: string, plan: SagaStep[], fields: { reason?: CancelReason | null; attempts?: number; lastError?: string | null; retryAt?: Date }) {
+    const now = deps.clock();
+    await deps.store.transaction(async (tx) => {
+      await tx
+        .update(sagas)
+        .set({
+          plan,
+          ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
+          attempts: fields.attempts ?? 0,
+          lastError: fields.lastError ?? null,
+          nextAttemptAt: fields.retryAt ?? now,
+          // A retry gives the lease up; moving on renews it.
+          leaseUntil: fields.retryAt ? null : new Date(now.getTime() + deps.saga.leaseMs),
+          updatedAt: now,
+        })
+        .where(eq(sagas.orderId, orderId));
+    });
+  }
+
+  async function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: string | null) {
+    const now = deps.clock();
+    await deps.unitOfWork(async (uow) => {
+      const changed = await uow.db
+        .update(orders)
+        .set({ status: outcome, reason, updatedAt: now })
+        .where(and(eq(orders.id, orderId), eq(orders.status, 'PENDING')))
+        .returning();
+      const order = changed[0];
+      if (order) {
+        const base = { orderId, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
+        if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
+        else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'cancelled', cancelledAt: now.toISOString() });
+      }
+      await uow.db.update(sagas).set({ plan: [], done: true, leaseUntil: null, updatedAt: now }).where(eq(sagas.orderId, orderId));
+    });
+    deps.logger.info({ orderId, outcome, reason }, 'order saga finished');
+  }
+
+  async function drive(orderId: string): Promise<void> {
+    for (;;) {
+      if (stopped) return;
+      const [saga] = await deps.store.db.select().from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
+      const [order] = await deps.store.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
+      if (!saga || saga.done || !order) return;
+      const [step, ...rest] = saga.plan;
+      if (!step) return finish(orderId, 'CANCELLED', saga.reason ?? 'cancelled');
+      if (step === 'confirm') return finish(orderId, 'CONFIRMED', null);
+      if (step === 'cancel') return finish(orderId, 'CANCELLED', saga.reason ?? 'cancelled');
+
+      const outcome = await runStep(deps, step, order);
+      if (outcome.kind === 'done') {
+        await save(orderId, rest, {});
+      } else if (outcome.kind === 'failed') {
+        deps.logger.info({ orderId, step, reason: outcome.reason }, 'order saga compensating');
+        await save(orderId, compensationsFor(step, outcome.reason), { reason: outcome.reason });
+      } else {
+        const overdue = deps.clock().getTime() - saga.startedAt.getTime() > deps.saga.deadlineMs;
+        const reason = giveUpReason[step];
+        if (overdue && reason && happyPath.includes(step)) {
+          deps.logger.warn({ orderId, step, error: outcome.error }, 'order saga gave up waiting; compensating');
+          await save(orderId, compensationsFor(step, reason), { reason });
+          continue;
+        }
+        const attempts = saga.attempts + 1;
+        deps.logger.warn({ orderId, step, attempts, error: outcome.error }, 'order saga step will be retried');
+        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(deps.clock().getTime() + backoffDelay(attempts, deps.saga.retryDelayMs, 10_000)) });
+        return;
+      }
+    }
+  }
+
+  async function tick(): Promise<void> {
+    scheduled = false;
+    if (stopped || inFlight.size >= maxConcurrent) return;
+    const now = deps.clock();
+    const due = await deps.store.db
+      .select({ orderId: sagas.orderId })
+      .from(sagas)
+      .where(and(eq(sagas.done, false), lte(sagas.nextAttemptAt, now), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
+      .orderBy(asc(sagas.nextAttemptAt))
+      .limit(maxConcurrent - inFlight.size);
+    for (const { orderId } of due) {
+      if (inFlight.has(orderId) || !(await claim(orderId))) continue;
+      const run = drive(orderId)
+        .catch((err) => deps.logger.error({ err, orderId }, 'order saga crashed; it will resume when its lease ends'))
+        .finally(() => {
+          inFlight.delete(orderId);
+          kick();
+        });
+      inFlight.set(orderId, run);
+    }
+  }
+
+  function kick(): void {
+    if (scheduled || stopped) return;
+    scheduled = true;
+    setImmediate(() => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed')));
+  }
+
+  return {
+    kick,
+    start() {
+      timer = setInterval(kick, deps.saga.pollMs);
+      timer.unref();
+      kick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      const driving = [...inFlight.keys()];
+      await Promise.allSettled([...inFlight.values()]);
+      // A clean stop hands its sagas back at once instead of making the next instance wait out the leases.
+      if (driving.length) {
+        await deps.store.transaction(async (tx) => {
+          await tx.update(sagas).set({ leaseUntil: null }).where(and(inArray(sagas.orderId, driving), eq(sagas.done, false)));
+        });
+      }
+    },
+  };
+}

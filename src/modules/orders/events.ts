@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { defineEvent } from '../../platform/bus/define-event.ts';
+
+const Line = z.object({ sku: z.string(), quantity: z.number().int().positive(), unitPriceMinor: z.number().int().nonnegative() });
+
+export const OrderPlaced = defineEvent(
+  'OrderPlaced',
+  1,
+  z.object({ orderId: z.string(), customerId: z.string(), lines: z.array(Line), totalMinor: z.number().int(), currency: z.string(), placedAt: z.string() }),
+  'A customer placed an order; the saga has started',
+);
+export const OrderConfirmed = defineEvent(
+  'OrderConfirmed',
+  1,
+  z.object({ orderId: z.string(), customerId: z.string(), totalMinor: z.number().int(), currency: z.string(), confirmedAt: z.string() }),
+  'Stock is taken and payment captured: the order will ship',
+);
+export const OrderCancelled = defineEvent(
+  'OrderCancelled',
+  1,
+  z.object({ orderId: z.string(), customerId: z.string(), reason: z.string(), totalMinor: z.number().int(), currency: z.string(), cancelledAt: z.string() }),
+  'The order was cancelled and every step already taken was compensated',
+);

@@ -1,0 +1,60 @@
+import { PaymentClosed, PaymentDeclined, PaymentUnavailable } from '../contract.ts';
+import { PaymentCaptured, PaymentDeclinedEvent } from '../events.ts';
+import { ProviderDeclined } from '../provider/payment-provider.ts';
+import type { AccountState } from '../domain/account.ts';
+import { changeAccount, type PaymentsDeps } from './payments-deps.ts';
+
+export interface ChargeCommand {
+  orderId: string;
+  customerId: string;
+  amountMinor: number;
+  currency: string;
+  paymentMethod: string;
+}
+
+function earlierOutcome(state: AccountState, orderId: string) {
+  const p = state.payments[orderId];
+  if (!p) return undefined;
+  if (p.status === 'captured') return { orderId, status: 'captured' as const, providerRef: p.providerRef! };
+  if (p.status === 'declined') throw new PaymentDeclined('The payment was declined', { reason: 'card_declined' });
+  throw new PaymentClosed(`The order was ${p.status}; it cannot be charged`, { status: p.status });
+}
+
+/**
+ * Charges once per order. The provider call happens outside any transaction (it may take a
+ * timeout's worth of time); its outcome is then recorded, and a concurrent or repeated charge
+ * for the same order finds it recorded and records nothing more.
+ */
+export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
+  const { state } = await deps.events.load(deps.store.db, cmd.customerId);
+  const earlier = earlierOutcome(state, cmd.orderId);
+  if (earlier) return earlier;
+
+  let providerRef: string;
+  try {
+    ({ providerRef } = await deps.provider.charge(
+      { idempotencyKey: cmd.orderId, amountMinor: cmd.amountMinor, currency: cmd.currency, token: cmd.paymentMethod },
+      new AbortController().signal,
+    ));
+  } catch (err) {
+    if (err instanceof ProviderDeclined) {
+      await changeAccount(deps, cmd.customerId, (s) => ({
+        events: s.payments[cmd.orderId] ? [] : [{ type: 'PaymentDeclined', orderId: cmd.orderId, reason: err.message }],
+        result: undefined,
+        announce: s.payments[cmd.orderId] ? undefined : (uow) => uow.publish(PaymentDeclinedEvent, { orderId: cmd.orderId, customerId: cmd.customerId, reason: err.message }),
+      }));
+      throw new PaymentDeclined('The payment was declined', { reason: err.message });
+    }
+    throw new PaymentUnavailable(`The payment provider did not complete the charge: ${(err as Error).message}`);
+  }
+
+  return changeAccount(deps, cmd.customerId, (s) => {
+    const already = earlierOutcome(s, cmd.orderId);
+    if (already) return { events: [], result: already };
+    return {
+      events: [{ type: 'PaymentCaptured', orderId: cmd.orderId, amountMinor: cmd.amountMinor, currency: cmd.currency, providerRef }],
+      result: { orderId: cmd.orderId, status: 'captured' as const, providerRef },
+      announce: (uow) => uow.publish(PaymentCaptured, { orderId: cmd.orderId, customerId: cmd.customerId, amountMinor: cmd.amountMinor, currency: cmd.currency }),
+    };
+  });
+}

@@ -1,0 +1,39 @@
+import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { RunUnitOfWork, UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
+import type { PaymentsTables } from '../db/schema.ts';
+import { StreamConflict, type EventStore, type LoadedAccount } from '../db/event-store.ts';
+import type { AccountEvent, AccountState } from '../domain/account.ts';
+import type { PaymentProvider } from '../provider/payment-provider.ts';
+
+export interface PaymentsDeps {
+  store: ModuleStore<PaymentsTables>;
+  unitOfWork: RunUnitOfWork;
+  events: EventStore;
+  provider: PaymentProvider;
+  clock: () => Date;
+}
+
+/**
+ * Load, decide, append — retried when another writer appended to the same account first.
+ * `decide` sees the freshest state inside the transaction and returns what to record.
+ */
+export async function changeAccount<R>(
+  deps: PaymentsDeps,
+  accountId: string,
+  decide: (state: AccountState, loaded: LoadedAccount) => { events: AccountEvent[]; result: R; announce?: (uow: UnitOfWork) => Promise<void> },
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.unitOfWork(async (uow) => {
+        const loaded = await deps.events.load(uow.db, accountId);
+        const decision = decide(loaded.state, loaded);
+        const events = !loaded.state.opened && decision.events.length ? [{ type: 'AccountOpened' as const, customerId: accountId }, ...decision.events] : decision.events;
+        if (events.length) await deps.events.append(uow.db, accountId, loaded, events, deps.clock());
+        await decision.announce?.(uow);
+        return decision.result;
+      });
+    } catch (err) {
+      if (!(err instanceof StreamConflict) || attempt >= 10) throw err;
+    }
+  }
+}

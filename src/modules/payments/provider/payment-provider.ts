@@ -1,0 +1,19 @@
+// The port to the outside payment provider. The sandbox stands in for a real one; a real adapter
+// would implement the same interface and keep the same error meanings.
+
+export interface ChargeRequest {
+  /** The provider de-duplicates on this: the same key never charges twice. */
+  idempotencyKey: string;
+  amountMinor: number;
+  currency: string;
+  token: string;
+}
+
+export interface PaymentProvider {
+  charge(req: ChargeRequest, signal: AbortSignal): Promise<{ providerRef: string }>;
+}
+
+/** The provider said no: not worth a retry, and not a sign the provider is unwell. */
+export class ProviderDeclined extends Error {}
+/** The provider could not answer this time: worth a retry, and counted by the circuit breaker. */
+export class ProviderUnavailable extends Error {}

@@ -1,0 +1,120 @@
+// Q34: Idempotency-Key on every write. The key is claimed in the same transaction as the effect
+// (`record` inside the use case's unit of work), so concurrent duplicates serialise on the key's
+// primary key: exactly one commits its effect, the others roll back and answer the stored first
+// response. Same key with another body → 422. Keys expire after IDEMPOTENCY_TTL_SECONDS.
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { and, eq, lt } from 'drizzle-orm';
+import type { ModuleStore } from '../data/module-store.ts';
+import type { UnitOfWork } from '../bus/unit-of-work.ts';
+import { currentContext } from '../context/request-context.ts';
+import { defineError, ValidationFailed } from '../errors/domain-error.ts';
+
+export const IdempotencyKeyReused = defineError('IdempotencyKeyReused', 422, 'This Idempotency-Key was used with a different request');
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface IdempotencyKey {
+  /** Whether the request carries a key at all. */
+  readonly present: boolean;
+  /** Claims the key inside the caller's unit of work, with the response this request will give. */
+  record(uow: UnitOfWork, response: StoredResponse): Promise<void>;
+}
+
+class AlreadyRecorded extends Error {}
+
+const keyFormat = /^[A-Za-z0-9._:-]{1,200}$/;
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function sendStored(res: Response, stored: StoredResponse, replayed: boolean): void {
+  for (const [k, v] of Object.entries(stored.headers ?? {})) res.setHeader(k, v);
+  if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+  res.status(stored.status).json(stored.body);
+}
+
+/**
+ * Wraps a POST handler. The handler gets an IdempotencyKey and must call `record` inside the
+ * unit of work that makes its effect, then send the same response with `sendStored`.
+ */
+export function idempotent(
+  store: ModuleStore,
+  ttlSeconds: number,
+  handler: (req: Request, res: Response, key: IdempotencyKey) => Promise<void>,
+): RequestHandler {
+  const t = store.tables.idempotencyKeys;
+  return async (req, res) => {
+    const raw = req.get('idempotency-key');
+    if (raw === undefined) {
+      await handler(req, res, { present: false, record: async () => {} });
+      return;
+    }
+    if (!keyFormat.test(raw)) {
+      throw new ValidationFailed('Idempotency-Key must be 1-200 letters, digits or ._:-', { issues: [{ path: 'header.idempotency-key', message: 'invalid format' }] });
+    }
+    const scope = `${currentContext()?.caller?.sub ?? 'anonymous'} ${req.method} ${req.baseUrl}${req.path}`;
+    const requestHash = createHash('sha256').update(canonical(req.body)).digest('hex');
+
+    const lookup = async () => {
+      const rows = await store.db.select().from(t).where(and(eq(t.scope, scope), eq(t.key, raw))).limit(1);
+      const row = rows[0];
+      return row && row.expiresAt.getTime() > Date.now() ? row : undefined;
+    };
+    const answerFromStore = async (): Promise<boolean> => {
+      const row = await lookup();
+      if (!row) return false;
+      if (row.requestHash !== requestHash) throw new IdempotencyKeyReused();
+      sendStored(res, { status: row.status!, body: row.response, headers: row.headers ?? undefined }, true);
+      return true;
+    };
+
+    if (await answerFromStore()) return;
+    try {
+      await handler(req, res, {
+        present: true,
+        async record(uow, response) {
+          const now = new Date();
+          // An expired row of the same key is gone for good: the key may be used afresh.
+          await uow.db.delete(t).where(and(eq(t.scope, scope), eq(t.key, raw), lt(t.expiresAt, now)));
+          const claimed = await uow.db
+            .insert(t)
+            .values({
+              scope,
+              key: raw,
+              requestHash,
+              status: response.status,
+              response: response.body,
+              headers: response.headers ?? {},
+              createdAt: now,
+              expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+            })
+            .onConflictDoNothing()
+            .returning({ key: t.key });
+          if (claimed.length === 0) throw new AlreadyRecorded();
+        },
+      });
+    } catch (err) {
+      // A concurrent duplicate committed first; this one's effect rolled back with the claim.
+      if (err instanceof AlreadyRecorded && (await answerFromStore())) return;
+      throw err;
+    }
+  };
+}
+
+/** Deletes expired keys; modules call it from a periodic sweep. */
+export async function sweepIdempotencyKeys(store: ModuleStore): Promise<void> {
+  const t = store.tables.idempotencyKeys;
+  await store.transaction(async (tx) => {
+    await tx.delete(t).where(lt(t.expiresAt, new Date()));
+  });
+}
