@@ -10,11 +10,15 @@ import { ordersSchema } from './db/schema.ts';
 import type { OrdersDeps } from './app/orders-deps.ts';
 import { sagaRunner } from './app/saga-runner.ts';
 import { projectOrderEvent } from './app/history-projector.ts';
+import { rebuildHistory } from './app/order-history.ts';
 import { ordersRoutes } from './http/routes.ts';
 
 export const ordersModule = defineModule({
   manifest: ordersManifest,
   schema: ordersSchema,
+  commands: {
+    'rebuild-history': async ({ store }) => `order history rebuilt from ${await rebuildHistory(store)} event(s)`,
+  },
   setup(ctx) {
     const c = ctx.config;
     let runner: ReturnType<typeof sagaRunner> | undefined;

@@ -46,10 +46,19 @@ export interface ModuleParts<C extends Contract | undefined> {
   stop?(): Promise<void>;
 }
 
+/** What a one-off admin command of a module runs with: its own store, outside any app. */
+export interface CommandContext<T extends Record<string, unknown>> {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: ModuleStore<T & PlatformTables>;
+}
+
 export interface ModuleDefinition<M extends ModuleManifest = ModuleManifest, T extends Record<string, unknown> = Record<string, unknown>> {
   readonly manifest: M;
   readonly schema: ModuleSchema<T>;
   setup(ctx: ModuleContext<T>): ModuleParts<M['contract']> | Promise<ModuleParts<M['contract']>>;
+  /** One-off admin commands (`node scripts/module-command.ts <module> <command>`); each answers a line to print. */
+  readonly commands?: Record<string, (ctx: CommandContext<T>) => Promise<string>>;
 }
 
 export function defineModule<M extends ModuleManifest, T extends Record<string, unknown>>(
