@@ -18,18 +18,13 @@ export async function cruiseRepository(root: string): Promise<ICruiseResult> {
   const { tsConfig: _tsConfig, ...options } = config.options ?? {};
   // tsconfig.json declares no path aliases and every import names its .ts file, so the resolver
   // needs nothing from it (and parsing it would need the TypeScript 7 API, not published yet).
-  const previous = process.cwd();
-  process.chdir(root);
-  try {
-    const result = await cruise(CRUISED_ROOTS, {
-      ...options,
-      baseDir: root,
-      validate: true,
-      ruleSet: { forbidden: config.forbidden ?? [] },
-      outputType: 'json',
-    });
-    return typeof result.output === 'string' ? (JSON.parse(result.output) as ICruiseResult) : result.output;
-  } finally {
-    process.chdir(previous);
-  }
+  // baseDir (not the working directory) roots the cruise, so a test can check a copy in-process.
+  const result = await cruise(CRUISED_ROOTS, {
+    ...options,
+    baseDir: root,
+    validate: true,
+    ruleSet: { forbidden: config.forbidden ?? [] },
+    outputType: 'json',
+  });
+  return typeof result.output === 'string' ? (JSON.parse(result.output) as ICruiseResult) : result.output;
 }
