@@ -4,6 +4,9 @@ import { client } from '../support/http.ts';
 import { eventually } from '../support/eventually.ts';
 import { randomBytes } from 'node:crypto';
 
+/** Short provider timeouts keep the failure paths quick; a lenient breaker keeps them independent. */
+export const domainTestEnv = { PAYMENT_TIMEOUT_MS: '150', PAYMENT_SLOW_MS: '1000', PAYMENT_BREAKER_THRESHOLD: '1000', SAGA_POLL_MS: '50', SAGA_RETRY_DELAY_MS: '50', BUS_POLL_MS: '100' };
+
 export interface World {
   baseUrl: string;
   token(sub: string, scopes?: string[]): Promise<string>;
