@@ -1,0 +1,38 @@
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Dialect, PlatformTables } from './schema-kit.ts';
+
+export type StoreTables = PlatformTables & Record<string, unknown>;
+
+/**
+ * The query handle a module writes against. Typed as drizzle's Postgres database; on SQLite the
+ * same query-builder calls run on better-sqlite3 (see schema-kit.ts for why that holds).
+ * Stick to the builder API both engines share: select/insert/update/delete, where, returning,
+ * onConflictDoNothing/onConflictDoUpdate, orderBy, limit, offset.
+ */
+export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+/** T is the full table set: the module's own tables and the platform's. */
+export interface ModuleStore<T extends PlatformTables = StoreTables> {
+  readonly module: string;
+  readonly dialect: Dialect;
+  readonly tables: T;
+  /** For reads. On SQLite this connection refuses writes: every write goes through `transaction`. */
+  readonly db: Db;
+  /**
+   * Runs `fn` as one atomic unit of work. Two calls never share or interleave a transaction:
+   * on SQLite they queue on the module's single writer connection, on Postgres each takes its
+   * own pooled connection. Keep the callback to database work: on SQLite, awaiting something
+   * slow inside it holds the module's write lock for that long.
+   */
+  transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R>;
+  /** How many of this module's migrations are not applied yet. */
+  pendingMigrations(): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class NestedTransactionError extends Error {
+  constructor(module: string) {
+    super(`A ${module} transaction was opened inside another one; pass the outer transaction's handle instead`);
+  }
+}

@@ -1,0 +1,18 @@
+import type { Config } from '../config/env.ts';
+import type { ModuleStore } from './module-store.ts';
+import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+import { openPgStore } from './pg-store.ts';
+import { moduleDatabaseUrl } from './module-roles.ts';
+
+/** The module's own store on the engine the configuration chooses (Q30). */
+export function openModuleStore<T extends Record<string, unknown>>(schema: ModuleSchema<T>, config: Config, deployable: string): ModuleStore<T & PlatformTables> {
+  if (config.storeEngine === 'pg') {
+    return openPgStore(schema, {
+      url: moduleDatabaseUrl(config.DATABASE_URL!, schema.module),
+      poolMax: config.PG_POOL_MAX,
+      applicationName: `${deployable}:${schema.module}`,
+    });
+  }
+  return openSqliteStore(schema, { dataDir: config.DATA_DIR });
+}

@@ -1,0 +1,70 @@
+// Tables every module store carries, so a module's events and idempotency records commit in the
+// same local transaction as its state (Q22, Q34) and leave with the module when it is extracted.
+import type { SchemaKit } from './column-kits.ts';
+
+export interface StoredEnvelope {
+  id: string;
+  type: string;
+  version: number;
+  source: string;
+  occurredAt: string;
+  correlationId: string;
+  causationId?: string;
+  traceparent?: string;
+  payload: unknown;
+}
+
+export function platformTables(k: SchemaKit) {
+  return {
+    outbox: k.table(
+      'platform_outbox',
+      {
+        seq: k.sequence('seq'),
+        id: k.text('id').notNull().unique(),
+        type: k.text('type').notNull(),
+        envelope: k.json<StoredEnvelope>('envelope').notNull(),
+        createdAt: k.timestamp('created_at').notNull(),
+        dispatchedAt: k.timestamp('dispatched_at'),
+      },
+      (t) => [k.index('platform_outbox_pending_idx').on(t.dispatchedAt, t.seq)],
+    ),
+    inbox: k.table(
+      'platform_inbox',
+      {
+        eventId: k.text('event_id').notNull(),
+        handler: k.text('handler').notNull(),
+        handledAt: k.timestamp('handled_at').notNull(),
+      },
+      (t) => [k.primaryKey({ columns: [t.eventId, t.handler] })],
+    ),
+    deadLetters: k.table(
+      'platform_dead_letters',
+      {
+        seq: k.sequence('seq'),
+        eventId: k.text('event_id').notNull(),
+        handler: k.text('handler').notNull(),
+        envelope: k.json<StoredEnvelope>('envelope').notNull(),
+        reason: k.text('reason').notNull(),
+        attempts: k.int('attempts').notNull(),
+        createdAt: k.timestamp('created_at').notNull(),
+        replayedAt: k.timestamp('replayed_at'),
+      },
+      // One row per event and handler: writing it again (a crash between write and ack) is a no-op.
+      (t) => [k.uniqueIndex('platform_dead_letters_event_handler_idx').on(t.eventId, t.handler)],
+    ),
+    idempotencyKeys: k.table(
+      'platform_idempotency_keys',
+      {
+        scope: k.text('scope').notNull(),
+        key: k.text('key').notNull(),
+        requestHash: k.text('request_hash').notNull(),
+        status: k.int('status'),
+        response: k.json<unknown>('response'),
+        headers: k.json<Record<string, string>>('headers'),
+        createdAt: k.timestamp('created_at').notNull(),
+        expiresAt: k.timestamp('expires_at').notNull(),
+      },
+      (t) => [k.primaryKey({ columns: [t.scope, t.key] })],
+    ),
+  };
+}

@@ -1,0 +1,92 @@
+// SQLite engine: one file per module under DATA_DIR (Q30). better-sqlite3 is synchronous and
+// drizzle's transactions refuse async callbacks, so a unit of work here is BEGIN IMMEDIATE on a
+// dedicated writer connection, held by a FIFO lock until the callback settles. Reads use a
+// second connection that sees only committed data (WAL) and refuses writes (query_only).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { AsyncMutex } from './async-mutex.ts';
+import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
+import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
+import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  busyTimeoutMs?: number;
+}
+
+export function sqliteFile(dataDir: string, module: string): string {
+  return join(dataDir, `${module}.sqlite`);
+}
+
+export function openSqliteStore<T extends Record<string, unknown>>(
+  schema: ModuleSchema<T>,
+  options: SqliteStoreOptions,
+): ModuleStore<T & PlatformTables> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = sqliteFile(options.dataDir, schema.module);
+  const busy = options.busyTimeoutMs ?? 5000;
+
+  const writer = new Database(file);
+  writer.pragma('journal_mode = WAL');
+  // In WAL mode NORMAL loses nothing on a process crash (kill -9); only an OS crash can drop the
+  // last commits. That is the trade SQLite's own docs recommend for WAL.
+  writer.pragma('synchronous = NORMAL');
+  writer.pragma(`busy_timeout = ${busy}`);
+  writer.pragma('foreign_keys = ON');
+  const reader = new Database(file);
+  reader.pragma(`busy_timeout = ${busy}`);
+  reader.pragma('query_only = ON');
+
+  const tables = schema.tables('sqlite');
+  const writeDb = drizzle({ client: writer }) as unknown as Db;
+  const readDb = drizzle({ client: reader }) as unknown as Db;
+  const lock = new AsyncMutex();
+  const inside = new AsyncLocalStorage<true>();
+  const folder = migrationsFolder(schema, 'sqlite');
+
+  return {
+    module: schema.module,
+    dialect: 'sqlite',
+    tables,
+    db: readDb,
+    transaction(fn) {
+      if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
+      return lock.run(() =>
+        inside.run(true, async () => {
+          writer.exec('BEGIN IMMEDIATE');
+          try {
+            const result = await fn(writeDb);
+            writer.exec('COMMIT');
+            return result;
+          } catch (err) {
+            if (writer.inTransaction) writer.exec('ROLLBACK');
+            throw err;
+          }
+        }),
+      );
+    },
+    async pendingMigrations() {
+      const total = migrationCount(folder);
+      const exists = reader
+        .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`)
+        .get(MIGRATIONS_TABLE);
+      if (!exists) return total;
+      const row = reader.prepare(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get() as { n: number };
+      return Math.max(0, total - row.n);
+    },
+    async ping() {
+      reader.prepare('SELECT 1').get();
+    },
+    async close() {
+      // Wait for the unit of work in progress, if any, then close the reader before the writer
+      // so the writer's close can checkpoint the WAL.
+      await lock.run(async () => {
+        reader.close();
+        writer.close();
+      });
+    },
+  };
+}
