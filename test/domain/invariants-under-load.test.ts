@@ -7,7 +7,7 @@ import { client } from '../support/http.ts';
 import { eventually } from '../support/eventually.ts';
 import { repoRoot } from '../support/processes.ts';
 import { actors, domainTestEnv } from './commerce-world.ts';
-import { checkInvariants } from './invariants.ts';
+import { checkInvariants, type Stores } from './invariants.ts';
 
 describe.each(engines)('commerce invariants under concurrent load on %s', (engine) => {
   let t: TestApp;
@@ -34,7 +34,7 @@ describe.each(engines)('commerce invariants under concurrent load on %s', (engin
     );
     expect(replies.filter((r) => r.status !== 202).map((r) => r.body)).toEqual([]);
 
-    const s = { orders: t.app.stores.get('orders')!, inventory: t.app.stores.get('inventory')!, payments: t.app.stores.get('payments')! };
+    const s = { orders: t.app.stores.get('orders')!, inventory: t.app.stores.get('inventory')!, payments: t.app.stores.get('payments')! } as Stores;
     // Wait for every saga to finish and every event to reach the read model.
     await eventually(async () => {
       const sagas = (await s.orders.db.select().from(s.orders.tables.sagas)) as any[];
