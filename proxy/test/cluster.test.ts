@@ -17,7 +17,8 @@ beforeAll(async () => {
   fresh = await startUpstream('orders');
   configPath = tempConfig(
     twoSides(old, fresh, {
-      canary: { steps: [{ weight: 30, dwellMs: 200 }, { weight: 100, dwellMs: 200 }], minRequests: 10, p99SlackMs: 50 },
+      // Latency bounds wide open: this test is about consistency across workers, not judging.
+      canary: { steps: [{ weight: 30, dwellMs: 200 }, { weight: 100, dwellMs: 200 }], minRequests: 10, maxP99Ratio: 10, p99SlackMs: 2000 },
     }),
   );
   const port = 20000 + Math.floor(Math.random() * 20000);
@@ -64,7 +65,7 @@ describe('several workers', () => {
     expect(await sides(10)).toEqual(new Set(['monolith']));
     const set = await request(base, '/_proxy/routes/orders/weight', { method: 'PUT', headers: admin, body: '{"weight":100}', agent: false });
     expect(set.status).toBe(200);
-    await waitFor(async () => (await sides(10)).size === 1 && (await sides(10)).has('orders'), 'every worker to send to the new side', 2000);
+    await waitFor(async () => (await sides(10)).size === 1 && (await sides(10)).has('orders'), 'every worker to send to the new side');
   });
 
   it('applies a file edit in every worker', async () => {
@@ -74,7 +75,7 @@ describe('several workers', () => {
     await waitFor(async () => {
       const s = await sides(10);
       return s.size === 1 && s.has('monolith');
-    }, 'every worker to reload', 2000);
+    }, 'every worker to reload');
   });
 
   it('runs one canary for all workers and shows the same state on each', async () => {
@@ -87,12 +88,13 @@ describe('several workers', () => {
       const states = await Promise.all(
         [1, 2, 3, 4].map(async () => (await request(base, '/_proxy/canary', { headers: admin, agent: false })).json<any>().orders?.status),
       );
+      if (states.includes('rolled-back')) throw new Error(`canary rolled back: ${output.split('canary rolled-back')[1]?.slice(0, 300)}`);
       return states.every((s) => s === 'completed');
     }, 'the canary to complete, as seen from every worker', 30_000);
     expect(JSON.parse(readFileSync(configPath, 'utf8')).routes[0].weight).toBe(100);
     await waitFor(async () => {
       const s = await sides(10);
       return s.size === 1 && s.has('orders');
-    }, 'every worker to follow the canary to 100', 2000);
+    }, 'every worker to follow the canary to 100');
   });
 });

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
+import net from 'node:net';
 import { table, writeSection } from './report.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -29,8 +30,16 @@ server.keepAliveTimeout = 65000;
 server.listen(Number(process.argv[1]), '127.0.0.1', () => process.send && process.send('ready'));
 `;
 
-function freePort(): number {
-  return 20000 + Math.floor(Math.random() * 30000);
+/** A port the kernel just handed out (and we released): far less likely to collide than a guess. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = net.createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => done(port));
+    });
+  });
 }
 
 async function waitHttp(url: string, what: string, timeoutMs = 30_000): Promise<void> {
@@ -210,9 +219,12 @@ export async function run(): Promise<void> {
         'then run `npm run bench -- proxy` again.',
     );
   }
-  const upstreamPort = freePort();
+  const upstreamPort = await freePort();
   const upstream = spawn(process.execPath, ['-e', UPSTREAM_SOURCE, String(upstreamPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  await new Promise((r) => upstream.once('message', r));
+  await new Promise((ready, fail) => {
+    upstream.once('message', ready);
+    upstream.once('exit', (code) => fail(new Error(`the bench upstream exited (${code})`)));
+  });
 
   const cores = availableParallelism();
   interface Target {
@@ -222,12 +234,12 @@ export async function run(): Promise<void> {
   }
   const targets: Target[] = [{ name: 'no proxy', url: `http://127.0.0.1:${upstreamPort}`, start: async () => undefined }];
   if (nginx) {
-    const port = freePort();
+    const port = await freePort();
     targets.push({ name: `nginx (${cores} workers)`, url: `http://127.0.0.1:${port}`, start: () => startNginx(nginx, port, upstreamPort) });
   }
   const proxyOne = 'strangler proxy (1 worker)';
   for (const workers of ['1', String(cores)]) {
-    const port = freePort();
+    const port = await freePort();
     targets.push({
       name: workers === '1' ? proxyOne : `strangler proxy (${workers} workers)`,
       url: `http://127.0.0.1:${port}`,
