@@ -16,3 +16,11 @@ export async function loadFixture(name: string): Promise<ModuleDefinition> {
   if (!load) throw new Error(`no fixture module ${name}`);
   return load();
 }
+
+/** The fixture system as child processes, for test/support/topologies.ts. */
+export const fixtureDeployables = {
+  manifests: fixtureManifests,
+  monolith: { entry: 'test/extraction/fixture-deployable.ts', args: ['monolith'] },
+  service: (module: string) => ({ entry: 'test/extraction/fixture-deployable.ts', args: [module] }),
+  load: (names: string[]) => Promise.all(names.map(loadFixture)),
+};

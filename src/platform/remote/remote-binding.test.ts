@@ -161,13 +161,13 @@ describe('internal endpoints accept only service credentials (Q39)', () => {
     const r = await call({});
     expect(r.status).toBe(401);
     expect(r.headers.get('content-type')).toContain('application/problem+json');
-    expect((await r.json()).code).toBe('ServiceUnauthenticated');
+    expect(((await r.json()) as { code: string }).code).toBe('ServiceUnauthenticated');
   });
 
   it('answers 403 for a credential meant for another module', async () => {
     const r = await call({ authorization: `Bearer ${await clientCreds.serviceToken('orders')}` });
     expect(r.status).toBe(403);
-    expect((await r.json()).code).toBe('ServiceForbidden');
+    expect(((await r.json()) as { code: string }).code).toBe('ServiceForbidden');
   });
 
   it('answers 401 for an expired credential, one living longer than 60 s, one signed with another key, or an end-user token', async () => {

@@ -1,0 +1,217 @@
+// Parity (issue 7): one end-to-end suite, run against the system in several topologies. Each
+// topology is real child processes — the monolith, and one process per extracted module (more
+// with `instances`) — on a shared store and, when anything is extracted, the BullMQ bus with a
+// prefix of the test's own. Extracted modules' public routes go through the strangler proxy at
+// weight 100, so a test always talks to one base URL, as a user would.
+//
+//   describe.each(topologies)('catalog in %s', (topology) => {
+//     const sys = useSystem(topology);                  // boots in beforeAll, stops in afterAll
+//     it('...', async () => { const r = await fetch(`${sys().baseUrl}/api/v1/products`) });
+//   });
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import pino from 'pino';
+import { DEV_JWT_SECRET } from '../../src/platform/config/env.ts';
+import { mintToken } from '../../src/platform/auth/jwt.ts';
+import type { ModuleManifest } from '../../src/platform/modules/manifest.ts';
+import type { ModuleDefinition } from '../../src/platform/modules/define-module.ts';
+import type { TopologyFile } from '../../src/platform/kernel/topology.ts';
+import { manifests as systemManifests } from '../../src/manifests.ts';
+import { loadModules } from '../../src/composition-root.ts';
+import { startProxy, type RunningProxy } from '../../proxy/src/proxy-server.ts';
+import { prepareStore, type Engine } from './boot.ts';
+import { freePort, startTs, waitReady, type Child } from './processes.ts';
+import { busPrefix } from './redis.ts';
+import { redisUrl } from './databases.ts';
+
+export interface TopologySpec {
+  name: string;
+  /** Modules run as services; `all` = every module. Names the system does not have (yet) are skipped. */
+  extracted: readonly string[] | 'all';
+}
+
+/** The three topologies the parity suite runs in (issue 7, item 6). */
+export const topologies: TopologySpec[] = [
+  { name: 'all in-process', extracted: [] },
+  { name: 'inventory+payments extracted', extracted: ['inventory', 'payments'] },
+  { name: 'all extracted', extracted: 'all' },
+];
+
+/** How to start the deployables of a system: the real one, or the extraction fixtures. */
+export interface Deployables {
+  manifests: readonly ModuleManifest[];
+  monolith: { entry: string; args: string[] };
+  service(module: string): { entry: string; args: string[] };
+  load(names: string[]): Promise<ModuleDefinition[]>;
+}
+
+export const systemDeployables: Deployables = {
+  manifests: systemManifests,
+  monolith: { entry: 'src/main.ts', args: [] },
+  service: (module) => ({ entry: 'src/service.ts', args: [module] }),
+  load: (names) => loadModules(names),
+};
+
+export interface SystemOptions {
+  engine?: Engine;
+  /** Instances per extracted module (default 1). */
+  instances?: number;
+  /** Extra environment for every process. */
+  env?: Record<string, string>;
+  deployables?: Deployables;
+  /** Put the strangler proxy in front (default: when anything is extracted). */
+  proxy?: boolean;
+}
+
+export interface RunningSystem {
+  readonly topology: TopologySpec;
+  /** Where a user goes: the proxy when anything is extracted, else the monolith. */
+  readonly baseUrl: string;
+  readonly monolithUrl: string;
+  /** Modules that really run as services in this topology. */
+  readonly extracted: readonly string[];
+  readonly serviceUrls: Readonly<Record<string, string[]>>;
+  readonly prefix: string;
+  token(sub: string, scopes?: string[]): Promise<string>;
+  /** `monolith` or a module name; `index` picks the instance. */
+  process(which: string, index?: number): Child;
+  kill(which: string, index?: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a killed process again on the same port and waits until it is ready. */
+  restart(which: string, index?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Slot {
+  which: string;
+  port: number;
+  entry: string;
+  args: string[];
+  env: Record<string, string>;
+  child?: Child;
+}
+
+export async function startSystem(topology: TopologySpec, options: SystemOptions = {}): Promise<RunningSystem> {
+  const deployables = options.deployables ?? systemDeployables;
+  const names = deployables.manifests.map((m) => m.name);
+  const extracted = topology.extracted === 'all' ? names : topology.extracted.filter((m) => names.includes(m));
+  const engine = options.engine ?? 'sqlite';
+  const distributed = extracted.length > 0;
+  const bus = busPrefix();
+  const dir = mkdtempSync(join(tmpdir(), 'topology-'));
+  const schemas = (await deployables.load(names)).map((m) => m.schema);
+  const store = await prepareStore(engine, schemas);
+
+  const monolithPort = await freePort();
+  const monolithUrl = `http://127.0.0.1:${monolithPort}`;
+  const serviceUrls: Record<string, string[]> = {};
+  for (const m of extracted) serviceUrls[m] = await Promise.all(Array.from({ length: options.instances ?? 1 }, async () => `http://127.0.0.1:${await freePort()}`));
+
+  const topologyFile = join(dir, 'topology.json');
+  const file: TopologyFile = {
+    monolith: { urls: [monolithUrl] },
+    modules: Object.fromEntries(extracted.map((m) => [m, { state: 'remote' as const, urls: serviceUrls[m]! }])),
+  };
+  writeFileSync(topologyFile, JSON.stringify(file, null, 2));
+
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SEED: 'false',
+    JWT_SECRET: DEV_JWT_SECRET,
+    TOPOLOGY_FILE: topologyFile,
+    BUS: distributed ? 'bullmq' : 'inprocess',
+    REDIS_URL: distributed ? redisUrl() : 'redis://127.0.0.1:6379',
+    BUS_PREFIX: bus.prefix,
+    BUS_POLL_MS: '100',
+    BUS_RETRY_DELAY_MS: '50',
+    ...store.env,
+    ...options.env,
+  };
+
+  const slots: Slot[] = [{ which: 'monolith', port: monolithPort, ...deployables.monolith, env: { ...env, PORT: String(monolithPort) } }];
+  for (const m of extracted) {
+    for (const url of serviceUrls[m]!) {
+      const port = Number(new URL(url).port);
+      slots.push({ which: m, port, ...deployables.service(m), env: { ...env, PORT: String(port) } });
+    }
+  }
+
+  const start = async (slot: Slot) => {
+    slot.child = startTs(slot.entry, slot.env, slot.args);
+    await waitReady(`http://127.0.0.1:${slot.port}`, slot.child);
+  };
+  const stopChild = async (slot: Slot, signal: NodeJS.Signals) => {
+    const c = slot.child;
+    if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+    c.proc.kill(signal);
+    await c.exited;
+  };
+
+  let proxy: RunningProxy | undefined;
+  const cleanup = async () => {
+    await proxy?.close().catch(() => undefined);
+    await Promise.all(slots.map((s) => stopChild(s, 'SIGKILL')));
+    await store.cleanup().catch(() => undefined);
+    await bus.cleanup().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    // Services first: the monolith may call them as soon as it is ready.
+    await Promise.all(slots.slice(1).map(start));
+    await start(slots[0]!);
+    if (options.proxy ?? distributed) {
+      const configPath = join(dir, 'proxy.json');
+      const pools: Record<string, { instances: string[] }> = { monolith: { instances: [monolithUrl] } };
+      const routes: { name: string; prefix: string; old: string; new: string; weight: number }[] = [];
+      for (const m of extracted) {
+        pools[m] = { instances: serviceUrls[m]! };
+        const manifest = deployables.manifests.find((x) => x.name === m)!;
+        manifest.publicPaths.forEach((prefix, i) => routes.push({ name: i ? `${m}-${i + 1}` : m, prefix, old: 'monolith', new: m, weight: 100 }));
+      }
+      writeFileSync(configPath, JSON.stringify({ pools, defaultPool: 'monolith', routes }, null, 2));
+      proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', jwtSecret: DEV_JWT_SECRET, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
+    }
+  } catch (err) {
+    const output = slots.map((s) => `--- ${s.which}:${s.port}\n${s.child?.output().slice(-3000) ?? '(not started)'}`).join('\n');
+    await cleanup();
+    throw new Error(`${(err as Error).message}\n${output}`);
+  }
+
+  const slot = (which: string, index = 0) => {
+    const s = slots.filter((x) => x.which === which)[index];
+    if (!s) throw new Error(`no process ${which}#${index} in topology ${topology.name}`);
+    return s;
+  };
+
+  return {
+    topology,
+    baseUrl: proxy?.url ?? monolithUrl,
+    monolithUrl,
+    extracted,
+    serviceUrls,
+    prefix: bus.prefix,
+    token: (sub, scopes = []) => mintToken({ sub, scopes, secret: DEV_JWT_SECRET }),
+    process: (which, index) => slot(which, index).child!,
+    kill: (which, index, signal = 'SIGKILL') => stopChild(slot(which, index), signal),
+    restart: (which, index) => start(slot(which, index)),
+    close: cleanup,
+  };
+}
+
+/** Boots the system for a describe block and stops every process after it. */
+export function useSystem(topology: TopologySpec, options: SystemOptions = {}): () => RunningSystem {
+  let system: RunningSystem | undefined;
+  beforeAll(async () => {
+    system = await startSystem(topology, options);
+  }, 120_000);
+  afterAll(async () => {
+    await system?.close();
+  }, 60_000);
+  return () => {
+    if (!system) throw new Error('the system did not start; see beforeAll');
+    return system;
+  };
+}
