@@ -1,0 +1,72 @@
+// The canary's judgement with a hand-driven clock: no timers, no traffic, only the rules.
+import { describe, expect, it } from 'vitest';
+import { CanaryController } from './canary-controller.ts';
+import { canarySchema } from './config-schema.ts';
+
+function harness(overrides: Record<string, unknown> = {}) {
+  let now = 0;
+  const weights: number[] = [];
+  const canary = new CanaryController({ setWeight: (_r, w) => weights.push(w), now: () => now }, 0);
+  const config = canarySchema.parse({
+    steps: [{ weight: 10, dwellMs: 1000 }, { weight: 50, dwellMs: 1000 }, { weight: 100, dwellMs: 1000 }],
+    minRequests: 10,
+    maxErrorRateIncrease: 0.02,
+    maxP99Ratio: 1.5,
+    p99SlackMs: 2,
+    ...overrides,
+  });
+  const feed = (side: 'old' | 'new', n: number, ms: number, errors = 0) => {
+    for (let i = 0; i < n; i++) canary.record('r', side, ms, i < errors);
+  };
+  return { canary, config, weights, feed, advance: (ms: number) => (now += ms) };
+}
+
+describe('canary controller', () => {
+  it('holds a step until both its dwell time and its minimum requests are reached', () => {
+    const h = harness();
+    h.canary.start('r', h.config);
+    expect(h.weights).toEqual([10]);
+    h.advance(2000);
+    h.feed('old', 50, 10);
+    h.feed('new', 5, 10);
+    h.canary.tick();
+    expect(h.weights).toEqual([10]); // too few requests on the new side to judge
+    h.feed('new', 5, 10);
+    h.canary.tick();
+    expect(h.weights).toEqual([10, 50]);
+  });
+
+  it('judges the last step (weight 100, no old traffic) against the previous step’s old side', () => {
+    const h = harness();
+    h.canary.start('r', h.config);
+    for (const _ of [10, 50]) {
+      h.feed('old', 20, 10);
+      h.feed('new', 20, 10);
+      h.advance(1000);
+      h.canary.tick();
+    }
+    expect(h.weights).toEqual([10, 50, 100]);
+    h.feed('new', 20, 40); // 40 ms > 10 ms × 1.5 + 2 ms
+    h.canary.tick();
+    expect(h.weights.at(-1)).toBe(0);
+    const snap = h.canary.snapshot().r as { status: string; history: { reason?: string }[] };
+    expect(snap.status).toBe('rolled-back');
+    expect(snap.history.at(-1)!.reason).toMatch(/^p99 40\.0 ms on the new side vs 10\.0 ms/);
+  });
+
+  it('rolls back on errors beyond the allowed increase, and not within it', () => {
+    const ok = harness();
+    ok.canary.start('r', ok.config);
+    ok.feed('old', 100, 10, 1);
+    ok.feed('new', 100, 10, 2); // 2% vs 1% + 2% allowed
+    ok.canary.tick();
+    expect(ok.canary.isRunning('r')).toBe(true);
+
+    const bad = harness();
+    bad.canary.start('r', bad.config);
+    bad.feed('old', 100, 10, 1);
+    bad.feed('new', 100, 10, 10);
+    bad.canary.tick();
+    expect(bad.weights).toEqual([10, 0]);
+  });
+});
