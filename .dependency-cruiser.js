@@ -56,6 +56,21 @@ export default {
       to: { path: '^src/modules/[^/]+/db/', pathNot: '^$1db/' },
     },
     {
+      name: 'modules-use-their-own-store',
+      comment:
+        "A module reaches its data only through its own store (ctx.store), never by opening a database driver itself: a driver could open another module's file or schema. " +
+        'Use ctx.store.db / ctx.store.transaction in the module, and drizzle-orm query helpers (sql, eq, and) for queries.',
+      severity: 'error',
+      from: { path: '^src/modules/' },
+      to: {
+        path: [
+          '(^|/)node_modules/(better-sqlite3|pg|pg-pool|postgres|sqlite3)/',
+          '(^|/)node_modules/drizzle-orm/(better-sqlite3|node-postgres|postgres-js|libsql|bun-sqlite|sqlite-proxy|pglite)/',
+          '^(node:)?sqlite$',
+        ],
+      },
+    },
+    {
       name: 'platform-knows-no-module',
       comment:
         'src/platform/ is a toolbox for every module and must not import any of them. ' +

@@ -146,6 +146,13 @@ const plants: Plant[] = [
     imported: 'src/modules/alpha/module.ts',
   },
   {
+    rule: 'modules-use-their-own-store',
+    what: 'a module opens a database driver itself',
+    files: { 'src/modules/beta/app/use.ts': `import Database from 'better-sqlite3';\nexport const use = new Database(':memory:');\n` },
+    importing: 'src/modules/beta/app/use.ts',
+    imported: 'node_modules/better-sqlite3/',
+  },
+  {
     rule: 'platform-knows-no-module',
     what: 'the platform imports a module',
     files: { 'src/platform/planted.ts': `import { alphaManifest } from '../modules/alpha/index.ts';\nexport const planted = alphaManifest;\n` },

@@ -65,6 +65,10 @@ async function migratePgModule(pool: pg.Pool, schema: ModuleSchema, options: Mig
     await client.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "${name}" TO "${role}"`);
     // The role must not create objects in the shared public schema either.
     await client.query(`REVOKE CREATE ON SCHEMA public FROM "${role}"`);
+    // Unqualified names resolve in the module's own schema, never in another's.
+    await client.query(`ALTER ROLE "${role}" SET search_path = "${name}"`);
+    const password = process.env[`PG_PASSWORD_${name.toUpperCase()}`];
+    if (password) await client.query(`ALTER ROLE "${role}" PASSWORD ${client.escapeLiteral(password)}`);
     options.log?.(`${name}: postgres migrations applied, role ${role} granted schema ${name}`);
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrate:${name}`]).catch(() => {});

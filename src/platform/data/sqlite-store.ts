@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { AsyncMutex } from './async-mutex.ts';
+import { refuseAttach } from '../boundaries/sqlite-guard.ts';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
@@ -39,6 +40,9 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   const reader = new Database(file);
   reader.pragma(`busy_timeout = ${busy}`);
   reader.pragma('query_only = ON');
+  // Its file and no other (Q31): neither connection may ATTACH another module's file.
+  refuseAttach(writer, schema.module);
+  refuseAttach(reader, schema.module);
 
   const tables = schema.tables('sqlite');
   const writeDb = drizzle({ client: writer }) as unknown as Db;
