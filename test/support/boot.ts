@@ -54,7 +54,8 @@ export async function prepareStore(engine: Engine, schemas: ModuleDefinition['sc
 
 export async function bootApp(options: BootOptions): Promise<TestApp> {
   const modules = options.fixtures ?? (await loadModules(options.modules ?? systemManifests.map((m) => m.name)));
-  const manifests: ModuleManifest[] = options.fixtures ? options.fixtures.map((m) => m.manifest) : systemManifests;
+  // A module tested alone sees a system made of just the modules it runs with.
+  const manifests: ModuleManifest[] = options.fixtures || options.modules ? modules.map((m) => m.manifest) : systemManifests;
   const store = options.store ?? (await prepareStore(options.engine, modules.map((m) => m.schema)));
   const config = loadConfig({ LOG_LEVEL: 'silent', SEED: 'false', NODE_ENV: 'test', ...store.env, ...options.env });
   const app = await createApp({ config, manifests, modules, deployable: 'monolith' });

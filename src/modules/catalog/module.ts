@@ -24,7 +24,7 @@ export const catalogModule = defineModule({
         getProduct: ({ sku }) => getProduct(deps, sku),
         priceItems: ({ items }) => priceItems(deps, items),
       },
-      routes: catalogRoutes(deps),
+      routes: catalogRoutes(deps, ctx.config.IDEMPOTENCY_TTL_SECONDS),
       async seed() {
         const added = await seedProducts(deps);
         if (added) ctx.logger.info({ added }, 'demo products loaded');

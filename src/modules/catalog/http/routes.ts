@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { requireScope } from '../../../platform/auth/caller.ts';
+import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
 import { Currency, Sku } from '../contract.ts';
 import type { CatalogDeps } from '../app/catalog-deps.ts';
 import { listProducts } from '../app/list-products.ts';
@@ -39,7 +40,7 @@ const PatchBody = z
   .refine((b) => Object.keys(b).some((k) => k !== 'expectedVersion'), 'name at least one field to change');
 const SkuParam = z.object({ sku: Sku });
 
-export function catalogRoutes(deps: CatalogDeps): Router {
+export function catalogRoutes(deps: CatalogDeps, idempotencyTtlSeconds: number): Router {
   const r = Router();
 
   r.get('/api/v1/products', async (req, res) => {
@@ -52,12 +53,14 @@ export function catalogRoutes(deps: CatalogDeps): Router {
     res.json(await getProduct(deps, sku));
   });
 
-  r.post('/api/v1/products', async (req, res) => {
-    requireScope('admin');
-    const body = parseOrThrow(CreateBody, req.body, 'body');
-    const product = await addProduct(deps, body);
-    res.status(201).location(`/api/v1/products/${product.sku}`).json(product);
-  });
+  r.post(
+    '/api/v1/products',
+    idempotent(deps.store, idempotencyTtlSeconds, async (req, res, key) => {
+      requireScope('admin');
+      const body = parseOrThrow(CreateBody, req.body, 'body');
+      sendStored(res, await addProduct(deps, body, key), false);
+    }),
+  );
 
   r.patch('/api/v1/products/:sku', async (req, res) => {
     requireScope('admin');

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { bootApp, engines, type TestApp } from '../../../../test/support/boot.ts';
+import { eventually } from '../../../../test/support/eventually.ts';
+import { paymentsContract, PaymentClosed, PaymentDeclined, PaymentUnavailable } from '../index.ts';
+import type { ContractApi } from '../../../platform/contracts/define-contract.ts';
+import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { PaymentsTables } from '../db/schema.ts';
+import { eventStore } from '../db/event-store.ts';
+
+describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
+  let t: TestApp;
+  let payments: ContractApi<typeof paymentsContract>;
+  let store: ModuleStore<PaymentsTables>;
+  const metrics = async () => (await fetch(`${t.baseUrl}/metrics`)).text();
+
+  beforeAll(async () => {
+    t = await bootApp({
+      engine,
+      modules: ['payments'],
+      env: { SNAPSHOT_EVERY: '3', PAYMENT_TIMEOUT_MS: '100', PAYMENT_SLOW_MS: '500', PAYMENT_MAX_ATTEMPTS: '2', PAYMENT_BREAKER_THRESHOLD: '3', PAYMENT_BREAKER_HALF_OPEN_MS: '300' },
+    });
+    payments = t.app.contract(paymentsContract);
+    store = t.app.stores.get('payments') as ModuleStore<PaymentsTables>;
+  });
+  afterAll(() => t?.close());
+
+  const charge = (orderId: string, customerId: string, amountMinor: number, paymentMethod: 'tok_ok' | 'tok_decline' | 'tok_fail' | 'tok_slow' = 'tok_ok') =>
+    payments.charge({ orderId, customerId, amountMinor, currency: 'EUR', paymentMethod });
+
+  it('keeps an append-only stream, snapshots every N events, and replays to the same state', async () => {
+    for (let i = 1; i <= 7; i++) await charge(`snap-${i}`, 'snapper', 100 * i);
+    await payments.refund({ orderId: 'snap-2', customerId: 'snapper' });
+    const events = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.accountId, 'snapper'));
+    expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(events.map((e) => e.type)).toEqual(['AccountOpened', ...Array(7).fill('PaymentCaptured'), 'PaymentRefunded']);
+    const snaps = await store.db.select().from(store.tables.snapshots).where(eq(store.tables.snapshots.accountId, 'snapper'));
+    expect(snaps.map((s) => s.version).sort()).toEqual([3, 6, 9]);
+    const withSnapshots = await eventStore(store.tables, 3).load(store.db, 'snapper');
+    const fromScratch = await eventStore(store.tables, 1_000_000).load(store.db, 'snapper');
+    expect(withSnapshots.replayed).toBe(0);
+    expect(withSnapshots.state).toEqual(fromScratch.state);
+    expect(await payments.getAccount({ customerId: 'snapper' })).toMatchObject({ capturedMinor: 2800, refundedMinor: 200, netMinor: 2600, version: 9 });
+  });
+
+  it('answers the balance as of a past moment', async () => {
+    await charge('time-1', 'traveller', 500);
+    const between = new Date();
+    await eventually(() => Date.now() > between.getTime() + 5, 'time to pass');
+    await charge('time-2', 'traveller', 700);
+    expect(await payments.getAccount({ customerId: 'traveller', at: between.toISOString() })).toMatchObject({ capturedMinor: 500, netMinor: 500 });
+    expect(await payments.getAccount({ customerId: 'traveller' })).toMatchObject({ capturedMinor: 1200 });
+    expect(await payments.getAccount({ customerId: 'traveller', at: '2000-01-01T00:00:00Z' })).toMatchObject({ capturedMinor: 0, version: 0 });
+  });
+
+  it('charges once however many concurrent calls arrive for one order', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => charge('once-1', 'eager', 999)));
+    expect(new Set(results.map((r) => r.providerRef)).size).toBe(1);
+    const captured = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.type, 'PaymentCaptured'));
+    expect(captured.filter((e) => (e.data as { orderId: string }).orderId === 'once-1')).toHaveLength(1);
+  });
+
+  it('records a decline and refuses to charge a voided order', async () => {
+    await expect(charge('dec-1', 'decliner', 100, 'tok_decline')).rejects.toBeInstanceOf(PaymentDeclined);
+    await expect(charge('dec-1', 'decliner', 100, 'tok_ok')).rejects.toBeInstanceOf(PaymentDeclined);
+    expect(await payments.refund({ orderId: 'void-1', customerId: 'decliner' })).toEqual({ orderId: 'void-1', status: 'voided' });
+    await expect(charge('void-1', 'decliner', 100)).rejects.toBeInstanceOf(PaymentClosed);
+    expect(await payments.getAccount({ customerId: 'decliner' })).toMatchObject({ capturedMinor: 0, netMinor: 0 });
+  });
+
+  it('opens the circuit after repeated provider failures, fails fast, and closes again through half-open', async () => {
+    // Two failed attempts per charge (timeout or error) against a threshold of three.
+    await expect(charge('cb-1', 'breaker', 100, 'tok_fail')).rejects.toBeInstanceOf(PaymentUnavailable);
+    await expect(charge('cb-2', 'breaker', 100, 'tok_slow')).rejects.toBeInstanceOf(PaymentUnavailable);
+    expect(await metrics()).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 1/);
+    const open = await charge('cb-3', 'breaker', 100).catch((e) => e);
+    expect(open).toBeInstanceOf(PaymentUnavailable);
+    expect(open.message).toContain('circuit open');
+    // After the half-open delay a good call closes the circuit.
+    const ok = await eventually(() => charge('cb-4', 'breaker', 100).catch(() => undefined), 'half-open probe succeeds', 5_000, 100);
+    expect(ok.status).toBe('captured');
+    const m = await metrics();
+    expect(m).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 0/);
+    expect(m).toMatch(/circuit_breaker_transitions_total\{dependency="payment-provider",to="halfopen"/);
+  });
+});
