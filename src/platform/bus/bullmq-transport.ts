@@ -18,6 +18,9 @@ export interface BullmqOptions {
   logger: Logger;
 }
 
+/** BullMQ's stall limit, lifted: stalls are counted against the event's budget in the processor. */
+const STALLS_UNLIMITED = 1_000_000;
+
 export function queueName(module: string): string {
   return `events.${module}`;
 }
@@ -62,8 +65,24 @@ export function bullmqTransport(o: BullmqOptions): Transport {
     consume(module, consume: ConsumeFn) {
       const worker = new Worker(
         queueName(module),
-        async (job) => consume(job.data as EventEnvelope, job.attemptsMade + 1, job.opts.attempts ?? 1),
-        { connection, prefix: o.prefix, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: Math.max(1000, Math.floor(o.lockMs / 2)), autorun: true },
+        async (job) => {
+          // A job whose worker died under it (kill -9, lost lock) comes back as stalled. BullMQ's
+          // own limit would fail it silently outside our dead letters, so its limit is lifted and
+          // the budget is kept here: past maxAttempts stalls the event is dead-lettered, unhandled.
+          if (job.stalledCounter >= o.maxAttempts) {
+            return consume.giveUp(job.data as EventEnvelope, `its worker stopped ${job.stalledCounter} time(s) while handling it (process crash or lost lock)`, job.attemptsMade + job.stalledCounter);
+          }
+          return consume(job.data as EventEnvelope, job.attemptsMade + 1, job.opts.attempts ?? 1);
+        },
+        {
+          connection,
+          prefix: o.prefix,
+          concurrency: o.concurrency,
+          lockDuration: o.lockMs,
+          stalledInterval: Math.max(1000, Math.floor(o.lockMs / 2)),
+          maxStalledCount: STALLS_UNLIMITED,
+          autorun: true,
+        },
       );
       worker.on('error', (err) => o.logger.warn({ err, module }, 'bus worker error'));
       workers.push(worker);

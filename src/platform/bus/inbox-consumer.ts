@@ -40,8 +40,10 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
     o.logger.error({ eventId: envelope?.id, event: key, attempts, reason }, 'event dead-lettered');
   }
 
-  return async (envelope, attempt, maxAttempts) => {
-    const key = envelope && typeof envelope.type === 'string' ? eventKey(envelope) : 'malformed';
+  const keyOf = (envelope: EventEnvelope) => (envelope && typeof envelope.type === 'string' ? eventKey(envelope) : 'malformed');
+
+  const consume = async (envelope: EventEnvelope, attempt: number, maxAttempts: number): Promise<void> => {
+    const key = keyOf(envelope);
     const subscription = byKey.get(key);
     if (!subscription || typeof envelope.id !== 'string') {
       return deadLetter(envelope, `${o.module} has no handler for event type ${key}`, attempt, key);
@@ -81,6 +83,9 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
       throw err;
     }
   };
+  return Object.assign(consume, {
+    giveUp: (envelope: EventEnvelope, reason: string, attempts: number) => deadLetter(envelope, reason, attempts, keyOf(envelope)),
+  });
 }
 
 /** Dead letters not yet replayed, oldest first. */

@@ -6,7 +6,14 @@ export interface Delivery {
 }
 
 /** Runs one delivery attempt at a subscriber; throws to ask for a retry (see inbox-consumer.ts). */
-export type ConsumeFn = (envelope: EventEnvelope, attempt: number, maxAttempts: number) => Promise<void>;
+export interface ConsumeFn {
+  (envelope: EventEnvelope, attempt: number, maxAttempts: number): Promise<void>;
+  /**
+   * Dead-letters an event without running its handler: for a transport that has seen the
+   * subscriber's process die on this event too often to try once more.
+   */
+  giveUp(envelope: EventEnvelope, reason: string, attempts: number): Promise<void>;
+}
 
 /**
  * Q33: the bus is an interface; a broker is one adapter. `deliver` resolves only once the

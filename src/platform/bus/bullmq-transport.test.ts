@@ -1,0 +1,60 @@
+// The BullMQ transport's handling of jobs whose worker died under them (kill -9, lost lock):
+// BullMQ returns them as stalled; past the event's budget they must land in our dead letters,
+// not in BullMQ's failed set where nobody looks.
+import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { bullmqTransport, queueName } from './bullmq-transport.ts';
+import { createLogger } from '../logging/logger.ts';
+import type { ConsumeFn } from './transport.ts';
+import type { EventEnvelope } from './envelope.ts';
+import { redisUrl } from '../../../test/support/databases.ts';
+import { busPrefix } from '../../../test/support/redis.ts';
+import { eventually } from '../../../test/support/eventually.ts';
+
+describe('bullmq transport', () => {
+  const redis = busPrefix();
+  const transport = bullmqTransport({
+    redisUrl: redisUrl(),
+    prefix: redis.prefix,
+    maxAttempts: 3,
+    retryDelayMs: 10,
+    concurrency: 2,
+    lockMs: 2000,
+    logger: createLogger('silent'),
+  });
+  afterAll(async () => {
+    await transport.close();
+    await redis.cleanup();
+  });
+
+  const envelope = (n: number): EventEnvelope => ({
+    id: randomUUID(), type: 'EntryRecorded', version: 1, source: 'ledger', occurredAt: new Date().toISOString(), correlationId: 'c', payload: { entryId: `e${n}`, amount: n },
+  });
+
+  it('dead-letters an event whose worker stopped under it too often, without running its handler again, and still handles one that stalled less', async () => {
+    const deadly = envelope(1);
+    const survivor = envelope(2);
+    await transport.deliver([{ envelope: deadly, subscribers: ['tally'] }, { envelope: survivor, subscribers: ['tally'] }]);
+    // What BullMQ's stalled-job check records each time it takes a job back from a dead worker.
+    const r = new Redis(redisUrl());
+    await r.hset(`${redis.prefix}:${queueName('tally')}:${deadly.id}`, 'stc', '3');
+    await r.hset(`${redis.prefix}:${queueName('tally')}:${survivor.id}`, 'stc', '2');
+    r.disconnect();
+
+    const handled: { id: string; attempt: number }[] = [];
+    const givenUp: { id: string; reason: string; attempts: number }[] = [];
+    const consume: ConsumeFn = Object.assign(async (e: EventEnvelope, attempt: number) => {
+      handled.push({ id: e.id, attempt });
+    }, {
+      giveUp: async (e: EventEnvelope, reason: string, attempts: number) => {
+        givenUp.push({ id: e.id, reason, attempts });
+      },
+    });
+    transport.consume('tally', consume);
+
+    await eventually(() => handled.length === 1 && givenUp.length === 1, 'both jobs taken');
+    expect(handled).toEqual([{ id: survivor.id, attempt: 1 }]);
+    expect(givenUp).toEqual([{ id: deadly.id, reason: 'its worker stopped 3 time(s) while handling it (process crash or lost lock)', attempts: 3 }]);
+  });
+});
