@@ -111,7 +111,7 @@ export function importedNames(source: string, specifier: string): readonly strin
   for (const match of source.matchAll(statement)) {
     if (match[3] !== specifier) continue;
     found = true;
-    const clause = match[1]!;
+    const clause = match[1]!.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, '');
     if (clause.includes('*')) return '*';
     const braces = /\{([^}]*)\}/.exec(clause);
     const before = braces ? clause.slice(0, braces.index).replace(/,\s*$/, '').trim() : clause.trim();
