@@ -46,6 +46,16 @@ export default {
       to: { path: '^src/modules/[^/]+/module\\.ts$' },
     },
     {
+      name: 'index-exposes-no-implementation',
+      comment:
+        "A module's index.ts is its public surface: manifest, contract and events. It must not import or re-export the module's " +
+        'implementation (module.ts, app/, db/, http/), or every other module could reach it. ' +
+        'Move what others need into contract.ts or events.ts and export it from there.',
+      severity: 'error',
+      from: { path: '^src/modules/([^/]+)/index\\.ts$' },
+      to: { path: '^src/modules/$1/(module\\.ts$|app/|db/|http/)' },
+    },
+    {
       name: 'module-tables-are-private',
       comment:
         "A module's tables (its db/ folder) are used only inside that module: each module owns its data (Q30/Q31). " +

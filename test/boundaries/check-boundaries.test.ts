@@ -153,6 +153,13 @@ const plants: Plant[] = [
     imported: 'node_modules/better-sqlite3/',
   },
   {
+    rule: 'index-exposes-no-implementation',
+    what: "a module's index.ts re-exports its implementation",
+    files: { 'src/modules/alpha/index.ts': manifest('alpha', { imports: `export { secret } from './app/secret.ts';` }) },
+    importing: 'src/modules/alpha/index.ts',
+    imported: 'src/modules/alpha/app/secret.ts',
+  },
+  {
     rule: 'platform-knows-no-module',
     what: 'the platform imports a module',
     files: { 'src/platform/planted.ts': `import { alphaManifest } from '../modules/alpha/index.ts';\nexport const planted = alphaManifest;\n` },
