@@ -2,6 +2,7 @@
 // Each one is a module exporting `run(): Promise<void>` that writes its section of docs/benchmarks.md.
 const benches: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   proxy: () => import('./proxy.ts'),
+  orders: () => import('./orders.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
