@@ -140,7 +140,8 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
 
   const start = async (slot: Slot) => {
     slot.child = startTs(slot.entry, slot.env, slot.args);
-    await waitReady(`http://127.0.0.1:${slot.port}`, slot.child);
+    // Generous: on two busy cores several processes importing the whole system at once are slow.
+    await waitReady(`http://127.0.0.1:${slot.port}`, slot.child, 120_000);
   };
   const stopChild = async (slot: Slot, signal: NodeJS.Signals) => {
     const c = slot.child;
@@ -206,7 +207,7 @@ export function useSystem(topology: TopologySpec, options: SystemOptions = {}): 
   let system: RunningSystem | undefined;
   beforeAll(async () => {
     system = await startSystem(topology, options);
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await system?.close();
   }, 60_000);
