@@ -2,6 +2,7 @@
 // Each one is a module exporting `run(): Promise<void>` that writes its section of docs/benchmarks.md.
 const benches: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   proxy: () => import('./proxy.ts'),
+  contracts: () => import('./contracts.ts'),
   orders: () => import('./orders.ts'),
 };
 
