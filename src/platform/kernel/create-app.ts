@@ -78,13 +78,13 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     await migrateModules(modules.map((m) => m.schema), config);
   }
 
+  const remote = remoteContracts({ config, deployable, manifests: options.manifests, hosted: new Set(hosted.keys()), topology, container, metrics, logger });
   const bus = createEventBus({ config, manifests: options.manifests, hostedNames: [...hosted.keys()], metrics, logger });
   const stores = new Map<string, ModuleStore>();
   const unitsOfWork = new Map<string, RunUnitOfWork>();
   const parts = new Map<string, ModuleParts<Contract | undefined>>();
   const readiness: ReadinessCheck[] = [];
   const served = new Map<string, ServedContract>();
-  const remote = remoteContracts({ config, deployable, manifests: options.manifests, hosted: new Set(hosted.keys()), topology, container, metrics, logger });
   try {
     for (const def of modules) {
       const name = def.manifest.name;
