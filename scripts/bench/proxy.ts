@@ -4,7 +4,7 @@
 // Writes the `proxy` section of docs/benchmarks.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
@@ -211,6 +211,7 @@ async function probe(url: string, seconds: number): Promise<Latency> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<void> {
+  const loadBefore = loadavg()[0]!.toFixed(1);
   const nginx = nginxBinary();
   if (!nginx) {
     console.log(
@@ -334,8 +335,9 @@ assignment, edge headers and metrics run on every request; 1 worker, and one wor
   (${Math.round(rate)} req/s, autocannon \`-R\`), while a probe on one keep-alive connection times
   requests back to back with microsecond resolution, ${LATENCY_SECONDS} s per target per cycle, ${LATENCY_CYCLES} cycles.
   "Added" = median over cycles of (target − no proxy) in the same cycle.
-- Load generator, upstream and proxy share the machine's ${cores} cores (and other engineers' test runs),
-  so absolute figures are low and noisy: read the ratios.
+- Load generator, upstream and proxy share the machine's ${cores} cores (and other engineers' test runs:
+  load average ${loadBefore} at the start of this run, ${loadavg()[0]!.toFixed(1)} at the end), so absolute
+  figures are low and noisy: read the ratios.
 
 Bar (issue 8): ≥ 0.5 of nginx's throughput (aim 0.8) and < 1 ms added p99 at half saturation.
 
