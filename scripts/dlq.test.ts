@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { bootApp, type TestApp } from '../test/support/boot.ts';
+import type { ModuleStore } from '../src/platform/data/module-store.ts';
 import { busFixtures } from '../test/support/fixture-modules.ts';
 import { client } from '../test/support/http.ts';
 import { eventually } from '../test/support/eventually.ts';
@@ -27,7 +28,7 @@ describe('npm run dlq', () => {
   let flakyId: string;
 
   const effects = async (entryId: string) => {
-    const tally = t.app.stores.get('tally')!;
+    const tally = t.app.stores.get('tally')! as ModuleStore<any>;
     return tally.db.select().from(tally.tables.effects).where(eq(tally.tables.effects.entryId, entryId));
   };
   const pending = async () => (await api.get('/admin/dead-letters?module=tally')).body.items as { seq: number; envelope: { payload: { entryId: string } } }[];

@@ -53,7 +53,11 @@ export function bullmqTransport(o: BullmqOptions): Transport {
     async deliver(batch: readonly Delivery[]) {
       const perModule = new Map<string, EventEnvelope[]>();
       for (const { envelope, subscribers } of batch) {
-        for (const s of subscribers) perModule.set(s, [...(perModule.get(s) ?? []), envelope]);
+        for (const s of subscribers) {
+          const list = perModule.get(s);
+          if (list) list.push(envelope);
+          else perModule.set(s, [envelope]);
+        }
       }
       await Promise.all(
         [...perModule].map(([module, envelopes]) =>

@@ -1,0 +1,68 @@
+// Two small modules for the bus benchmark: `benchsource` records an item and publishes ItemRecorded
+// in one unit of work; `benchsink` handles it (inbox de-dup by the platform, one row of effect).
+// The bench drives the source's unit of work directly, so HTTP is not part of the figure, and
+// learns through `onHandled` when each event's handler ran.
+import { z } from 'zod';
+import { defineEvent } from '../../src/platform/bus/define-event.ts';
+import { defineManifest } from '../../src/platform/modules/manifest.ts';
+import { defineModule, on, type ModuleDefinition } from '../../src/platform/modules/define-module.ts';
+import { defineSchema } from '../../src/platform/data/schema-kit.ts';
+import type { RunUnitOfWork } from '../../src/platform/bus/unit-of-work.ts';
+
+export const ItemRecorded = defineEvent('ItemRecorded', 1, z.object({ itemId: z.string(), n: z.number().int() }));
+
+export const sourceSchema = defineSchema(
+  'benchsource',
+  (k) => ({ items: k.table('items', { id: k.text('id').primaryKey(), n: k.int('n').notNull(), createdAt: k.timestamp('created_at').notNull() }) }),
+  { migrationsDir: 'scripts/bench/bus-migrations/benchsource' },
+);
+
+export const sinkSchema = defineSchema(
+  'benchsink',
+  (k) => ({ effects: k.table('effects', { itemId: k.text('item_id').primaryKey(), eventId: k.text('event_id').notNull() }) }),
+  { migrationsDir: 'scripts/bench/bus-migrations/benchsink' },
+);
+
+const sourceManifest = defineManifest({ name: 'benchsource', purpose: 'bench: records items', publishes: [ItemRecorded], subscribes: [], dependsOn: [], publicPaths: [] });
+const sinkManifest = defineManifest({ name: 'benchsink', purpose: 'bench: handles items', publishes: [], subscribes: [ItemRecorded], dependsOn: [], publicPaths: [] });
+export const benchManifests = [sourceManifest, sinkManifest];
+
+export interface BenchHooks {
+  /** Set when the source module is set up: the bench publishes through it. */
+  unitOfWork?: RunUnitOfWork;
+  onHandled(itemId: string): void;
+}
+
+export function benchModules(hooks: BenchHooks): ModuleDefinition[] {
+  const source = defineModule({
+    manifest: sourceManifest,
+    schema: sourceSchema,
+    setup(ctx) {
+      hooks.unitOfWork = ctx.unitOfWork;
+      return {};
+    },
+  });
+  const sink = defineModule({
+    manifest: sinkManifest,
+    schema: sinkSchema,
+    setup(ctx) {
+      return {
+        subscriptions: [
+          on(ItemRecorded, async ({ itemId }, uow, envelope) => {
+            await uow.db.insert(ctx.store.tables.effects).values({ itemId, eventId: envelope.id });
+            hooks.onHandled(itemId);
+          }),
+        ],
+      };
+    },
+  });
+  return [source as unknown as ModuleDefinition, sink as unknown as ModuleDefinition];
+}
+
+/** One item and its event, in one unit of work of the source module. */
+export async function recordItem(hooks: BenchHooks, store: { tables: any }, itemId: string, n: number): Promise<void> {
+  await hooks.unitOfWork!(async (uow) => {
+    await uow.db.insert(store.tables.items).values({ id: itemId, n, createdAt: new Date() });
+    await uow.publish(ItemRecorded, { itemId, n });
+  });
+}
