@@ -124,6 +124,7 @@ export async function runExtract(o: ExtractOptions): Promise<ExtractResult> {
       `${o.module} is ${next.modules[o.module]!.state}: the monolith still runs it, and so can its service, on the same store.`,
       '',
       'Next:',
+      `  BUS=bullmq npm start                     restart the monolith on BullMQ: it and the service now share ${o.module}'s outbox`,
       `  npm run service -- ${o.module}            start it (env: ${rel(join(dir, `${o.module}.env`))}; PORT per instance)`,
       `  docker build -f ${rel(join(dir, 'Dockerfile'))} .     or: kubectl apply -f ${rel(join(dir, 'kubernetes.yaml'))}`,
       `  npm run proxy                            then raise the weight of route ${o.module} in ${rel(o.proxyConfig)} (or the admin API)`,

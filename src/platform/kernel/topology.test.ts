@@ -57,7 +57,7 @@ describe('the topology file', () => {
     const mods = [{ manifest: { name: 'warehouse' } }, { manifest: { name: 'counter' } }];
     expect(hostedModules(mods, t, 'monolith').map((m) => m.manifest.name)).toEqual(['counter']);
     expect(hostedModules(mods.slice(0, 1), t, 'warehouse-service').map((m) => m.manifest.name)).toEqual(['warehouse']);
-    expect(() => checkBusFitsTopology(t, 'inprocess', 'monolith')).toThrow(/warehouse run\(s\) as a service .* BUS=bullmq/);
+    expect(() => checkBusFitsTopology(t, 'inprocess', 'monolith')).toThrow(/warehouse, counter also run\(s\) as a service .* BUS=bullmq/);
     expect(() => checkBusFitsTopology(t, 'inprocess', 'warehouse-service')).toThrow(/BUS=bullmq/);
     expect(() => checkBusFitsTopology(t, 'bullmq', 'monolith')).not.toThrow();
   });

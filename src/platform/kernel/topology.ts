@@ -32,6 +32,8 @@ export interface Topology {
   addressesOf(module: string): readonly string[];
   /** Modules the monolith no longer runs. */
   readonly remote: readonly string[];
+  /** Modules that run as a service (migrating or remote). */
+  readonly split: readonly string[];
 }
 
 export class TopologyError extends Error {
@@ -93,6 +95,7 @@ export function resolveTopology(file: TopologyFile, config: Pick<Config, 'module
     state,
     addressesOf: (module) => (state(module) === 'remote' ? (urls.get(module) ?? []) : monolithUrls),
     remote: Object.keys(file.modules).filter((m) => state(m) === 'remote'),
+    split: Object.keys(file.modules).filter((m) => state(m) !== 'local'),
   };
 }
 
@@ -106,9 +109,14 @@ export function hostedModules<M extends { manifest: { name: string } }>(modules:
   return modules.filter((m) => topology.state(m.manifest.name) !== 'remote');
 }
 
-/** Events of a module that runs elsewhere only cross processes on a shared broker. */
+/**
+ * Events of a module that runs elsewhere only cross processes on a shared broker. That holds while
+ * migrating too: the service's relay drains the same outbox as the monolith's, so an event it
+ * claims must reach subscribers wherever they run.
+ */
 export function checkBusFitsTopology(topology: Topology, bus: string, deployable: string): void {
   if (bus === 'bullmq') return;
   if (deployable !== 'monolith') throw new TopologyError(`${deployable} runs apart from the monolith, so its events need BUS=bullmq`);
-  if (topology.remote.length) throw new TopologyError(`${topology.remote.join(', ')} run(s) as a service (topology: remote), so events must cross processes: set BUS=bullmq`);
+  const split = topology.split;
+  if (split.length) throw new TopologyError(`${split.join(', ')} also run(s) as a service (topology: migrating or remote), so events must cross processes: set BUS=bullmq`);
 }
