@@ -3,6 +3,8 @@
 const benches: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   proxy: () => import('./proxy.ts'),
   contracts: () => import('./contracts.ts'),
+  bus: () => import('./bus.ts'),
+  kernel: () => import('./kernel.ts'),
   orders: () => import('./orders.ts'),
 };
 

@@ -1,0 +1,193 @@
+// Bench: the kernel (issue 2). `node src/main.ts` (SQLite, every module, in-process bus):
+//   - start-up: process spawn → first 200 from /health/ready, and resident memory right after,
+//     with a fresh DATA_DIR (migrations and seed run) and warm (the same DATA_DIR again);
+//   - GET /api/v1/products/:sku under autocannon, side by side in the same run with a minimal
+//     express + better-sqlite3 server doing the same lookup on the same file
+//     (scripts/bench/kernel-baseline.ts). The ratio is the figure: what the module system costs.
+// Traffic goes to 127.0.0.1 only. Writes the `kernel` section of docs/benchmarks.md.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import autocannon from 'autocannon';
+import { mintToken } from '../../src/platform/auth/jwt.ts';
+import { DEV_JWT_SECRET } from '../../src/platform/config/env.ts';
+import { table, writeSection } from './report.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const STARTS = Number(process.env.BENCH_STARTS ?? 3);
+const SKU = 'MUG-STONE'; // one of the seeded demo products
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+    s.once('error', rej);
+  });
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)![1]) / 1024;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Spawns a server and polls /health/ready (every 5 ms) until it answers 200. */
+async function startServer(args: string[], env: Record<string, string>, port: number): Promise<{ child: ChildProcess; readyMs: number; rss: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      await r.arrayBuffer();
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${args.join(' ')} not ready within 60 s`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const readyMs = performance.now() - t0;
+  return { child, readyMs, rss: rssMb(child.pid!) };
+}
+
+const startApp = async (dataDir: string) => {
+  const port = await freePort();
+  // LOG_LEVEL stays at its default (info: one JSON line per request), as deployed; stdout is discarded.
+  const s = await startServer(['src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development' }, port);
+  return { ...s, port };
+};
+
+const startBaseline = async (dataDir: string) => {
+  const port = await freePort();
+  const s = await startServer(['scripts/bench/kernel-baseline.ts', String(port), join(dataDir, 'catalog.sqlite')], {}, port);
+  return { ...s, port };
+};
+
+async function load(port: number, token: string, seconds: number): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }> {
+  const r = await autocannon({
+    url: `http://127.0.0.1:${port}/api/v1/products/${SKU}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const f = (n: number, d = 0) => n.toFixed(d);
+
+export async function run(): Promise<void> {
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  try {
+    // --- start-up: fresh data dir, then warm (the same dir again)
+    const fresh: { ms: number; rss: number }[] = [];
+    const warm: { ms: number; rss: number }[] = [];
+    const baselineStart: { ms: number; rss: number }[] = [];
+    let dataDir = '';
+    for (let i = 0; i < STARTS; i++) {
+      dataDir = mkdtempSync(join(tmpdir(), 'bench-kernel-'));
+      dirs.push(dataDir);
+      const a = await startApp(dataDir);
+      fresh.push({ ms: a.readyMs, rss: a.rss });
+      await stop(a.child);
+      const b = await startApp(dataDir);
+      warm.push({ ms: b.readyMs, rss: b.rss });
+      await stop(b.child);
+      const c = await startBaseline(dataDir);
+      baselineStart.push({ ms: c.readyMs, rss: c.rss });
+      await stop(c.child);
+      console.log(`  start ${i + 1}: fresh ${f(a.readyMs)} ms ${f(a.rss)} MB · warm ${f(b.readyMs)} ms ${f(b.rss)} MB · baseline ${f(c.readyMs)} ms ${f(c.rss)} MB`);
+    }
+
+    // --- throughput: both servers on the last data dir, measured in turns
+    const token = await mintToken({ sub: 'bench', secret: DEV_JWT_SECRET });
+    const app = await startApp(dataDir);
+    children.push(app.child);
+    const baseline = await startBaseline(dataDir);
+    children.push(baseline.child);
+    const check = await fetch(`http://127.0.0.1:${app.port}/api/v1/products/${SKU}`, { headers: { authorization: `Bearer ${token}` } });
+    const expected = await check.json();
+    const same = await (await fetch(`http://127.0.0.1:${baseline.port}/api/v1/products/${SKU}`)).json();
+    if (JSON.stringify(expected) !== JSON.stringify(same)) throw new Error(`the baseline answers differently:\n${JSON.stringify(expected)}\n${JSON.stringify(same)}`);
+    // Warm-up for both (JIT, SQLite page cache).
+    await load(app.port, token, 1);
+    await load(baseline.port, token, 1);
+    const results = { app: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const a = await load(app.port, token, SECONDS);
+      const b = await load(baseline.port, token, SECONDS);
+      results.app.push(a);
+      results.baseline.push(b);
+      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms`);
+    }
+    const appRss = rssMb(app.child.pid!);
+    const summary = (xs: Awaited<ReturnType<typeof load>>[]) => ({
+      rps: median(xs.map((x) => x.rps)),
+      p50: median(xs.map((x) => x.p50)),
+      p99: median(xs.map((x) => x.p99)),
+      bad: xs.reduce((s, x) => s + x.errors + x.non2xx, 0),
+    });
+    const k = summary(results.app);
+    const b = summary(results.baseline);
+    const ratio = k.rps / b.rps;
+
+    const startRows = [
+      ['`node src/main.ts`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
+      ['`node src/main.ts`, warm (same DATA_DIR)', f(median(warm.map((x) => x.ms))), f(Math.min(...warm.map((x) => x.ms))), f(median(warm.map((x) => x.rss)))],
+      ['baseline (express + better-sqlite3)', f(median(baselineStart.map((x) => x.ms))), f(Math.min(...baselineStart.map((x) => x.ms))), f(median(baselineStart.map((x) => x.rss)))],
+    ];
+    const loadRows = [
+      ['kernel (`node src/main.ts`)', f(k.rps), f(ratio, 2), String(k.p50), String(k.p99), String(k.bad)],
+      ['baseline (express + better-sqlite3)', f(b.rps), '1.00', String(b.p50), String(b.p99), String(b.bad)],
+    ];
+    writeSection(
+      'kernel',
+      `## Kernel
+
+\`node src/main.ts\` with SQLite stores, every module hosted and the in-process bus
+(\`scripts/bench/kernel.ts\`), beside a minimal express + better-sqlite3 server doing the same
+lookup on the same catalog file with one prepared statement (\`scripts/bench/kernel-baseline.ts\`).
+
+- Start-up: from spawning the process to the first \`200\` from \`/health/ready\` (polled every
+  5 ms), and resident memory (VmRSS) at that moment; ${STARTS} starts each, median and best.
+- Lookup: \`GET /api/v1/products/${SKU}\` under autocannon (in the bench process), ${CONNECTIONS}
+  connections, ${SECONDS} s per run after a 1 s warm-up, ${ROUNDS} round(s) alternating between the two
+  servers; medians. The kernel's side does everything a request gets in production: bearer JWT
+  check (HS256), request id and context, a pino JSON line per request at the default \`info\` level
+  (stdout discarded), Prometheus metrics, zod validation of the path, problem+json edge; the
+  baseline does none of it. RSS of the kernel after the load: ${f(appRss)} MB.
+
+${table(['start-up', 'ready ms (median)', 'ready ms (best)', 'RSS MB'], startRows)}
+
+${table(['server', 'req/s', 'vs baseline', 'p50 ms', 'p99 ms', 'errors + non-2xx'], loadRows)}
+
+The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput on this lookup.
+`,
+    );
+  } finally {
+    for (const c of children) await stop(c).catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
