@@ -69,7 +69,7 @@ describe('npm run extract', () => {
     const r = await extract('catalog');
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/catalog local → migrating/);
-    expect(r.out).toMatch(/Next:\n.*npm run service -- catalog/);
+    expect(r.out).toMatch(/Next:\n(.*\n)*.*npm run service -- catalog/);
     expect(state('catalog')).toBe('migrating');
     const home = join(paths.deploy, 'catalog');
     const env = readFileSync(join(home, 'catalog.env'), 'utf8');
