@@ -1,13 +1,15 @@
-// Parity (issue 7, item 6): the same catalog end-to-end suite in three topologies — everything
+// Parity (issue 7, item 6): the same catalog end-to-end suite (and a first order) in three topologies — everything
 // in-process; inventory and payments extracted; every module extracted — against real processes,
 // through the strangler proxy when anything runs apart. The domain suite plugs into the same
 // harness (test/support/topologies.ts) the same way.
 import { describe, expect, it } from 'vitest';
 import { topologies, useSystem } from '../support/topologies.ts';
 import { client } from '../support/http.ts';
+import { eventually } from '../support/eventually.ts';
 
 describe.each(topologies.map((t) => [t.name, t] as const))('catalog end to end, %s', (_name, topology) => {
-  const sys = useSystem(topology);
+  // Seeded: the demo products and their stock, so an order can go through.
+  const sys = useSystem(topology, { env: { SEED: 'true' } });
   const as = async (sub: string, scopes: string[] = []) => client(sys().baseUrl, await sys().token(sub, scopes));
 
   it('runs the topology it claims', () => {
@@ -53,5 +55,17 @@ describe.each(topologies.map((t) => [t.name, t] as const))('catalog end to end, 
       expect(reply.headers.get('content-type'), what).toMatch(/^application\/problem\+json/);
       expect(reply.body.code, what).toBe(code);
     }
+  });
+
+  it('places an order that the saga confirms across the topology (a first step of the domain suite)', async () => {
+    const bob = await as('bob');
+    const placed = await bob.post('/api/v1/orders', { items: [{ sku: 'TEA-GREEN-100', quantity: 1 }] }, { 'idempotency-key': `parity-${topology.name.replace(/\W+/g, '-')}` });
+    expect(placed.status).toBe(202);
+    const location = placed.headers.get('location')!;
+    const settled = await eventually(async () => {
+      const r = await bob.get(location);
+      return r.body.status !== 'PENDING' ? r : undefined;
+    }, 'the order to settle', 60_000, 100);
+    expect(settled.body).toMatchObject({ status: 'CONFIRMED', totalMinor: 1250, currency: 'EUR' });
   });
 });
