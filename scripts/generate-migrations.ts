@@ -37,7 +37,8 @@ for (const { module, file } of schemaFiles) {
     const out = join(outRoot, relative(root, schema.migrationsDir), dialect);
     execFileSync(
       join(root, 'node_modules/.bin/drizzle-kit'),
-      ['generate', `--dialect=${dialect === 'pg' ? 'postgresql' : 'sqlite'}`, `--schema=${entry}`, `--out=${out}`],
+      // drizzle-kit reads earlier snapshots from a path it prefixes with './': give it a relative one.
+      ['generate', `--dialect=${dialect === 'pg' ? 'postgresql' : 'sqlite'}`, `--schema=${relative(root, entry)}`, `--out=${relative(root, out)}`],
       { stdio: 'inherit', cwd: root },
     );
     if (dialect === 'pg') makeSchemaCreationIdempotent(out);

@@ -16,7 +16,7 @@ describe.each(engines)('commerce invariants under concurrent load on %s', (engin
   });
   afterAll(() => t?.close());
 
-  it('keeps stock, money, reservations and history consistent', async () => {
+  it('keeps stock, money, reservations and history consistent', { timeout: 240_000 }, async () => {
     const a = await actors({ baseUrl: t.baseUrl, token: t.token });
     // Scarce stock so that many orders run out; plenty of another so most confirm.
     const scarce = await a.product(990, 25);
@@ -40,7 +40,7 @@ describe.each(engines)('commerce invariants under concurrent load on %s', (engin
       const sagas = (await s.orders.db.select().from(s.orders.tables.sagas)) as any[];
       const history = (await s.orders.db.select().from(s.orders.tables.history)) as any[];
       return sagas.length === total && sagas.every((x) => x.done) && history.filter((h) => h.status !== 'PENDING').length === total;
-    }, 'all sagas done and projected', 90_000, 100);
+    }, 'all sagas done and projected', 180_000, 100);
 
     const summary = await checkInvariants(s, start);
     expect(summary.orders).toBe(total);

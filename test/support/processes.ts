@@ -37,7 +37,8 @@ export function startTs(entry: string, env: Record<string, string>, args: string
   return { proc, output: () => out, exited };
 }
 
-export async function waitReady(baseUrl: string, child?: Child, timeoutMs = 30_000): Promise<void> {
+// Generous: a node start that takes a second alone can take many on a loaded two-core machine.
+export async function waitReady(baseUrl: string, child?: Child, timeoutMs = 90_000): Promise<void> {
   await eventually(async () => {
     if (child && child.proc.exitCode !== null) throw new Error(`process exited early:\n${child.output()}`);
     const r = await fetch(`${baseUrl}/health/ready`);

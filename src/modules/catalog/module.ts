@@ -1,5 +1,6 @@
 // The catalog's wiring, in one place: its store, its contract handlers, its routes, its seed.
 import { defineModule } from '../../platform/modules/define-module.ts';
+import { sweepIdempotencyKeys } from '../../platform/http/idempotency.ts';
 import { catalogManifest } from './index.ts';
 import { catalogSchema } from './db/schema.ts';
 import { productQueries } from './db/products.ts';
@@ -19,12 +20,20 @@ export const catalogModule = defineModule({
       products: productQueries(ctx.store.tables, ctx.store.dialect),
       clock: () => new Date(),
     };
+    let sweep: NodeJS.Timeout | undefined;
     return {
       handlers: {
         getProduct: ({ sku }) => getProduct(deps, sku),
         priceItems: ({ items }) => priceItems(deps, items),
       },
       routes: catalogRoutes(deps, ctx.config.IDEMPOTENCY_TTL_SECONDS),
+      async start() {
+        sweep = setInterval(() => sweepIdempotencyKeys(ctx.store).catch(() => {}), 60_000);
+        sweep.unref();
+      },
+      async stop() {
+        if (sweep) clearInterval(sweep);
+      },
       async seed() {
         const added = await seedProducts(deps);
         if (added) ctx.logger.info({ added }, 'demo products loaded');

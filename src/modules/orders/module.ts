@@ -31,6 +31,11 @@ export const ordersModule = defineModule({
       logger: ctx.logger,
       clock: () => new Date(),
       saga: { retryDelayMs: c.SAGA_RETRY_DELAY_MS, deadlineMs: c.SAGA_DEADLINE_SECONDS * 1000, leaseMs: c.SAGA_LEASE_MS, pollMs: c.SAGA_POLL_MS },
+      metrics: {
+        finished: ctx.metrics.counter('order_sagas_finished_total', 'Order sagas ended, by outcome and cancellation reason', ['outcome', 'reason']),
+        retries: ctx.metrics.counter('order_saga_step_retries_total', 'Saga steps put off for a retry (a dependency was unavailable)', ['step']),
+        parked: ctx.metrics.counter('order_sagas_parked_total', 'Sagas whose compensation was refused and that wait for an operator', ['step']),
+      },
       kickSaga: () => runner?.kick(),
     };
     runner = sagaRunner(deps);

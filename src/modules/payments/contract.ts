@@ -18,7 +18,8 @@ export const AccountView = z.object({
 });
 
 export const PaymentDeclined = defineError<{ reason: string }>('PaymentDeclined', 422, 'The payment was declined');
-export const PaymentUnavailable = defineError('PaymentUnavailable', 503, 'The payment provider is unavailable; try again later');
+/** `retryLater`: the charge was not even attempted (circuit open, bulkhead full), so waiting is safe. */
+export const PaymentUnavailable = defineError<{ retryLater: boolean }>('PaymentUnavailable', 503, 'The payment provider is unavailable; try again later');
 export const PaymentClosed = defineError<{ status: string }>('PaymentClosed', 409, 'This order can no longer be charged');
 
 /** Every operation is keyed by order id: a saga may repeat it and money moves once. */
@@ -39,7 +40,7 @@ export const paymentsContract = defineContract({
       description: 'Compensation: gives a capture back, or voids the order so a late charge is refused',
     }),
     getAccount: operation({
-      input: z.object({ customerId: CustomerId, at: z.string().datetime({ offset: true }).optional() }),
+      input: z.object({ customerId: CustomerId, at: z.string().datetime({ offset: true }).refine((v) => Date.parse(v) >= 0 && Date.parse(v) < Date.UTC(10000, 0, 1), 'must lie between 1970 and 9999').optional() }),
       output: AccountView,
       idempotent: true,
     }),

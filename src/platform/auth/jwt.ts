@@ -10,6 +10,8 @@ export interface TokenVerifier {
 
 export function callerFromClaims(claims: JWTPayload): Caller {
   if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new Unauthenticated('The token has no subject');
+  // Modules key accounts and orders by subject; keep it within what their contracts accept.
+  if (claims.sub.length > 200) throw new Unauthenticated('The token subject is longer than 200 characters');
   const raw = (claims.scope ?? claims.scp) as unknown;
   const scopes = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(' ').filter(Boolean) : [];
   return { sub: claims.sub, scopes };

@@ -11,7 +11,7 @@ import { eventRouting } from './event-routing.ts';
 import { inProcessTransport } from './in-process-transport.ts';
 import { bullmqTransport } from './bullmq-transport.ts';
 import { outboxRelay, type OutboxRelay } from './outbox-relay.ts';
-import { inboxConsumer, markReplayed, outboxBacklog, pendingDeadLetters } from './inbox-consumer.ts';
+import { deadLetterCount, inboxConsumer, markReplayed, outboxBacklog, pendingDeadLetters } from './inbox-consumer.ts';
 import { busMetrics } from './bus-metrics.ts';
 import type { Transport } from './transport.ts';
 
@@ -69,7 +69,7 @@ export function createEventBus(o: { config: Config; manifests: readonly ModuleMa
   });
   o.metrics.gauge('bus_dead_letters', 'Dead letters not yet replayed', ['module'], async function () {
     this.reset();
-    await Promise.all([...stores].map(async ([name, store]) => this.set({ module: name }, (await pendingDeadLetters(store).catch(() => [])).length)));
+    await Promise.all([...stores].map(async ([name, store]) => this.set({ module: name }, await deadLetterCount(store).catch(() => -1))));
   });
 
   return {
@@ -111,11 +111,11 @@ export function createEventBus(o: { config: Config; manifests: readonly ModuleMa
       let n = 0;
       for (const d of await pendingDeadLetters(store)) {
         if (seq !== undefined && d.seq !== seq) continue;
-        // Mark first: a replay that fails again writes a fresh dead letter for the same event.
-        if (await markReplayed(store, d.seq)) {
-          await transport.redeliver(module, d.envelope);
-          n++;
-        }
+        // Redeliver first, then mark: a crash in between redelivers twice, which the inbox absorbs;
+        // the other order could lose the event. A replay that fails again writes a fresh dead letter.
+        await transport.redeliver(module, d.envelope);
+        await markReplayed(store, d.seq, d.createdAt);
+        n++;
       }
       return n;
     },

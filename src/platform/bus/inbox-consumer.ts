@@ -94,10 +94,11 @@ export async function pendingDeadLetters(store: ModuleStore) {
   return store.db.select().from(d).where(isNull(d.replayedAt)).orderBy(d.seq);
 }
 
-export async function markReplayed(store: ModuleStore, seq: number): Promise<boolean> {
+/** Marks a dead letter replayed unless it failed again meanwhile (a fresh failure rewrites createdAt). */
+export async function markReplayed(store: ModuleStore, seq: number, createdAt: Date): Promise<boolean> {
   const d = store.tables.deadLetters;
   return store.transaction(async (tx) => {
-    const rows = await tx.update(d).set({ replayedAt: new Date() }).where(and(eq(d.seq, seq), isNull(d.replayedAt))).returning({ seq: d.seq });
+    const rows = await tx.update(d).set({ replayedAt: new Date() }).where(and(eq(d.seq, seq), isNull(d.replayedAt), eq(d.createdAt, createdAt))).returning({ seq: d.seq });
     return rows.length === 1;
   });
 }
@@ -105,5 +106,11 @@ export async function markReplayed(store: ModuleStore, seq: number): Promise<boo
 export async function outboxBacklog(store: ModuleStore): Promise<number> {
   const o = store.tables.outbox;
   const rows = await store.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(o).where(isNull(o.dispatchedAt));
+  return rows[0]?.n ?? 0;
+}
+
+export async function deadLetterCount(store: ModuleStore): Promise<number> {
+  const d = store.tables.deadLetters;
+  const rows = await store.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(d).where(isNull(d.replayedAt));
   return rows[0]?.n ?? 0;
 }

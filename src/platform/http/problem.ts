@@ -79,6 +79,16 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       case 'request.aborted':
         return sendProblem(res, 400, 'RequestAborted', 'The client aborted the request');
     }
+    // Postgres refuses a value the schemas let through (class 22: data exception): the client's input.
+    const pgCode = (err as { code?: unknown; cause?: { code?: unknown } })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code;
+    if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode)) {
+      return sendProblem(res, 400, 'InvalidValue', 'A value in the request is out of the range the store accepts');
+    }
+    // The module's connection pool stayed full for its whole timeout: overload, not a bug.
+    if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test(String((err as Error)?.message ?? ''))) {
+      res.setHeader('Retry-After', '1');
+      return sendProblem(res, 503, 'Overloaded', 'The service is busy; retry shortly');
+    }
     if (e?.expose && typeof e.status === 'number' && e.status < 500) {
       return sendProblem(res, e.status, 'BadRequest', e.message);
     }

@@ -89,13 +89,17 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     for (const def of modules) {
       const name = def.manifest.name;
       const store = openModuleStore(def.schema, config, deployable);
+      let migrated = false;
       stores.set(name, store);
       readiness.push({
         name: `store:${name}`,
         async check() {
           await store.ping();
+          // Migrations only move forward: once all are applied, stop re-reading the folder per probe.
+          if (migrated) return;
           const pending = await store.pendingMigrations();
           if (pending > 0) throw new Error(`${pending} migration(s) not applied; run npm run migrate`);
+          migrated = true;
         },
       });
       const declared = new Set(def.manifest.dependsOn);

@@ -3,8 +3,8 @@ import { defineSchema } from '../../../platform/data/schema-kit.ts';
 export const inventorySchema = defineSchema('inventory', (k) => ({
   stock: k.table('stock', {
     sku: k.text('sku').primaryKey(),
-    onHand: k.int('on_hand').notNull(),
-    reserved: k.int('reserved').notNull(),
+    onHand: k.bigint('on_hand').notNull(),
+    reserved: k.bigint('reserved').notNull(),
     lowStockThreshold: k.int('low_stock_threshold').notNull(),
     updatedAt: k.timestamp('updated_at').notNull(),
   }),

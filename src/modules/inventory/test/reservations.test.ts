@@ -15,7 +15,7 @@ describe.each(engines)('inventory reservations on %s', (engine) => {
   let admin: ReturnType<typeof client>;
 
   beforeAll(async () => {
-    t = await bootApp({ engine, modules: ['inventory'], env: { RESERVATION_TTL_SECONDS: '1' } });
+    t = await bootApp({ engine, modules: ['inventory'] });
     inventory = t.app.contract(inventoryContract);
     store = t.app.stores.get('inventory') as ModuleStore<InventoryTables>;
     admin = client(t.baseUrl, await t.token('ops', ['admin']));
@@ -64,15 +64,23 @@ describe.each(engines)('inventory reservations on %s', (engine) => {
   });
 
   it('gives expired reservations back to the shelf and announces it', async () => {
-    await restock('EXPIRE-1', 5);
-    await inventory.reserveStock({ orderId: 'exp-1', lines: [{ sku: 'EXPIRE-1', quantity: 2 }] });
-    expect((await admin.get('/api/v1/inventory/EXPIRE-1')).body.reserved).toBe(2);
-    await eventually(async () => (await admin.get('/api/v1/inventory/EXPIRE-1')).body.reserved === 0, 'reservation expired');
-    const [r] = await store.db.select().from(store.tables.reservations).where(eq(store.tables.reservations.orderId, 'exp-1'));
-    expect(r!.status).toBe('expired');
-    await expect(inventory.commitReservation({ orderId: 'exp-1' })).rejects.toBeInstanceOf(ReservationClosed);
-    const released = await store.db.select().from(store.tables.outbox).where(eq(store.tables.outbox.type, 'StockReleased.v1'));
-    expect(released.map((e) => e.envelope.payload)).toContainEqual({ orderId: 'exp-1', lines: [{ sku: 'EXPIRE-1', quantity: 2 }], reason: 'expired' });
+    // An app of its own, with one-second reservations, so no other test races the clock.
+    const short = await bootApp({ engine, modules: ['inventory'], env: { RESERVATION_TTL_SECONDS: '1' } });
+    try {
+      const api = client(short.baseUrl, await short.token('ops', ['admin']));
+      const inv = short.app.contract(inventoryContract);
+      const s = short.app.stores.get('inventory') as ModuleStore<InventoryTables>;
+      expect((await api.post('/api/v1/inventory/EXPIRE-1/restock', { quantity: 5 })).status).toBe(200);
+      await inv.reserveStock({ orderId: 'exp-1', lines: [{ sku: 'EXPIRE-1', quantity: 2 }] });
+      await eventually(async () => (await api.get('/api/v1/inventory/EXPIRE-1')).body.reserved === 0, 'reservation expired');
+      const [r] = await s.db.select().from(s.tables.reservations).where(eq(s.tables.reservations.orderId, 'exp-1'));
+      expect(r!.status).toBe('expired');
+      await expect(inv.commitReservation({ orderId: 'exp-1' })).rejects.toBeInstanceOf(ReservationClosed);
+      const released = await s.db.select().from(s.tables.outbox).where(eq(s.tables.outbox.type, 'StockReleased.v1'));
+      expect(released.map((e) => e.envelope.payload)).toContainEqual({ orderId: 'exp-1', lines: [{ sku: 'EXPIRE-1', quantity: 2 }], reason: 'expired' });
+    } finally {
+      await short.close();
+    }
   });
 
   it('announces low stock once, when available stock crosses the threshold', async () => {

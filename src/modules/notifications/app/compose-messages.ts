@@ -10,6 +10,7 @@ const reasons: Record<string, string> = {
   inventory_unavailable: 'we could not reserve your items in time',
   reservation_expired: 'your items were not reserved in time',
   payment_voided: 'the payment was voided',
+  rejected: 'it could not be processed',
 };
 
 export interface Message {

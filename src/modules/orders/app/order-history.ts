@@ -1,4 +1,4 @@
-import { asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { OrdersTables } from '../db/schema.ts';
@@ -26,18 +26,28 @@ export async function listMyOrders(deps: OrdersDeps, limit: number) {
 
 /**
  * Rebuilds the projection from scratch: empty it, then replay every order event the module has
- * published (its outbox keeps them), in publication order, through the same projector.
+ * published (its outbox keeps them), in publication order, through the same projector — in
+ * batches, so a running app's own writes are never held up for long. Events the live projector
+ * applies meanwhile merge with the replay (the projector is an order-independent upsert).
  */
-export async function rebuildHistory(store: ModuleStore<OrdersTables>): Promise<number> {
+export async function rebuildHistory(store: ModuleStore<OrdersTables>, batchSize = 500): Promise<number> {
   const { history, outbox } = store.tables;
-  return store.transaction(async (tx) => {
-    await tx.delete(history);
-    const events = await tx
-      .select({ envelope: outbox.envelope })
+  await store.transaction((tx) => tx.delete(history));
+  const types = projectedEvents.map((t) => `${t}.v1`);
+  let after = 0;
+  let replayed = 0;
+  for (;;) {
+    const batch = await store.db
+      .select({ seq: outbox.seq, envelope: outbox.envelope })
       .from(outbox)
-      .where(inArray(outbox.type, projectedEvents.map((t) => `${t}.v1`)))
-      .orderBy(asc(outbox.seq));
-    for (const { envelope } of events) await projectOrderEvent(tx, store.tables, envelope);
-    return events.length;
-  });
+      .where(and(inArray(outbox.type, types), gt(outbox.seq, after)))
+      .orderBy(asc(outbox.seq))
+      .limit(batchSize);
+    if (batch.length === 0) return replayed;
+    await store.transaction(async (tx) => {
+      for (const { envelope } of batch) await projectOrderEvent(tx, store.tables, envelope);
+    });
+    after = batch[batch.length - 1]!.seq;
+    replayed += batch.length;
+  }
 }

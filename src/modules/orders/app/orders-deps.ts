@@ -2,6 +2,7 @@ import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { ContractApi } from '../../../platform/contracts/define-contract.ts';
 import type { Logger } from '../../../platform/logging/logger.ts';
+import type { Counter } from 'prom-client';
 import type { catalogContract } from '../../catalog/index.ts';
 import type { inventoryContract } from '../../inventory/index.ts';
 import type { paymentsContract } from '../../payments/index.ts';
@@ -16,6 +17,11 @@ export interface OrdersDeps {
   logger: Logger;
   clock: () => Date;
   saga: { retryDelayMs: number; deadlineMs: number; leaseMs: number; pollMs: number };
+  metrics: {
+    finished: Counter<'outcome' | 'reason'>;
+    retries: Counter<'step'>;
+    parked: Counter<'step'>;
+  };
   /** Wakes the saga runner right after an order is placed. */
   kickSaga: () => void;
 }

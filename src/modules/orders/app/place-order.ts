@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { requireCaller } from '../../../platform/auth/caller.ts';
+import { currentContext } from '../../../platform/context/request-context.ts';
 import { defineError, ServiceUnavailable } from '../../../platform/errors/domain-error.ts';
 import type { IdempotencyKey } from '../../../platform/http/idempotency.ts';
 import { MixedCurrencies, ProductNotFound } from '../../catalog/index.ts';
@@ -42,7 +43,11 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
       id, customerId: customer.sub, status: 'PENDING', reason: null, lines, totalMinor: priced.totalMinor, currency: priced.currency,
       paymentMethod: cmd.paymentMethod, createdAt: now, updatedAt: now,
     });
-    await uow.db.insert(sagas).values({ orderId: id, plan: happyPath, reason: null, attempts: 0, nextAttemptAt: now, startedAt: now, updatedAt: now, done: false });
+    const ctx = currentContext();
+    await uow.db.insert(sagas).values({
+      orderId: id, plan: happyPath, reason: null, attempts: 0, nextAttemptAt: now, startedAt: now, updatedAt: now, done: false,
+      correlationId: ctx?.correlationId ?? id, traceparent: ctx?.traceparent ?? null,
+    });
     await uow.publish(OrderPlaced, {
       orderId: id, customerId: customer.sub, totalMinor: priced.totalMinor, currency: priced.currency, placedAt: now.toISOString(),
       lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor })),

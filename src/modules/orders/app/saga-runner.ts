@@ -3,7 +3,9 @@
 // instance's sagas are picked up when its lease runs out), and drives each through its plan,
 // persisting after every step. Restarting mid-saga resumes from the persisted step; steps are
 // idempotent, so repeating the one that was in flight is safe.
+import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
+import { runWithContext } from '../../../platform/context/request-context.ts';
 import { backoffDelay } from '../../../platform/bus/backoff.ts';
 import { OrderCancelled, OrderConfirmed } from '../events.ts';
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
@@ -23,8 +25,14 @@ export interface SagaRunner {
   stop(): Promise<void>;
 }
 
+/** Thrown when another runner took this saga over (our lease ran out): stop driving it. */
+class LostLease extends Error {}
+
+const PARK_MS = 60 * 60 * 1000;
+
 export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   const { sagas, orders } = deps.store.tables;
+  const me = randomUUID();
   const inFlight = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
@@ -35,7 +43,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
     return deps.store.transaction(async (tx) => {
       const rows = await tx
         .update(sagas)
-        .set({ leaseUntil: new Date(now.getTime() + deps.saga.leaseMs) })
+        .set({ leaseUntil: new Date(now.getTime() + deps.saga.leaseMs), leaseOwner: me })
         .where(and(eq(sagas.orderId, orderId), eq(sagas.done, false), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
         .returning({ orderId: sagas.orderId });
       return rows.length === 1;
@@ -45,7 +53,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   async function save(orderId: string, plan: SagaStep[], fields: { reason?: CancelReason | null; attempts?: number; lastError?: string | null; retryAt?: Date }) {
     const now = deps.clock();
     await deps.store.transaction(async (tx) => {
-      await tx
+      const saved = await tx
         .update(sagas)
         .set({
           plan,
@@ -57,13 +65,21 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
           leaseUntil: fields.retryAt ? null : new Date(now.getTime() + deps.saga.leaseMs),
           updatedAt: now,
         })
-        .where(eq(sagas.orderId, orderId));
+        .where(and(eq(sagas.orderId, orderId), eq(sagas.leaseOwner, me)))
+        .returning({ orderId: sagas.orderId });
+      if (saved.length === 0) throw new LostLease();
     });
   }
 
   async function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: string | null) {
     const now = deps.clock();
     await deps.unitOfWork(async (uow) => {
+      const held = await uow.db
+        .update(sagas)
+        .set({ plan: [], done: true, leaseUntil: null, updatedAt: now })
+        .where(and(eq(sagas.orderId, orderId), eq(sagas.leaseOwner, me), eq(sagas.done, false)))
+        .returning({ orderId: sagas.orderId });
+      if (held.length === 0) throw new LostLease();
       const changed = await uow.db
         .update(orders)
         .set({ status: outcome, reason, updatedAt: now })
@@ -75,12 +91,24 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
         if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
         else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'cancelled', cancelledAt: now.toISOString() });
       }
-      await uow.db.update(sagas).set({ plan: [], done: true, leaseUntil: null, updatedAt: now }).where(eq(sagas.orderId, orderId));
     });
+    deps.metrics.finished.inc({ outcome, reason: reason ?? '' });
     deps.logger.info({ orderId, outcome, reason }, 'order saga finished');
   }
 
+  /** Runs a saga under the ids of the request that placed it, never under whoever woke the runner. */
   async function drive(orderId: string): Promise<void> {
+    const [first] = await deps.store.db.select({ correlationId: sagas.correlationId, traceparent: sagas.traceparent }).from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
+    const context = { requestId: `saga:${orderId}`, correlationId: first?.correlationId ?? orderId, traceparent: first?.traceparent ?? undefined };
+    try {
+      await runWithContext(context, () => steps(orderId));
+    } catch (err) {
+      if (!(err instanceof LostLease)) throw err;
+      deps.logger.warn({ orderId }, 'order saga lease lost to another runner; leaving it to them');
+    }
+  }
+
+  async function steps(orderId: string): Promise<void> {
     for (;;) {
       if (stopped) return;
       const [saga] = await deps.store.db.select().from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
@@ -106,8 +134,16 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
           continue;
         }
         const attempts = saga.attempts + 1;
-        deps.logger.warn({ orderId, step, attempts, error: outcome.error }, 'order saga step will be retried');
-        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(deps.clock().getTime() + backoffDelay(attempts, deps.saga.retryDelayMs, 10_000)) });
+        if (outcome.permanent) {
+          // Retrying cannot help; park it where an operator will see it (logs, metrics, last_error).
+          deps.metrics.parked.inc({ step });
+          deps.logger.error({ orderId, step, error: outcome.error }, 'order saga parked: a compensation was refused; needs an operator');
+        } else {
+          deps.metrics.retries.inc({ step });
+          deps.logger.warn({ orderId, step, attempts, error: outcome.error }, 'order saga step will be retried');
+        }
+        const delay = outcome.permanent ? PARK_MS : backoffDelay(attempts, deps.saga.retryDelayMs, 10_000);
+        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(deps.clock().getTime() + delay) });
         return;
       }
     }
@@ -138,7 +174,8 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   function kick(): void {
     if (scheduled || stopped) return;
     scheduled = true;
-    setImmediate(() => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed')));
+    // The runner's own context, not the one of the request that happened to wake it.
+    setImmediate(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed'))));
   }
 
   return {

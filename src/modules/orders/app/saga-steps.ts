@@ -6,7 +6,11 @@ import type { SagaStep } from '../domain/saga.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 import type { OrderRecord } from './get-order.ts';
 
-export type StepOutcome = { kind: 'done' } | { kind: 'failed'; reason: CancelReason } | { kind: 'retry'; error: string };
+export type StepOutcome =
+  | { kind: 'done' }
+  | { kind: 'failed'; reason: CancelReason }
+  /** `permanent`: retrying cannot help (the callee refused the request itself); an operator must look. */
+  | { kind: 'retry'; error: string; permanent?: boolean };
 
 const businessReasons: Record<string, CancelReason> = {
   OutOfStock: 'out_of_stock',
@@ -26,12 +30,15 @@ export async function runStep(deps: OrdersDeps, step: Exclude<SagaStep, 'confirm
         await deps.inventory.reserveStock({ orderId, lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) });
         break;
       case 'charge':
+        // Nothing to charge for a free order; the payment contract only takes positive amounts.
+        if (order.totalMinor === 0) break;
         await deps.payments.charge({ orderId, customerId: order.customerId, amountMinor: order.totalMinor, currency: order.currency, paymentMethod: order.paymentMethod as 'tok_ok' });
         break;
       case 'commit':
         await deps.inventory.commitReservation({ orderId });
         break;
       case 'refund':
+        if (order.totalMinor === 0) break;
         await deps.payments.refund({ orderId, customerId: order.customerId });
         break;
       case 'release':
@@ -40,9 +47,24 @@ export async function runStep(deps: OrdersDeps, step: Exclude<SagaStep, 'confirm
     }
     return { kind: 'done' };
   } catch (err) {
-    const reason = err instanceof DomainError ? businessReasons[err.code] : undefined;
-    // Compensations never fail for business reasons: they are retried until they go through.
-    if (reason && step !== 'refund' && step !== 'release') return { kind: 'failed', reason };
-    return { kind: 'retry', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+    return classify(step, err);
   }
+}
+
+const compensating = (step: SagaStep) => step === 'refund' || step === 'release';
+
+function classify(step: SagaStep, err: unknown): StepOutcome {
+  const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (!(err instanceof DomainError)) return { kind: 'retry', error };
+  // The provider was not even called (circuit open, bulkhead full): wait rather than cancel.
+  if (err.code === 'PaymentUnavailable' && (err.details as { retryLater?: boolean } | undefined)?.retryLater) return { kind: 'retry', error };
+  const reason = businessReasons[err.code];
+  // Compensations never fail for business reasons: they are retried until they go through.
+  if (reason && !compensating(step)) return { kind: 'failed', reason };
+  // The callee refused the request itself (a 4xx that is not a business outcome): repeating it
+  // cannot help. Forward steps give up and compensate; a compensation is parked for an operator.
+  if (err.status >= 400 && err.status < 500 && !reason) {
+    return compensating(step) ? { kind: 'retry', error, permanent: true } : { kind: 'failed', reason: 'rejected' };
+  }
+  return { kind: 'retry', error };
 }

@@ -30,6 +30,10 @@ export const ordersSchema = defineSchema('orders', (k) => ({
       attempts: k.int('attempts').notNull(),
       nextAttemptAt: k.timestamp('next_attempt_at').notNull(),
       leaseUntil: k.timestamp('lease_until'),
+      leaseOwner: k.text('lease_owner'),
+      // The placing request's ids: every step runs under them, whoever drives the saga.
+      correlationId: k.text('correlation_id'),
+      traceparent: k.text('traceparent'),
       lastError: k.text('last_error'),
       startedAt: k.timestamp('started_at').notNull(),
       updatedAt: k.timestamp('updated_at').notNull(),

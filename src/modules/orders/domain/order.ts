@@ -1,5 +1,6 @@
 // An order and its lifecycle: PENDING until the saga ends it, then CONFIRMED or CANCELLED with a
-// reason a customer can read. Terminal states never change again.
+// reason a customer can read. Final states never change again (the saga finishes an order only
+// while it is PENDING; the history projection never moves a final status back).
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 
@@ -9,7 +10,9 @@ export type CancelReason =
   | 'payment_unavailable'
   | 'inventory_unavailable'
   | 'reservation_expired'
-  | 'payment_voided';
+  | 'payment_voided'
+  /** A module refused the request itself (it failed its contract's validation). */
+  | 'rejected';
 
 export interface OrderLine {
   sku: string;
@@ -17,12 +20,4 @@ export interface OrderLine {
   quantity: number;
   unitPriceMinor: number;
   lineTotalMinor: number;
-}
-
-export const isTerminal = (s: OrderStatus) => s !== 'PENDING';
-
-/** Out-of-order events must not move a projection backwards: a terminal state wins. */
-export function laterStatus(current: OrderStatus | undefined, incoming: OrderStatus): OrderStatus {
-  if (!current) return incoming;
-  return isTerminal(current) ? current : incoming;
 }

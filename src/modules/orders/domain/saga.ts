@@ -16,7 +16,7 @@ export function compensationsFor(step: SagaStep, reason: CancelReason): SagaStep
       return reason === 'out_of_stock' || reason === 'reservation_expired' ? ['cancel'] : ['release', 'cancel'];
     case 'charge':
       // An unavailable provider leaves the charge's fate unknown: refund (or void) it too.
-      return reason === 'payment_declined' || reason === 'payment_voided' ? ['release', 'cancel'] : ['refund', 'release', 'cancel'];
+      return reason === 'payment_declined' || reason === 'payment_voided' || reason === 'rejected' ? ['release', 'cancel'] : ['refund', 'release', 'cancel'];
     case 'commit':
       // An expired reservation already went back on the shelf.
       return reason === 'reservation_expired' ? ['refund', 'cancel'] : ['refund', 'release', 'cancel'];

@@ -1,6 +1,6 @@
 import { PaymentClosed, PaymentDeclined, PaymentUnavailable } from '../contract.ts';
 import { PaymentCaptured, PaymentDeclinedEvent } from '../events.ts';
-import { ProviderDeclined } from '../provider/payment-provider.ts';
+import { ProviderDeclined, ProviderUnavailable } from '../provider/payment-provider.ts';
 import type { AccountState } from '../domain/account.ts';
 import { changeAccount, type PaymentsDeps } from './payments-deps.ts';
 
@@ -45,7 +45,8 @@ export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
       }));
       throw new PaymentDeclined('The payment was declined', { reason: err.message });
     }
-    throw new PaymentUnavailable(`The payment provider did not complete the charge: ${(err as Error).message}`);
+    const notAttempted = err instanceof ProviderUnavailable && err.notAttempted;
+    throw new PaymentUnavailable(`The payment provider did not complete the charge: ${(err as Error).message}`, { retryLater: notAttempted });
   }
 
   return changeAccount(deps, cmd.customerId, (s) => {

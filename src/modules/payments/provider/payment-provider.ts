@@ -15,5 +15,15 @@ export interface PaymentProvider {
 
 /** The provider said no: not worth a retry, and not a sign the provider is unwell. */
 export class ProviderDeclined extends Error {}
-/** The provider could not answer this time: worth a retry, and counted by the circuit breaker. */
-export class ProviderUnavailable extends Error {}
+/**
+ * The provider could not answer this time: worth a retry, and counted by the circuit breaker.
+ * `notAttempted` means the call never left (circuit open, bulkhead full): nothing can have been
+ * charged, and the caller may simply try again later.
+ */
+export class ProviderUnavailable extends Error {
+  readonly notAttempted: boolean;
+  constructor(message: string, notAttempted = false) {
+    super(message);
+    this.notAttempted = notAttempted;
+  }
+}

@@ -34,8 +34,8 @@ export function resilientProvider(inner: PaymentProvider, p: ProviderPolicy, met
         return await policy.execute((signal) => inner.charge(req, signal));
       } catch (err) {
         if (err instanceof ProviderDeclined) throw err;
-        if (err instanceof BrokenCircuitError) throw new ProviderUnavailable('circuit open: the provider has been failing');
-        if (err instanceof BulkheadRejectedError) throw new ProviderUnavailable('too many payments in flight');
+        if (err instanceof BrokenCircuitError) throw new ProviderUnavailable('circuit open: the provider has been failing', true);
+        if (err instanceof BulkheadRejectedError) throw new ProviderUnavailable('too many payments in flight', true);
         if (err instanceof TaskCancelledError) throw new ProviderUnavailable(`no answer within ${p.timeoutMs} ms`);
         throw err;
       }

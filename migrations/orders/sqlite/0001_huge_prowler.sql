@@ -1,0 +1,3 @@
+ALTER TABLE `sagas` ADD `lease_owner` text;--> statement-breakpoint
+ALTER TABLE `sagas` ADD `correlation_id` text;--> statement-breakpoint
+ALTER TABLE `sagas` ADD `traceparent` text;
