@@ -21,6 +21,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTS = Number(process.env.BENCH_STARTS ?? 3);
 const SKU = 'MUG-STONE'; // one of the seeded demo products
+const DRIZZLE_CJS = ['--import', './scripts/bench/kernel-drizzle-cjs-hook.ts'];
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -71,10 +72,10 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
   return { child, readyMs, rss: rssMb(child.pid!) };
 }
 
-const startApp = async (dataDir: string) => {
+const startApp = async (dataDir: string, nodeArgs: string[] = []) => {
   const port = await freePort();
   // LOG_LEVEL stays at its default (info: one JSON line per request), as deployed; stdout is discarded.
-  const s = await startServer(['src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development' }, port);
+  const s = await startServer([...nodeArgs, 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development' }, port);
   return { ...s, port };
 };
 
@@ -105,6 +106,7 @@ export async function run(): Promise<void> {
     const fresh: { ms: number; rss: number }[] = [];
     const warm: { ms: number; rss: number }[] = [];
     const baselineStart: { ms: number; rss: number }[] = [];
+    const warmCjs: { ms: number; rss: number }[] = [];
     let dataDir = '';
     for (let i = 0; i < STARTS; i++) {
       dataDir = mkdtempSync(join(tmpdir(), 'bench-kernel-'));
@@ -115,10 +117,13 @@ export async function run(): Promise<void> {
       const b = await startApp(dataDir);
       warm.push({ ms: b.readyMs, rss: b.rss });
       await stop(b.child);
+      const h = await startApp(dataDir, DRIZZLE_CJS);
+      warmCjs.push({ ms: h.readyMs, rss: h.rss });
+      await stop(h.child);
       const c = await startBaseline(dataDir);
       baselineStart.push({ ms: c.readyMs, rss: c.rss });
       await stop(c.child);
-      console.log(`  start ${i + 1}: fresh ${f(a.readyMs)} ms ${f(a.rss)} MB · warm ${f(b.readyMs)} ms ${f(b.rss)} MB · baseline ${f(c.readyMs)} ms ${f(c.rss)} MB`);
+      console.log(`  start ${i + 1}: fresh ${f(a.readyMs)} ms ${f(a.rss)} MB · warm ${f(b.readyMs)} ms ${f(b.rss)} MB · warm, drizzle as CJS ${f(h.readyMs)} ms ${f(h.rss)} MB · baseline ${f(c.readyMs)} ms ${f(c.rss)} MB`);
     }
 
     // --- throughput: both servers on the last data dir, measured in turns
@@ -156,6 +161,7 @@ export async function run(): Promise<void> {
     const startRows = [
       ['`node src/main.ts`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
       ['`node src/main.ts`, warm (same DATA_DIR)', f(median(warm.map((x) => x.ms))), f(Math.min(...warm.map((x) => x.ms))), f(median(warm.map((x) => x.rss)))],
+      ['`node --import ./scripts/bench/kernel-drizzle-cjs-hook.ts src/main.ts`, warm (experiment)', f(median(warmCjs.map((x) => x.ms))), f(Math.min(...warmCjs.map((x) => x.ms))), f(median(warmCjs.map((x) => x.rss)))],
       ['baseline (express + better-sqlite3)', f(median(baselineStart.map((x) => x.ms))), f(Math.min(...baselineStart.map((x) => x.ms))), f(median(baselineStart.map((x) => x.rss)))],
     ];
     const loadRows = [
@@ -182,6 +188,14 @@ lookup on the same catalog file with one prepared statement (\`scripts/bench/ker
 ${table(['start-up', 'ready ms (median)', 'ready ms (best)', 'RSS MB'], startRows)}
 
 ${table(['server', 'req/s', 'vs baseline', 'p50 ms', 'p99 ms', 'errors + non-2xx'], loadRows)}
+
+Where start-up goes: loading drizzle-orm's ES-module build. Node 24's ESM loader re-reads
+drizzle-orm's 178 KB \`package.json\` for each of its files it loads (hundreds: the core, pg-core,
+sqlite-core and both drivers), which costs seconds of CPU and garbage; the experiment row resolves
+drizzle-orm to its CommonJS build with a \`module.registerHooks\` resolve hook
+(\`scripts/bench/kernel-drizzle-cjs-hook.ts\`), where the CommonJS loader reads that file once.
+Start-up figures on this machine also swing with other processes' load (a 2-core box shared with
+test runs): compare rows of the same run.
 
 The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput on this lookup.
 `,
