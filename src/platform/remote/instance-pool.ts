@@ -29,7 +29,15 @@ export interface InstancePool {
   close(): void;
 }
 
-export function instancePool(o: { module: string; instances: readonly string[]; maxSockets: number; downForMs?: number; now?: () => number }): InstancePool {
+export function instancePool(o: {
+  module: string;
+  instances: readonly string[];
+  maxSockets: number;
+  downForMs?: number;
+  now?: () => number;
+  /** What to set when no address is known (the module's own variable, or MONOLITH_URLS when the monolith hosts it). */
+  addressHint?: string;
+}): InstancePool {
   const now = o.now ?? (() => Date.now());
   const downForMs = o.downForMs ?? 1_000;
   // Free sockets close before the server's 5 s keep-alive timeout, so a reused socket is rarely stale.
@@ -79,7 +87,10 @@ export function instancePool(o: { module: string; instances: readonly string[]; 
   return {
     instances: o.instances,
     async post(path, body, headers, signal) {
-      if (o.instances.length === 0) throw new TransportFailure('no-address', `No address is known for ${o.module}; set it in the topology or MODULE_${o.module.toUpperCase().replace(/-/g, '_')}_URLS`);
+      if (o.instances.length === 0) {
+        const hint = o.addressHint ?? `MODULE_${o.module.toUpperCase().replace(/-/g, '_')}_URLS`;
+        throw new TransportFailure('no-address', `No address is known for ${o.module}; set it in the topology or ${hint}`);
+      }
       let lastRefusal: Error | undefined;
       for (const base of order()) {
         for (let stale = 0; stale < 2; stale++) {

@@ -49,7 +49,13 @@ export function remoteContracts(o: {
     // rest keeps them unbound (a call is a ContractViolation naming the missing binding).
     if (o.deployable === 'monolith' && o.topology.state(m.name) !== 'remote') continue;
     if (!credentials) throw new Error(`${m.name} runs in another deployable, and calling it needs SERVICE_JWT_SECRET`);
-    const pool = instancePool({ module: m.name, instances: addresses, maxSockets: config.REMOTE_MAX_SOCKETS });
+    const hostedByMonolith = o.topology.state(m.name) !== 'remote';
+    const pool = instancePool({
+      module: m.name,
+      instances: addresses,
+      maxSockets: config.REMOTE_MAX_SOCKETS,
+      addressHint: hostedByMonolith ? `the monolith's address (topology monolith.urls or MONOLITH_URLS), since ${m.name} runs there` : undefined,
+    });
     const p = modulePolicies(m.name, {
       timeoutMs: config.REMOTE_TIMEOUT_MS,
       retries: config.REMOTE_RETRIES,
