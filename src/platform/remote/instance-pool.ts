@@ -77,7 +77,7 @@ export function instancePool(o: {
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A keep-alive socket the server closed just as we wrote to it: nothing was processed.
-        if (err.code === 'ECONNRESET' && req.reusedSocket) (err as NodeJS.ErrnoException & { staleSocket?: boolean }).staleSocket = true;
+        if ((err.code === 'ECONNRESET' || err.code === 'EPIPE') && req.reusedSocket) (err as NodeJS.ErrnoException & { staleSocket?: boolean }).staleSocket = true;
         reject(err);
       });
       req.end(body);
