@@ -19,7 +19,7 @@ try {
   const config = loadConfig();
   const scopes = values.scope.flatMap((s) => s.split(/[ ,]+/)).filter(Boolean);
   console.error(`token for ${values.sub}${scopes.length ? ` with scope ${scopes.join(' ')}` : ''}, valid ${values.expires}:`);
-  console.log(await mintToken({ sub: values.sub, scopes, secret: config.jwtSecret, expiresIn: values.expires }));
+  console.log(await mintToken({ sub: values.sub, scopes, secret: config.jwtSecret, expiresIn: values.expires, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }));
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);

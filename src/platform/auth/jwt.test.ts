@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createTokenVerifier, mintToken } from './jwt.ts';
 import { requireScope } from './caller.ts';
 import { runWithContext } from '../context/request-context.ts';
-import { Forbidden, Unauthenticated } from '../errors/domain-error.ts';
+import { Forbidden, ServiceUnavailable, Unauthenticated } from '../errors/domain-error.ts';
 
 const secret = 'x'.repeat(40);
 let jwks: Server | undefined;
@@ -38,6 +38,18 @@ describe('bearer tokens (Q39)', () => {
     expect(await createTokenVerifier({ secret, jwksUrl: url }).verify(token)).toEqual({ sub: 'carol', scopes: ['admin'] });
     // An HS256 token signed with the dev secret is not accepted once a JWKS is configured.
     await expect(createTokenVerifier({ secret, jwksUrl: url }).verify(await mintToken({ sub: 'x', secret }))).rejects.toBeInstanceOf(Unauthenticated);
+  });
+
+  it('checks issuer and audience when configured', async () => {
+    const v = createTokenVerifier({ secret, issuer: 'https://id.example', audience: 'shop' });
+    expect((await v.verify(await mintToken({ sub: 'a', secret, issuer: 'https://id.example', audience: 'shop' }))).sub).toBe('a');
+    await expect(v.verify(await mintToken({ sub: 'a', secret, issuer: 'https://evil.example', audience: 'shop' }))).rejects.toBeInstanceOf(Unauthenticated);
+    await expect(v.verify(await mintToken({ sub: 'a', secret }))).rejects.toBeInstanceOf(Unauthenticated);
+  });
+
+  it('answers 503, not 401, when the JWKS cannot be fetched', async () => {
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('a').setExpirationTime('5m').sign((await generateKeyPair('RS256')).privateKey);
+    await expect(createTokenVerifier({ secret, jwksUrl: 'http://127.0.0.1:9/jwks.json' }).verify(token)).rejects.toBeInstanceOf(ServiceUnavailable);
   });
 
   it('lets a module check scopes again, whatever the edge did', () => {

@@ -2,7 +2,7 @@
 // Development signs HS256 with JWT_SECRET; production can verify against a JWKS URL instead.
 import { SignJWT, jwtVerify, createRemoteJWKSet, errors as joseErrors, type JWTPayload } from 'jose';
 import type { Caller } from '../context/request-context.ts';
-import { Unauthenticated } from '../errors/domain-error.ts';
+import { ServiceUnavailable, Unauthenticated } from '../errors/domain-error.ts';
 
 export interface TokenVerifier {
   verify(token: string): Promise<Caller>;
@@ -17,17 +17,30 @@ export function callerFromClaims(claims: JWTPayload): Caller {
   return { sub: claims.sub, scopes };
 }
 
-export function createTokenVerifier(options: { secret: string; jwksUrl?: string }): TokenVerifier {
+export interface VerifierOptions {
+  secret: string;
+  jwksUrl?: string;
+  /** When set, tokens must carry this `iss` / `aud` (production identity providers do). */
+  issuer?: string;
+  audience?: string;
+}
+
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const key = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : new TextEncoder().encode(options.secret);
+  const claims = { ...(options.issuer ? { issuer: options.issuer } : {}), ...(options.audience ? { audience: options.audience } : {}) };
   return {
     async verify(token) {
       try {
         const { payload } = options.jwksUrl
-          ? await jwtVerify(token, key as ReturnType<typeof createRemoteJWKSet>)
-          : await jwtVerify(token, key as Uint8Array, { algorithms: ['HS256'] });
+          ? await jwtVerify(token, key as ReturnType<typeof createRemoteJWKSet>, claims)
+          : await jwtVerify(token, key as Uint8Array, { algorithms: ['HS256'], ...claims });
         return callerFromClaims(payload);
       } catch (err) {
         if (err instanceof Unauthenticated) throw err;
+        // The key server could not be reached: our outage, not the caller's bad token.
+        if (options.jwksUrl && (err instanceof joseErrors.JWKSTimeout || !(err instanceof joseErrors.JOSEError))) {
+          throw new ServiceUnavailable('The token keys could not be fetched; try again shortly');
+        }
         const reason = err instanceof joseErrors.JWTExpired ? 'The token has expired' : 'The token is not valid';
         throw new Unauthenticated(reason);
       }
@@ -35,8 +48,11 @@ export function createTokenVerifier(options: { secret: string; jwksUrl?: string 
   };
 }
 
-export async function mintToken(options: { sub: string; scopes?: string[]; secret: string; expiresIn?: string }): Promise<string> {
-  return new SignJWT({ scope: (options.scopes ?? []).join(' ') })
+export async function mintToken(options: { sub: string; scopes?: string[]; secret: string; expiresIn?: string; issuer?: string; audience?: string }): Promise<string> {
+  const jwt = new SignJWT({ scope: (options.scopes ?? []).join(' ') });
+  if (options.issuer) jwt.setIssuer(options.issuer);
+  if (options.audience) jwt.setAudience(options.audience);
+  return jwt
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(options.sub)
     .setIssuedAt()

@@ -154,7 +154,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   });
   // Q39: other deployables call the contracts hosted here, with a service credential (remote/).
   http.use(remote.endpoint(served));
-  const verifier = createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.JWT_JWKS_URL });
+  const verifier = createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   http.use('/api', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT, strict: true }));
   http.use('/admin', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT }), adminRoutes(bus));
   for (const part of parts.values()) if (part.routes) http.use(part.routes);
