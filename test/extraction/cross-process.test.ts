@@ -84,9 +84,11 @@ describe('warehouse extracted: the monolith and the service as separate processe
     };
     await send(0, 10);
     await Promise.all([send(10, 25), sys.kill('warehouse', 0)]);
-    // The dead instance refuses connections: calls skip it and go to the live one.
+    // The dead instance refuses connections: calls skip it and go to the live one. (At most one
+    // call may still meet a pooled socket of the dead instance; reserve is not idempotent, so that
+    // one answers 503 rather than risk reserving twice.)
     await send(25, 30);
-    expect(accepted).toEqual(expect.arrayContaining(['k-25', 'k-26', 'k-27', 'k-28', 'k-29']));
+    expect(accepted.filter((id) => Number(id.slice(2)) >= 25).length).toBeGreaterThanOrEqual(4);
     await sys.restart('warehouse', 0);
     expect(accepted.length).toBeGreaterThanOrEqual(20);
     for (const id of accepted) {

@@ -24,7 +24,8 @@ export class TransportFailure extends Error {
 const refusedCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export interface InstancePool {
-  post(path: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<RawReply>;
+  /** `idempotent` allows one immediate retry when a reused keep-alive socket turns out to be closed. */
+  post(path: string, body: string, headers: Record<string, string>, signal: AbortSignal, idempotent?: boolean): Promise<RawReply>;
   readonly instances: readonly string[];
   close(): void;
 }
@@ -86,7 +87,7 @@ export function instancePool(o: {
 
   return {
     instances: o.instances,
-    async post(path, body, headers, signal) {
+    async post(path, body, headers, signal, idempotent = false) {
       if (o.instances.length === 0) {
         const hint = o.addressHint ?? `MODULE_${o.module.toUpperCase().replace(/-/g, '_')}_URLS`;
         throw new TransportFailure('no-address', `No address is known for ${o.module}; set it in the topology or ${hint}`);
@@ -101,7 +102,9 @@ export function instancePool(o: {
           } catch (err) {
             const e = err as NodeJS.ErrnoException & { staleSocket?: boolean };
             if (signal.aborted) throw new TransportFailure('timeout', `${o.module} did not answer in time`);
-            if (e.staleSocket && stale === 0) continue;
+            // A reset on a reused socket is usually the server closing it while idle, but it may also
+            // be a server that died after doing the work: only an idempotent call may go again.
+            if (e.staleSocket && stale === 0 && idempotent) continue;
             if (e.code && refusedCodes.has(e.code)) {
               downUntil.set(base, now() + downForMs);
               lastRefusal = e;

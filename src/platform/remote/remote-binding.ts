@@ -121,7 +121,7 @@ export function bindRemote<C extends Contract>(
         const body = JSON.stringify({ input: wire });
         const headers = await headersFor(contract.name, o.credentials);
         const reply = await policy.execute(async ({ signal }) => {
-          const r = await o.pool.post(path, body, headers, signal);
+          const r = await o.pool.post(path, body, headers, signal, spec.idempotent);
           if (r.status >= 500) {
             const problem = parseProblem(r.body);
             // Up but failing (or itself cut off from a dependency): the breaker counts it. A declared
