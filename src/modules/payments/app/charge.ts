@@ -49,6 +49,17 @@ export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
     throw new PaymentUnavailable(`The payment provider did not complete the charge: ${(err as Error).message}`, { retryLater: notAttempted });
   }
 
+  try {
+    return await recordCapture(deps, cmd, providerRef);
+  } catch (err) {
+    // The order was voided while the provider was charging (a compensation overtook a slow call):
+    // the money must go back at the provider too, or the customer pays for a cancelled order.
+    if (err instanceof PaymentClosed) await deps.provider.refund(providerRef, new AbortController().signal);
+    throw err;
+  }
+}
+
+function recordCapture(deps: PaymentsDeps, cmd: ChargeCommand, providerRef: string) {
   return changeAccount(deps, cmd.customerId, (s) => {
     const already = earlierOutcome(s, cmd.orderId);
     if (already) return { events: [], result: already };

@@ -11,6 +11,8 @@ export interface ChargeRequest {
 
 export interface PaymentProvider {
   charge(req: ChargeRequest, signal: AbortSignal): Promise<{ providerRef: string }>;
+  /** Gives a capture back at the provider (a charge that landed after its order was voided). */
+  refund(providerRef: string, signal: AbortSignal): Promise<void>;
 }
 
 /** The provider said no: not worth a retry, and not a sign the provider is unwell. */

@@ -29,6 +29,8 @@ export function resilientProvider(inner: PaymentProvider, p: ProviderPolicy, met
   );
   return {
     circuit: () => policy.circuit,
+    // Refunds are idempotent at the provider (keyed by reference), so the same policy may retry them.
+    refund: (providerRef: string) => policy.execute((signal) => inner.refund(providerRef, signal)),
     async charge(req: ChargeRequest) {
       try {
         return await policy.execute((signal) => inner.charge(req, signal));

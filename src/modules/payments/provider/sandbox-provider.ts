@@ -4,8 +4,13 @@
 import { createHash } from 'node:crypto';
 import { ProviderDeclined, ProviderUnavailable, type ChargeRequest, type PaymentProvider } from './payment-provider.ts';
 
-export function sandboxProvider(slowMs: number): PaymentProvider {
+export function sandboxProvider(slowMs: number): PaymentProvider & { refunded: Set<string> } {
+  const refunded = new Set<string>();
   return {
+    refunded,
+    async refund(providerRef: string) {
+      refunded.add(providerRef);
+    },
     async charge(req: ChargeRequest, signal: AbortSignal) {
       switch (req.token) {
         case 'tok_decline':

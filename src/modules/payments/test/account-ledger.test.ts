@@ -7,6 +7,10 @@ import type { ContractApi } from '../../../platform/contracts/define-contract.ts
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { PaymentsTables } from '../db/schema.ts';
 import { eventStore } from '../db/event-store.ts';
+import { charge } from '../app/charge.ts';
+import { refund } from '../app/refund.ts';
+import { paymentsManifest } from '../index.ts';
+import { unitOfWorkFor } from '../../../platform/bus/unit-of-work.ts';
 
 describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
   let t: TestApp;
@@ -25,11 +29,11 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
   });
   afterAll(() => t?.close());
 
-  const charge = (orderId: string, customerId: string, amountMinor: number, paymentMethod: 'tok_ok' | 'tok_decline' | 'tok_fail' | 'tok_slow' = 'tok_ok') =>
+  const chargeVia = (orderId: string, customerId: string, amountMinor: number, paymentMethod: 'tok_ok' | 'tok_decline' | 'tok_fail' | 'tok_slow' = 'tok_ok') =>
     payments.charge({ orderId, customerId, amountMinor, currency: 'EUR', paymentMethod });
 
   it('keeps an append-only stream, snapshots every N events, and replays to the same state', async () => {
-    for (let i = 1; i <= 7; i++) await charge(`snap-${i}`, 'snapper', 100 * i);
+    for (let i = 1; i <= 7; i++) await chargeVia(`snap-${i}`, 'snapper', 100 * i);
     await payments.refund({ orderId: 'snap-2', customerId: 'snapper' });
     const events = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.accountId, 'snapper'));
     expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -44,40 +48,62 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
   });
 
   it('answers the balance as of a past moment', async () => {
-    await charge('time-1', 'traveller', 500);
+    await chargeVia('time-1', 'traveller', 500);
     const between = new Date();
     await eventually(() => Date.now() > between.getTime() + 5, 'time to pass');
-    await charge('time-2', 'traveller', 700);
+    await chargeVia('time-2', 'traveller', 700);
     expect(await payments.getAccount({ customerId: 'traveller', at: between.toISOString() })).toMatchObject({ capturedMinor: 500, netMinor: 500 });
     expect(await payments.getAccount({ customerId: 'traveller' })).toMatchObject({ capturedMinor: 1200 });
     expect(await payments.getAccount({ customerId: 'traveller', at: '2000-01-01T00:00:00Z' })).toMatchObject({ capturedMinor: 0, version: 0 });
   });
 
   it('charges once however many concurrent calls arrive for one order', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, () => charge('once-1', 'eager', 999)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => chargeVia('once-1', 'eager', 999)));
     expect(new Set(results.map((r) => r.providerRef)).size).toBe(1);
     const captured = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.type, 'PaymentCaptured'));
     expect(captured.filter((e) => (e.data as { orderId: string }).orderId === 'once-1')).toHaveLength(1);
   });
 
   it('records a decline and refuses to charge a voided order', async () => {
-    await expect(charge('dec-1', 'decliner', 100, 'tok_decline')).rejects.toBeInstanceOf(PaymentDeclined);
-    await expect(charge('dec-1', 'decliner', 100, 'tok_ok')).rejects.toBeInstanceOf(PaymentDeclined);
+    await expect(chargeVia('dec-1', 'decliner', 100, 'tok_decline')).rejects.toBeInstanceOf(PaymentDeclined);
+    await expect(chargeVia('dec-1', 'decliner', 100, 'tok_ok')).rejects.toBeInstanceOf(PaymentDeclined);
     expect(await payments.refund({ orderId: 'void-1', customerId: 'decliner' })).toEqual({ orderId: 'void-1', status: 'voided' });
-    await expect(charge('void-1', 'decliner', 100)).rejects.toBeInstanceOf(PaymentClosed);
+    await expect(chargeVia('void-1', 'decliner', 100)).rejects.toBeInstanceOf(PaymentClosed);
     expect(await payments.getAccount({ customerId: 'decliner' })).toMatchObject({ capturedMinor: 0, netMinor: 0 });
+  });
+
+  it('gives the money back at the provider when a charge lands after its order was voided', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const refunded: string[] = [];
+    const provider = {
+      async charge() {
+        await gate;
+        return { providerRef: 'ref-late' };
+      },
+      async refund(ref: string) {
+        refunded.push(ref);
+      },
+    };
+    const deps = { store, unitOfWork: unitOfWorkFor(store, paymentsManifest.publishes, () => {}), events: eventStore(store.tables, 3), provider, clock: () => new Date() };
+    const slow = charge(deps, { orderId: 'late-1', customerId: 'slowpoke', amountMinor: 500, currency: 'EUR', paymentMethod: 'tok_ok' });
+    expect(await refund(deps, 'late-1', 'slowpoke')).toEqual({ orderId: 'late-1', status: 'voided' });
+    release();
+    await expect(slow).rejects.toBeInstanceOf(PaymentClosed);
+    expect(refunded).toEqual(['ref-late']);
+    expect(await payments.getAccount({ customerId: 'slowpoke' })).toMatchObject({ capturedMinor: 0, netMinor: 0 });
   });
 
   it('opens the circuit after repeated provider failures, fails fast, and closes again through half-open', async () => {
     // Two failed attempts per charge (timeout or error) against a threshold of three.
-    await expect(charge('cb-1', 'breaker', 100, 'tok_fail')).rejects.toBeInstanceOf(PaymentUnavailable);
-    await expect(charge('cb-2', 'breaker', 100, 'tok_slow')).rejects.toBeInstanceOf(PaymentUnavailable);
+    await expect(chargeVia('cb-1', 'breaker', 100, 'tok_fail')).rejects.toBeInstanceOf(PaymentUnavailable);
+    await expect(chargeVia('cb-2', 'breaker', 100, 'tok_slow')).rejects.toBeInstanceOf(PaymentUnavailable);
     expect(await metrics()).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 1/);
-    const open = await charge('cb-3', 'breaker', 100).catch((e) => e);
+    const open = await chargeVia('cb-3', 'breaker', 100).catch((e) => e);
     expect(open).toBeInstanceOf(PaymentUnavailable);
     expect(open.message).toContain('circuit open');
     // After the half-open delay a good call closes the circuit.
-    const ok = await eventually(() => charge('cb-4', 'breaker', 100).catch(() => undefined), 'half-open probe succeeds', 5_000, 100);
+    const ok = await eventually(() => chargeVia('cb-4', 'breaker', 100).catch(() => undefined), 'half-open probe succeeds', 5_000, 100);
     expect(ok.status).toBe('captured');
     const m = await metrics();
     expect(m).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 0/);
