@@ -44,4 +44,18 @@ describe('probes and metrics', () => {
     const reply = await request(proxy.url, '/_proxy/nothing');
     expect(reply.headers['content-type']).toBe('application/problem+json');
   });
+
+  it('reuses upstream connections from its keep-alive pool', async () => {
+    let connections = 0;
+    const count = () => connections++;
+    old.server.on('connection', count);
+    try {
+      for (let i = 0; i < 50; i++) expect((await request(proxy.url, `/pooled/${i}`)).status).toBe(200);
+    } finally {
+      old.server.off('connection', count);
+    }
+    // Sequential requests: at most one new connection (the pool may already hold one).
+    expect(connections).toBeLessThanOrEqual(1);
+  });
 });
+
