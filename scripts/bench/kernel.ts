@@ -72,10 +72,10 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
   return { child, readyMs, rss: rssMb(child.pid!) };
 }
 
-const startApp = async (dataDir: string, nodeArgs: string[] = []) => {
+const startApp = async (dataDir: string, nodeArgs: string[] = [], logLevel = 'info') => {
   const port = await freePort();
-  // LOG_LEVEL stays at its default (info: one JSON line per request), as deployed; stdout is discarded.
-  const s = await startServer([...nodeArgs, 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development' }, port);
+  // LOG_LEVEL at its default (info: one JSON line per request), as deployed; stdout is discarded.
+  const s = await startServer([...nodeArgs, 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel }, port);
   return { ...s, port };
 };
 
@@ -130,6 +130,8 @@ export async function run(): Promise<void> {
     const token = await mintToken({ sub: 'bench', secret: DEV_JWT_SECRET });
     const app = await startApp(dataDir);
     children.push(app.child);
+    const quiet = await startApp(dataDir, [], 'warn');
+    children.push(quiet.child);
     const baseline = await startBaseline(dataDir);
     children.push(baseline.child);
     const check = await fetch(`http://127.0.0.1:${app.port}/api/v1/products/${SKU}`, { headers: { authorization: `Bearer ${token}` } });
@@ -138,14 +140,17 @@ export async function run(): Promise<void> {
     if (JSON.stringify(expected) !== JSON.stringify(same)) throw new Error(`the baseline answers differently:\n${JSON.stringify(expected)}\n${JSON.stringify(same)}`);
     // Warm-up for both (JIT, SQLite page cache).
     await load(app.port, token, 1);
+    await load(quiet.port, token, 1);
     await load(baseline.port, token, 1);
-    const results = { app: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[] };
+    const results = { app: [] as Awaited<ReturnType<typeof load>>[], quiet: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[] };
     for (let round = 0; round < ROUNDS; round++) {
       const a = await load(app.port, token, SECONDS);
+      const q = await load(quiet.port, token, SECONDS);
       const b = await load(baseline.port, token, SECONDS);
       results.app.push(a);
+      results.quiet.push(q);
       results.baseline.push(b);
-      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms`);
+      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · kernel at warn ${f(q.rps)} req/s p99 ${q.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms`);
     }
     const appRss = rssMb(app.child.pid!);
     const summary = (xs: Awaited<ReturnType<typeof load>>[]) => ({
@@ -155,6 +160,7 @@ export async function run(): Promise<void> {
       bad: xs.reduce((s, x) => s + x.errors + x.non2xx, 0),
     });
     const k = summary(results.app);
+    const q = summary(results.quiet);
     const b = summary(results.baseline);
     const ratio = k.rps / b.rps;
 
@@ -166,6 +172,7 @@ export async function run(): Promise<void> {
     ];
     const loadRows = [
       ['kernel (`node src/main.ts`)', f(k.rps), f(ratio, 2), String(k.p50), String(k.p99), String(k.bad)],
+      ['kernel with `LOG_LEVEL=warn` (no request log line)', f(q.rps), f(q.rps / b.rps, 2), String(q.p50), String(q.p99), String(q.bad)],
       ['baseline (express + better-sqlite3)', f(b.rps), '1.00', String(b.p50), String(b.p99), String(b.bad)],
     ];
     writeSection(
