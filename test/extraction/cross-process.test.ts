@@ -9,6 +9,10 @@ import { client } from '../support/http.ts';
 import { eventually } from '../support/eventually.ts';
 import { fixtureDeployables } from './fixtures.ts';
 
+// Tests that kill and restart processes: a start on two busy cores can take tens of seconds.
+const RESTART_TIMEOUT = 240_000;
+const SETTLE_MS = 60_000;
+
 const env = {
   LOG_LEVEL: 'warn',
   REMOTE_TIMEOUT_MS: '1000',
@@ -92,10 +96,10 @@ describe('warehouse extracted: the monolith and the service as separate processe
     await sys.restart('warehouse', 0);
     expect(accepted.length).toBeGreaterThanOrEqual(20);
     for (const id of accepted) {
-      await eventually(() => confirmedInMonolith(id), `${id} confirmed in the monolith`);
-      await eventually(() => notedInService(id), `${id} noted in the service`);
+      await eventually(() => confirmedInMonolith(id), `${id} confirmed in the monolith`, SETTLE_MS);
+      await eventually(() => notedInService(id), `${id} noted in the service`, SETTLE_MS);
     }
-  });
+  }, RESTART_TIMEOUT);
 
   it('loses no event when the monolith is SIGKILLed and restarted', async () => {
     for (let i = 0; i < 5; i++) expect((await order(`m-${i}`)).status).toBe(201);
@@ -105,10 +109,10 @@ describe('warehouse extracted: the monolith and the service as separate processe
     expect(down.status).toBe(200);
     await sys.restart('monolith');
     for (let i = 0; i < 5; i++) {
-      await eventually(() => confirmedInMonolith(`m-${i}`), `m-${i} confirmed after the restart`);
-      await eventually(() => notedInService(`m-${i}`), `m-${i} noted after the restart`);
+      await eventually(() => confirmedInMonolith(`m-${i}`), `m-${i} confirmed after the restart`, SETTLE_MS);
+      await eventually(() => notedInService(`m-${i}`), `m-${i} noted after the restart`, SETTLE_MS);
     }
-  });
+  }, RESTART_TIMEOUT);
 
   it('fails fast with 503 problem+json once the breaker opens, and closes it through half-open when the service returns', async () => {
     expect((await monolith.get('/api/v1/counter/levels/TEA')).status).toBe(200);
@@ -127,7 +131,7 @@ describe('warehouse extracted: the monolith and the service as separate processe
     expect(await metric(sys.monolithUrl, /^contract_remote_rejections_total\{.*reason="open"/)).toBeGreaterThanOrEqual(1);
 
     await restartServices();
-    await eventually(async () => (await monolith.get('/api/v1/counter/levels/TEA')).status === 200, 'calls to succeed again');
+    await eventually(async () => (await monolith.get('/api/v1/counter/levels/TEA')).status === 200, 'calls to succeed again', SETTLE_MS);
     expect(await metric(sys.monolithUrl, /^contract_breaker_state\{.*module="warehouse"/)).toBe(0);
     // The transitions, as logged: open, then a trial call in half-open, then closed (polled: the
     // child's log reaches this process through a pipe, a moment after the fact).
@@ -137,5 +141,5 @@ describe('warehouse extracted: the monolith and the service as separate processe
       const halfOpen = log.indexOf('circuit to warehouse is half-open', open);
       return open >= 0 && halfOpen > open && log.indexOf('circuit to warehouse is closed', halfOpen) > halfOpen;
     }, 'open → half-open → closed in the monolith log');
-  });
+  }, RESTART_TIMEOUT);
 });

@@ -132,7 +132,7 @@ describe('npm run extract', () => {
         JWT_SECRET: DEV_JWT_SECRET,
       });
       const base = `http://127.0.0.1:${port}`;
-      await waitReady(base, child, 60_000);
+      await waitReady(base, child, 120_000);
       for (const probe of ['live', 'ready', 'started']) expect((await fetch(`${base}/health/${probe}`)).status).toBe(200);
       expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/deployable="catalog-service"/);
       const token = await mintToken({ sub: 'alice', secret: DEV_JWT_SECRET });
@@ -141,7 +141,7 @@ describe('npm run extract', () => {
       const internal = await fetch(`${base}/internal/contracts/catalog/getProduct`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":{"sku":"TEA-1"}}' });
       expect(internal.status).toBe(401);
       expect(internal.headers.get('content-type')).toContain('application/problem+json');
-    });
+    }, 150_000);
   });
 
   it('--finish marks it remote and sends its routes to the service; a second --finish changes nothing', async () => {

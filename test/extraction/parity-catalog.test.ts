@@ -67,5 +67,5 @@ describe.each(topologies.map((t) => [t.name, t] as const))('catalog end to end, 
       return r.body.status !== 'PENDING' ? r : undefined;
     }, 'the order to settle', 60_000, 100);
     expect(settled.body).toMatchObject({ status: 'CONFIRMED', totalMinor: 1250, currency: 'EUR' });
-  });
+  }, 120_000);
 });
