@@ -11,8 +11,8 @@ export function commerceSuite(name: string, start: () => Promise<World & { close
     beforeAll(async () => {
       world = await start();
       a = await actors(world);
-    });
-    afterAll(() => world?.close());
+    }, 300_000);
+    afterAll(() => world?.close(), 60_000);
 
     it('confirms an order: stock taken, payment captured, customer notified, history updated', async () => {
       const sku = await a.product(1250, 10);

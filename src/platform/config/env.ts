@@ -56,7 +56,8 @@ const schema = z
     // Remote contracts (issue 7): service credentials and the resilience policy per remote module.
     SERVICE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     MONOLITH_URLS: z.string().min(1).optional(),
-    REMOTE_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+    // Above the slowest contract's own worst case (payments: PAYMENT_MAX_ATTEMPTS × PAYMENT_TIMEOUT_MS + backoff).
+    REMOTE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
     REMOTE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
     REMOTE_BACKOFF_MS: z.coerce.number().int().positive().default(50),
     REMOTE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),

@@ -125,8 +125,10 @@ export function bindRemote<C extends Contract>(
           if (r.status >= 500) {
             const problem = parseProblem(r.body);
             // Up but failing (or itself cut off from a dependency): the breaker counts it. A declared
-            // domain error with a 5xx status (a ContractViolation) is an answer, not an outage.
-            if (r.status === 503 || !problem.code || !errorsByCode.has(problem.code)) throw new RemoteServerError(problem, r.status);
+            // error of the contract with a 5xx status (PaymentUnavailable, a ContractViolation) is
+            // an answer, not an outage: it travels back as its own class, as it would in-process.
+            const declared = problem.code !== undefined && errorsByCode.has(problem.code) && problem.code !== ServiceUnavailable.code;
+            if (!declared) throw new RemoteServerError(problem, r.status);
           }
           return r;
         });
