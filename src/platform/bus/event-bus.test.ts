@@ -10,6 +10,7 @@ import { redisUrl } from '../../../test/support/databases.ts';
 import { busPrefix } from '../../../test/support/redis.ts';
 import { busFixtures } from '../../../test/support/fixture-modules.ts';
 import type { ModuleStore } from '../data/module-store.ts';
+import { pruneInbox } from './inbox-consumer.ts';
 
 const matrix: { bus: 'inprocess' | 'bullmq'; engine: Engine }[] = [
   { bus: 'inprocess', engine: 'sqlite' },
@@ -153,6 +154,18 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     expect(m).toMatch(/bus_events_handled_total\{[^}]*outcome="dead_lettered"/);
     expect(m).toMatch(/bus_delivery_lag_seconds_bucket\{/);
     expect(m).toMatch(/bus_dead_letters\{module="tally"[^}]*\} [1-9]/);
+  });
+
+  it('prunes inbox rows older than the redelivery window, and only those', async () => {
+    const { inbox } = tally.tables;
+    const old = new Date(Date.now() - 30 * 24 * 3600 * 1000);
+    await tally.transaction(async (tx) => {
+      await tx.insert(inbox).values({ eventId: `old-${randomUUID()}`, handler: 'X.v1', handledAt: old });
+    });
+    const count = async () => ((await tally.db.select().from(inbox)) as any[]).length;
+    const before = await count();
+    await pruneInbox(tally, new Date(Date.now() - 14 * 24 * 3600 * 1000));
+    expect(await count()).toBe(before - 1);
   });
 
   it('keeps the tally equal to the ledger', async () => {

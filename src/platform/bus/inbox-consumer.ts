@@ -3,7 +3,7 @@
 // finds its id there and is skipped, so handlers take effect exactly once. A poison event (unknown
 // type, invalid payload) or one that keeps failing goes to the dead-letter table instead of
 // blocking what comes after it.
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
 import type { RunUnitOfWork } from './unit-of-work.ts';
 import type { Subscription } from '../modules/define-module.ts';
@@ -113,4 +113,12 @@ export async function deadLetterCount(store: ModuleStore): Promise<number> {
   const d = store.tables.deadLetters;
   const rows = await store.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(d).where(isNull(d.replayedAt));
   return rows[0]?.n ?? 0;
+}
+
+/** Forgets inbox rows handled before `before`: past any redelivery window. */
+export async function pruneInbox(store: ModuleStore, before: Date): Promise<void> {
+  const i = store.tables.inbox;
+  await store.transaction(async (tx) => {
+    await tx.delete(i).where(lt(i.handledAt, before));
+  });
 }
