@@ -120,8 +120,11 @@ export async function runExtract(o: ExtractOptions): Promise<ExtractResult> {
       );
     }
 
+    const now = next.modules[o.module]!.state;
     return done(o, changes, log, [
-      `${o.module} is ${next.modules[o.module]!.state}: the monolith still runs it, and so can its service, on the same store.`,
+      now === 'remote'
+        ? `${o.module} is remote already (finished): only its service runs it. Undo: npm run extract -- ${o.module} --undo`
+        : `${o.module} is migrating: the monolith still runs it, and so can its service, on the same store.`,
       '',
       'Next:',
       `  BUS=bullmq npm start                     restart the monolith on BullMQ: it and the service now share ${o.module}'s outbox`,
