@@ -148,8 +148,11 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
   it('shows the bus in metrics and readiness', async () => {
     const ready = (await (await fetch(`${t.baseUrl}/health/ready`)).json()) as any;
     expect(ready.checks[`bus:${bus}`]).toBe('ok');
-    const m = await (await fetch(`${t.baseUrl}/metrics`)).text();
-    expect(m).toMatch(/bus_outbox_backlog\{module="ledger"[^}]*\} 0/);
+    // The relay may still be moving the last rows: wait for the backlog to reach zero.
+    const m = await eventually(async () => {
+      const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+      return /bus_outbox_backlog\{module="ledger"[^}]*\} 0/.test(text) && text;
+    }, 'backlog drained');
     expect(m).toMatch(/bus_events_handled_total\{subscriber="tally",event="EntryRecorded\.v1",outcome="handled"/);
     expect(m).toMatch(/bus_events_handled_total\{[^}]*outcome="dead_lettered"/);
     expect(m).toMatch(/bus_delivery_lag_seconds_bucket\{/);
