@@ -35,7 +35,7 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
   });
 
-  it('stops `npm start` with a clear message when a variable is bad', async () => {
+  it('stops `npm start` with a clear message when a variable is bad', { timeout: 120_000 }, async () => {
     const child = startTs('src/main.ts', { PORT: '99999', LOG_LEVEL: 'loud', DATA_DIR: join(mkdtempSync(join(tmpdir(), 'cfg-')), 'd') });
     const exit = await child.exited;
     expect(exit.code).toBe(78);
