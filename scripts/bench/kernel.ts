@@ -21,7 +21,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTS = Number(process.env.BENCH_STARTS ?? 3);
 const SKU = 'MUG-STONE'; // one of the seeded demo products
-const DRIZZLE_CJS = ['--import', './scripts/bench/kernel-drizzle-cjs-hook.ts'];
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -72,10 +71,11 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
   return { child, readyMs, rss: rssMb(child.pid!) };
 }
 
-const startApp = async (dataDir: string, nodeArgs: string[] = [], logLevel = 'info') => {
+/** `entry` src/monolith.ts is the same app without main.ts's hook: drizzle-orm loads as ES modules. */
+const startApp = async (dataDir: string, entry = 'src/main.ts', logLevel = 'info') => {
   const port = await freePort();
   // LOG_LEVEL at its default (info: one JSON line per request), as deployed; stdout is discarded.
-  const s = await startServer([...nodeArgs, 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel }, port);
+  const s = await startServer([entry], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel }, port);
   return { ...s, port };
 };
 
@@ -117,20 +117,20 @@ export async function run(): Promise<void> {
       const b = await startApp(dataDir);
       warm.push({ ms: b.readyMs, rss: b.rss });
       await stop(b.child);
-      const h = await startApp(dataDir, DRIZZLE_CJS);
+      const h = await startApp(dataDir, 'src/monolith.ts');
       warmCjs.push({ ms: h.readyMs, rss: h.rss });
       await stop(h.child);
       const c = await startBaseline(dataDir);
       baselineStart.push({ ms: c.readyMs, rss: c.rss });
       await stop(c.child);
-      console.log(`  start ${i + 1}: fresh ${f(a.readyMs)} ms ${f(a.rss)} MB · warm ${f(b.readyMs)} ms ${f(b.rss)} MB · warm, drizzle as CJS ${f(h.readyMs)} ms ${f(h.rss)} MB · baseline ${f(c.readyMs)} ms ${f(c.rss)} MB`);
+      console.log(`  start ${i + 1}: fresh ${f(a.readyMs)} ms ${f(a.rss)} MB · warm ${f(b.readyMs)} ms ${f(b.rss)} MB · warm, drizzle as ESM ${f(h.readyMs)} ms ${f(h.rss)} MB · baseline ${f(c.readyMs)} ms ${f(c.rss)} MB`);
     }
 
     // --- throughput: both servers on the last data dir, measured in turns
     const token = await mintToken({ sub: 'bench', secret: DEV_JWT_SECRET });
     const app = await startApp(dataDir);
     children.push(app.child);
-    const quiet = await startApp(dataDir, [], 'warn');
+    const quiet = await startApp(dataDir, 'src/main.ts', 'warn');
     children.push(quiet.child);
     const baseline = await startBaseline(dataDir);
     children.push(baseline.child);
@@ -167,7 +167,7 @@ export async function run(): Promise<void> {
     const startRows = [
       ['`node src/main.ts`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
       ['`node src/main.ts`, warm (same DATA_DIR)', f(median(warm.map((x) => x.ms))), f(Math.min(...warm.map((x) => x.ms))), f(median(warm.map((x) => x.rss)))],
-      ['`node --import ./scripts/bench/kernel-drizzle-cjs-hook.ts src/main.ts`, warm (experiment)', f(median(warmCjs.map((x) => x.ms))), f(Math.min(...warmCjs.map((x) => x.ms))), f(median(warmCjs.map((x) => x.rss)))],
+      ['`node src/monolith.ts`, warm: the same app with drizzle-orm as ES modules (no main.ts hook)', f(median(warmCjs.map((x) => x.ms))), f(Math.min(...warmCjs.map((x) => x.ms))), f(median(warmCjs.map((x) => x.rss)))],
       ['baseline (express + better-sqlite3)', f(median(baselineStart.map((x) => x.ms))), f(Math.min(...baselineStart.map((x) => x.ms))), f(median(baselineStart.map((x) => x.rss)))],
     ];
     const loadRows = [
@@ -196,13 +196,12 @@ ${table(['start-up', 'ready ms (median)', 'ready ms (best)', 'RSS MB'], startRow
 
 ${table(['server', 'req/s', 'vs baseline', 'p50 ms', 'p99 ms', 'errors + non-2xx'], loadRows)}
 
-Where start-up goes: loading drizzle-orm's ES-module build. Node 24's ESM loader re-reads
+Where start-up went: loading drizzle-orm's ES-module build. Node 24's ESM loader re-reads
 drizzle-orm's 178 KB \`package.json\` for each of its files it loads (hundreds: the core, pg-core,
-sqlite-core and both drivers), which costs seconds of CPU and garbage; the experiment row resolves
-drizzle-orm to its CommonJS build with a \`module.registerHooks\` resolve hook
-(\`scripts/bench/kernel-drizzle-cjs-hook.ts\`), where the CommonJS loader reads that file once.
-Start-up figures on this machine also swing with other processes' load (a 2-core box shared with
-test runs): compare rows of the same run.
+sqlite-core and both drivers). \`src/main.ts\` therefore resolves drizzle-orm to its CommonJS
+build (\`src/platform/kernel/load-drizzle-as-commonjs.ts\`), which reads that file once; the
+\`src/monolith.ts\` row is the same app without that hook. Start-up figures on this machine swing
+with other processes' load (a 2-core box shared with test runs): compare rows of the same run.
 
 The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput on this lookup.
 `,
