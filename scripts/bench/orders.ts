@@ -2,7 +2,7 @@
 // POST to CONFIRMED, on the embedded default (SQLite, in-process bus) and on Postgres + BullMQ,
 // side by side in one run. Each runs the real monolith as a child process on 127.0.0.1.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,7 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 
 interface Result { name: string; confirmed: number; seconds: number; p50: number; p99: number }
 
+const rate = (r: Result) => r.confirmed / r.seconds;
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 async function waitReady(base: string) {
@@ -33,15 +34,36 @@ async function waitReady(base: string) {
   throw new Error(`${base} not ready`);
 }
 
-async function runOne(name: string, env: Record<string, string>, port: number): Promise<Result> {
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', SEED: 'false' }, stdio: 'inherit' });
+/** Starts the deployables: the monolith, plus one service per extracted module (BullMQ between them). */
+async function startDeployables(env: Record<string, string>, port: number, extracted: string[]) {
+  const common: Record<string, string | undefined> = { ...process.env, ...env, HOST: '127.0.0.1', LOG_LEVEL: 'error', SEED: 'false' };
+  const children = [];
+  if (extracted.length) {
+    const topology = join(mkdtempSync(join(tmpdir(), 'bench-topology-')), 'topology.json');
+    const modules = Object.fromEntries(extracted.map((m, i) => [m, { state: 'remote', urls: [`http://127.0.0.1:${port + 1 + i}`] }]));
+    writeFileSync(topology, JSON.stringify({ monolith: { urls: [`http://127.0.0.1:${port}`] }, modules }));
+    common.TOPOLOGY_FILE = topology;
+    for (const [i, m] of extracted.entries()) {
+      children.push(spawn(process.execPath, ['src/service.ts', m], { cwd: root, env: { ...common, PORT: String(port + 1 + i) }, stdio: 'inherit' }));
+      await waitReady(`http://127.0.0.1:${port + 1 + i}`);
+    }
+  }
+  children.push(spawn(process.execPath, ['src/main.ts'], { cwd: root, env: { ...common, PORT: String(port) }, stdio: 'inherit' }));
+  return children;
+}
+
+async function runOne(name: string, env: Record<string, string>, port: number, extracted: string[] = []): Promise<Result> {
+  const children = await startDeployables(env, port, extracted);
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitReady(base);
     const admin = { authorization: `Bearer ${await mintToken({ sub: 'bench-admin', scopes: ['admin'], secret: DEV_JWT_SECRET })}`, 'content-type': 'application/json' };
     const sku = `BENCH-${randomBytes(3).toString('hex').toUpperCase()}`;
     await fetch(`${base}/api/v1/products`, { method: 'POST', headers: admin, body: JSON.stringify({ sku, name: 'Bench', priceMinor: 100, currency: 'EUR' }) });
-    await fetch(`${base}/api/v1/inventory/${sku}/restock`, { method: 'POST', headers: admin, body: JSON.stringify({ quantity: 1_000_000 }) });
+    // Restocking is inventory's route: the monolith's when it runs there, else its service's.
+    const inventoryBase = extracted.includes('inventory') ? `http://127.0.0.1:${port + 1 + extracted.indexOf('inventory')}` : base;
+    const stocked = await fetch(`${inventoryBase}/api/v1/inventory/${sku}/restock`, { method: 'POST', headers: admin, body: JSON.stringify({ quantity: 1_000_000 }) });
+    if (!stocked.ok) throw new Error(`restock failed: ${stocked.status} ${await stocked.text()}`);
     const customers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mintToken({ sub: `bench-${i}`, secret: DEV_JWT_SECRET })));
     const latencies: number[] = [];
     let next = 0;
@@ -67,8 +89,10 @@ async function runOne(name: string, env: Record<string, string>, port: number): 
     const seconds = (performance.now() - started) / 1000;
     return { name, confirmed: latencies.length, seconds, p50: pct(latencies, 50), p99: pct(latencies, 99) };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    for (const child of children.reverse()) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
   }
 }
 
@@ -83,9 +107,11 @@ export async function run(): Promise<void> {
   try {
     const modules = await loadModules(manifests.map((m) => m.name));
     await migrateModules(modules.map((m) => m.schema), loadConfig({ DATABASE_URL: dbUrl, LOG_LEVEL: 'silent' }));
+    const redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     const results = [
-      await runOne('embedded: SQLite + in-process bus', { DATA_DIR: dir }, 3411),
-      await runOne('Postgres + BullMQ', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', BUS_PREFIX: `bench-${dbName}`, PG_POOL_MAX: '8' }, 3412),
+      await runOne('embedded: SQLite + in-process bus, all in one process', { DATA_DIR: dir }, 3411),
+      await runOne('SQLite + BullMQ, inventory and payments extracted', { DATA_DIR: join(dir, 'split'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-split-${dbName}` }, 3421, ['inventory', 'payments']),
+      await runOne('Postgres + BullMQ, all in one process', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}`, PG_POOL_MAX: '8' }, 3431),
     ];
     const rows = results.map((r) => [r.name, r.confirmed, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1)]);
     writeSection(
@@ -98,7 +124,9 @@ running). The real monolith runs as a child process.
 
 ${table(['topology', 'orders confirmed', 'orders/s', 'p50 ms', 'p99 ms'], rows)}
 
-Ratio Postgres+BullMQ / embedded throughput: **${(results[1]!.confirmed / results[1]!.seconds / (results[0]!.confirmed / results[0]!.seconds)).toFixed(2)}**.`,
+Throughput relative to the embedded default: extracted **${(rate(results[1]!) / rate(results[0]!)).toFixed(2)}**, Postgres + BullMQ **${(rate(results[2]!) / rate(results[0]!)).toFixed(2)}**.
+The extracted row pays an HTTP hop (service credential, breaker, schema on both sides) for each
+of the saga's four contract calls, and BullMQ between the processes.`,
     );
     console.table(results);
   } finally {
