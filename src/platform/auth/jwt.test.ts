@@ -4,6 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createTokenVerifier, mintToken } from './jwt.ts';
 import { requireScope } from './caller.ts';
 import { runWithContext } from '../context/request-context.ts';
+import { eventually } from '../../../test/support/eventually.ts';
 import { Forbidden, ServiceUnavailable, Unauthenticated } from '../errors/domain-error.ts';
 
 const secret = 'x'.repeat(40);
@@ -38,6 +39,14 @@ describe('bearer tokens (Q39)', () => {
     expect(await createTokenVerifier({ secret, jwksUrl: url }).verify(token)).toEqual({ sub: 'carol', scopes: ['admin'] });
     // An HS256 token signed with the dev secret is not accepted once a JWKS is configured.
     await expect(createTokenVerifier({ secret, jwksUrl: url }).verify(await mintToken({ sub: 'x', secret }))).rejects.toBeInstanceOf(Unauthenticated);
+  });
+
+  it('remembers a verified token only until it expires', async () => {
+    const v = createTokenVerifier({ secret });
+    const token = await mintToken({ sub: 'brief', secret, expiresIn: '2s' });
+    expect((await v.verify(token)).sub).toBe('brief');
+    expect((await v.verify(token)).sub).toBe('brief');
+    await expect(eventually(() => v.verify(token).then(() => false, (e) => e instanceof Unauthenticated), 'token expired', 5_000, 100)).resolves.toBe(true);
   });
 
   it('checks issuer and audience when configured', async () => {

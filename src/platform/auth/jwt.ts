@@ -28,13 +28,21 @@ export interface VerifierOptions {
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const key = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : new TextEncoder().encode(options.secret);
   const claims = { ...(options.issuer ? { issuer: options.issuer } : {}), ...(options.audience ? { audience: options.audience } : {}) };
+  // A client sends the same token on every request: verify its signature once, then trust the
+  // result until the token's own expiry. Bounded, oldest out first.
+  const verified = new Map<string, { caller: Caller; expiresAt: number }>();
   return {
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit && hit.expiresAt > Date.now()) return hit.caller;
       try {
         const { payload } = options.jwksUrl
           ? await jwtVerify(token, key as ReturnType<typeof createRemoteJWKSet>, claims)
           : await jwtVerify(token, key as Uint8Array, { algorithms: ['HS256'], ...claims });
-        return callerFromClaims(payload);
+        const caller = callerFromClaims(payload);
+        verified.set(token, { caller, expiresAt: payload.exp ? payload.exp * 1000 : Date.now() + 60_000 });
+        if (verified.size > 2000) verified.delete(verified.keys().next().value!);
+        return caller;
       } catch (err) {
         if (err instanceof Unauthenticated) throw err;
         // The key server could not be reached: our outage, not the caller's bad token.
