@@ -43,6 +43,8 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   // Its file and no other (Q31): neither connection may ATTACH another module's file.
   refuseAttach(writer, schema.module);
   refuseAttach(reader, schema.module);
+  reusePreparedStatements(writer);
+  reusePreparedStatements(reader);
 
   const tables = schema.tables('sqlite');
   const writeDb = drizzle({ client: writer }) as unknown as Db;
@@ -92,5 +94,27 @@ export function openSqliteStore<T extends Record<string, unknown>>(
         writer.close();
       });
     },
+  };
+}
+
+/**
+ * drizzle prepares every query anew, and better-sqlite3's prepare was the largest single cost of
+ * a simple read in the kernel bench profile. Statements are reused per SQL text instead. drizzle
+ * switches a statement to raw (array) rows for some calls and not for others, so each reuse
+ * starts from object rows, as a fresh statement would.
+ */
+function reusePreparedStatements(db: Database.Database, max = 256): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  (db as { prepare: (source: string) => Database.Statement }).prepare = (source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      stmt = prepare(source);
+      cache.set(source, stmt);
+      if (cache.size > max) cache.delete(cache.keys().next().value!);
+    } else if (stmt.reader) {
+      stmt.raw(false);
+    }
+    return stmt;
   };
 }
