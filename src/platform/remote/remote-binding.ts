@@ -6,21 +6,13 @@
 import {
   BulkheadRejectedError,
   CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  TimeoutStrategy,
-  bulkhead,
-  circuitBreaker,
-  handleWhen,
   isBrokenCircuitError,
   isBulkheadRejectedError,
   isTaskCancelledError,
-  retry,
-  timeout,
-  wrap,
   type CircuitBreakerPolicy,
   type IPolicy,
 } from 'cockatiel';
+import { policySet } from '../resilience/policy.ts';
 import type { Histogram } from 'prom-client';
 import type { Contract, ContractApi } from '../contracts/define-contract.ts';
 import { toWire } from '../contracts/wire.ts';
@@ -71,24 +63,18 @@ export interface ModulePolicies {
 }
 
 export function modulePolicies(module: string, o: ResilienceOptions): ModulePolicies {
-  const breaker = circuitBreaker(handleWhen(isUnavailability), {
-    halfOpenAfter: o.halfOpenAfterMs,
-    breaker: new ConsecutiveBreaker(o.breakerFailures),
+  const set = policySet({
+    isTransient: isUnavailability,
+    timeoutMs: o.timeoutMs,
+    retries: o.retries,
+    backoffMs: o.backoffMs,
+    maxBackoffMs: Math.max(o.backoffMs * 20, o.backoffMs),
+    breakerFailures: o.breakerFailures,
+    halfOpenAfterMs: o.halfOpenAfterMs,
+    concurrency: o.bulkhead,
+    queue: o.bulkheadQueue,
   });
-  const limit = bulkhead(o.bulkhead, o.bulkheadQueue);
-  const perAttempt = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
-  // Exponential with decorrelated jitter (cockatiel's default generator), so callers that failed
-  // together do not come back together. An open breaker is not retried: failing fast is the point.
-  const retries = retry(handleWhen(isUnavailability), {
-    maxAttempts: o.retries,
-    backoff: new ExponentialBackoff({ initialDelay: o.backoffMs, maxDelay: Math.max(o.backoffMs * 20, o.backoffMs) }),
-  });
-  return {
-    module,
-    breaker,
-    idempotent: wrap(limit, retries, breaker, perAttempt),
-    once: wrap(limit, breaker, perAttempt),
-  };
+  return { module, breaker: set.breaker, idempotent: set.retrying, once: set.once };
 }
 
 export function breakerStateName(state: CircuitState): string {

@@ -13,6 +13,7 @@ import {
   timeout,
   TimeoutStrategy,
   wrap,
+  type CircuitBreakerPolicy,
   type IPolicy,
 } from 'cockatiel';
 import type { Counter, Gauge } from 'prom-client';
@@ -44,16 +45,53 @@ export interface Resilience {
   readonly circuit: 'closed' | 'open' | 'half-open' | 'isolated';
 }
 
-export function resilience(o: ResilienceOptions, metrics?: Metrics): Resilience {
+/** The four policies for one dependency: one breaker and one bulkhead, shared by every call. */
+export interface PolicySet {
+  breaker: CircuitBreakerPolicy;
+  /** bulkhead → retries with backoff and jitter → breaker → timeout: for calls safe to repeat. */
+  retrying: IPolicy;
+  /** bulkhead → breaker → timeout: for calls that must not run twice. */
+  once: IPolicy;
+}
+
+export interface PolicySetOptions {
+  isTransient: (err: unknown) => boolean;
+  timeoutMs: number;
+  /** Extra attempts after the first, for `retrying`. */
+  retries: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  breakerFailures: number;
+  halfOpenAfterMs: number;
+  concurrency: number;
+  queue: number;
+}
+
+export function policySet(o: PolicySetOptions): PolicySet {
   const transient = handleWhen(o.isTransient);
-  const breaker = circuitBreaker(transient, { halfOpenAfter: o.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakerThreshold) });
-  const retries = retry(transient, { maxAttempts: Math.max(0, o.maxAttempts - 1), backoff: new ExponentialBackoff({ initialDelay: o.retryBaseMs ?? 50, maxDelay: 2000 }) });
+  const breaker = circuitBreaker(transient, { halfOpenAfter: o.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakerFailures) });
+  // cockatiel's default generator is exponential with decorrelated jitter: callers that failed
+  // together do not come back together. An open breaker is not retried: failing fast is the point.
+  const retries = retry(transient, { maxAttempts: o.retries, backoff: new ExponentialBackoff({ initialDelay: o.backoffMs, maxDelay: o.maxBackoffMs }) });
   const perAttempt = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
-  const limit = bulkhead(o.concurrency, o.queue ?? o.concurrency * 4);
+  const limit = bulkhead(o.concurrency, o.queue);
   // Outermost first: the bulkhead bounds concurrent callers, each retry passes the breaker, and
   // every single attempt has its own timeout.
-  const policy: IPolicy = wrap(limit, retries, breaker, perAttempt);
+  return { breaker, retrying: wrap(limit, retries, breaker, perAttempt), once: wrap(limit, breaker, perAttempt) };
+}
 
+export function resilience(o: ResilienceOptions, metrics?: Metrics): Resilience {
+  const { breaker, retrying: policy } = policySet({
+    isTransient: o.isTransient,
+    timeoutMs: o.timeoutMs,
+    retries: Math.max(0, o.maxAttempts - 1),
+    backoffMs: o.retryBaseMs ?? 50,
+    maxBackoffMs: 2000,
+    breakerFailures: o.breakerThreshold,
+    halfOpenAfterMs: o.halfOpenAfterMs,
+    concurrency: o.concurrency,
+    queue: o.queue ?? o.concurrency * 4,
+  });
   if (metrics) {
     // Shared by every policy of this registry: one metric, one label value per dependency.
     const gauge =
