@@ -32,6 +32,8 @@ const schema = z
     BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 1mb').default('100kb'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     SEED: z.enum(['true', 'false']).optional(),
+    /** false: modules connect with DATABASE_URL itself instead of their own roles (no isolation). */
+    PG_MODULE_ROLES: z.enum(['true', 'false']).default('true'),
     PG_POOL_MAX: z.coerce.number().int().min(1).max(100).default(4),
     BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bus'),
     BUS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),

@@ -10,7 +10,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../config/env.ts';
 import { migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
-import { moduleRole } from './module-roles.ts';
+import { modulePassword, moduleRole } from './module-roles.ts';
 import type { ModuleSchema } from './schema-kit.ts';
 import { sqliteFile } from './sqlite-store.ts';
 
@@ -67,7 +67,7 @@ async function migratePgModule(pool: pg.Pool, schema: ModuleSchema, options: Mig
     await client.query(`REVOKE CREATE ON SCHEMA public FROM "${role}"`);
     // Unqualified names resolve in the module's own schema, never in another's.
     await client.query(`ALTER ROLE "${role}" SET search_path = "${name}"`);
-    const password = process.env[`PG_PASSWORD_${name.toUpperCase()}`];
+    const password = modulePassword(name);
     if (password) await client.query(`ALTER ROLE "${role}" PASSWORD ${client.escapeLiteral(password)}`);
     options.log?.(`${name}: postgres migrations applied, role ${role} granted schema ${name}`);
   } finally {

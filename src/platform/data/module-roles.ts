@@ -5,11 +5,15 @@ export function moduleRole(module: string): string {
   return `module_${module}`;
 }
 
-export function moduleDatabaseUrl(adminUrl: string, module: string, useRoles = process.env.PG_MODULE_ROLES !== 'false'): string {
+/** A module role's password, from PG_PASSWORD_<MODULE> (one variable per module, so read here, not in env.ts). */
+export function modulePassword(module: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[`PG_PASSWORD_${module.toUpperCase()}`] || undefined;
+}
+
+export function moduleDatabaseUrl(adminUrl: string, module: string, useRoles: boolean): string {
   if (!useRoles) return adminUrl;
   const url = new URL(adminUrl);
   url.username = moduleRole(module);
-  const password = process.env[`PG_PASSWORD_${module.toUpperCase()}`];
-  url.password = password ?? '';
+  url.password = modulePassword(module) ?? '';
   return url.toString();
 }
