@@ -3,9 +3,8 @@
 // service credentials, timeout, breaker and bulkhead, against the monolith's internal endpoint in
 // another process). Sequential calls for latency (p50/p99), then 16 in flight for throughput.
 // Writes the `contracts` section of docs/benchmarks.md.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEV_SERVICE_JWT_SECRET, loadConfig } from '../../src/platform/config/env.ts';
@@ -17,6 +16,7 @@ import { serviceCredentials } from '../../src/platform/remote/service-credential
 import { loadModules } from '../../src/composition-root.ts';
 import { catalogContract, catalogManifest } from '../../src/modules/catalog/index.ts';
 import { table, writeSection } from './report.ts';
+import { freePort, percentile, waitReady } from './harness.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
@@ -26,34 +26,8 @@ const SKU = 'TEA-GREEN-100';
 
 type Call = () => Promise<unknown>;
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = net.createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => done(port));
-    });
-  });
-}
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error('the provider exited during start-up');
-    try {
-      if ((await fetch(`${url}/health/ready`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`provider not ready at ${url}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function latency(call: Call): Promise<{ p50: number; p99: number; mean: number }> {
   for (let i = 0; i < WARMUP; i++) await call();

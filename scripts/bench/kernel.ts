@@ -9,11 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { DEV_JWT_SECRET } from '../../src/platform/config/env.ts';
 import { table, writeSection } from './report.ts';
+import { freePort } from './harness.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -22,16 +22,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTS = Number(process.env.BENCH_STARTS ?? 3);
 const SKU = 'MUG-STONE'; // one of the seeded demo products
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-    s.once('error', rej);
-  });
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -13,6 +13,7 @@ import { migrateModules } from '../../src/platform/data/migrate.ts';
 import { loadModules } from '../../src/composition-root.ts';
 import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
+import { percentile, waitReady } from './harness.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 400);
@@ -21,18 +22,7 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 interface Result { name: string; confirmed: number; seconds: number; p50: number; p99: number }
 
 const rate = (r: Result) => r.confirmed / r.seconds;
-const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
-async function waitReady(base: string) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base}/health/ready`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${base} not ready`);
-}
 
 /** Starts the deployables: the monolith, plus one service per extracted module (BullMQ between them). */
 async function startDeployables(env: Record<string, string>, port: number, extracted: string[]) {
@@ -87,7 +77,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    return { name, confirmed: latencies.length, seconds, p50: pct(latencies, 50), p99: pct(latencies, 99) };
+    return { name, confirmed: latencies.length, seconds, p50: percentile(latencies.sort((a, b) => a - b), 50), p99: percentile(latencies, 99) };
   } finally {
     for (const child of children.reverse()) {
       child.kill('SIGTERM');

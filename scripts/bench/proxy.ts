@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
-import net from 'node:net';
 import { table, writeSection } from './report.ts';
+import { freePort } from './harness.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const SATURATE_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -30,17 +30,6 @@ server.keepAliveTimeout = 65000;
 server.listen(Number(process.argv[1]), '127.0.0.1', () => process.send && process.send('ready'));
 `;
 
-/** A port the kernel just handed out (and we released): far less likely to collide than a guess. */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = net.createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => done(port));
-    });
-  });
-}
 
 async function waitHttp(url: string, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
