@@ -1,6 +1,6 @@
 // Q25: JSON lines on stdout, each stamped with the ids of the request or message being handled;
 // secrets and card data are censored wherever they appear.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentContext } from '../context/request-context.ts';
 
 export type { Logger } from 'pino';
@@ -11,8 +11,9 @@ const redactPaths = [
   'cardNumber', '*.cardNumber', 'card', '*.card', 'cvc', '*.cvc',
 ];
 
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
+/** Logs to stdout unless a destination is given (tests). */
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base,
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -23,5 +24,6 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
       if (!ctx) return {};
       return { requestId: ctx.requestId, correlationId: ctx.correlationId, traceparent: ctx.traceparent };
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
