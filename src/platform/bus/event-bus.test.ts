@@ -11,6 +11,11 @@ import { busPrefix } from '../../../test/support/redis.ts';
 import { busFixtures } from '../../../test/support/fixture-modules.ts';
 import type { ModuleStore } from '../data/module-store.ts';
 import { pruneInbox } from './inbox-consumer.ts';
+import { UndeclaredEvent, unitOfWorkFor } from './unit-of-work.ts';
+import { defineEvent } from './define-event.ts';
+import { ValidationFailed } from '../errors/domain-error.ts';
+import { z } from 'zod';
+import { EntryRecorded } from '../../../test/fixtures/modules/ledger/index.ts';
 
 const matrix: { bus: 'inprocess' | 'bullmq'; engine: Engine }[] = [
   { bus: 'inprocess', engine: 'sqlite' },
@@ -61,6 +66,15 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     expect(row.envelope.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
     expect(Date.parse(row.envelope.occurredAt)).not.toBeNaN();
     await eventually(async () => ((await ledger.db.select().from(ledger.tables.outbox).where(eq(ledger.tables.outbox.id, effect!.eventId))) as any[])[0].dispatchedAt, 'marked dispatched');
+  });
+
+  it('validates a payload when it is published and refuses an undeclared event, writing nothing', async () => {
+    const before = (await ledger.db.select().from(ledger.tables.outbox)).length;
+    const uow = unitOfWorkFor(ledger, [EntryRecorded], () => {});
+    await expect(uow((u) => u.publish(EntryRecorded, { entryId: 'x', amount: 1.5 } as never))).rejects.toBeInstanceOf(ValidationFailed);
+    const Other = defineEvent('EntryDeleted', 1, z.object({}));
+    await expect(uow((u) => u.publish(Other, {}))).rejects.toBeInstanceOf(UndeclaredEvent);
+    expect((await ledger.db.select().from(ledger.tables.outbox)).length).toBe(before);
   });
 
   it('publishes nothing when the unit of work rolls back', async () => {
