@@ -6,7 +6,7 @@ import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.ts';
 import type { ConsumeFn, Delivery, Transport } from './transport.ts';
-import type { EventEnvelope } from './envelope.ts';
+import { eventKey, type EventEnvelope } from './envelope.ts';
 
 export interface BullmqOptions {
   redisUrl: string;
@@ -62,7 +62,7 @@ export function bullmqTransport(o: BullmqOptions): Transport {
       await Promise.all(
         [...perModule].map(([module, envelopes]) =>
           // jobId = event id: a relay that delivers the same row twice adds one job, not two.
-          queue(module).addBulk(envelopes.map((e) => ({ name: `${e.type}.v${e.version}`, data: e, opts: { ...jobOptions, jobId: e.id } }))),
+          queue(module).addBulk(envelopes.map((e) => ({ name: eventKey(e), data: e, opts: { ...jobOptions, jobId: e.id } }))),
         ),
       );
     },
@@ -92,7 +92,7 @@ export function bullmqTransport(o: BullmqOptions): Transport {
       workers.push(worker);
     },
     async redeliver(module, envelope) {
-      await queue(module).add(`${envelope.type}.v${envelope.version}`, envelope, { ...jobOptions, jobId: `${envelope.id}-replay-${Date.now()}` });
+      await queue(module).add(eventKey(envelope), envelope, { ...jobOptions, jobId: `${envelope.id}-replay-${Date.now()}` });
     },
     async ready() {
       if (health.status === 'wait') await health.connect();

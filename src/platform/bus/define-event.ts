@@ -14,5 +14,10 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
 export type EventPayload<E extends EventDefinition> = z.output<E['schema']>;
 
 export function defineEvent<S extends z.ZodType>(type: string, version: number, schema: S, description?: string): EventDefinition<S> {
-  return { type, version, schema, key: `${type}.v${version}`, description };
+  return { type, version, schema, key: eventKey({ type, version }), description };
+}
+
+/** `OrderPlaced.v1`: the one spelling of an event's identity, for definitions and envelopes alike. */
+export function eventKey(e: { type: string; version: number }): string {
+  return `${e.type}.v${e.version}`;
 }

@@ -2,6 +2,7 @@ import { randomUUID, randomFillSync } from 'node:crypto';
 import type { StoredEnvelope } from '../data/platform-tables.ts';
 import { currentContext } from '../context/request-context.ts';
 import type { EventDefinition } from './define-event.ts';
+export { eventKey } from './define-event.ts';
 
 export type EventEnvelope = StoredEnvelope;
 
@@ -38,8 +39,4 @@ export function envelopeFor(source: string, event: EventDefinition, payload: unk
     traceparent: childTraceparent(ctx?.traceparent),
     payload,
   };
-}
-
-export function eventKey(e: { type: string; version: number }): string {
-  return `${e.type}.v${e.version}`;
 }
