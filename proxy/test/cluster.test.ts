@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { freePort } from '../../test/support/processes.ts';
 import { SECRET, request, startUpstream, tempConfig, token, twoSides, waitFor, type Upstream } from './helpers.ts';
 
 let old: Upstream;
@@ -21,21 +22,26 @@ beforeAll(async () => {
       canary: { steps: [{ weight: 30, dwellMs: 200 }, { weight: 100, dwellMs: 200 }], minRequests: 10, maxP99Ratio: 10, p99SlackMs: 2000 },
     }),
   );
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ['--import', 'tsx', 'proxy/src/main.ts'], {
+  child = spawn(process.execPath, ['proxy/src/main.ts'], {
     env: { ...process.env, PROXY_PORT: String(port), PROXY_CONFIG: configPath, PROXY_WORKERS: '2', JWT_SECRET: SECRET, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c) => (output += c));
   child.stderr!.on('data', (c) => (output += c));
   // Both workers listening: each logs "proxy listening".
-  await waitFor(() => output.split('proxy listening').length - 1 >= 2, 'two workers to listen', 30_000);
-});
+  // Generous: on a loaded 2-core CI machine three processes start at once.
+  await waitFor(() => output.split('proxy listening').length - 1 >= 2, 'two workers to listen', 45_000).catch((err: Error) => {
+    throw new Error(`${err.message}\nproxy output:\n${output}`);
+  });
+}, 60_000);
 afterAll(async () => {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
   await old.close();
   await fresh.close();
 });

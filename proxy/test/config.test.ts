@@ -72,7 +72,7 @@ describe('config edits for npm run extract', () => {
 
 describe('npm run proxy', () => {
   const run = (env: Record<string, string>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/src/main.ts'], {
+    const child = spawn(process.execPath, ['proxy/src/main.ts'], {
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -118,7 +118,7 @@ async function startProxy(port: number, upstreamPort: number, workers: string): 
       routes: [{ name: 'catalog', prefix: '/api/v1/products', old: 'monolith', new: 'catalog', weight: 50 }],
     }),
   );
-  const child = startChild(process.execPath, ['--import', 'tsx', 'proxy/src/main.ts'], {
+  const child = startChild(process.execPath, ['proxy/src/main.ts'], {
     PROXY_PORT: String(port),
     PROXY_CONFIG: configPath,
     PROXY_WORKERS: workers,
