@@ -57,4 +57,13 @@ describe('bullmq transport', () => {
     expect(handled).toEqual([{ id: survivor.id, attempt: 1 }]);
     expect(givenUp).toEqual([{ id: deadly.id, reason: 'its worker stopped 3 time(s) while handling it (process crash or lost lock)', attempts: 3 }]);
   });
+
+  it('adds one job per replay, even for replays of one event in the same millisecond', async () => {
+    const e = envelope(3);
+    await Promise.all([transport.redeliver('replays', e), transport.redeliver('replays', e), transport.redeliver('replays', e)]);
+    const r = new Redis(redisUrl());
+    const waiting = await r.llen(`${redis.prefix}:${queueName('replays')}:wait`);
+    r.disconnect();
+    expect(waiting).toBe(3);
+  });
 });

@@ -4,6 +4,7 @@
 // and the subscriber's inbox turns that into exactly-once effects.
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logging/logger.ts';
 import type { ConsumeFn, Delivery, Transport } from './transport.ts';
 import { eventKey, type EventEnvelope } from './envelope.ts';
@@ -92,7 +93,9 @@ export function bullmqTransport(o: BullmqOptions): Transport {
       workers.push(worker);
     },
     async redeliver(module, envelope) {
-      await queue(module).add(eventKey(envelope), envelope, { ...jobOptions, jobId: `${envelope.id}-replay-${Date.now()}` });
+      // A fresh job id per replay: two replays in the same millisecond must be two jobs, or
+      // BullMQ would take the second for the first and drop it.
+      await queue(module).add(eventKey(envelope), envelope, { ...jobOptions, jobId: `${envelope.id}-replay-${randomUUID()}` });
     },
     async ready() {
       if (health.status === 'wait') await health.connect();
