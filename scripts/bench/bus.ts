@@ -206,9 +206,13 @@ export async function run(): Promise<void> {
     ['raw', rawBullmqPath],
     ['floor', storeOnlyPath],
   ];
+  // BENCH_BUS_PATHS=bullmq (say) runs only those paths, for profiling; docs/benchmarks.md is
+  // written only by a full run.
+  const only = process.env.BENCH_BUS_PATHS?.split(',');
   const paths = new Map<string, Path>();
   try {
     for (const [key, make] of makers) {
+      if (only && !only.includes(key)) continue;
       const path = await make();
       paths.set(key, path);
       // Warm-up: JIT, connections, SQLite pages.
@@ -226,6 +230,7 @@ export async function run(): Promise<void> {
       }
     }
     const eps = new Map([...throughput].map(([k, xs]) => [k, median(xs)]));
+    if (only) return;
     const rate = Math.max(20, Math.floor(Math.min(eps.get('inprocess')!, eps.get('bullmq')!, eps.get('raw')!) / 2));
     const latency = new Map<string, { p50: number; p99: number; n: number }>();
     for (const [key, path] of paths) {

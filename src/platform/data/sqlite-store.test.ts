@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { count } from 'drizzle-orm';
+import { count, sql } from 'drizzle-orm';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { openSqliteStore } from './sqlite-store.ts';
 import Database from 'better-sqlite3';
 import { defineSchema } from './schema-kit.ts';
@@ -74,6 +75,109 @@ describe('SQLite unit of work', () => {
     const s = await store();
     await expect(Promise.resolve().then(() => s.db.insert(s.tables.products).values(row('NO')))).rejects.toThrow(/readonly|query_only|attempt to write/i);
     await expect(s.transaction(() => s.transaction(async () => 1))).rejects.toBeInstanceOf(NestedTransactionError);
+    await s.close();
+  });
+
+  it('commits units that queued up together, and settles none of them before that commit', async () => {
+    const s = await store();
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const a = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('A'));
+      await gate; // B and C queue up meanwhile and join A's transaction
+    }).then(() => seen.push('A settled'));
+    const b = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('B'));
+    }).then(() => seen.push('B settled'));
+    const c = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('C'));
+      // A and B ran before C in the same transaction: C sees their rows, readers do not yet.
+      seen.push(`C sees ${(await tx.select({ n: count() }).from(s.tables.products))[0]!.n}, readers see ${(await s.db.select({ n: count() }).from(s.tables.products))[0]!.n}`);
+    }).then(() => seen.push('C settled'));
+    release();
+    await Promise.all([a, b, c]);
+    // One commit for the three: nothing was visible to readers, nor settled, before it.
+    expect(seen).toEqual(['C sees 3, readers see 0', 'A settled', 'B settled', 'C settled']);
+    expect((await s.db.select({ n: count() }).from(s.tables.products))[0]!.n).toBe(3);
+    await s.close();
+  });
+
+  it('rolls back only the unit that failed in a shared commit', async () => {
+    const s = await store();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = s.transaction(async () => gate);
+    const results = await Promise.allSettled([
+      first,
+      s.transaction(async (tx) => tx.insert(s.tables.products).values(row('KEEP1'))),
+      s.transaction(async (tx) => {
+        await tx.insert(s.tables.products).values(row('DROP'));
+        throw new Error('this unit fails');
+      }),
+      s.transaction(async (tx) => tx.insert(s.tables.products).values(row('KEEP1'))), // duplicate key: fails
+      s.transaction(async (tx) => tx.insert(s.tables.products).values(row('KEEP2'))),
+      (release(), first),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled']);
+    const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products).orderBy(s.tables.products.sku);
+    expect(rows).toEqual([{ sku: 'KEEP1' }, { sku: 'KEEP2' }]);
+    await s.close();
+  });
+
+  it('fails every unit of a shared commit that SQLite rolled back as a whole', async () => {
+    const s = await store();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = s.transaction(async () => gate);
+    const earlier = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('LOST')));
+    // What an I/O or disk-full error does to the whole transaction, done by hand.
+    const breaker = s.transaction(async (tx) => {
+      await tx.run(sql`ROLLBACK`);
+      throw new Error('disk full');
+    });
+    const later = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('LATER')));
+    release();
+    const [f, e, b, l] = await Promise.allSettled([first, earlier, breaker, later]);
+    expect(f.status).toBe('rejected');
+    expect(b).toMatchObject({ status: 'rejected', reason: { message: 'disk full' } });
+    expect(e).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/rolled back by SQLite: disk full/) } });
+    expect(l.status).toBe('fulfilled');
+    const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products);
+    expect(rows).toEqual([{ sku: 'LATER' }]);
+    await s.close();
+  });
+
+  it("runs each unit in its own caller's async context", async () => {
+    const s = await store();
+    const ctx = new AsyncLocalStorage<string>();
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const units = ['one', 'two', 'three'].map((name, i) =>
+      ctx.run(name, () =>
+        s.transaction(async () => {
+          if (i === 0) await gate;
+          seen.push(ctx.getStore()!);
+        }),
+      ),
+    );
+    release();
+    await Promise.all(units);
+    expect(seen).toEqual(['one', 'two', 'three']);
+    await s.close();
+  });
+
+  it('runs a unit queued by the settling of the last one (a dead letter written after a failure)', async () => {
+    const s = await store();
+    const failed = s.transaction(async () => {
+      throw new Error('handler failed');
+    });
+    const followUp = failed.catch(() => s.transaction(async (tx) => tx.insert(s.tables.products).values(row('AFTER'))));
+    await followUp;
+    // And after a successful one.
+    await s.transaction(async () => undefined).then(() => s.transaction(async (tx) => tx.insert(s.tables.products).values(row('NEXT'))));
+    expect((await s.db.select({ n: count() }).from(s.tables.products))[0]!.n).toBe(2);
     await s.close();
   });
 });

@@ -1,13 +1,14 @@
 // SQLite engine: one file per module under DATA_DIR (Q30). better-sqlite3 is synchronous and
-// drizzle's transactions refuse async callbacks, so a unit of work here is BEGIN IMMEDIATE on a
-// dedicated writer connection, held by a FIFO lock until the callback settles. Reads use a
-// second connection that sees only committed data (WAL) and refuses writes (query_only).
+// drizzle's transactions refuse async callbacks, so units of work run one at a time, in arrival
+// order, on a dedicated writer connection; those that queue up while one runs share a transaction
+// and its commit, each in its own savepoint (group-commit.ts). Reads use a second connection that
+// sees only committed data (WAL) and refuses writes (query_only).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { AsyncMutex } from './async-mutex.ts';
+import { GroupCommitter } from './group-commit.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
@@ -49,7 +50,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   const tables = schema.tables('sqlite');
   const writeDb = drizzle({ client: writer }) as unknown as Db;
   const readDb = drizzle({ client: reader }) as unknown as Db;
-  const lock = new AsyncMutex();
+  const committer = new GroupCommitter(writer);
   const inside = new AsyncLocalStorage<true>();
   const folder = migrationsFolder(schema, 'sqlite');
 
@@ -60,19 +61,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
     db: readDb,
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-      return lock.run(() =>
-        inside.run(true, async () => {
-          writer.exec('BEGIN IMMEDIATE');
-          try {
-            const result = await fn(writeDb);
-            writer.exec('COMMIT');
-            return result;
-          } catch (err) {
-            if (writer.inTransaction) writer.exec('ROLLBACK');
-            throw err;
-          }
-        }),
-      );
+      return committer.run(() => inside.run(true, () => fn(writeDb)));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);
@@ -89,10 +78,9 @@ export function openSqliteStore<T extends Record<string, unknown>>(
     async close() {
       // Wait for the unit of work in progress, if any, then close the reader before the writer
       // so the writer's close can checkpoint the WAL.
-      await lock.run(async () => {
-        reader.close();
-        writer.close();
-      });
+      await committer.idle();
+      reader.close();
+      writer.close();
     },
   };
 }

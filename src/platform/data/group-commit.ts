@@ -1,0 +1,112 @@
+// Group commit for a SQLite writer connection. Units of work on one module store run one after
+// another (there is one writer), and committing each alone costs a WAL append per unit. Units
+// that queue up while one runs are instead run back to back inside one transaction, each in its
+// own SAVEPOINT, and committed together:
+// - a unit that throws is rolled back to its savepoint alone; the others are unaffected;
+// - a unit's promise settles only after the COMMIT that made it durable (or the failure that
+//   lost it), so a caller never acts on work that could still vanish;
+// - when nothing is waiting the group is one unit and commits at once: no added latency idle;
+// - a group is capped in units and in time so another process sharing the file (a module that is
+//   migrating runs in the monolith and as a service) is not kept from the write lock for long.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type Database from 'better-sqlite3';
+
+interface Unit {
+  fn: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  maxUnits?: number;
+  maxMs?: number;
+}
+
+export class TransactionLost extends Error {
+  constructor(cause: unknown) {
+    super(`the transaction this unit of work was committed in was rolled back by SQLite: ${(cause as Error)?.message ?? cause}`, { cause });
+  }
+}
+
+export class GroupCommitter {
+  private readonly queue: Unit[] = [];
+  /** Set and cleared synchronously with the drain loop, so a unit queued just as it ends is never stranded. */
+  private active = false;
+  private draining: Promise<void> = Promise.resolve();
+  private readonly writer: Database.Database;
+  private readonly maxUnits: number;
+  private readonly maxMs: number;
+
+  constructor(writer: Database.Database, options: GroupCommitOptions = {}) {
+    this.writer = writer;
+    this.maxUnits = options.maxUnits ?? 64;
+    this.maxMs = options.maxMs ?? 10;
+  }
+
+  /** Runs `fn` as one atomic unit; resolves once it is committed. */
+  run<R>(fn: () => Promise<R>): Promise<R> {
+    // The unit runs from the drain loop, which carries the async context of whoever started it;
+    // each unit must see its own caller's (request ids, trace, the open-transaction marker).
+    const inCallerContext = AsyncLocalStorage.snapshot();
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ fn: () => inCallerContext(fn), resolve: resolve as (v: unknown) => void, reject });
+      if (!this.active) {
+        this.active = true;
+        this.draining = this.drain();
+      }
+    });
+  }
+
+  /** Settles when every unit queued so far has settled. */
+  async idle(): Promise<void> {
+    while (this.active) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.group();
+    } finally {
+      this.active = false;
+    }
+  }
+
+  private async group(): Promise<void> {
+    const w = this.writer;
+    try {
+      w.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      // The write lock stayed busy past busy_timeout (another process): the first unit fails as
+      // a lone transaction would; the rest try again.
+      this.queue.shift()!.reject(err);
+      return;
+    }
+    const done: [Unit, unknown][] = [];
+    const started = performance.now();
+    while (this.queue.length > 0 && done.length < this.maxUnits && performance.now() - started < this.maxMs) {
+      const unit = this.queue.shift()!;
+      w.exec('SAVEPOINT uow');
+      try {
+        done.push([unit, await unit.fn()]);
+        w.exec('RELEASE uow');
+      } catch (err) {
+        unit.reject(err);
+        if (!w.inTransaction) {
+          // Some errors (disk full, I/O) make SQLite roll back the whole transaction: every unit
+          // already run in it is lost too.
+          for (const [u] of done) u.reject(new TransactionLost(err));
+          return;
+        }
+        w.exec('ROLLBACK TO uow');
+        w.exec('RELEASE uow');
+      }
+    }
+    try {
+      w.exec('COMMIT');
+    } catch (err) {
+      if (w.inTransaction) w.exec('ROLLBACK');
+      for (const [u] of done) u.reject(err);
+      return;
+    }
+    for (const [u, value] of done) u.resolve(value);
+  }
+}
