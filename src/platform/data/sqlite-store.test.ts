@@ -133,7 +133,7 @@ describe('SQLite unit of work', () => {
     const earlier = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('LOST')));
     // What an I/O or disk-full error does to the whole transaction, done by hand.
     const breaker = s.transaction(async (tx) => {
-      await tx.run(sql`ROLLBACK`);
+      await (tx as unknown as { run(q: ReturnType<typeof sql>): Promise<unknown> }).run(sql`ROLLBACK`);
       throw new Error('disk full');
     });
     const later = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('LATER')));
