@@ -1,8 +1,9 @@
 // Group commit for a SQLite writer connection. Units of work on one module store run one after
 // another (there is one writer), and committing each alone costs a WAL append per unit. Units
 // that queue up while one runs are instead run back to back inside one transaction, each in its
-// own SAVEPOINT, and committed together:
-// - a unit that throws is rolled back to its savepoint alone; the others are unaffected;
+// own SAVEPOINT (but the first: it has nothing before it to protect), and committed together:
+// - a unit that throws is rolled back alone (to its savepoint, or the whole transaction if it
+//   was the first); the others are unaffected;
 // - a unit's promise settles only after the COMMIT that made it durable (or the failure that
 //   lost it), so a caller never acts on work that could still vanish;
 // - when nothing is waiting the group is one unit and commits at once: no added latency idle;
@@ -84,16 +85,24 @@ export class GroupCommitter {
     const started = performance.now();
     while (this.queue.length > 0 && done.length < this.maxUnits && performance.now() - started < this.maxMs) {
       const unit = this.queue.shift()!;
-      w.exec('SAVEPOINT uow');
+      // Until a unit has succeeded there is nothing in the transaction to protect: a failure
+      // rolls the whole of it back and the next group begins afresh. That spares the savepoint
+      // of every unit that runs alone, which is all of them when nothing waits.
+      const alone = done.length === 0;
+      if (!alone) w.exec('SAVEPOINT uow');
       try {
         done.push([unit, await unit.fn()]);
-        w.exec('RELEASE uow');
+        if (!alone) w.exec('RELEASE uow');
       } catch (err) {
         unit.reject(err);
         if (!w.inTransaction) {
           // Some errors (disk full, I/O) make SQLite roll back the whole transaction: every unit
           // already run in it is lost too.
           for (const [u] of done) u.reject(new TransactionLost(err));
+          return;
+        }
+        if (alone) {
+          w.exec('ROLLBACK');
           return;
         }
         w.exec('ROLLBACK TO uow');

@@ -125,6 +125,28 @@ describe('SQLite unit of work', () => {
     await s.close();
   });
 
+  it('rolls back a failing first unit of a group alone; the units queued behind it still commit', async () => {
+    const s = await store();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // The first unit runs without a savepoint; its failure must take only its own writes with it.
+    const first = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('DROP'));
+      await gate;
+      throw new Error('first unit fails');
+    });
+    const queued = [
+      s.transaction(async (tx) => tx.insert(s.tables.products).values(row('KEEP1'))),
+      s.transaction(async (tx) => tx.insert(s.tables.products).values(row('KEEP2'))),
+    ];
+    release();
+    const results = await Promise.allSettled([first, ...queued]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products).orderBy(s.tables.products.sku);
+    expect(rows).toEqual([{ sku: 'KEEP1' }, { sku: 'KEEP2' }]);
+    await s.close();
+  });
+
   it('fails every unit of a shared commit that SQLite rolled back as a whole', async () => {
     const s = await store();
     let release!: () => void;
