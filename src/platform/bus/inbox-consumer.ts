@@ -24,7 +24,7 @@ export interface ConsumerOptions {
 
 export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
   const byKey = new Map(o.subscriptions.map((s) => [s.event.key, s]));
-  const { inbox, deadLetters } = o.store.tables;
+  const { deadLetters } = o.store.tables;
 
   async function deadLetter(envelope: EventEnvelope, reason: string, attempts: number, key: string) {
     await o.store.transaction(async (tx) => {
@@ -62,12 +62,7 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
     try {
       const outcome = await runWithContext(context, () =>
         o.unitOfWork(async (uow) => {
-          const claimed = await uow.db
-            .insert(inbox)
-            .values({ eventId: envelope.id, handler: key, handledAt: new Date() })
-            .onConflictDoNothing()
-            .returning({ eventId: inbox.eventId });
-          if (claimed.length === 0) return 'duplicate' as const;
+          if (!(await o.store.platform.claimInbox(uow.db, envelope.id, key, new Date()))) return 'duplicate' as const;
           await subscription.handle(parsed.data, uow, envelope);
           return 'handled' as const;
         }),

@@ -2,7 +2,6 @@
 // something (kick) and on a slow poll, which also picks up rows left by a crash or written by
 // another process sharing the store. A row is marked dispatched only after the transport has
 // taken it safely, so delivery is at-least-once; inboxes make it exactly-once in effect.
-import { asc, inArray, isNull } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { EventRouting } from './event-routing.ts';
@@ -25,7 +24,6 @@ export function outboxRelay(o: {
   pollMs: number;
   batchSize?: number;
 }): OutboxRelay {
-  const { outbox } = o.store.tables;
   const batchSize = o.batchSize ?? 200;
   let running: Promise<void> | undefined;
   let again = false;
@@ -35,18 +33,11 @@ export function outboxRelay(o: {
 
   async function drain(): Promise<void> {
     for (;;) {
-      const rows = await o.store.db
-        .select({ id: outbox.id, type: outbox.type, envelope: outbox.envelope })
-        .from(outbox)
-        .where(isNull(outbox.dispatchedAt))
-        .orderBy(asc(outbox.seq))
-        .limit(batchSize);
+      const rows = await o.store.platform.pendingOutbox(batchSize);
       if (rows.length === 0 || stopped) return;
       const batch = rows.map((r) => ({ envelope: r.envelope, subscribers: o.routing(r.type) })).filter((d) => d.subscribers.length > 0);
       if (batch.length) await o.transport.deliver(batch);
-      await o.store.transaction(async (tx) => {
-        await tx.update(outbox).set({ dispatchedAt: new Date() }).where(inArray(outbox.id, rows.map((r) => r.id)));
-      });
+      await o.store.transaction((tx) => o.store.platform.markDispatched(tx, rows.map((r) => r.seq), new Date()));
       o.metrics.dispatched.inc({ module: o.store.module }, rows.length);
       if (rows.length < batchSize) return;
     }

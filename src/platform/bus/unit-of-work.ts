@@ -37,12 +37,7 @@ export function unitOfWorkFor(
           if (!declared.has(event.key)) throw new UndeclaredEvent(store.module, event.key);
           const valid = parseOrThrow(event.schema, toWire(payload, `${event.key} payload`), `${event.key} payload`);
           const envelope = envelopeFor(store.module, event, valid);
-          await tx.insert(store.tables.outbox).values({
-            id: envelope.id,
-            type: event.key,
-            envelope,
-            createdAt: new Date(envelope.occurredAt),
-          });
+          await store.platform.appendOutbox(tx, { id: envelope.id, type: event.key, envelope, createdAt: new Date(envelope.occurredAt) });
           published++;
         },
       }),

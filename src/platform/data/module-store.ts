@@ -1,5 +1,6 @@
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { Dialect, PlatformTables } from './schema-kit.ts';
+import type { PlatformStatements } from './platform-statements.ts';
 
 export type StoreTables = PlatformTables & Record<string, unknown>;
 
@@ -18,6 +19,8 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
   readonly tables: T;
   /** For reads. On SQLite this connection refuses writes: every write goes through `transaction`. */
   readonly db: Db;
+  /** The bus's per-event statements on the platform tables, made for this store's engine. */
+  readonly platform: PlatformStatements;
   /**
    * Runs `fn` as one atomic unit of work. Two calls never share or interleave a transaction:
    * on SQLite they queue on the module's single writer connection, on Postgres each takes its

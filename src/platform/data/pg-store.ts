@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
+import { builtPlatformStatements } from './platform-statements.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
@@ -38,6 +39,7 @@ export function openPgStore<T extends Record<string, unknown>>(
     dialect: 'pg',
     tables,
     db,
+    platform: builtPlatformStatements(tables, db),
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
       return inside.run(true, () => db.transaction((tx) => fn(tx as unknown as Db)));

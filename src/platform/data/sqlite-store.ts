@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { GroupCommitter } from './group-commit.ts';
+import { sqlitePlatformStatements } from './sqlite-platform-statements.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
@@ -59,6 +60,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
     dialect: 'sqlite',
     tables,
     db: readDb,
+    platform: sqlitePlatformStatements(tables, writeDb, readDb),
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
       return committer.run(() => inside.run(true, () => fn(writeDb)));
