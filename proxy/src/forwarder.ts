@@ -1,11 +1,13 @@
-// The hot path: picks the route, the side and the instance, and hands the request to
-// http-proxy-middleware (httpxy underneath) with a keep-alive agent. The body is streamed, never
-// parsed; it is buffered only when a replay may be needed (fallback of an Idempotency-Key request,
-// or a shadow copy of a request with a body), and then bounded by maxReplayBodyBytes.
+// The hot path: picks the route, the side and the instance, and streams the request to it through
+// undici's keep-alive pools (see docs/decisions/0007-proxy-hot-path-on-undici.md for why not
+// through http-proxy-middleware, which still carries WebSocket upgrades). The body is streamed,
+// never parsed; it is buffered only when a replay may be needed (fallback of an Idempotency-Key
+// request, or a shadow copy of a request with a body), and then bounded by maxReplayBodyBytes.
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from './route-table.ts';
 import type { UpstreamInstance, UpstreamPool } from './upstream-pool.ts';
@@ -20,6 +22,9 @@ import { compareAnswers, type ShadowReport } from './shadow-compare.ts';
 
 const DEFAULT_ROUTE = '(default)';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+// Not forwarded upstream: hop-by-hop, plus `expect` (this server already answered 100-continue).
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const RETRY_STATUS = new Set([502, 503, 504]);
 const MAX_SHADOW_BODY = 1_048_576;
 
@@ -40,6 +45,11 @@ interface Ctx {
   /** Already retried on another instance of the same pool after a connect error. */
   instanceRetried: boolean;
   timedOut: boolean;
+  hasBody: boolean;
+  /** The answer was a 502/503/504 that will be retried on the other side: its body is dropped. */
+  retrying: boolean;
+  req: ProxiedRequest;
+  res: http.ServerResponse;
   body: Buffer | undefined;
   requestId: string;
   setCookie: string | undefined;
@@ -65,7 +75,7 @@ export interface ForwarderDeps {
 
 // Errors that say the instance is not there (as opposed to a slow or reset answer): they count
 // towards taking it out of rotation, like a failed health probe.
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 const isConnectError = (err: NodeJS.ErrnoException) => CONNECT_ERRORS.has(err.code ?? '');
 
 export class Forwarder {
@@ -74,40 +84,24 @@ export class Forwarder {
 
   constructor(deps: ForwarderDeps) {
     this.deps = deps;
-    const { table } = deps;
+    // WebSocket upgrades only: a raw tunnel, where http-proxy-middleware's handling is what we want.
     this.hpm = createProxyMiddleware({
-      // Our own plugin wires the events; the default plugins (console logging, generic error page)
-      // would answer errors before we could fall back to the other side.
       ejectPlugins: true,
-      plugins: [
-        (proxy) => {
-          proxy.on('proxyRes', (proxyRes, req, res) => this.onResponse(proxyRes, req as ProxiedRequest, res as http.ServerResponse));
-          proxy.on('error', (err, req, res) => this.onError(err as NodeJS.ErrnoException, req as ProxiedRequest | undefined, res));
-          proxy.on('econnreset', (_err, req) => this.release(req as ProxiedRequest));
-          // Our own upstream timeout (not httpxy's proxyTimeout) so a timeout is told apart from a
-          // reset: it answers 504 and, for a safe request, falls back like an unreachable side.
-          proxy.on('proxyReq', (proxyReq, req) => {
-            const ctx = (req as ProxiedRequest).proxyCtx;
-            if (!ctx) return;
-            proxyReq.setTimeout(table().config.upstreamTimeoutMs, () => {
-              ctx.timedOut = true;
-              proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT_UPSTREAM' }));
-            });
-          });
-        },
-      ],
-      selfHandleResponse: true,
-      agent: deps.agents.http,
-      router: (req, res, options) => {
-        const ctx = (req as ProxiedRequest).proxyCtx!;
-        if (ctx.body) options.buffer = Readable.from([ctx.body], { objectMode: false });
-        // Upgraded sockets leave the pool for good; a fresh connection keeps the agent's accounting clean.
-        if (!res) options.agent = false;
-        else if (ctx.inst.url.protocol === 'https:') options.agent = deps.agents.https;
-        return ctx.inst.url;
-      },
+      plugins: [(proxy) => proxy.on('error', (_err, _req, socket) => (socket as Socket).destroy())],
+      router: (req) => (req as ProxiedRequest).proxyCtx!.inst.url,
+      agent: false,
     });
   }
+
+  // Bound once: undici passes the request's context back as `opaque`, so no closure per request.
+  private readonly onHeaders = (data: Dispatcher.StreamFactoryData<Ctx>): Writable => this.onResponse(data.opaque, data.statusCode, data.headers as unknown as string[]);
+  private readonly onDone = (err: Error | null, data: Dispatcher.StreamData<Ctx>): void => {
+    const ctx = data.opaque;
+    this.release(ctx);
+    if (err) this.onError(err as NodeJS.ErrnoException, ctx);
+    else if (ctx.retrying) this.retry(ctx);
+    else this.finish(ctx);
+  };
 
   /** Handles one client request (everything but the proxy's own endpoints). */
   handle(req: ProxiedRequest, res: http.ServerResponse): void {
@@ -197,6 +191,10 @@ export class Forwarder {
       retryable: other !== undefined && safe && bufferable,
       instanceRetried: false,
       timedOut: false,
+      hasBody,
+      retrying: false,
+      req,
+      res,
       body: undefined,
       requestId,
       setCookie,
@@ -210,7 +208,7 @@ export class Forwarder {
     const needBody = hasBody && ((ctx.safe && (other !== undefined || pool.instances.length > 1)) || wantShadow);
     if (!needBody) {
       if (wantShadow) this.startShadow(ctx, req);
-      this.dispatch(ctx, req, res);
+      this.dispatch(ctx);
       return;
     }
     // Buffer only what may be replayed; everything else streams straight through.
@@ -219,29 +217,55 @@ export class Forwarder {
     req.once('end', () => {
       ctx.body = Buffer.concat(chunks);
       if (wantShadow) this.startShadow(ctx, req);
-      this.dispatch(ctx, req, res);
+      this.dispatch(ctx);
     });
     req.once('error', () => res.destroy());
   }
 
-  private dispatch(ctx: Ctx, req: ProxiedRequest, res: http.ServerResponse, avoid?: UpstreamInstance): void {
+  private dispatch(ctx: Ctx, avoid?: UpstreamInstance): void {
     ctx.attempts++;
     ctx.timedOut = false;
+    ctx.retrying = false;
     ctx.inst = ctx.pool.pick(avoid);
     ctx.inst.inFlight++;
     ctx.released = false;
-    void this.hpm(req, res);
+    const { req } = ctx;
+    const h = req.headers;
+    const headers: string[] = [];
+    for (const name in h) {
+      const value = h[name];
+      if (value === undefined || NOT_FORWARDED.has(name)) continue;
+      if (typeof value === 'string') headers.push(name, value);
+      else for (const v of value) headers.push(name, v);
+    }
+    const timeout = this.deps.table().config.upstreamTimeoutMs;
+    this.deps.agents.dispatcher.stream(
+      {
+        origin: ctx.inst.url.origin,
+        path: ctx.inst.pathPrefix + (req.url ?? '/'),
+        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers,
+        // A buffered body (replay possible) or the client's stream, never parsed.
+        body: ctx.body ?? (ctx.hasBody ? req : null),
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        responseHeaders: 'raw',
+        opaque: ctx,
+      },
+      this.onHeaders,
+      this.onDone,
+    );
   }
 
-  private release(req: ProxiedRequest | undefined): void {
-    const ctx = req?.proxyCtx;
+  private release(ctx: Ctx | undefined): void {
     if (ctx && !ctx.released) {
       ctx.released = true;
       ctx.inst.inFlight--;
     }
   }
 
-  private fallback(ctx: Ctx, req: ProxiedRequest, res: http.ServerResponse, why: string): boolean {
+  private fallback(ctx: Ctx, why: string): boolean {
+    const { res } = ctx;
     if (!ctx.retryable || ctx.attempts > 1 || !ctx.other || res.headersSent || res.destroyed) return false;
     const from = ctx.side;
     const to: Side = from === 'new' ? 'old' : 'new';
@@ -252,62 +276,66 @@ export class Forwarder {
     ctx.other = failed;
     ctx.side = to;
     ctx.body ??= Buffer.alloc(0);
-    this.dispatch(ctx, req, res);
+    this.dispatch(ctx);
     return true;
   }
 
-  private onResponse(proxyRes: http.IncomingMessage, req: ProxiedRequest, res: http.ServerResponse): void {
-    const ctx = req.proxyCtx!;
-    const status = proxyRes.statusCode ?? 502;
-    if (RETRY_STATUS.has(status) && ctx.retryable && ctx.attempts === 1) {
+  /** The upstream's status and headers are in: returns where its body goes. */
+  private onResponse(ctx: Ctx, status: number, raw: string[]): Writable {
+    if (RETRY_STATUS.has(status) && ctx.retryable && ctx.attempts === 1 && !ctx.res.destroyed) {
+      // Drained to the end (so the connection goes back to the pool), then retried on the other side.
       this.deps.metrics.upstreamErrors.labels(ctx.routeName, ctx.side, String(status)).inc();
       this.deps.onResult(ctx.routeName, ctx.side, performance.now() - ctx.start, true);
-      proxyRes.resume();
-      this.release(req);
-      if (this.fallback(ctx, req, res, `status ${status}`)) return;
+      ctx.retrying = true;
+      return new Writable({ write: (_c, _e, done) => done() });
     }
-
-    const raw = proxyRes.rawHeaders;
     const headers: string[] = [];
+    let hasRequestId = false;
     for (let i = 0; i < raw.length; i += 2) {
-      if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+      const name = raw[i]!.toLowerCase();
+      if (HOP_BY_HOP.has(name)) continue;
+      if (name === 'x-request-id') hasRequestId = true;
+      headers.push(raw[i]!, raw[i + 1]!);
     }
-    if (proxyRes.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.requestId);
+    if (!hasRequestId) headers.push('x-request-id', ctx.requestId);
     if (ctx.setCookie) headers.push('set-cookie', ctx.setCookie);
-    res.writeHead(status, proxyRes.statusMessage, headers);
-
-    if (ctx.shadow) {
-      const chunks: Buffer[] = (ctx.primaryChunks = []);
-      let size = 0;
-      proxyRes.on('data', (c: Buffer) => {
-        if ((size += c.length) <= MAX_SHADOW_BODY) chunks.push(c);
-      });
-    }
-    proxyRes.once('end', () => this.finish(ctx, req, status));
-    proxyRes.once('close', () => this.release(req));
-    proxyRes.pipe(res);
+    ctx.res.writeHead(status, headers);
+    if (!ctx.shadow) return ctx.res;
+    // Keep a copy of the primary answer (bounded) to compare with the shadow's.
+    const chunks: Buffer[] = (ctx.primaryChunks = []);
+    let size = 0;
+    const res = ctx.res;
+    return new Writable({
+      write(chunk: Buffer, _e, done) {
+        if ((size += chunk.length) <= MAX_SHADOW_BODY) chunks.push(chunk);
+        if (res.write(chunk)) done();
+        else res.once('drain', () => done());
+      },
+      final(done) {
+        res.end(() => done());
+      },
+      destroy(err, done) {
+        if (err) res.destroy(err);
+        done(err);
+      },
+    });
   }
 
-  private finish(ctx: Ctx, req: ProxiedRequest, status: number): void {
-    this.release(req);
+  private retry(ctx: Ctx): void {
+    if (!this.fallback(ctx, 'status retried')) this.onError(Object.assign(new Error('the other side could not be tried'), { code: 'ENOFALLBACK' }), ctx);
+  }
+
+  private finish(ctx: Ctx): void {
+    const status = ctx.res.statusCode;
     const ms = performance.now() - ctx.start;
     this.deps.metrics.observe(ctx.routeName, ctx.side, status, ms / 1000);
     this.deps.onResult(ctx.routeName, ctx.side, ms, status >= 500);
-    if (ctx.shadow) this.compareShadow(ctx, req, status);
+    if (ctx.shadow) this.compareShadow(ctx, ctx.req, status);
   }
 
-  private onError(err: NodeJS.ErrnoException, req: ProxiedRequest | undefined, res: http.ServerResponse | Socket | undefined): void {
-    if (!req || !res) return;
-    if (!(res instanceof http.ServerResponse)) {
-      (res as Socket).destroy();
-      return;
-    }
-    const ctx = req.proxyCtx;
-    if (!ctx) {
-      sendProblem(res, 502, 'Bad Gateway', err.message);
-      return;
-    }
-    this.release(req);
+  private onError(err: NodeJS.ErrnoException, ctx: Ctx): void {
+    const { res } = ctx;
+    if (TIMEOUT_CODES.has(err.code ?? '')) ctx.timedOut = true;
     const connectError = isConnectError(err) && !res.headersSent;
     if (connectError) {
       ctx.pool.connectFailed(ctx.inst);
@@ -316,13 +344,14 @@ export class Forwarder {
         ctx.instanceRetried = true;
         ctx.attempts--;
         ctx.body ??= Buffer.alloc(0);
-        this.dispatch(ctx, req, res, ctx.inst);
+        this.dispatch(ctx, ctx.inst);
         return;
       }
     }
-    this.deps.metrics.upstreamErrors.labels(ctx.routeName, ctx.side, err.code ?? 'error').inc();
+    if (res.destroyed && !res.headersSent) return; // the client went away first: nobody to answer
+    this.deps.metrics.upstreamErrors.labels(ctx.routeName, ctx.side, ctx.timedOut ? 'ETIMEDOUT_UPSTREAM' : (err.code ?? 'error')).inc();
     if (!res.headersSent) this.deps.onResult(ctx.routeName, ctx.side, performance.now() - ctx.start, true);
-    if (this.fallback(ctx, req, res, err.code ?? err.message)) return;
+    if (this.fallback(ctx, ctx.timedOut ? 'upstream timed out' : (err.code ?? err.message))) return;
     if (res.headersSent) {
       res.destroy();
       return;
@@ -365,6 +394,7 @@ export class Forwarder {
     req.proxyCtx = {
       route, routeName: rc?.name ?? DEFAULT_ROUTE, side, pool, other: undefined, inst: pool.pick(), released: true,
       start: performance.now(), attempts: 1, safe: false, retryable: false, instanceRetried: false, timedOut: false,
+      hasBody: false, retrying: false, req, res: undefined as unknown as http.ServerResponse,
       body: undefined, requestId, setCookie: undefined,
       shadow: undefined, shadowSide: undefined, shadowIgnore: [], primaryChunks: undefined,
     };

@@ -1,10 +1,13 @@
-// Keep-alive connection pools to upstreams (Q13), one per protocol. LIFO reuses the warmest sockets
-// and lets idle ones expire; Node's agent also honours an upstream's Keep-Alive timeout hint, so a
-// socket the upstream is about to close is not reused (the classic "socket hang up" on a POST).
+// Keep-alive connection pools to upstreams (Q13). Forwarded requests go through undici's pools (one
+// per origin, created on first use), which honour an upstream's Keep-Alive timeout hint so a socket
+// the upstream is about to close is not reused (the classic "socket hang up" on a POST). Health
+// probes and shadow copies use Node's agents: off the hot path, and plain http.request suits them.
 import http from 'node:http';
 import https from 'node:https';
+import { Agent } from 'undici';
 
 export class UpstreamAgents {
+  readonly dispatcher = new Agent({ connections: null, pipelining: 1 });
   readonly http = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
   readonly https = new https.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
 
@@ -19,6 +22,7 @@ export class UpstreamAgents {
   }
 
   destroy(): void {
+    void this.dispatcher.destroy();
     this.http.destroy();
     this.https.destroy();
   }

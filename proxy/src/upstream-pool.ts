@@ -13,12 +13,15 @@ export class UpstreamInstance {
   private successes = 0;
 
   readonly base: string;
+  /** The instance URL's path, if any, put in front of every forwarded path ('' for a bare origin). */
+  readonly pathPrefix: string;
   private readonly check: PoolConfig['healthCheck'];
 
   constructor(base: string, check: PoolConfig['healthCheck']) {
     this.base = base;
     this.check = check;
     this.url = new URL(base);
+    this.pathPrefix = this.url.pathname.replace(/\/+$/, '');
   }
 
   /** A probe failed or a request could not connect. Returns true if this took the instance out. */

@@ -1,0 +1,141 @@
+// What the hot path must keep intact whatever carries it: pooled keep-alive connections to
+// upstreams, bodies of every framing, HEAD, large and chunked answers, repeated headers, an
+// instance URL with a path, and a client that leaves mid-answer.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { proxyWith, request, startUpstream, twoSides, waitFor, type Upstream } from './helpers.ts';
+import type { RunningProxy } from '../src/proxy-server.ts';
+
+let old: Upstream;
+let fresh: Upstream;
+let proxy: RunningProxy;
+let upstreamConnections = 0;
+
+beforeAll(async () => {
+  old = await startUpstream('monolith');
+  fresh = await startUpstream('orders');
+  old.server.on('connection', () => upstreamConnections++);
+  proxy = await proxyWith(twoSides(old, fresh));
+});
+afterAll(async () => {
+  await proxy.close();
+  await old.close();
+  await fresh.close();
+});
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A raw client request, so the test controls the framing of the body. */
+function send(path: string, opts: { method?: string; headers?: Record<string, string>; chunks?: Buffer[] } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(proxy.url + path, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    for (const c of opts.chunks ?? []) req.write(c);
+    req.end();
+  });
+}
+
+describe('forwarding', () => {
+  it('reuses a few pooled connections to the upstream for many requests', async () => {
+    upstreamConnections = 0;
+    for (let round = 0; round < 25; round++) {
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          i % 2 ? request(proxy.url, '/api/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"n":${i}}` }) : request(proxy.url, '/api/v1/orders/1'),
+        ),
+      );
+      expect(replies.every((r) => r.status === 200)).toBe(true);
+    }
+    // 200 requests, at most 8 at a time: the pool never needs more than 8 connections (plus the
+    // health checker's own).
+    expect(upstreamConnections).toBeGreaterThan(0);
+    expect(upstreamConnections).toBeLessThanOrEqual(9);
+  });
+
+  it('streams a chunked request body of 1 MiB to the upstream byte for byte', async () => {
+    // Hex text: the test upstream keeps bodies as strings.
+    const chunks = Array.from({ length: 64 }, () => Buffer.from(randomBytes(8 * 1024).toString('hex')));
+    const r = await send('/api/v1/orders/upload', { method: 'PUT', headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' }, chunks });
+    expect(r.status).toBe(200);
+    const seen = old.seen.at(-1)!;
+    expect(seen.headers['transfer-encoding']).toBe('chunked');
+    expect(seen.body.length).toBe(1024 * 1024);
+    expect(sha(seen.body)).toBe(sha(Buffer.concat(chunks)));
+  });
+
+  it('passes a large chunked answer through whole, and HEAD without a body', async () => {
+    const big = randomBytes(3 * 1024 * 1024);
+    old.behave((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-digest': sha(big) });
+      for (let i = 0; i < big.length; i += 64 * 1024) res.write(big.subarray(i, i + 64 * 1024));
+      res.end();
+    });
+    try {
+      const r = await send('/api/v1/orders/export');
+      expect(r.status).toBe(200);
+      expect(r.headers['transfer-encoding']).toBe('chunked');
+      expect(sha(r.body)).toBe(r.headers['x-digest']);
+      const head = await send('/api/v1/orders/export', { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.body.length).toBe(0);
+    } finally {
+      old.behave(undefined);
+    }
+  });
+
+  it('keeps repeated response headers and the upstream status', async () => {
+    old.behave((_req, res) => {
+      res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+      res.writeHead(201, { 'content-type': 'application/json', 'x-request-id': 'from-upstream' });
+      res.end('{}');
+    });
+    try {
+      const r = await send('/api/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '2' }, chunks: [Buffer.from('{}')] });
+      expect(r.status).toBe(201);
+      expect(r.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+      expect(r.headers['x-request-id']).toBe('from-upstream');
+    } finally {
+      old.behave(undefined);
+    }
+  });
+
+  it('puts an instance URL path in front of the forwarded path', async () => {
+    const p = await proxyWith({ pools: { monolith: { instances: [`${old.url}/base/`] } }, routes: [] });
+    try {
+      const r = await request(p.url, '/api/v1/things?x=1');
+      expect(r.json<{ url: string }>().url).toBe('/base/api/v1/things?x=1');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('lets go of the upstream answer when the client leaves mid-way, and keeps serving', async () => {
+    let aborted = false;
+    old.behave((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first part');
+      res.on('close', () => (aborted = !res.writableFinished));
+      // Never ends on its own: only the client leaving can finish this exchange.
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(proxy.url + '/api/v1/orders/stream', { agent: false }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      });
+      await waitFor(() => aborted, 'the upstream answer to be abandoned');
+    } finally {
+      old.behave(undefined);
+    }
+    expect((await request(proxy.url, '/api/v1/orders/1')).status).toBe(200);
+  });
+});
