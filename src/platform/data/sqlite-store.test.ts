@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { count, sql } from 'drizzle-orm';
@@ -167,6 +167,22 @@ describe('SQLite unit of work', () => {
     expect(l.status).toBe('fulfilled');
     const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products);
     expect(rows).toEqual([{ sku: 'LATER' }]);
+    await s.close();
+  });
+
+  it('checkpoints the WAL into the database file off the event loop, with no commit doing it', async () => {
+    const s = await store();
+    const file = join(dirs.at(-1)!, 'widgets.sqlite');
+    // ~6 MB of WAL: past the background threshold (4 MB), far below the writer's own (40 MB).
+    const name = 'x'.repeat(2000);
+    for (let batch = 0; batch < 30; batch++) {
+      await s.transaction(async (tx) => {
+        await tx.insert(s.tables.products).values(Array.from({ length: 100 }, (_, i) => ({ sku: `${batch}-${i}`, name })));
+      });
+    }
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < 4_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(statSync(file).size).toBeGreaterThan(4_000_000);
     await s.close();
   });
 

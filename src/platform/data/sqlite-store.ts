@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { GroupCommitter } from './group-commit.ts';
 import { sqlitePlatformStatements } from './sqlite-platform-statements.ts';
+import { checkpointInBackground, WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
@@ -39,9 +40,12 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   writer.pragma('synchronous = NORMAL');
   writer.pragma(`busy_timeout = ${busy}`);
   writer.pragma('foreign_keys = ON');
+  // Checkpoints run off the event loop (wal-checkpointer.ts); the writer's own is the fallback.
+  writer.pragma(`wal_autocheckpoint = ${WRITER_FALLBACK_PAGES}`);
   const reader = new Database(file);
   reader.pragma(`busy_timeout = ${busy}`);
   reader.pragma('query_only = ON');
+  const checkpoints = checkpointInBackground(file);
   // Its file and no other (Q31): neither connection may ATTACH another module's file.
   refuseAttach(writer, schema.module);
   refuseAttach(reader, schema.module);
@@ -78,9 +82,10 @@ export function openSqliteStore<T extends Record<string, unknown>>(
       reader.prepare('SELECT 1').get();
     },
     async close() {
-      // Wait for the unit of work in progress, if any, then close the reader before the writer
-      // so the writer's close can checkpoint the WAL.
+      // Wait for the unit of work in progress, if any, then close the checkpointer's connection
+      // and the reader before the writer, so the writer's close (the last) can checkpoint the WAL.
       await committer.idle();
+      await checkpoints.stop();
       reader.close();
       writer.close();
     },

@@ -1,0 +1,64 @@
+// SQLite checkpoints the WAL into the database file from inside the commit that crosses its
+// threshold, with an fsync of each file: in the bus bench that was ~60% of the time spent in
+// COMMIT, a few milliseconds at a time on the event loop. SQLite stores hand their checkpoints to
+// one worker thread per process instead, which checkpoints with a connection of its own. The
+// writer keeps a far higher automatic threshold of its own, so the WAL stays bounded even if the
+// worker falls behind or is gone.
+import { Worker } from 'node:worker_threads';
+
+/** SQLite's own default threshold (1000 pages of 4 KiB), checked by the worker. */
+const THRESHOLD_BYTES = 1000 * 4096;
+const INTERVAL_MS = 20;
+/** Pages of WAL past which the writer checkpoints by itself, as before. */
+export const WRITER_FALLBACK_PAGES = 10_000;
+
+let worker: Worker | undefined;
+let nextId = 0;
+const replies = new Map<number, (error?: string) => void>();
+
+function ask(w: Worker, op: 'watch' | 'forget', file: string): Promise<void> {
+  const id = ++nextId;
+  // Held while a reply is awaited: a process whose last act is closing a store must not exit
+  // before the worker answers.
+  w.ref();
+  return new Promise((resolve, reject) => {
+    replies.set(id, (error) => (error ? reject(new Error(error)) : resolve()));
+    w.postMessage({ op, file, id });
+  });
+}
+
+function settle(w: Worker, id: number, error?: string): void {
+  replies.get(id)?.(error);
+  replies.delete(id);
+  if (replies.size === 0) w.unref();
+}
+
+function start(): Worker {
+  const w = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { thresholdBytes: THRESHOLD_BYTES, intervalMs: INTERVAL_MS } });
+  // Otherwise it must never keep a process alive that is done; it lives as long as the process.
+  w.unref();
+  w.on('message', (m: { id: number; error?: string }) => settle(w, m.id, m.error));
+  w.on('error', () => {
+    // The writers' fallback threshold takes over; the next store opened starts a fresh worker.
+    if (worker === w) worker = undefined;
+    for (const id of [...replies.keys()]) settle(w, id);
+  });
+  return w;
+}
+
+export interface BackgroundCheckpoints {
+  /** Resolves once the worker has closed its connection to the file. */
+  stop(): Promise<void>;
+}
+
+export function checkpointInBackground(file: string): BackgroundCheckpoints {
+  worker ??= start();
+  const w = worker;
+  const watching = ask(w, 'watch', file).catch(() => {});
+  return {
+    async stop() {
+      await watching;
+      if (worker === w) await ask(w, 'forget', file).catch(() => {});
+    },
+  };
+}
