@@ -37,9 +37,19 @@ export class GroupCommitter {
   private readonly writer: Database.Database;
   private readonly maxUnits: number;
   private readonly maxMs: number;
+  private readonly stmt: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(writer: Database.Database, options: GroupCommitOptions = {}) {
     this.writer = writer;
+    // Prepared once: exec parses its SQL on every call, and these run for every unit.
+    this.stmt = {
+      begin: writer.prepare('BEGIN IMMEDIATE'),
+      commit: writer.prepare('COMMIT'),
+      rollback: writer.prepare('ROLLBACK'),
+      savepoint: writer.prepare('SAVEPOINT uow'),
+      release: writer.prepare('RELEASE uow'),
+      rollbackTo: writer.prepare('ROLLBACK TO uow'),
+    };
     this.maxUnits = options.maxUnits ?? 64;
     this.maxMs = options.maxMs ?? 10;
   }
@@ -73,8 +83,9 @@ export class GroupCommitter {
 
   private async group(): Promise<void> {
     const w = this.writer;
+    const st = this.stmt;
     try {
-      w.exec('BEGIN IMMEDIATE');
+      st.begin.run();
     } catch (err) {
       // The write lock stayed busy past busy_timeout (another process): the first unit fails as
       // a lone transaction would; the rest try again.
@@ -89,10 +100,10 @@ export class GroupCommitter {
       // rolls the whole of it back and the next group begins afresh. That spares the savepoint
       // of every unit that runs alone, which is all of them when nothing waits.
       const alone = done.length === 0;
-      if (!alone) w.exec('SAVEPOINT uow');
+      if (!alone) st.savepoint.run();
       try {
         done.push([unit, await unit.fn()]);
-        if (!alone) w.exec('RELEASE uow');
+        if (!alone) st.release.run();
       } catch (err) {
         unit.reject(err);
         if (!w.inTransaction) {
@@ -102,17 +113,17 @@ export class GroupCommitter {
           return;
         }
         if (alone) {
-          w.exec('ROLLBACK');
+          st.rollback.run();
           return;
         }
-        w.exec('ROLLBACK TO uow');
-        w.exec('RELEASE uow');
+        st.rollbackTo.run();
+        st.release.run();
       }
     }
     try {
-      w.exec('COMMIT');
+      st.commit.run();
     } catch (err) {
-      if (w.inTransaction) w.exec('ROLLBACK');
+      if (w.inTransaction) st.rollback.run();
       for (const [u] of done) u.reject(err);
       return;
     }
