@@ -1,16 +1,10 @@
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { Dialect, PlatformTables } from './schema-kit.ts';
 import type { PlatformStatements } from './platform-statements.ts';
+import type { Db } from './db-handle.ts';
 
 export type StoreTables = PlatformTables & Record<string, unknown>;
 
-/**
- * The query handle a module writes against. Typed as drizzle's Postgres database; on SQLite the
- * same query-builder calls run on better-sqlite3 (see schema-kit.ts for why that holds).
- * Stick to the builder API both engines share: select/insert/update/delete, where, returning,
- * onConflictDoNothing/onConflictDoUpdate, orderBy, limit, offset.
- */
-export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+export type { Db } from './db-handle.ts';
 
 /** T is the full table set: the module's own tables and the platform's. */
 export interface ModuleStore<T extends PlatformTables = StoreTables> {

@@ -5,7 +5,7 @@
 // Postgres they are built per call (a drizzle prepared query is bound to the handle that built it,
 // and each transaction has its own). Module code keeps using drizzle's builder.
 import { asc, inArray, isNull } from 'drizzle-orm';
-import type { Db } from './module-store.ts';
+import type { Db } from './db-handle.ts';
 import type { PlatformTables } from './schema-kit.ts';
 import type { StoredEnvelope } from './platform-tables.ts';
 

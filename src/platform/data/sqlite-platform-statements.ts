@@ -3,7 +3,7 @@
 // prepared on that handle run inside whichever unit of work is open: the `tx` they are given is
 // that same handle and only says the call belongs to a unit of work.
 import { asc, isNull, sql } from 'drizzle-orm';
-import type { Db } from './module-store.ts';
+import type { Db } from './db-handle.ts';
 import type { PlatformTables } from './schema-kit.ts';
 import type { PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
 
