@@ -173,7 +173,8 @@ describe('SQLite unit of work', () => {
   it('checkpoints the WAL into the database file off the event loop, with no commit doing it', async () => {
     const s = await store();
     const file = join(dirs.at(-1)!, 'widgets.sqlite');
-    // ~6 MB of WAL: past the background threshold (4 MB), far below the writer's own (40 MB).
+    // ~6 MB of WAL, far below the writer's own threshold (10,000 pages, ~40 MB): only the
+    // background checkpointer can have moved it into the database file.
     const name = 'x'.repeat(2000);
     for (let batch = 0; batch < 30; batch++) {
       await s.transaction(async (tx) => {

@@ -6,9 +6,8 @@
 // worker falls behind or is gone.
 import { Worker } from 'node:worker_threads';
 
-/** SQLite's own default threshold (1000 pages of 4 KiB), checked by the worker. */
-const THRESHOLD_BYTES = 1000 * 4096;
-const INTERVAL_MS = 20;
+/** How often the worker looks for WAL written since its last checkpoint. */
+const INTERVAL_MS = 100;
 /** Pages of WAL past which the writer checkpoints by itself, as before. */
 export const WRITER_FALLBACK_PAGES = 10_000;
 
@@ -34,7 +33,7 @@ function settle(w: Worker, id: number, error?: string): void {
 }
 
 function start(): Worker {
-  const w = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { thresholdBytes: THRESHOLD_BYTES, intervalMs: INTERVAL_MS } });
+  const w = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { intervalMs: INTERVAL_MS } });
   // Otherwise it must never keep a process alive that is done; it lives as long as the process.
   w.unref();
   w.on('message', (m: { id: number; error?: string }) => settle(w, m.id, m.error));
