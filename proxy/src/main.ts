@@ -2,12 +2,19 @@
 // PROXY_WORKERS=N (or `auto`, one per core) runs N workers behind node:cluster; see cluster.ts for
 // how reload, admin changes and the canary stay consistent across them.
 import cluster from 'node:cluster';
+import { setFlagsFromString } from 'node:v8';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { readProxyEnv } from './proxy-env.ts';
 import { readConfig, ConfigError } from './config-file.ts';
 import { startProxy } from './proxy-server.ts';
 import { runPrimary, runWorker } from './cluster.ts';
+
+// V8 otherwise learns, while the proxy warms up, to allocate per-request objects (request, headers,
+// upstream answer) straight into the old generation: every young collection then scans them and
+// takes ~10 ms instead of ~1 ms, and the heap grows until a full collection. Measured with
+// --trace-gc at 8,000 req/s; see docs/proxy.md (Performance).
+setFlagsFromString('--no-allocation-site-pretenuring');
 
 let env;
 try {
