@@ -20,22 +20,32 @@ export async function bundleService(o: { root: string; module: string; outDir: s
     `import { pickModuleDefinition, runServiceMain } from './src/platform/kernel/topology-service.ts';`,
     `await runServiceMain({ module: ${JSON.stringify(o.module)}, manifests, load: async () => pickModuleDefinition(impl) });`,
   ].join('\n');
-  const result = await build({
-    stdin: { contents: entry, resolveDir: o.root, sourcefile: `${o.module}-service-entry.ts`, loader: 'ts' },
+  const common = {
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node22',
     packages: 'external',
-    outfile: join(o.outDir, 'service.mjs'),
     write: false,
-    metafile: true,
     legalComments: 'none',
     logLevel: 'silent',
     absWorkingDir: o.root,
+  } as const;
+  const result = await build({
+    ...common,
+    stdin: { contents: entry, resolveDir: o.root, sourcefile: `${o.module}-service-entry.ts`, loader: 'ts' },
+    outfile: join(o.outDir, 'service.mjs'),
+    metafile: true,
+  });
+  // SQLite's background WAL checkpoints run in a worker thread loaded from its own file, which
+  // esbuild does not follow: it gets a bundle of its own beside service.mjs.
+  const checkpointer = await build({
+    ...common,
+    entryPoints: ['./src/platform/data/wal-checkpoint-worker.ts'],
+    outfile: join(o.outDir, 'wal-checkpoint-worker.mjs'),
   });
   const files = new Map<string, Uint8Array | string>();
-  for (const f of result.outputFiles) files.set(f.path, f.contents);
+  for (const f of [...result.outputFiles, ...checkpointer.outputFiles]) files.set(f.path, f.contents);
   files.set(join(o.outDir, 'meta.json'), `${JSON.stringify(result.metafile, null, 2)}\n`);
   return { files, metafile: result.metafile };
 }

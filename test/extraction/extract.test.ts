@@ -133,6 +133,9 @@ describe('npm run extract', () => {
       });
       const base = `http://127.0.0.1:${port}`;
       await waitReady(base, child, 120_000);
+      // The background WAL checkpointer's worker ships beside the bundle (esbuild does not follow it).
+      expect(existsSync(join(paths.deploy, 'catalog/dist/wal-checkpoint-worker.mjs'))).toBe(true);
+      expect(child.output()).not.toMatch(/background checkpoints unavailable/);
       for (const probe of ['live', 'ready', 'started']) expect((await fetch(`${base}/health/${probe}`)).status).toBe(200);
       expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/deployable="catalog-service"/);
       const token = await mintToken({ sub: 'alice', secret: DEV_JWT_SECRET });

@@ -4,6 +4,8 @@
 // one worker thread per process instead, which checkpoints with a connection of its own. The
 // writer keeps a far higher automatic threshold of its own, so the WAL stays bounded even if the
 // worker falls behind or is gone.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /** How often the worker looks for WAL written since its last checkpoint. */
@@ -32,13 +34,20 @@ function settle(w: Worker, id: number, error?: string): void {
   if (replies.size === 0) w.unref();
 }
 
+/** The worker's source beside this file, or, in an extracted service's bundle, its own bundle. */
+function workerFile(): URL {
+  const source = new URL('./wal-checkpoint-worker.ts', import.meta.url);
+  return existsSync(fileURLToPath(source)) ? source : new URL('./wal-checkpoint-worker.mjs', import.meta.url);
+}
+
 function start(): Worker {
-  const w = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { intervalMs: INTERVAL_MS } });
+  const w = new Worker(workerFile(), { workerData: { intervalMs: INTERVAL_MS } });
   // Otherwise it must never keep a process alive that is done; it lives as long as the process.
   w.unref();
   w.on('message', (m: { id: number; error?: string }) => settle(w, m.id, m.error));
-  w.on('error', () => {
+  w.on('error', (err) => {
     // The writers' fallback threshold takes over; the next store opened starts a fresh worker.
+    process.emitWarning(`SQLite background checkpoints unavailable (${err.message}); commits checkpoint by themselves past ${WRITER_FALLBACK_PAGES} pages`);
     if (worker === w) worker = undefined;
     for (const id of [...replies.keys()]) settle(w, id);
   });
