@@ -45,7 +45,7 @@ function start(): Worker {
   // Otherwise it must never keep a process alive that is done; it lives as long as the process.
   w.unref();
   w.on('message', (m: { id: number; error?: string }) => settle(w, m.id, m.error));
-  w.on('error', (err) => {
+  w.on('error', (err: Error) => {
     // The writers' fallback threshold takes over; the next store opened starts a fresh worker.
     process.emitWarning(`SQLite background checkpoints unavailable (${err.message}); commits checkpoint by themselves past ${WRITER_FALLBACK_PAGES} pages`);
     if (worker === w) worker = undefined;
