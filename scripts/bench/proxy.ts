@@ -309,6 +309,13 @@ export async function run(): Promise<void> {
       errors.get(t.name)!,
     ];
   });
+  const perCore = targets.find((t) => t.name !== proxyOne && t.name.startsWith('strangler proxy'))?.name ?? proxyOne;
+  const best = vsNginx.get(perCore)!.length ? median(vsNginx.get(perCore)!) : NaN;
+  const p99One = median(addedP99.get(proxyOne)!);
+  const verdict = Number.isNaN(best)
+    ? ''
+    : `This run: **${best.toFixed(2)}** of nginx with one worker per core (throughput bar ${best >= 0.5 ? 'met' : 'not met'}), ` +
+      `**${p99One.toFixed(2)} ms** added p99 with one worker (latency bar ${p99One < 1 ? 'met' : 'not met'}).`;
   const md = `## Strangler proxy
 
 A fixed upstream (node:http, ~100-byte JSON, keep-alive) measured directly, behind nginx (Debian's
@@ -329,6 +336,7 @@ assignment, edge headers and metrics run on every request; 1 worker, and one wor
   figures are low and noisy: read the ratios.
 
 Bar (issue 8): ≥ 0.5 of nginx's throughput (aim 0.8) and < 1 ms added p99 at half saturation.
+${verdict}
 
 ${table(['target', 'req/s (saturated)', 'vs nginx', 'vs no proxy', 'p50 ms @ ½', 'p99 ms @ ½', 'added p50 ms', 'added p99 ms', 'errors'], rows)}
 ${nginx ? '' : '\nnginx was not installed for this run (`sudo apt-get update && sudo apt-get install -y nginx`), so it has no row.\n'}`;

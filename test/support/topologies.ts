@@ -63,6 +63,13 @@ export interface SystemOptions {
   deployables?: Deployables;
   /** Put the strangler proxy in front (default: when anything is extracted). */
   proxy?: boolean;
+  /**
+   * `remote` (default): the monolith no longer runs the extracted modules. `migrating`: it runs
+   * them too, on the same stores, and the proxy can split their routes between the two sides.
+   */
+  state?: 'remote' | 'migrating';
+  /** The proxy's starting weight for the extracted modules' routes (default 100). */
+  weight?: number;
 }
 
 export interface RunningSystem {
@@ -74,6 +81,8 @@ export interface RunningSystem {
   readonly extracted: readonly string[];
   readonly serviceUrls: Readonly<Record<string, string[]>>;
   readonly prefix: string;
+  /** The strangler proxy in front, if any (weights, state). */
+  readonly proxy: RunningProxy | undefined;
   token(sub: string, scopes?: string[]): Promise<string>;
   /** `monolith` or a module name; `index` picks the instance. */
   process(which: string, index?: number): Child;
@@ -111,7 +120,7 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
   const topologyFile = join(dir, 'topology.json');
   const file: TopologyFile = {
     monolith: { urls: [monolithUrl] },
-    modules: Object.fromEntries(extracted.map((m) => [m, { state: 'remote' as const, urls: serviceUrls[m]! }])),
+    modules: Object.fromEntries(extracted.map((m) => [m, { state: options.state ?? 'remote', urls: serviceUrls[m]! }])),
   };
   writeFileSync(topologyFile, JSON.stringify(file, null, 2));
 
@@ -170,7 +179,7 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
       for (const m of extracted) {
         pools[m] = { instances: serviceUrls[m]! };
         const manifest = deployables.manifests.find((x) => x.name === m)!;
-        manifest.publicPaths.forEach((prefix, i) => routes.push({ name: i ? `${m}-${i + 1}` : m, prefix, old: 'monolith', new: m, weight: 100 }));
+        manifest.publicPaths.forEach((prefix, i) => routes.push({ name: i ? `${m}-${i + 1}` : m, prefix, old: 'monolith', new: m, weight: options.weight ?? 100 }));
       }
       writeFileSync(configPath, JSON.stringify({ pools, defaultPool: 'monolith', routes }, null, 2));
       proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', jwtSecret: DEV_JWT_SECRET, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
@@ -194,6 +203,7 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
     extracted,
     serviceUrls,
     prefix: bus.prefix,
+    proxy,
     token: (sub, scopes = []) => mintToken({ sub, scopes, secret: DEV_JWT_SECRET }),
     process: (which, index) => slot(which, index).child!,
     kill: (which, index, signal = 'SIGKILL') => stopChild(slot(which, index), signal),
