@@ -16,10 +16,12 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
   /** The bus's per-event statements on the platform tables, made for this store's engine. */
   readonly platform: PlatformStatements;
   /**
-   * Runs `fn` as one atomic unit of work. Two calls never share or interleave a transaction:
-   * on SQLite they queue on the module's single writer connection, on Postgres each takes its
-   * own pooled connection. Keep the callback to database work: on SQLite, awaiting something
-   * slow inside it holds the module's write lock for that long.
+   * Runs `fn` as one atomic unit of work: all of it commits or none of it does, and the promise
+   * settles only once that is decided. Two calls never interleave: on SQLite they run one after
+   * the other on the module's single writer connection (those that queue up meanwhile share one
+   * COMMIT, each in its own savepoint, so one failing leaves the others intact; see
+   * group-commit.ts); on Postgres each takes its own pooled connection. Keep the callback to
+   * database work: on SQLite, awaiting something slow inside it delays every unit queued behind.
    */
   transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R>;
   /** How many of this module's migrations are not applied yet. */
