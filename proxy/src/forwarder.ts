@@ -25,6 +25,22 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 // Not forwarded upstream: hop-by-hop, plus `expect` (this server already answered 100-continue).
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+// The client went away (its response closed before the end, so we aborted the upstream request).
+const CLIENT_GONE = new Set(['UND_ERR_ABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+// A request undici refuses to send as it stands (say `OPTIONS *`): the client's fault, not a side's.
+const REFUSED_REQUEST = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+// A 502/503/504 body up to this size is read to the end before retrying on the other side, so its
+// connection goes back to the pool; a larger or unsized one is cut off and its connection dropped.
+const MAX_DRAIN_BYTES = 64 * 1024;
+
+/**
+ * Lets undici abort the upstream request when the client leaves before its answer is complete:
+ * the response itself is the abort signal (undici accepts an EventEmitter that emits 'abort').
+ * One shared listener, so nothing is allocated per request.
+ */
+function abortUpstreamIfUnfinished(this: http.ServerResponse): void {
+  if (!this.writableFinished) this.emit('abort');
+}
 const RETRY_STATUS = new Set([502, 503, 504]);
 const MAX_SHADOW_BODY = 1_048_576;
 
@@ -98,8 +114,9 @@ export class Forwarder {
   private readonly onDone = (err: Error | null, data: Dispatcher.StreamData<Ctx>): void => {
     const ctx = data.opaque;
     this.release(ctx);
-    if (err) this.onError(err as NodeJS.ErrnoException, ctx);
-    else if (ctx.retrying) this.retry(ctx);
+    // A 502/503/504 already counted against this side: whatever became of its body, try the other.
+    if (ctx.retrying) this.retry(ctx);
+    else if (err) this.onError(err as NodeJS.ErrnoException, ctx);
     else this.finish(ctx);
   };
 
@@ -239,22 +256,24 @@ export class Forwarder {
       else for (const v of value) headers.push(name, v);
     }
     const timeout = this.deps.table().config.upstreamTimeoutMs;
-    this.deps.agents.dispatcher.stream(
-      {
-        origin: ctx.inst.url.origin,
-        path: ctx.inst.pathPrefix + (req.url ?? '/'),
-        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-        headers,
-        // A buffered body (replay possible) or the client's stream, never parsed.
-        body: ctx.body ?? (ctx.hasBody ? req : null),
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        responseHeaders: 'raw',
-        opaque: ctx,
-      },
-      this.onHeaders,
-      this.onDone,
-    );
+    if (ctx.attempts === 1 && !ctx.instanceRetried) ctx.res.once('close', abortUpstreamIfUnfinished);
+    const options: Dispatcher.RequestOptions<Ctx> & { servername?: string } = {
+      origin: ctx.inst.url.origin,
+      // TLS names the instance, not the client's Host (which is forwarded as is): one pool of
+      // connections per instance whatever hosts the clients use. (undici takes it; its types omit it.)
+      servername: ctx.inst.tlsName,
+      signal: ctx.res,
+      path: ctx.inst.pathPrefix + (req.url ?? '/'),
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers,
+      // A buffered body (replay possible) or the client's stream, never parsed.
+      body: ctx.body ?? (ctx.hasBody ? req : null),
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      responseHeaders: 'raw',
+      opaque: ctx,
+    };
+    this.deps.agents.dispatcher.stream(options, this.onHeaders, this.onDone);
   }
 
   private release(ctx: Ctx | undefined): void {
@@ -287,7 +306,11 @@ export class Forwarder {
       this.deps.metrics.upstreamErrors.labels(ctx.routeName, ctx.side, String(status)).inc();
       this.deps.onResult(ctx.routeName, ctx.side, performance.now() - ctx.start, true);
       ctx.retrying = true;
-      return new Writable({ write: (_c, _e, done) => done() });
+      let length = Number.NaN;
+      for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'content-length') length = Number(raw[i + 1]);
+      const drain = new Writable({ write: (_c, _e, done) => done() });
+      if (!(length <= MAX_DRAIN_BYTES)) drain.destroy(new Error('not draining a large error answer'));
+      return drain;
     }
     const headers: string[] = [];
     let hasRequestId = false;
@@ -305,7 +328,7 @@ export class Forwarder {
     const chunks: Buffer[] = (ctx.primaryChunks = []);
     let size = 0;
     const res = ctx.res;
-    return new Writable({
+    const tee = new Writable({
       write(chunk: Buffer, _e, done) {
         if ((size += chunk.length) <= MAX_SHADOW_BODY) chunks.push(chunk);
         if (res.write(chunk)) done();
@@ -319,6 +342,11 @@ export class Forwarder {
         done(err);
       },
     });
+    // A client that leaves mid-answer never drains: end the tee too, so undici aborts the upstream.
+    res.once('close', () => {
+      if (!res.writableFinished) tee.destroy(Object.assign(new Error('the client went away'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    });
+    return tee;
   }
 
   private retry(ctx: Ctx): void {
@@ -335,6 +363,12 @@ export class Forwarder {
 
   private onError(err: NodeJS.ErrnoException, ctx: Ctx): void {
     const { res } = ctx;
+    // Nobody is left to answer, and the side did nothing wrong.
+    if (res.destroyed && CLIENT_GONE.has(err.code ?? '')) return;
+    if (REFUSED_REQUEST.has(err.code ?? '') && !res.headersSent) {
+      sendProblem(res, 400, 'Bad Request', `the proxy cannot forward this request: ${err.message}`, { 'x-request-id': ctx.requestId });
+      return;
+    }
     if (TIMEOUT_CODES.has(err.code ?? '')) ctx.timedOut = true;
     const connectError = isConnectError(err) && !res.headersSent;
     if (connectError) {
@@ -428,6 +462,8 @@ export class Forwarder {
   }
 
   private compareShadow(ctx: Ctx, req: ProxiedRequest, status: number): void {
+    // After a fallback the primary answer came from the shadow's side: nothing to compare.
+    if (ctx.side === ctx.shadowSide) return;
     const primary = { status, body: Buffer.concat(ctx.primaryChunks ?? []).toString('utf8') };
     const { routeName, side, shadowSide } = ctx;
     void ctx.shadow!.then((shadow) => {

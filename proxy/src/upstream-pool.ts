@@ -2,6 +2,7 @@
 // taken out after repeated probe or connect failures, put back after a passing probe; picking skips
 // the ones that are out. If every instance is out we still try one: a request that might succeed
 // beats a certain 503 (and the fallback to the other side still applies).
+import { isIP } from 'node:net';
 import type { UpstreamAgents } from './upstream-agents.ts';
 import type { PoolConfig } from './config-schema.ts';
 
@@ -15,6 +16,8 @@ export class UpstreamInstance {
   readonly base: string;
   /** The instance URL's path, if any, put in front of every forwarded path ('' for a bare origin). */
   readonly pathPrefix: string;
+  /** The TLS server name for https instances (none for an IP address, as RFC 6066 wants). */
+  readonly tlsName: string | undefined;
   private readonly check: PoolConfig['healthCheck'];
 
   constructor(base: string, check: PoolConfig['healthCheck']) {
@@ -22,6 +25,7 @@ export class UpstreamInstance {
     this.check = check;
     this.url = new URL(base);
     this.pathPrefix = this.url.pathname.replace(/\/+$/, '');
+    this.tlsName = isIP(this.url.hostname) ? undefined : this.url.hostname;
   }
 
   /** A probe failed or a request could not connect. Returns true if this took the instance out. */

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { proxyWith, request, startUpstream, twoSides, waitFor, type Upstream } from './helpers.ts';
+import { proxyWith, request, startUpstream, token, twoSides, waitFor, type Upstream } from './helpers.ts';
 import type { RunningProxy } from '../src/proxy-server.ts';
 
 let old: Upstream;
@@ -137,5 +137,91 @@ describe('forwarding', () => {
       old.behave(undefined);
     }
     expect((await request(proxy.url, '/api/v1/orders/1')).status).toBe(200);
+  });
+});
+
+describe('clients that leave, error answers and refused requests', () => {
+  let a: Upstream;
+  let b: Upstream;
+  let p: RunningProxy;
+  let admin: string;
+  beforeAll(async () => {
+    a = await startUpstream('monolith');
+    b = await startUpstream('orders');
+    // Shadow every GET to the other side; a short upstream timeout so a stuck exchange would show.
+    p = await proxyWith({ ...twoSides(a, b, { shadow: { percent: 100 } }), upstreamTimeoutMs: 1000 });
+    admin = `Bearer ${await token('ops', 'admin')}`;
+  });
+  afterAll(async () => {
+    await p.close();
+    await a.close();
+    await b.close();
+  });
+  const inFlight = async () => (await request(p.url, '/_proxy/state', { headers: { authorization: admin } })).json<{ pools: { instances: { inFlight: number }[] }[] }>().pools.flatMap((x) => x.instances.map((i) => i.inFlight));
+  const upstreamErrors = async () => (await p.metrics.registry.getSingleMetricAsString('proxy_upstream_errors_total')).split('\n').filter((l) => l.startsWith('proxy_upstream_errors_total{'));
+  const leaveAfter = (path: string, when: 'first byte' | number) =>
+    new Promise<void>((resolve) => {
+      const req = http.get(p.url + path, { agent: false }, (res) => {
+        if (when === 'first byte') res.once('data', () => (req.destroy(), resolve()));
+      });
+      req.on('error', () => undefined);
+      if (typeof when === 'number') setTimeout(() => (req.destroy(), resolve()), when);
+    });
+
+  it('lets go of a shadowed answer the client left mid-way, and counts no upstream error', async () => {
+    p.metrics.registry.resetMetrics();
+    const big = Buffer.alloc(4 * 1024 * 1024, 120);
+    a.behave((req, res) => (req.url === '/health/ready' ? res.end('ok') : (res.writeHead(200, { 'content-type': 'application/octet-stream' }), res.end(big))));
+    try {
+      await leaveAfter('/api/v1/orders/big', 'first byte');
+      await waitFor(async () => (await inFlight()).every((n) => n === 0), 'every instance to be released');
+    } finally {
+      a.behave(undefined);
+    }
+    expect(await upstreamErrors()).toEqual([]);
+  });
+
+  it('gives up the upstream request of a client that left before the answer began', async () => {
+    p.metrics.registry.resetMetrics();
+    a.behave((req, res) => (req.url === '/health/ready' ? res.end('ok') : void setTimeout(() => res.end('late'), 800)));
+    try {
+      await leaveAfter('/api/v1/orders/slow', 100);
+      // Released at once, not when the upstream answers (800 ms) or times out (1 s).
+      await waitFor(async () => (await inFlight()).every((n) => n === 0), 'the instance to be released', 400);
+    } finally {
+      a.behave(undefined);
+    }
+    expect(await upstreamErrors()).toEqual([]);
+  });
+
+  it('falls back at once from a 503 with a large or endless body, counting the failure once', async () => {
+    p.metrics.registry.resetMetrics();
+    // Headers, then a body that never ends: waiting for it would take the whole upstream timeout.
+    a.behave((req, res) => {
+      if (req.url === '/health/ready') return void res.end('ok');
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.write('x'.repeat(1024));
+    });
+    try {
+      const started = performance.now();
+      const r = await request(p.url, '/api/v1/orders/7');
+      expect(r.status).toBe(200);
+      expect(r.json<{ upstream: string }>().upstream).toBe('orders');
+      expect(performance.now() - started).toBeLessThan(900);
+    } finally {
+      a.behave(undefined);
+    }
+    expect(await upstreamErrors()).toEqual(['proxy_upstream_errors_total{route="orders",side="old",kind="503"} 1']);
+  });
+
+  it('answers 400, not 502, to a request undici cannot send (OPTIONS *), blaming no side', async () => {
+    p.metrics.registry.resetMetrics();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: p.port, method: 'OPTIONS', path: '*', agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+    expect(await upstreamErrors()).toEqual([]);
   });
 });
