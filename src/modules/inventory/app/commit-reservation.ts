@@ -9,9 +9,10 @@ export async function commitReservation(deps: InventoryDeps, orderId: string) {
     if (r.status === 'committed') return reservationView(r);
     if (r.status !== 'held') throw new ReservationClosed(`The reservation for order ${orderId} was ${r.status}`, { status: r.status });
     const now = deps.clock();
-    for (const line of r.lines) await deps.stock.take(uow.db, line, now);
+    // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
     await deps.stock.setStatus(uow.db, orderId, 'held', 'committed', now);
     await uow.publish(StockCommitted, { orderId, lines: r.lines });
+    for (const line of r.lines) await deps.stock.take(uow.db, line, now);
     return reservationView({ ...r, status: 'committed' });
   });
 }

@@ -15,9 +15,10 @@ export async function releaseReservation(deps: InventoryDeps, orderId: string, r
     }
     if (r.status !== 'held') return { orderId, status: r.status as 'released' | 'expired' | 'committed' };
     if (reason === 'expired' && r.expiresAt.getTime() > now.getTime()) return { orderId, status: 'released' as const };
-    for (const line of r.lines) await deps.stock.giveBack(uow.db, line, now);
+    // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
     await deps.stock.setStatus(uow.db, orderId, 'held', reason, now);
     await uow.publish(StockReleased, { orderId, lines: r.lines, reason });
+    for (const line of r.lines) await deps.stock.giveBack(uow.db, line, now);
     return { orderId, status: reason };
   });
 }

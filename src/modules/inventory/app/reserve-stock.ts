@@ -14,6 +14,12 @@ export async function reserveStock(deps: InventoryDeps, orderId: string, request
     const now = deps.clock();
     // Sorted by sku: concurrent reservations lock rows in one order and cannot deadlock.
     const lines = mergeLines(requested);
+    // The reservation and its event are written before the stock rows are touched: a stock row
+    // is locked from its UPDATE to COMMIT, and a popular sku's row is where concurrent orders
+    // queue, so nothing else should run while it is held. A failure below rolls all of it back.
+    const expiresAt = new Date(now.getTime() + deps.reservationTtlMs);
+    await deps.stock.insertReservation(uow.db, { orderId, status: 'held', lines, expiresAt, now });
+    await uow.publish(StockReserved, { orderId, lines });
     const short: string[] = [];
     const unknown: string[] = [];
     const held = [];
@@ -26,9 +32,6 @@ export async function reserveStock(deps: InventoryDeps, orderId: string, request
     // Throwing rolls back the lines already held: all or nothing.
     if (unknown.length) throw new UnknownSku(`No stock is kept for ${unknown.join(', ')}`, { skus: unknown });
     if (short.length) throw new OutOfStock(`Not enough stock of ${short.join(', ')}`, { skus: short });
-    const expiresAt = new Date(now.getTime() + deps.reservationTtlMs);
-    await deps.stock.insertReservation(uow.db, { orderId, status: 'held', lines, expiresAt, now });
-    await uow.publish(StockReserved, { orderId, lines });
     for (const { line, after } of held) {
       const available = after.onHand - after.reserved;
       if (crossedBelow(available + line.quantity, available, after.lowStockThreshold)) {

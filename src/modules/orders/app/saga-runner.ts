@@ -11,6 +11,7 @@ import { OrderCancelled, OrderConfirmed } from '../events.ts';
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
 import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
+import type { Db } from '../../../platform/data/module-store.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
@@ -30,17 +31,30 @@ class LostLease extends Error {}
 
 const PARK_MS = 60 * 60 * 1000;
 
+type SagaRow = OrdersDeps['store']['tables']['sagas']['$inferSelect'];
+
 export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   const { sagas, orders } = deps.store.tables;
   const me = randomUUID();
   const inFlight = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
+  // One poll at a time: overlapping polls read the same due sagas and race to claim them, and the
+  // losers wait on each other's row locks (under load, ~30 failed claims per saga on Postgres).
+  let polling = false;
+  let pollAgain = false;
   let stopped = false;
+
+  /**
+   * For a single conditional UPDATE, atomic by itself. On Postgres it runs without BEGIN/COMMIT
+   * around it: two round trips fewer for every claim and every step. SQLite's shared connection
+   * refuses writes, so there it goes through `transaction` (and its group commit) as before.
+   */
+  const writeOne = <R>(fn: (db: Db) => Promise<R>): Promise<R> => (deps.store.dialect === 'pg' ? fn(deps.store.db) : deps.store.transaction(fn));
 
   async function claim(orderId: string): Promise<boolean> {
     const now = deps.clock();
-    return deps.store.transaction(async (tx) => {
+    return writeOne(async (tx) => {
       const rows = await tx
         .update(sagas)
         .set({ leaseUntil: new Date(now.getTime() + deps.saga.leaseMs), leaseOwner: me })
@@ -52,7 +66,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
 
   async function save(orderId: string, plan: SagaStep[], fields: { reason?: CancelReason | null; attempts?: number; lastError?: string | null; retryAt?: Date }) {
     const now = deps.clock();
-    await deps.store.transaction(async (tx) => {
+    return writeOne(async (tx) => {
       const saved = await tx
         .update(sagas)
         .set({
@@ -66,8 +80,9 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
           updatedAt: now,
         })
         .where(and(eq(sagas.orderId, orderId), eq(sagas.leaseOwner, me)))
-        .returning({ orderId: sagas.orderId });
-      if (saved.length === 0) throw new LostLease();
+        .returning();
+      if (!saved[0]) throw new LostLease();
+      return saved[0];
     });
   }
 
@@ -98,22 +113,28 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
 
   /** Runs a saga under the ids of the request that placed it, never under whoever woke the runner. */
   async function drive(orderId: string): Promise<void> {
-    const [first] = await deps.store.db.select({ correlationId: sagas.correlationId, traceparent: sagas.traceparent }).from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
-    const context = { requestId: `saga:${orderId}`, correlationId: first?.correlationId ?? orderId, traceparent: first?.traceparent ?? undefined };
+    const [saga] = await deps.store.db.select().from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
+    if (!saga) return;
+    const context = { requestId: `saga:${orderId}`, correlationId: saga.correlationId ?? orderId, traceparent: saga.traceparent ?? undefined };
     try {
-      await runWithContext(context, () => steps(orderId));
+      await runWithContext(context, () => steps(orderId, saga));
     } catch (err) {
       if (!(err instanceof LostLease)) throw err;
       deps.logger.warn({ orderId }, 'order saga lease lost to another runner; leaving it to them');
     }
   }
 
-  async function steps(orderId: string): Promise<void> {
+  /**
+   * Reads the saga and its order once, then carries the saga row that each save returns: while we
+   * hold the lease nobody else writes either row (a save that finds the lease gone throws
+   * LostLease), and the order's lines and amounts never change after placement.
+   */
+  async function steps(orderId: string, first: SagaRow): Promise<void> {
+    let saga = first;
+    const [order] = await deps.store.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
     for (;;) {
       if (stopped) return;
-      const [saga] = await deps.store.db.select().from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
-      const [order] = await deps.store.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
-      if (!saga || saga.done || !order) return;
+      if (saga.done || !order) return;
       const [step, ...rest] = saga.plan;
       if (!step) return finish(orderId, 'CANCELLED', saga.reason ?? 'cancelled');
       if (step === 'confirm') return finish(orderId, 'CONFIRMED', null);
@@ -121,16 +142,16 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
 
       const outcome = await runStep(deps, step, order);
       if (outcome.kind === 'done') {
-        await save(orderId, rest, {});
+        saga = await save(orderId, rest, {});
       } else if (outcome.kind === 'failed') {
         deps.logger.info({ orderId, step, reason: outcome.reason }, 'order saga compensating');
-        await save(orderId, compensationsFor(step, outcome.reason), { reason: outcome.reason });
+        saga = await save(orderId, compensationsFor(step, outcome.reason), { reason: outcome.reason });
       } else {
         const overdue = deps.clock().getTime() - saga.startedAt.getTime() > deps.saga.deadlineMs;
         const reason = giveUpReason[step];
         if (overdue && reason && happyPath.includes(step)) {
           deps.logger.warn({ orderId, step, error: outcome.error }, 'order saga gave up waiting; compensating');
-          await save(orderId, compensationsFor(step, reason), { reason });
+          saga = await save(orderId, compensationsFor(step, reason), { reason });
           continue;
         }
         const attempts = saga.attempts + 1;
@@ -152,6 +173,20 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   async function tick(): Promise<void> {
     scheduled = false;
     if (stopped || inFlight.size >= maxConcurrent) return;
+    polling = true;
+    try {
+      await poll();
+    } finally {
+      polling = false;
+      // Woken while polling: look again, something may have become due after our read.
+      if (pollAgain) {
+        pollAgain = false;
+        kick();
+      }
+    }
+  }
+
+  async function poll(): Promise<void> {
     const now = deps.clock();
     const due = await deps.store.db
       .select({ orderId: sagas.orderId })
@@ -159,20 +194,32 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
       .where(and(eq(sagas.done, false), lte(sagas.nextAttemptAt, now), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
       .orderBy(asc(sagas.nextAttemptAt))
       .limit(maxConcurrent - inFlight.size);
-    for (const { orderId } of due) {
-      if (inFlight.has(orderId) || !(await claim(orderId))) continue;
-      const run = drive(orderId)
-        .catch((err) => deps.logger.error({ err, orderId }, 'order saga crashed; it will resume when its lease ends'))
-        .finally(() => {
-          inFlight.delete(orderId);
-          kick();
-        });
-      inFlight.set(orderId, run);
-    }
+    // Claimed side by side, each starting as soon as it is ours: one after the other, the last of
+    // a busy poll waited behind every claim before it (~300 ms at 32 due on Postgres). Each claim
+    // is its own single-row UPDATE, so they cannot deadlock with another instance's.
+    const claimed = await Promise.allSettled(
+      due.map(async ({ orderId }) => {
+        if (inFlight.has(orderId) || !(await claim(orderId))) return;
+        const run = drive(orderId)
+          .catch((err) => deps.logger.error({ err, orderId }, 'order saga crashed; it will resume when its lease ends'))
+          .finally(() => {
+            inFlight.delete(orderId);
+            kick();
+          });
+        inFlight.set(orderId, run);
+      }),
+    );
+    // Every claim has settled before the poll ends (so no two polls overlap); then report a failure.
+    const failed = claimed.find((c) => c.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   function kick(): void {
     if (scheduled || stopped) return;
+    if (polling) {
+      pollAgain = true;
+      return;
+    }
     scheduled = true;
     // The runner's own context, not the one of the request that happened to wake it.
     setImmediate(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed'))));
