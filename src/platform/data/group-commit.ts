@@ -63,7 +63,9 @@ export class GroupCommitter {
       this.queue.push({ fn: () => inCallerContext(fn), resolve: resolve as (v: unknown) => void, reject });
       if (!this.active) {
         this.active = true;
-        this.draining = this.drain();
+        // group() settles every unit itself; nothing is expected to escape, but if it does it
+        // must not become an unhandled rejection that takes the process down.
+        this.draining = this.drain().catch(() => undefined);
       }
     });
   }
@@ -82,7 +84,6 @@ export class GroupCommitter {
   }
 
   private async group(): Promise<void> {
-    const w = this.writer;
     const st = this.stmt;
     try {
       st.begin.run();
@@ -93,40 +94,51 @@ export class GroupCommitter {
       return;
     }
     const done: [Unit, unknown][] = [];
-    const started = performance.now();
-    while (this.queue.length > 0 && done.length < this.maxUnits && performance.now() - started < this.maxMs) {
-      const unit = this.queue.shift()!;
-      // Until a unit has succeeded there is nothing in the transaction to protect: a failure
-      // rolls the whole of it back and the next group begins afresh. That spares the savepoint
-      // of every unit that runs alone, which is all of them when nothing waits.
-      const alone = done.length === 0;
-      if (!alone) st.savepoint.run();
-      try {
-        done.push([unit, await unit.fn()]);
-        if (!alone) st.release.run();
-      } catch (err) {
-        unit.reject(err);
-        if (!w.inTransaction) {
-          // Some errors (disk full, I/O) make SQLite roll back the whole transaction: every unit
-          // already run in it is lost too.
-          for (const [u] of done) u.reject(new TransactionLost(err));
-          return;
-        }
-        if (alone) {
-          st.rollback.run();
-          return;
-        }
-        st.rollbackTo.run();
-        st.release.run();
-      }
-    }
+    let current: Unit | undefined;
     try {
+      const started = performance.now();
+      while (this.queue.length > 0 && done.length < this.maxUnits && performance.now() - started < this.maxMs) {
+        current = this.queue.shift()!;
+        // Until a unit has succeeded there is nothing in the transaction to protect: a failure
+        // rolls the whole of it back and the next group begins afresh. That spares the savepoint
+        // of every unit that runs alone, which is all of them when nothing waits.
+        const alone = done.length === 0;
+        if (!alone) st.savepoint.run();
+        let value: unknown;
+        try {
+          value = await current.fn();
+        } catch (err) {
+          const unit = current;
+          current = undefined;
+          unit.reject(err);
+          if (!this.writer.inTransaction) return this.lost(done, err);
+          if (alone) {
+            st.rollback.run();
+            return;
+          }
+          st.rollbackTo.run();
+          st.release.run();
+          continue;
+        }
+        // Some errors (disk full, I/O) make SQLite roll back the whole transaction, and a unit may
+        // have caught one and returned: then nothing it or those before it wrote is there.
+        if (!this.writer.inTransaction) return this.lost([...done, [current, value]], new Error('the transaction ended inside the unit of work'));
+        if (!alone) st.release.run();
+        done.push([current, value]);
+        current = undefined;
+      }
       st.commit.run();
     } catch (err) {
-      if (w.inTransaction) st.rollback.run();
+      // A transaction-control statement failed (or COMMIT did): nothing of this group is stored.
+      if (this.writer.inTransaction) st.rollback.run();
+      current?.reject(err);
       for (const [u] of done) u.reject(err);
       return;
     }
     for (const [u, value] of done) u.resolve(value);
+  }
+
+  private lost(units: [Unit, unknown][], cause: unknown): void {
+    for (const [u] of units) u.reject(new TransactionLost(cause));
   }
 }

@@ -219,4 +219,51 @@ describe('SQLite unit of work', () => {
     expect((await s.db.select({ n: count() }).from(s.tables.products))[0]!.n).toBe(2);
     await s.close();
   });
+
+  const rawRun = (tx: unknown, statement: string) => (tx as { run(q: ReturnType<typeof sql>): Promise<unknown> }).run(sql.raw(statement));
+
+  it('fails a unit whose transaction SQLite rolled back even though it returned normally, and commits the next ones', async () => {
+    const s = await store();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // Catches what a disk-full error does to the transaction (done by hand here) and carries on,
+    // while two more units queue up behind it.
+    const swallower = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('SWALLOWER'));
+      await gate;
+      await rawRun(tx, 'ROLLBACK');
+    });
+    const b = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('B')));
+    const c = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('C')));
+    release();
+    const [w, rb, rc] = await Promise.allSettled([swallower, b, c]);
+    expect(w).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/rolled back by SQLite/) } });
+    // What each promise says is what the store holds.
+    expect([rb.status, rc.status]).toEqual(['fulfilled', 'fulfilled']);
+    const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products).orderBy(s.tables.products.sku);
+    expect(rows).toEqual([{ sku: 'B' }, { sku: 'C' }]);
+    await s.close();
+  });
+
+  it('settles every unit and keeps working when a transaction-control statement fails', async () => {
+    const s = await store();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('FIRST'));
+      await gate;
+    });
+    // Releases its own savepoint, so rolling back to it fails: the whole group must give up cleanly.
+    const saboteur = s.transaction(async (tx) => {
+      await rawRun(tx, 'RELEASE uow');
+      throw new Error('sabotage');
+    });
+    release();
+    const results = await Promise.allSettled([first, saboteur]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await s.transaction(async (tx) => tx.insert(s.tables.products).values(row('AFTER')));
+    const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products);
+    expect(rows).toEqual([{ sku: 'AFTER' }]);
+    await s.close();
+  });
 });
