@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { GroupCommitter } from './group-commit.ts';
 import { sqlitePlatformStatements } from './sqlite-platform-statements.ts';
-import { checkpointInBackground, WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
+import { checkpointInBackground, WAL_SIZE_LIMIT_BYTES, WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
@@ -42,6 +42,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   writer.pragma('foreign_keys = ON');
   // Checkpoints run off the event loop (wal-checkpointer.ts); the writer's own is the fallback.
   writer.pragma(`wal_autocheckpoint = ${WRITER_FALLBACK_PAGES}`);
+  writer.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   const reader = new Database(file);
   reader.pragma(`busy_timeout = ${busy}`);
   reader.pragma('query_only = ON');

@@ -10,8 +10,15 @@ import { Worker } from 'node:worker_threads';
 
 /** How often the worker looks for WAL written since its last checkpoint. */
 const INTERVAL_MS = 100;
-/** Pages of WAL past which the writer checkpoints by itself, as before. */
-export const WRITER_FALLBACK_PAGES = 10_000;
+/**
+ * Pages of WAL past which the writer checkpoints by itself. Under sustained writes the worker's
+ * PASSIVE checkpoints keep up with copying but never see the WAL idle, and SQLite only rewinds a
+ * WAL at the start of a write transaction once it is fully checkpointed: this is what rewinds it
+ * then, cheaply, since the worker has already copied nearly every frame (~8 MB at 4 KiB pages).
+ */
+export const WRITER_FALLBACK_PAGES = 2_000;
+/** The size a rewound WAL file is truncated back to, so one burst does not keep a large file. */
+export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 let worker: Worker | undefined;
 let nextId = 0;
@@ -45,6 +52,11 @@ function start(): Worker {
   // Otherwise it must never keep a process alive that is done; it lives as long as the process.
   w.unref();
   w.on('message', (m: { id: number; error?: string }) => settle(w, m.id, m.error));
+  w.on('exit', () => {
+    // Gone without an error event: nothing will answer, so settle what waits; start afresh next time.
+    if (worker === w) worker = undefined;
+    for (const id of [...replies.keys()]) settle(w, id);
+  });
   w.on('error', (err: Error) => {
     // The writers' fallback threshold takes over; the next store opened starts a fresh worker.
     process.emitWarning(`SQLite background checkpoints unavailable (${err.message}); commits checkpoint by themselves past ${WRITER_FALLBACK_PAGES} pages`);
