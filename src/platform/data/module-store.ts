@@ -21,7 +21,9 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
    * the other on the module's single writer connection (those that queue up meanwhile share one
    * COMMIT, each in its own savepoint, so one failing leaves the others intact; see
    * group-commit.ts); on Postgres each takes its own pooled connection. Keep the callback to
-   * database work: on SQLite, awaiting something slow inside it delays every unit queued behind.
+   * database work: on SQLite, awaiting something slow inside it delays every unit queued behind,
+   * and awaiting another unit of work's promise inside it never ends (that one settles only at
+   * the commit this one holds up).
    */
   transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R>;
   /** How many of this module's migrations are not applied yet. */
