@@ -1,22 +1,16 @@
 // Issue 8, item 6: a request that is safe to repeat (GET, HEAD, or with an Idempotency-Key) is
 // retried once on the other side when the chosen side is unreachable or answers 502/503/504.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startUpstream, proxyWith, request, twoSides, type Upstream } from './helpers.ts';
+import { startUpstream, proxyWith, request, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let proxy: Awaited<ReturnType<typeof proxyWith>>;
+let proxy: TwoSides['proxy'];
 
 beforeAll(async () => {
-  old = await startUpstream('monolith');
-  fresh = await startUpstream('orders');
-  proxy = await proxyWith(twoSides(old, fresh, { weight: 100 }));
+  ({ old, fresh, proxy } = await startTwoSides({ weight: 100 }));
 });
-afterAll(async () => {
-  await proxy.close();
-  await old.close();
-  await fresh.close();
-});
+afterAll(() => stopTwoSides({ old, fresh, proxy }));
 beforeEach(() => {
   fresh.behave(undefined);
   old.seen.length = 0;

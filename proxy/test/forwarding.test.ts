@@ -4,25 +4,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { proxyWith, request, startUpstream, token, twoSides, waitFor, type Upstream } from './helpers.ts';
+import { proxyWith, request, startUpstream, token, twoSides, waitFor, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 import type { RunningProxy } from '../src/proxy-server.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let proxy: RunningProxy;
+let proxy: TwoSides['proxy'];
 let upstreamConnections = 0;
 
 beforeAll(async () => {
-  old = await startUpstream('monolith');
-  fresh = await startUpstream('orders');
+  ({ old, fresh, proxy } = await startTwoSides());
   old.server.on('connection', () => upstreamConnections++);
-  proxy = await proxyWith(twoSides(old, fresh));
 });
-afterAll(async () => {
-  await proxy.close();
-  await old.close();
-  await fresh.close();
-});
+afterAll(() => stopTwoSides({ old, fresh, proxy }));
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 

@@ -165,3 +165,23 @@ export function twoSides(old: Upstream, fresh: Upstream, route: Record<string, u
     routes: [{ name: 'orders', prefix: '/api/v1/orders', old: 'monolith', new: 'orders', weight: 0, ...route }],
   };
 }
+
+export interface TwoSides {
+  old: Upstream;
+  fresh: Upstream;
+  proxy: RunningProxy & { configPath: string };
+}
+
+/** The usual test bench: two upstreams and a proxy splitting /api/v1/orders between them (twoSides). */
+export async function startTwoSides(route: Record<string, unknown> = {}, extra: Partial<ProxyOptions> = {}): Promise<TwoSides> {
+  const old = await startUpstream('monolith');
+  const fresh = await startUpstream('orders');
+  const proxy = await proxyWith(twoSides(old, fresh, route), extra);
+  return { old, fresh, proxy };
+}
+
+export async function stopTwoSides(s: Partial<TwoSides>): Promise<void> {
+  await s.proxy?.close();
+  await s.old?.close();
+  await s.fresh?.close();
+}

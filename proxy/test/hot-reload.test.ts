@@ -1,23 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startUpstream, proxyWith, request, token, twoSides, waitFor, type Upstream } from './helpers.ts';
+import { request, token, waitFor, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 import { readConfig } from '../src/config-file.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let proxy: Awaited<ReturnType<typeof proxyWith>>;
+let proxy: TwoSides['proxy'];
 
 beforeAll(async () => {
-  old = await startUpstream('monolith');
-  fresh = await startUpstream('orders');
-  proxy = await proxyWith(twoSides(old, fresh));
+  ({ old, fresh, proxy } = await startTwoSides());
 });
-afterAll(async () => {
-  await proxy.close();
-  await old.close();
-  await fresh.close();
-});
+afterAll(() => stopTwoSides({ old, fresh, proxy }));
 
 const served = async (agent?: http.Agent) => (await request(proxy.url, '/api/v1/orders/1', { agent })).json<{ upstream: string }>().upstream;
 const editFile = (change: (cfg: Record<string, any>) => void) => {

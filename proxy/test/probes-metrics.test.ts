@@ -1,21 +1,15 @@
 // Issue 8, item 9: the proxy's own probes and Prometheus metrics per route and side.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, proxyWith, request, twoSides, type Upstream } from './helpers.ts';
+import { request, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let proxy: Awaited<ReturnType<typeof proxyWith>>;
+let proxy: TwoSides['proxy'];
 
 beforeAll(async () => {
-  old = await startUpstream('monolith');
-  fresh = await startUpstream('orders');
-  proxy = await proxyWith(twoSides(old, fresh, { weight: 0 }));
+  ({ old, fresh, proxy } = await startTwoSides({ weight: 0 }));
 });
-afterAll(async () => {
-  await proxy.close();
-  await old.close();
-  await fresh.close();
-});
+afterAll(() => stopTwoSides({ old, fresh, proxy }));
 
 describe('probes and metrics', () => {
   it('answers /health/live, /health/ready and /health/started itself', async () => {

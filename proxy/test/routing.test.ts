@@ -1,21 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, proxyWith, request, token, twoSides, type Upstream } from './helpers.ts';
+import { request, token, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 import { bucketOf, sideFor } from '../src/side-assignment.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let proxy: Awaited<ReturnType<typeof proxyWith>>;
+let proxy: TwoSides['proxy'];
 
 beforeAll(async () => {
-  old = await startUpstream('monolith');
-  fresh = await startUpstream('orders');
-  proxy = await proxyWith(twoSides(old, fresh));
+  ({ old, fresh, proxy } = await startTwoSides());
 });
-afterAll(async () => {
-  await proxy.close();
-  await old.close();
-  await fresh.close();
-});
+afterAll(() => stopTwoSides({ old, fresh, proxy }));
 
 const served = async (path: string, headers: Record<string, string> = {}) =>
   (await request(proxy.url, path, { headers })).json<{ upstream: string }>().upstream;

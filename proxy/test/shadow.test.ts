@@ -3,17 +3,16 @@
 // in metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { startUpstream, proxyWith, request, token, twoSides, waitFor, type Upstream } from './helpers.ts';
+import { request, token, waitFor, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 import { compareAnswers, stripIgnored } from '../src/shadow-compare.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let proxy: Awaited<ReturnType<typeof proxyWith>>;
+let proxy: TwoSides['proxy'];
 let freshPrice = 10;
 
 beforeAll(async () => {
-  old = await startUpstream('monolith');
-  fresh = await startUpstream('orders');
+  ({ old, fresh, proxy } = await startTwoSides({ shadow: { percent: 100, ignoreFields: ['id', 'createdAt', 'lines.*.lineId'] } }));
   const answer = (price: () => number) => (req: { url: string }, res: import('node:http').ServerResponse) => {
     if (req.url === '/health/ready') return void res.end('ok');
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -22,13 +21,8 @@ beforeAll(async () => {
   };
   old.behave(answer(() => 10));
   fresh.behave(answer(() => freshPrice));
-  proxy = await proxyWith(twoSides(old, fresh, { shadow: { percent: 100, ignoreFields: ['id', 'createdAt', 'lines.*.lineId'] } }));
 });
-afterAll(async () => {
-  await proxy.close();
-  await old.close();
-  await fresh.close();
-});
+afterAll(() => stopTwoSides({ old, fresh, proxy }));
 
 const admin = async () => ({ authorization: `Bearer ${await token('ops', 'admin')}` });
 

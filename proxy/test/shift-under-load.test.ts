@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import autocannon from 'autocannon';
-import { startUpstream, proxyWith, token, twoSides, waitFor, type Upstream, type Behaviour } from './helpers.ts';
+import { token, waitFor, type Upstream, type Behaviour, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let proxy: Awaited<ReturnType<typeof proxyWith>>;
+let proxy: TwoSides['proxy'];
 const corrupted: string[] = [];
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -31,17 +31,11 @@ const checking =
   };
 
 beforeAll(async () => {
-  old = await startUpstream('monolith');
-  fresh = await startUpstream('orders');
+  ({ old, fresh, proxy } = await startTwoSides());
   old.behave(checking('monolith'));
   fresh.behave(checking('orders'));
-  proxy = await proxyWith(twoSides(old, fresh));
 });
-afterAll(async () => {
-  await proxy.close();
-  await old.close();
-  await fresh.close();
-});
+afterAll(() => stopTwoSides({ old, fresh, proxy }));
 
 describe('shifting traffic under load', () => {
   it('moves 0 → 25 → 50 → 100 → 0 with no failed or corrupted request, POST bodies intact', async () => {
