@@ -28,6 +28,13 @@ async function store() {
 
 const row = (sku: string) => ({ sku, name: sku });
 
+/** A promise the test opens when it wants: a unit awaiting it holds the writer while others queue. */
+function gated() {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  return { gate, release };
+}
+
 describe('SQLite unit of work', () => {
   it('never interleaves two concurrent async transactions', async () => {
     const s = await store();
@@ -82,8 +89,7 @@ describe('SQLite unit of work', () => {
   it('commits units that queued up together, and settles none of them before that commit', async () => {
     const s = await store();
     const seen: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const a = s.transaction(async (tx) => {
       await tx.insert(s.tables.products).values(row('A'));
       await gate; // B and C queue up meanwhile and join A's transaction
@@ -106,8 +112,7 @@ describe('SQLite unit of work', () => {
 
   it('rolls back only the unit that failed in a shared commit', async () => {
     const s = await store();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const first = s.transaction(async () => gate);
     const results = await Promise.allSettled([
       first,
@@ -128,8 +133,7 @@ describe('SQLite unit of work', () => {
 
   it('rolls back a failing first unit of a group alone; the units queued behind it still commit', async () => {
     const s = await store();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     // The first unit runs without a savepoint; its failure must take only its own writes with it.
     const first = s.transaction(async (tx) => {
       await tx.insert(s.tables.products).values(row('DROP'));
@@ -150,8 +154,7 @@ describe('SQLite unit of work', () => {
 
   it('fails every unit of a shared commit that SQLite rolled back as a whole', async () => {
     const s = await store();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const first = s.transaction(async () => gate);
     const earlier = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('LOST')));
     // What an I/O or disk-full error does to the whole transaction, done by hand.
@@ -193,8 +196,7 @@ describe('SQLite unit of work', () => {
     const s = await store();
     const ctx = new AsyncLocalStorage<string>();
     const seen: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const units = ['one', 'two', 'three'].map((name, i) =>
       ctx.run(name, () =>
         s.transaction(async () => {
@@ -226,8 +228,7 @@ describe('SQLite unit of work', () => {
 
   it('fails a unit whose transaction SQLite rolled back even though it returned normally, and commits the next ones', async () => {
     const s = await store();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     // Catches what a disk-full error does to the transaction (done by hand here) and carries on,
     // while two more units queue up behind it.
     const swallower = s.transaction(async (tx) => {
@@ -249,8 +250,7 @@ describe('SQLite unit of work', () => {
 
   it('settles every unit and keeps working when a transaction-control statement fails', async () => {
     const s = await store();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = gated();
     const first = s.transaction(async (tx) => {
       await tx.insert(s.tables.products).values(row('FIRST'));
       await gate;
