@@ -87,6 +87,8 @@ export function openSqliteStore<T extends Record<string, unknown>>(
       // and the reader before the writer, so the writer's close (the last) can checkpoint the WAL.
       await committer.idle();
       await checkpoints.stop();
+      // A unit may have been queued while the checkpointer let go: let it finish too.
+      await committer.idle();
       reader.close();
       writer.close();
     },
