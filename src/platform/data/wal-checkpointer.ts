@@ -74,7 +74,9 @@ export interface BackgroundCheckpoints {
 export function checkpointInBackground(file: string): BackgroundCheckpoints {
   worker ??= start();
   const w = worker;
-  const watching = ask(w, 'watch', file).catch(() => {});
+  const watching = ask(w, 'watch', file).catch((err: Error) =>
+    process.emitWarning(`SQLite background checkpoints unavailable for ${file} (${err.message}); its commits checkpoint by themselves past ${WRITER_FALLBACK_PAGES} pages`),
+  );
   return {
     async stop() {
       await watching;
