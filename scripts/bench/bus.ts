@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { newId } from '../../src/platform/data/ids.ts';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/platform/config/env.ts';
@@ -24,7 +25,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 3);
 const PRODUCERS = 16;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CONCURRENCY = 8; // BUS_CONCURRENCY's default, for the app's workers and the raw worker alike
+// BUS_CONCURRENCY (its default unless set), for the app's workers and the raw worker alike.
+const CONCURRENCY = loadConfig({ BUS_CONCURRENCY: process.env.BUS_CONCURRENCY }).BUS_CONCURRENCY;
 const RAW_BATCH = 200; // the relay's batch size
 
 interface Path {
@@ -162,8 +164,7 @@ async function storeOnlyPath(): Promise<Path> {
   };
 }
 
-let seq = 0;
-const newIds = (n: number) => Array.from({ length: n }, () => `i${++seq}-${randomBytes(4).toString('hex')}`);
+const newIds = (n: number) => Array.from({ length: n }, newId);
 
 async function measureBurst(path: Path): Promise<number> {
   const ids = newIds(EVENTS);
@@ -252,7 +253,7 @@ Events published inside a unit of work (a state row and an outbox row in one SQL
 and handled by a subscriber module inside its own unit of work with inbox de-duplication, on each
 transport, beside raw BullMQ on the same Redis (\`Queue.addBulk\` in batches of ${RAW_BATCH} and a
 \`Worker\`, no outbox, no inbox, no store). Everything runs in one process
-(\`scripts/bench/bus.ts\`); workers use concurrency ${CONCURRENCY} (\`BUS_CONCURRENCY\`'s default).
+(\`scripts/bench/bus.ts\`); workers use concurrency ${CONCURRENCY} (\`BUS_CONCURRENCY\`, the same for raw BullMQ's worker).
 
 - Throughput: a burst of ${EVENTS} events from ${PRODUCERS} concurrent producers, first publish to
   last handled; median of ${ROUNDS} interleaved round(s) after a warm-up.

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../../platform/data/ids.ts';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import { currentContext } from '../../../platform/context/request-context.ts';
 import { defineError, ServiceUnavailable } from '../../../platform/errors/domain-error.ts';
@@ -33,7 +33,7 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
     if (err instanceof ServiceUnavailable) throw new ServiceUnavailable('The catalog is unavailable; the order was not placed. Retry with the same Idempotency-Key.');
     throw err;
   }
-  const id = randomUUID();
+  const id = newId();
   const now = deps.clock();
   const lines: OrderLine[] = priced.lines;
   const response = { status: 202, body: { id, status: 'PENDING' as const }, headers: { Location: `/api/v1/orders/${id}` } };
