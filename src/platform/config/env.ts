@@ -39,7 +39,7 @@ const schema = z
     BUS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     BUS_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(100),
     BUS_POLL_MS: z.coerce.number().int().min(10).default(500),
-    BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
     BUS_INBOX_RETENTION_DAYS: z.coerce.number().int().min(8).default(14),
     BUS_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
