@@ -98,6 +98,24 @@ describe('forwarding', () => {
     }
   });
 
+  it("passes on the upstream's reason phrase, and drops its hop-by-hop headers", async () => {
+    old.behave((_req, res) => {
+      res.writeHead(422, 'Basket Too Heavy', { 'content-type': 'application/json', 'keep-alive': 'timeout=5', 'x-custom': 'kept' });
+      res.end('{}');
+    });
+    try {
+      const reply = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        http.get(proxy.url + '/api/v1/orders/1', { agent: false }, (res) => (res.resume(), res.on('end', () => resolve(res)))).on('error', reject);
+      });
+      expect(reply.statusCode).toBe(422);
+      expect(reply.statusMessage).toBe('Basket Too Heavy');
+      expect(reply.headers['x-custom']).toBe('kept');
+      expect(reply.headers['keep-alive']).toBeUndefined();
+    } finally {
+      old.behave(undefined);
+    }
+  });
+
   it('puts an instance URL path in front of the forwarded path', async () => {
     const p = await proxyWith({ pools: { monolith: { instances: [`${old.url}/base/`] } }, routes: [] });
     try {
