@@ -290,8 +290,9 @@ msgpackr (the per-job cost raw BullMQ pays as well), ~15% SQLite transaction con
 COMMIT), ~15% drizzle building and running the modules' statements, ~7% GC.
 The SQLite paths also wait on the disk: the floor's in-line checkpoints fsync, and the other
 paths' checkpoint worker does. The floor ran at 15,400 events/s and the in-process path at 9,500 in
-an earlier session on this same machine, and at about a third and two thirds of that on the day of
-this run, while raw BullMQ (no disk) was unchanged: compare rows within one run, not across runs.
+an earlier session (an Intel Xeon host), and at about a third and two thirds of that in this run
+(an AMD EPYC host), while raw BullMQ (no disk) was unchanged: compare rows within one run, not
+across runs.
 `,
     );
   } finally {
