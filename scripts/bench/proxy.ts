@@ -31,6 +31,30 @@ server.listen(Number(process.argv[1]), '127.0.0.1', () => process.send && proces
 `;
 
 
+// The reference row: the least a single-threaded Node proxy can do, undici's dispatch() into the
+// client's response with none of the strangler proxy's features (no routes, stickiness, edge
+// headers, metrics, fallback). What separates it from nginx is Node; what separates the strangler
+// proxy from it is our code.
+const BARE_PROXY_SOURCE = `
+const http = require('node:http');
+const { Agent } = require(process.argv[3]);
+const agent = new Agent({ pipelining: 1 });
+const origin = 'http://127.0.0.1:' + process.argv[2];
+class Handler {
+  constructor(res) { this.res = res; }
+  onRequestStart() {}
+  onResponseStart(c, status, headers) { this.res.writeHead(status, headers); }
+  onResponseData(c, chunk) { if (!this.res.write(chunk)) { c.pause(); this.res.once('drain', () => c.resume()); } }
+  onResponseEnd() { this.res.end(); }
+  onResponseError() { this.res.destroy(); }
+}
+http.createServer((req, res) => {
+  const headers = { ...req.headers };
+  delete headers.connection;
+  agent.dispatch({ origin, path: req.url, method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req }, new Handler(res));
+}).listen(Number(process.argv[1]), '127.0.0.1');
+`;
+
 async function waitHttp(url: string, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -227,6 +251,19 @@ export async function run(): Promise<void> {
     const port = await freePort();
     targets.push({ name: `nginx (${cores} workers)`, url: `http://127.0.0.1:${port}`, start: () => startNginx(nginx, port, upstreamPort) });
   }
+  {
+    const port = await freePort();
+    const undiciPath = resolve(root, 'node_modules/undici/index.js');
+    targets.push({
+      name: 'reference: bare undici proxy (1 worker)',
+      url: `http://127.0.0.1:${port}`,
+      start: async () => {
+        const child = startChild(process.execPath, ['-e', BARE_PROXY_SOURCE, String(port), String(upstreamPort), undiciPath]);
+        await waitHttp(`http://127.0.0.1:${port}${PATH}`, 'the bare undici proxy');
+        return child;
+      },
+    });
+  }
   const proxyOne = 'strangler proxy (1 worker)';
   for (const workers of ['1', String(cores)]) {
     const port = await freePort();
@@ -316,13 +353,21 @@ export async function run(): Promise<void> {
     ? ''
     : `This run: **${best.toFixed(2)}** of nginx with one worker per core (throughput bar ${best >= 0.5 ? 'met' : 'not met'}), ` +
       `**${p99One.toFixed(2)} ms** added p99 with one worker (latency bar ${p99One < 1 ? 'met' : 'not met'}).`;
+  const bareName = targets.find((t) => t.name.startsWith('reference'))!.name;
+  const bareRps = median(rps.get(bareName)!);
+  const bareP99 = median(addedP99.get(bareName)!);
+  const reference =
+    `Reading the reference row: a bare undici proxy (a dozen lines, none of our features) adds ${bareP99.toFixed(2)} ms p99 and ` +
+    `serves ${Math.round(bareRps)} req/s on one worker; the strangler proxy with one worker serves ${(median(rps.get(proxyOne)!) / bareRps).toFixed(2)} of that ` +
+    `and adds ${Math.abs(p99One - bareP99).toFixed(2)} ms p99 ${p99One >= bareP99 ? 'more' : 'less (within the noise of this measurement)'}. What lies between nginx and the reference is Node's HTTP stack on this machine; ` +
+    `what lies between the reference and the strangler proxy is our code (routing, stickiness, edge headers, metrics, fallback bookkeeping).`;
   const md = `## Strangler proxy
 
 A fixed upstream (node:http, ~100-byte JSON, keep-alive) measured directly, behind nginx (Debian's
 package as a plain reverse proxy: upstream keep-alive pool of 128, \`worker_processes auto\`, no
-access log) and behind the strangler proxy (\`proxy/src/main.ts\`, a route at weight 50 so sticky side
+access log), behind the strangler proxy (\`proxy/src/main.ts\`, a route at weight 50 so sticky side
 assignment, edge headers and metrics run on every request; 1 worker, and one worker per core with
-\`PROXY_WORKERS\`).
+\`PROXY_WORKERS\`), and, as a reference, behind a bare undici proxy with none of our features.
 
 - Throughput: autocannon (own process), ${CONNECTIONS} connections, in ${SATURATE_SECONDS} s slices cycling through
   the targets (${ROUNDS} cycles) so a noisy neighbour hits all alike; "vs nginx" is the median of
@@ -339,6 +384,8 @@ Bar (issue 8): ≥ 0.5 of nginx's throughput (aim 0.8) and < 1 ms added p99 at h
 ${verdict}
 
 ${table(['target', 'req/s (saturated)', 'vs nginx', 'vs no proxy', 'p50 ms @ ½', 'p99 ms @ ½', 'added p50 ms', 'added p99 ms', 'errors'], rows)}
+
+${reference}
 ${nginx ? '' : '\nnginx was not installed for this run (`sudo apt-get update && sudo apt-get install -y nginx`), so it has no row.\n'}`;
   writeSection('proxy', md);
   console.log(md);
