@@ -97,6 +97,17 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.fw.answerFailed(this.ctx, err as NodeJS.ErrnoException);
   }
 }
+/** Parsed headers as a flat [name, value, ...] list (repeated headers kept), without those in `skip`. */
+function flatHeaders(from: Record<string, string | string[] | undefined>, skip: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const name in from) {
+    const value = from[name];
+    if (value === undefined || skip.has(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  return out;
+}
 const RETRY_STATUS = new Set([502, 503, 504]);
 const MAX_SHADOW_BODY = 1_048_576;
 
@@ -295,14 +306,7 @@ export class Forwarder {
     ctx.inst.inFlight++;
     ctx.released = false;
     const { req } = ctx;
-    const h = req.headers;
-    const headers: string[] = [];
-    for (const name in h) {
-      const value = h[name];
-      if (value === undefined || NOT_FORWARDED.has(name)) continue;
-      if (typeof value === 'string') headers.push(name, value);
-      else for (const v of value) headers.push(name, v);
-    }
+    const headers = flatHeaders(req.headers, NOT_FORWARDED);
     const timeout = this.deps.table().config.upstreamTimeoutMs;
     if (ctx.attempts === 1 && !ctx.instanceRetried) ctx.res.once('close', abortUpstreamIfUnfinished);
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
@@ -357,13 +361,7 @@ export class Forwarder {
       if (!(length <= MAX_DRAIN_BYTES)) controller.abort(new Error('not draining a large error answer'));
       return;
     }
-    const headers: string[] = [];
-    for (const name in upstream) {
-      const value = upstream[name];
-      if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      if (typeof value === 'string') headers.push(name, value);
-      else for (const v of value) headers.push(name, v);
-    }
+    const headers = flatHeaders(upstream, HOP_BY_HOP);
     if (upstream['x-request-id'] === undefined) headers.push('x-request-id', ctx.requestId);
     if (ctx.setCookie) headers.push('set-cookie', ctx.setCookie);
     // The upstream's reason phrase goes through as well (undefined: Node's standard one).
