@@ -55,6 +55,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   readonly ctx: Ctx;
   controller: Dispatcher.DispatchController | null = null;
   private abortedWith: Error | undefined;
+  /** The forwarder has been told how this attempt ended; undici's later word on it is ignored. */
+  private settled = false;
   /** Bytes of the answer kept for the shadow comparison. */
   kept = 0;
 
@@ -65,7 +67,11 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   abort(err: Error): void {
     this.abortedWith = err;
-    this.controller?.abort(err);
+    if (this.controller) this.controller.abort(err);
+    // Still queued for a connection (dispatch() offers no way to take it out of undici's queue):
+    // settle now, so the instance is released at once rather than when the connection is made or
+    // gives up (up to the connect timeout); onRequestStart aborts it when it gets there.
+    else this.settle(err);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -75,13 +81,15 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    // 102 Processing, 103 Early Hints: the final answer follows on the same exchange.
+    if (statusCode < 200) return;
     this.fw.answerStarted(this, controller, statusCode, headers, statusMessage);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const ctx = this.ctx;
     if (ctx.retrying) return; // a 502/503/504 that will be retried elsewhere: its body is dropped
-    if (ctx.primaryChunks && (this.kept += chunk.length) <= MAX_SHADOW_BODY) ctx.primaryChunks.push(chunk);
+    if (ctx.primaryChunks) this.kept = keepPrefix(ctx.primaryChunks, this.kept, chunk);
     // undici's flow control: stop reading the upstream until the client has taken what it has.
     if (!ctx.res.write(chunk)) {
       controller.pause();
@@ -90,10 +98,18 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
     this.fw.answerEnded(this.ctx);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.settle(err);
+  }
+
+  private settle(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
     this.fw.answerFailed(this.ctx, err as NodeJS.ErrnoException);
   }
 }
@@ -109,6 +125,19 @@ function flatHeaders(from: Record<string, string | string[] | undefined>, skip: 
   return out;
 }
 const RETRY_STATUS = new Set([502, 503, 504]);
+const PRINTABLE_ASCII = /^[\t\x20-\x7e]+$/;
+
+/**
+ * Keeps the first MAX_SHADOW_BODY bytes of an answer for the shadow comparison, cut at exactly that
+ * byte: whole chunks would leave prefixes of different lengths on the two sides (their clients
+ * split an answer differently), and equal large answers would be reported as differing.
+ * Returns the bytes seen so far.
+ */
+function keepPrefix(chunks: Buffer[], seen: number, chunk: Buffer): number {
+  const room = MAX_SHADOW_BODY - seen;
+  if (room > 0) chunks.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
+  return seen + chunk.length;
+}
 const MAX_SHADOW_BODY = 1_048_576;
 
 interface Ctx {
@@ -364,8 +393,10 @@ export class Forwarder {
     const headers = flatHeaders(upstream, HOP_BY_HOP);
     if (upstream['x-request-id'] === undefined) headers.push('x-request-id', ctx.requestId);
     if (ctx.setCookie) headers.push('set-cookie', ctx.setCookie);
-    // The upstream's reason phrase goes through as well (undefined: Node's standard one).
-    ctx.res.writeHead(status, statusMessage || undefined, headers);
+    // The upstream's reason phrase goes through as well, when it survives the trip: undici decodes it
+    // as UTF-8, so a byte outside ASCII (allowed in HTTP) arrives as U+FFFD, which Node refuses to
+    // write. Then, or when there is none, Node's standard phrase for the status.
+    ctx.res.writeHead(status, statusMessage && PRINTABLE_ASCII.test(statusMessage) ? statusMessage : undefined, headers);
     // Keep a copy of the primary answer (bounded) to compare with the shadow's.
     if (ctx.shadow) ctx.primaryChunks = [];
   }
@@ -486,9 +517,7 @@ export class Forwarder {
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
-          res.on('data', (c: Buffer) => {
-            if ((size += c.length) <= MAX_SHADOW_BODY) chunks.push(c);
-          });
+          res.on('data', (c: Buffer) => (size = keepPrefix(chunks, size, c)));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
           res.on('error', (e) => resolve(e));
         },

@@ -13,7 +13,8 @@ export function sendProblem(
     return;
   }
   const body = JSON.stringify({ type: 'about:blank', title, status, ...(detail ? { detail } : {}) });
-  res.writeHead(status, { ...headers, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) });
+  // The title as the reason phrase: also replaces any phrase a failed writeHead left on `res`.
+  res.writeHead(status, title, { ...headers, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 

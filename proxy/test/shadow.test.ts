@@ -58,6 +58,34 @@ describe('shadow comparison', () => {
     expect(metrics).toMatch(/proxy_shadow_match_ratio\{route="orders"\} 0\.83/);
   });
 
+  it('finds two equal answers larger than the comparison keeps equal, however each side was split', async () => {
+    const before = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>().routes.orders;
+    // 3 MiB of JSON, written in different chunk sizes on each side: only the first 1 MiB is kept.
+    const big = Buffer.from(JSON.stringify({ items: Array.from({ length: 110_000 }, (_, i) => ({ n: i, name: `item ${i}` })) }));
+    expect(big.length).toBeGreaterThan(3 * 1024 * 1024);
+    const inChunks = (size: number) => (req: { url: string }, res: import('node:http').ServerResponse) => {
+      if (req.url === '/health/ready') return void res.end('ok');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': big.length });
+      for (let at = 0; at < big.length; at += size) res.write(big.subarray(at, at + size));
+      res.end();
+    };
+    old.behave(inChunks(7_777));
+    fresh.behave(inChunks(100_003));
+    try {
+      const reply = await request(proxy.url, '/api/v1/orders/big');
+      expect(reply.status).toBe(200);
+      expect(reply.body.length).toBe(big.length);
+      const after = await waitFor(async () => {
+        const s = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>();
+        return s.routes.orders.compared === before.compared + 1 ? s.routes.orders : undefined;
+      }, 'the comparison of the large answer');
+      expect(after.matched).toBe(before.matched + 1);
+    } finally {
+      old.behave(undefined);
+      fresh.behave(undefined);
+    }
+  });
+
   it('does not mirror POSTs by default', async () => {
     fresh.seen.length = 0;
     await request(proxy.url, '/api/v1/orders', { method: 'POST', body: '{}' });
