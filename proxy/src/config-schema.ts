@@ -105,6 +105,9 @@ export const proxyConfigSchema = z
     // Largest request body buffered so an Idempotency-Key request can be replayed on the other side.
     maxReplayBodyBytes: z.number().int().min(0).default(1_048_576),
     upstreamTimeoutMs: z.number().int().min(1).default(30_000),
+    // How long a new connection to an instance (TCP, and TLS for https) may take before the
+    // instance counts as unreachable: safe requests then fall back, and it counts towards ejection.
+    connectTimeoutMs: z.number().int().min(1).default(3_000),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -84,6 +84,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }, opts.reportResult ? 0 : 100);
 
   const apply = (config: ProxyConfig) => {
+    agents.setConnectTimeout(config.connectTimeoutMs);
     const next = new RouteTable(config, agents, poolEvents, table);
     const previous = table;
     table = next;

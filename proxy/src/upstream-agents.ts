@@ -4,12 +4,23 @@
 // probes and shadow copies use Node's agents: off the hot path, and plain http.request suits them.
 import http from 'node:http';
 import https from 'node:https';
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 
 export class UpstreamAgents {
-  readonly dispatcher = new Agent({ connections: null, pipelining: 1 });
+  private connectTimeoutMs = 3_000;
+  private connector = buildConnector({ timeout: this.connectTimeoutMs });
+  // The connector is looked up per new connection, so a reloaded connectTimeoutMs applies to the
+  // next connection without rebuilding the pools (and dropping their idle keep-alive sockets).
+  readonly dispatcher = new Agent({ connections: null, pipelining: 1, connect: (options, callback) => this.connector(options, callback) });
   readonly http = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
   readonly https = new https.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
+
+  /** Sets the timeout for new connections to upstreams (the config's connectTimeoutMs). */
+  setConnectTimeout(ms: number): void {
+    if (ms === this.connectTimeoutMs) return;
+    this.connectTimeoutMs = ms;
+    this.connector = buildConnector({ timeout: ms });
+  }
 
   for(url: URL): http.Agent {
     return url.protocol === 'https:' ? this.https : this.http;

@@ -114,6 +114,34 @@ describe('reason phrases', () => {
 });
 
 describe('a client that leaves while its request waits for a connection', () => {
+  it('gives up connecting after connectTimeoutMs and falls back, rather than waiting out undici\'s 10 s', async () => {
+    const stuck = new Set<net.Socket>();
+    const silent = net.createServer((s) => (stuck.add(s), s.on('error', () => undefined)));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    const q = await proxyWith({
+      pools: {
+        monolith: { instances: [`https://127.0.0.1:${port}`], healthCheck: { intervalMs: 60_000, timeoutMs: 200 } },
+        orders: { instances: [b.url], healthCheck: { intervalMs: 60_000 } },
+      },
+      routes: [{ name: 'orders', prefix: '/api/v1/orders', old: 'monolith', new: 'orders', weight: 0 }],
+      connectTimeoutMs: 300,
+    });
+    try {
+      // get() gives up after 2 s: an answer at all means the connect timeout was honoured.
+      const r = await get(q.url + '/api/v1/orders/7');
+      expect(r).not.toBeInstanceOf(Error);
+      expect(r).toMatchObject({ status: 200 });
+      expect(JSON.parse((r as { body: string }).body).upstream).toBe('orders');
+      expect(await upstreamErrors(q)).toEqual([expect.stringContaining('UND_ERR_CONNECT_TIMEOUT')]);
+      expect(await q.metrics.registry.getSingleMetricAsString('proxy_fallbacks_total')).toContain('from="old",to="new"} 1');
+    } finally {
+      for (const s of stuck) s.destroy();
+      silent.close();
+      await q.close();
+    }
+  });
+
   it('releases the instance at once, not when the connection attempt gives up', async () => {
     // An https instance whose TLS handshake never completes: the request waits for its connection
     // (onRequestStart has not been called) for undici's connect timeout, 10 s.
