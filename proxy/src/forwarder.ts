@@ -83,7 +83,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     // 102 Processing, 103 Early Hints: the final answer follows on the same exchange.
     if (statusCode < 200) return;
-    this.fw.answerStarted(this, controller, statusCode, headers, statusMessage);
+    this.fw.answerStarted(this.ctx, controller, statusCode, headers, statusMessage);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -98,9 +98,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.fw.answerEnded(this.ctx);
+    if (this.settleOnce()) this.fw.answerEnded(this.ctx);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
@@ -108,9 +106,14 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   private settle(err: Error): void {
-    if (this.settled) return;
+    if (this.settleOnce()) this.fw.answerFailed(this.ctx, err as NodeJS.ErrnoException);
+  }
+
+  /** True the first time only: the forwarder hears of each attempt's end once. */
+  private settleOnce(): boolean {
+    if (this.settled) return false;
     this.settled = true;
-    this.fw.answerFailed(this.ctx, err as NodeJS.ErrnoException);
+    return true;
   }
 }
 /** Parsed headers as a flat [name, value, ...] list (repeated headers kept), without those in `skip`. */
@@ -379,8 +382,7 @@ export class Forwarder {
   }
 
   /** The upstream's status and headers are in (called by Attempt). */
-  answerStarted(attempt: Attempt, controller: Dispatcher.DispatchController, status: number, upstream: Record<string, string | string[] | undefined>, statusMessage: string | undefined): void {
-    const ctx = attempt.ctx;
+  answerStarted(ctx: Ctx, controller: Dispatcher.DispatchController, status: number, upstream: Record<string, string | string[] | undefined>, statusMessage: string | undefined): void {
     if (RETRY_STATUS.has(status) && ctx.retryable && ctx.attempts === 1 && !ctx.res.destroyed) {
       // Read to the end (so the connection goes back to the pool), then retried on the other side.
       this.deps.metrics.upstreamErrors.labels(ctx.routeName, ctx.side, String(status)).inc();

@@ -65,7 +65,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let lastText = readFileSync(opts.configPath, 'utf8');
   const initial = parseConfigText(lastText, opts.configPath);
   const metrics = new ProxyMetrics();
-  const agents = new UpstreamAgents();
+  const agents = new UpstreamAgents(initial.connectTimeoutMs);
   const poolEvents = {
     onEjected: (pool: string, instance: string) => {
       metrics.instanceHealthy.labels(pool, instance).set(0);

@@ -7,13 +7,19 @@ import https from 'node:https';
 import { Agent, buildConnector } from 'undici';
 
 export class UpstreamAgents {
-  private connectTimeoutMs = 3_000;
-  private connector = buildConnector({ timeout: this.connectTimeoutMs });
+  private connectTimeoutMs: number;
+  private connector: buildConnector.connector;
   // The connector is looked up per new connection, so a reloaded connectTimeoutMs applies to the
   // next connection without rebuilding the pools (and dropping their idle keep-alive sockets).
   readonly dispatcher = new Agent({ connections: null, pipelining: 1, connect: (options, callback) => this.connector(options, callback) });
   readonly http = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
   readonly https = new https.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
+
+  /** `connectTimeoutMs`: the config's, for new connections to upstreams. */
+  constructor(connectTimeoutMs: number) {
+    this.connectTimeoutMs = connectTimeoutMs;
+    this.connector = buildConnector({ timeout: connectTimeoutMs });
+  }
 
   /** Sets the timeout for new connections to upstreams (the config's connectTimeoutMs). */
   setConnectTimeout(ms: number): void {
