@@ -58,7 +58,7 @@ export default {
     {
       name: 'module-tables-are-private',
       comment:
-        "A module's tables (its db/ folder) are used only inside that module: each module owns its data (Q30/Q31). " +
+        "A module's tables (its db/ folder) are used only inside that module: each module owns its data. " +
         "Ask the owning module through its contract (src/modules/<owner>/index.ts), or keep a copy of what you need from its events in your own tables.",
       severity: 'error',
       // $1 is the importing module's folder, or empty for code outside src/modules/.

@@ -1,5 +1,5 @@
 // What a standalone deployment of an extracted module needs, as text: its environment file, a
-// Dockerfile and a Kubernetes manifest with the three probes wired (Q26). Written by extract-core.ts.
+// Dockerfile and a Kubernetes manifest with the three probes wired. Written by extract-core.ts.
 
 export function envFile(o: { module: string; port: number; monolithUrls: readonly string[] }): string {
   return `# Environment of the ${o.module} service (written by npm run extract; edit freely, it is not overwritten unless it differs from a fresh write).
@@ -37,7 +37,7 @@ COPY migrations ./migrations
 COPY ${dist} ./${dist}
 USER node
 EXPOSE ${o.port}
-# SIGTERM drains in-flight requests, then exits 0 (Q40).
+# SIGTERM drains in-flight requests, then exits 0.
 STOPSIGNAL SIGTERM
 CMD ["node", "${dist}/service.mjs"]
 `;
@@ -74,7 +74,7 @@ spec:
           envFrom:
             - configMapRef: { name: ${name}-config, optional: true }
             - secretRef: { name: ${name}-secrets }
-          # Q26: startup gates the other two; liveness never checks dependencies; readiness does.
+          # Startup gates the other two; liveness never checks dependencies; readiness does.
           startupProbe:
             httpGet: { path: /health/started, port: http }
             periodSeconds: 2

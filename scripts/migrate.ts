@@ -1,5 +1,5 @@
-// `npm run migrate [module...]`: the one-off admin process that applies each module's migrations
-// (Q40). On Postgres it also creates each module's schema and login role and grants the role its
+// `npm run migrate [module...]`: the one-off admin process that applies each module's migrations.
+// On Postgres it also creates each module's schema and login role and grants the role its
 // own schema only. On the embedded default the app does this by itself at start.
 import { loadConfig, ConfigError } from '../src/platform/config/env.ts';
 import { migrateModules } from '../src/platform/data/migrate.ts';

@@ -1,5 +1,5 @@
 // `node scripts/module-command.ts <module> <command>`: runs one of a module's admin commands
-// (declared in its module.ts) against its own store, as a one-off process (Q40).
+// (declared in its module.ts) against its own store, as a one-off process.
 // `npm run projections:rebuild` is `orders rebuild-history`.
 import { loadConfig, ConfigError } from '../src/platform/config/env.ts';
 import { openModuleStore } from '../src/platform/data/open-store.ts';

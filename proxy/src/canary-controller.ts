@@ -1,4 +1,4 @@
-// Q38: automatic canary. A route walks through weight steps; each step lasts at least its dwell time
+// Automatic canary. A route walks through weight steps; each step lasts at least its dwell time
 // and is judged on what the new side did during it, against the old side over the same step. While
 // the new side's error rate and p99 stay within bounds, the next step follows; the moment they do
 // not (once the step has enough requests to judge), the weight goes back to 0 and the reason is kept.

@@ -1,4 +1,4 @@
-// Q11/Q24: what the edge adds to every request it forwards. X-Request-Id is kept if the client sent a
+// What the edge adds to every request it forwards. X-Request-Id is kept if the client sent a
 // sane one, else created; traceparent keeps the caller's trace id but names the proxy's own span as
 // the parent, else starts a trace. X-Forwarded-* are appended/set so upstreams see the real client.
 import { randomHex, randomId } from './fast-ids.ts';

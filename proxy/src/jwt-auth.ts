@@ -1,4 +1,4 @@
-// Q39: the edge checks the JWT (HS256, JWT_SECRET — the same keys as the app) on routes that ask for
+// The edge checks the JWT (HS256, JWT_SECRET — the same keys as the app) on routes that ask for
 // it; modules check it again. Scopes are a space-separated `scope` claim; `admin` grants admin.
 import { jwtVerify, type JWTPayload } from 'jose';
 

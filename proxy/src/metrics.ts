@@ -1,4 +1,4 @@
-// Q11: the proxy's own /metrics. One registry per proxy instance (tests run several in one process).
+// The proxy's own /metrics. One registry per proxy instance (tests run several in one process).
 // Label children are cached because prom-client hashes labels on every `.labels()` call, which shows
 // up on the hot path at tens of thousands of requests per second.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

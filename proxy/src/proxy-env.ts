@@ -1,4 +1,4 @@
-// Q27: the proxy's environment, validated at start; every bad variable is named at once.
+// The proxy's environment, validated at start; every bad variable is named at once.
 import { z } from 'zod';
 
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';

@@ -1,4 +1,4 @@
-// Q17: token-bucket limits per client at the edge. In memory for one proxy; in Redis when REDIS_URL
+// Token-bucket limits per client at the edge. In memory for one proxy; in Redis when REDIS_URL
 // is set, so several proxy instances (or workers) draw from one bucket per client and enforce one
 // limit. The Redis bucket is updated by a Lua script, atomically, using Redis's clock so instances
 // with skewed clocks agree.

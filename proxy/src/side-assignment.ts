@@ -1,4 +1,4 @@
-// Q8/Q38: which side (old or new) serves a request. A user is hashed to a fixed bucket 0–99 and goes
+// Which side (old or new) serves a request. A user is hashed to a fixed bucket 0–99 and goes
 // to the new side iff bucket < weight. The bucket never depends on the weight, so raising the weight
 // from 10 to 20 moves exactly the users in buckets 10–19 to the new side and moves nobody back.
 import type { IncomingMessage } from 'node:http';

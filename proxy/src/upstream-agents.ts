@@ -1,4 +1,4 @@
-// Keep-alive connection pools to upstreams (Q13). Forwarded requests go through undici's pools (one
+// Keep-alive connection pools to upstreams. Forwarded requests go through undici's pools (one
 // per origin, created on first use), which honour an upstream's Keep-Alive timeout hint so a socket
 // the upstream is about to close is not reused (the classic "socket hang up" on a POST). Health
 // probes and shadow copies use Node's agents: off the hot path, and plain http.request suits them.

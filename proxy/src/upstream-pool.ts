@@ -1,4 +1,4 @@
-// Q12/Q13: one pool of instances of a deployable. Instances are health-checked on /health/ready and
+// One pool of instances of a deployable. Instances are health-checked on /health/ready and
 // taken out after repeated probe or connect failures, put back after a passing probe; picking skips
 // the ones that are out. If every instance is out we still try one: a request that might succeed
 // beats a certain 503 (and the fallback to the other side still applies).

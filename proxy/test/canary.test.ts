@@ -1,4 +1,4 @@
-// Issue 8, item 8: automatic canary. Steps advance while the new side's error rate and p99 stay
+// Automatic canary. Steps advance while the new side's error rate and p99 stay
 // within bounds of the old side's, and a breach sets the weight back to 0 with the reason recorded.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startUpstream, proxyWith, request, token, twoSides, waitFor, type Upstream } from './helpers.ts';

@@ -1,4 +1,4 @@
-// Issue 8, item 6: a request that is safe to repeat (GET, HEAD, or with an Idempotency-Key) is
+// A request that is safe to repeat (GET, HEAD, or with an Idempotency-Key) is
 // retried once on the other side when the chosen side is unreachable or answers 502/503/504.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startUpstream, proxyWith, request, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';

@@ -1,4 +1,4 @@
-// Issue 8, item 5: instances are health-checked on /health/ready and balanced round robin or by
+// Instances are health-checked on /health/ready and balanced round robin or by
 // least connections; a failing instance is taken out and put back once healthy.
 import { afterEach, describe, expect, it } from 'vitest';
 import type http from 'node:http';

@@ -1,4 +1,4 @@
-// Issue 8, item 9: the proxy's own probes and Prometheus metrics per route and side.
+// The proxy's own probes and Prometheus metrics per route and side.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 

@@ -1,4 +1,4 @@
-// Issue 8, item 9 (Q17): token buckets per client, 429 with Retry-After; shared through Redis so two
+// Token buckets per client, 429 with Retry-After; shared through Redis so two
 // proxy instances enforce one limit. Uses the real Redis at 127.0.0.1:6379 with a unique key prefix.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';

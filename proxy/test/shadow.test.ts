@@ -1,4 +1,4 @@
-// Issue 8, item 7: shadow comparison. The user gets the primary answer; the other side's answer is
+// Shadow comparison. The user gets the primary answer; the other side's answer is
 // compared on status and JSON body, ignoring configured fields, and reported on the admin API and
 // in metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Issue 8, item 4: moving a route 0 → 25 → 50 → 100 → 0 under constant autocannon load, with POST
+// Moving a route 0 → 25 → 50 → 100 → 0 under constant autocannon load, with POST
 // bodies, produces no failed or corrupted request. Every body carries its own checksum; the
 // upstreams check it and the client checks the echo.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

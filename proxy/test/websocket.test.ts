@@ -1,4 +1,4 @@
-// Issue 8, item 9: WebSocket upgrades pass through the proxy to the side the route chooses.
+// WebSocket upgrades pass through the proxy to the side the route chooses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,4 @@
-// Bench: the event bus (issue 3). Events published in a unit of work (state row + outbox row in
+// Bench: the event bus. Events published in a unit of work (state row + outbox row in
 // one transaction) and handled with inbox de-duplication, on the in-process and BullMQ transports,
 // side by side in the same run with raw BullMQ (a bare Queue.addBulk producer and a Worker on the
 // same Redis, no outbox, no inbox). All on SQLite stores, in this one process.
@@ -266,7 +266,7 @@ transport, beside raw BullMQ on the same Redis (\`Queue.addBulk\` in batches of 
   commit for almost every event, so a path's paced capacity is well below its burst throughput; at
   half the burst rate the BullMQ path queued and its latency measured the backlog, not the path.
 
-Bar (issue 3): the BullMQ outbox path keeps ≥ 0.5 of raw BullMQ's throughput. This run: **${fmt(bullRatio, 2)}**.
+Bar: the BullMQ outbox path keeps ≥ 0.5 of raw BullMQ's throughput. This run: **${fmt(bullRatio, 2)}**.
 
 ${table(['path', 'events/s (burst)', 'vs raw BullMQ', `p50 ms @ ${rate}/s`, `p99 ms @ ${rate}/s`], rows)}
 

@@ -1,4 +1,4 @@
-// Bench: the kernel (issue 2). `node src/main.ts` (SQLite, every module, in-process bus):
+// Bench: the kernel. `node src/main.ts` (SQLite, every module, in-process bus):
 //   - start-up: process spawn → first 200 from /health/ready, and resident memory right after,
 //     with a fresh DATA_DIR (migrations and seed run) and warm (the same DATA_DIR again);
 //   - GET /api/v1/products/:sku under autocannon, side by side in the same run with a minimal

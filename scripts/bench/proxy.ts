@@ -380,7 +380,7 @@ assignment, edge headers and metrics run on every request; 1 worker, and one wor
   load average ${loadBefore} at the start of this run, ${loadavg()[0]!.toFixed(1)} at the end), so absolute
   figures are low and noisy: read the ratios.
 
-Bar (issue 8): ≥ 0.5 of nginx's throughput (aim 0.8) and < 1 ms added p99 at half saturation.
+Bar: ≥ 0.5 of nginx's throughput (aim 0.8) and < 1 ms added p99 at half saturation.
 ${verdict}
 
 ${table(['target', 'req/s (saturated)', 'vs nginx', 'vs no proxy', 'p50 ms @ ½', 'p99 ms @ ½', 'added p50 ms', 'added p99 ms', 'errors'], rows)}

@@ -1,4 +1,4 @@
-// Q30/Q31 at runtime: each module owns its data, and that is a database fact, not a convention.
+// Each module owns its data, and that is a database fact, not a convention.
 // Table-driven over every module under src/modules/ that has tables (db/schema.ts), migrated with
 // the same migrateModules that `npm run migrate` and the embedded start use.
 // - Postgres: each module's role reads and writes its own schema and gets "permission denied"

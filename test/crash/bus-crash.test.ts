@@ -1,4 +1,4 @@
-// Issue 3 item 7, crash safety proven: the bus fixtures (ledger publishes EntryRecorded in the
+// Crash safety proven: the bus fixtures (ledger publishes EntryRecorded in the
 // same unit of work as its entry, tally handles it) run as a child process under a bounded load of
 // POSTs, a share of which roll back after publishing. The process is killed with SIGKILL at
 // arbitrary points several times and restarted on the same store; once the load is over and the

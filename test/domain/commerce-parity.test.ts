@@ -1,4 +1,4 @@
-// Parity (issue 7): the same commerce suite that runs in one process runs against the system with
+// Parity: the same commerce suite that runs in one process runs against the system with
 // modules extracted into their own processes — monolith, services, BullMQ, strangler proxy — and
 // must pass unchanged. The all-in-process topology runs in commerce-in-process.test.ts.
 import { startSystem, topologies } from '../support/topologies.ts';

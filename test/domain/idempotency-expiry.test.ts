@@ -1,4 +1,4 @@
-// Q34: keys expire after IDEMPOTENCY_TTL_SECONDS; after that the same key is a new request.
+// Keys expire after IDEMPOTENCY_TTL_SECONDS; after that the same key is a new request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootApp, type TestApp } from '../support/boot.ts';
 import { eventually } from '../support/eventually.ts';

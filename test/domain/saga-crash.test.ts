@@ -1,4 +1,4 @@
-// Q18 crash safety: the monolith is killed with SIGKILL while sagas are in flight, restarted on
+// Crash safety: the monolith is killed with SIGKILL while sagas are in flight, restarted on
 // the same store, and every saga resumes from its persisted step to a decided order — with no
 // double reservation, no double charge, and every invariant intact.
 import { afterAll, describe, expect, it } from 'vitest';

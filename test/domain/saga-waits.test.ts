@@ -1,6 +1,6 @@
 // The saga waits out an open circuit instead of cancelling, and compensates correctly when its
 // stock reservation expired meanwhile: the capture is refunded and the order ends
-// reservation_expired (Q14 + Q18).
+// Reservation_expired.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootApp, type TestApp } from '../support/boot.ts';
 import { actors, domainTestEnv, settled } from './commerce-world.ts';

@@ -1,4 +1,4 @@
-// Issue 7, "failure, shown": with payments extracted and its service killed mid-load, the
+// Failure, shown: with payments extracted and its service killed mid-load, the
 // monolith's calls fail fast once the breaker opens, sagas wait instead of half-finishing, and
 // when the service comes back the breaker closes through half-open and every order completes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Q37: a contract behaves the same in-process and remote. The catalog's real contract, called
+// A contract behaves the same in-process and remote. The catalog's real contract, called
 // through both bindings against one running app: the same answers, the same error classes with
 // the same codes, messages and details, the same validation issues.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

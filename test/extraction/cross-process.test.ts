@@ -1,4 +1,4 @@
-// Issue 7, items 5 and 7: with warehouse extracted, the monolith (counter) and the warehouse
+// With warehouse extracted, the monolith (counter) and the warehouse
 // service are real processes on BullMQ. Contract calls go over HTTP both ways, events cross both
 // ways through outbox and inbox, calls spread over two service instances and skip a dead one, a
 // SIGKILL on either side loses nothing, and a dead service makes

@@ -1,4 +1,4 @@
-// Parity (issue 7, item 6): the same catalog end-to-end suite (and a first order) in three topologies — everything
+// Parity: the same catalog end-to-end suite (and a first order) in three topologies — everything
 // in-process; inventory and payments extracted; every module extracted — against real processes,
 // through the strangler proxy when anything runs apart. The domain suite plugs into the same
 // harness (test/support/topologies.ts) the same way.

@@ -1,4 +1,4 @@
-// Issue 8, item 4, end to end: the catalog extracted and *migrating* (it runs in the monolith and
+// The catalog extracted and *migrating* (it runs in the monolith and
 // as its own service, on the same store), the strangler proxy in front, and its route moved
 // 0 → 25 → 50 → 100 → 0 while autocannon sends reads and creations (POST with a body and an
 // Idempotency-Key) through the proxy. No request may fail, every body must arrive intact (the

@@ -1,4 +1,4 @@
-// Parity (issue 7): one end-to-end suite, run against the system in several topologies. Each
+// Parity: one end-to-end suite, run against the system in several topologies. Each
 // topology is real child processes — the monolith, and one process per extracted module (more
 // with `instances`) — on a shared store and, when anything is extracted, the BullMQ bus with a
 // prefix of the test's own. Extracted modules' public routes go through the strangler proxy at
@@ -32,7 +32,7 @@ export interface TopologySpec {
   extracted: readonly string[] | 'all';
 }
 
-/** The three topologies the parity suite runs in (issue 7, item 6). */
+/** The three topologies the parity suite runs in. */
 export const topologies: TopologySpec[] = [
   { name: 'all in-process', extracted: [] },
   { name: 'inventory+payments extracted', extracted: ['inventory', 'payments'] },

@@ -27,7 +27,7 @@ const PricedLine = z.object({
   lineTotalMinor: z.number().int().nonnegative(),
 });
 
-/** What other modules may ask the catalog (Q9: queries go through the contract). */
+/** What other modules may ask the catalog (queries go through the contract). */
 export const catalogContract = defineContract({
   name: 'catalog',
   errors: [ProductNotFound, MixedCurrencies],

@@ -28,7 +28,7 @@ export const ReservationClosed = defineError<{ status: string }>('ReservationClo
 export const ReservationNotFound = defineError('ReservationNotFound', 404, 'No reservation for this order');
 
 /**
- * Q35, CP: a reservation either takes stock that is there or is refused — never oversold. Every
+ * Consistency over availability: a reservation either takes stock that is there or is refused — never oversold. Every
  * operation is keyed by order id, so a saga may repeat any of them after a crash.
  */
 export const inventoryContract = defineContract({

@@ -3,7 +3,7 @@ import { currentContext, type Caller } from '../context/request-context.ts';
 import { Forbidden, Unauthenticated } from '../errors/domain-error.ts';
 import type { TokenVerifier } from './jwt.ts';
 
-/** Edge check: every /api request carries a valid bearer token (Q39). */
+/** Edge check: every /api request carries a valid bearer token. */
 export function authenticate(verifier: TokenVerifier): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');

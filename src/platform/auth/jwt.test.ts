@@ -11,7 +11,7 @@ const secret = 'x'.repeat(40);
 let jwks: Server | undefined;
 afterAll(() => jwks?.close());
 
-describe('bearer tokens (Q39)', () => {
+describe('bearer tokens', () => {
   it('verifies HS256 development tokens and reads subject and scopes', async () => {
     const v = createTokenVerifier({ secret });
     expect(await v.verify(await mintToken({ sub: 'alice', scopes: ['admin', 'ops'], secret }))).toEqual({ sub: 'alice', scopes: ['admin', 'ops'] });

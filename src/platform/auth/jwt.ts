@@ -1,4 +1,4 @@
-// Q39: end-user identity is a bearer JWT, checked at the edge and again inside modules.
+// End-user identity is a bearer JWT, checked at the edge and again inside modules.
 // Development signs HS256 with JWT_SECRET; production can verify against a JWKS URL instead.
 import { SignJWT, jwtVerify, createRemoteJWKSet, errors as joseErrors, type JWTPayload } from 'jose';
 import type { Caller } from '../context/request-context.ts';

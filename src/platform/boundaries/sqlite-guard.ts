@@ -1,4 +1,4 @@
-// Q30/Q31 on SQLite: a module's store is its own file, and SQLite has no permissions to stop a
+// On SQLite: a module's store is its own file, and SQLite has no permissions to stop a
 // connection from opening another file with ATTACH DATABASE (query_only does not stop it either).
 // So every statement a module's connection prepares or executes is screened: ATTACH is refused.
 // Opening another file directly (new Database(...)) is closed by the static rule

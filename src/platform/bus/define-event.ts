@@ -1,4 +1,4 @@
-// Q32: events are versioned contracts with schemas. The same event name may exist in several
+// Events are versioned contracts with schemas. The same event name may exist in several
 // versions side by side; a consumer subscribes to the exact version it understands.
 import type { z } from 'zod';
 

@@ -10,7 +10,7 @@ export type EventEnvelope = StoredEnvelope;
 // few percent of the bus's throughput. Event ids are time-ordered, for the outbox's and inboxes'
 // indexes (see ids.ts).
 
-/** A W3C traceparent for a new span under the current trace, or a new trace (Q24). */
+/** A W3C traceparent for a new span under the current trace, or a new trace. */
 export function childTraceparent(parent?: string): string {
   const traceId = parent?.split('-')[1] ?? randomHex(16);
   return `00-${traceId}-${randomHex(8)}-01`;

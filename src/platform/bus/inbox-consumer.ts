@@ -1,4 +1,4 @@
-// The subscriber side of delivery (Q22, Q34). An event is handled inside the subscriber's own
+// The subscriber side of delivery. An event is handled inside the subscriber's own
 // unit of work, which first records the event id in the subscriber's inbox: a redelivered event
 // finds its id there and is skipped, so handlers take effect exactly once. A poison event (unknown
 // type, invalid payload) or one that keeps failing goes to the dead-letter table instead of

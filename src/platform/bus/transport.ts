@@ -16,7 +16,7 @@ export interface ConsumeFn {
 }
 
 /**
- * Q33: the bus is an interface; a broker is one adapter. `deliver` resolves only once the
+ * The bus is an interface; a broker is one adapter. `deliver` resolves only once the
  * deliveries are safe — handled (in-process) or durably queued (BullMQ) — because the relay
  * marks outbox rows dispatched right after.
  */

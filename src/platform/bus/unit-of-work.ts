@@ -1,4 +1,4 @@
-// Q22: the transactional outbox. An event published inside a unit of work is a row in the
+// The transactional outbox. An event published inside a unit of work is a row in the
 // module's own outbox table, written by the same local transaction as the state change: both
 // commit or neither does. A relay delivers committed rows afterwards (see outbox-relay.ts).
 import type { Db, ModuleStore } from '../data/module-store.ts';

@@ -1,4 +1,4 @@
-// Q27/Q40: configuration comes from the environment, is validated once at start, and a bad value
+// Configuration comes from the environment, is validated once at start, and a bad value
 // stops the process with one line per problem instead of failing later at first use.
 import { z } from 'zod';
 
@@ -56,7 +56,7 @@ const schema = z
     SAGA_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
     SNAPSHOT_EVERY: z.coerce.number().int().min(2).default(20),
     TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),
-    // Remote contracts (issue 7): service credentials and the resilience policy per remote module.
+    // Remote contracts: service credentials and the resilience policy per remote module.
     SERVICE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     MONOLITH_URLS: z.string().min(1).optional(),
     // Above the slowest contract's own worst case (payments: PAYMENT_MAX_ATTEMPTS × PAYMENT_TIMEOUT_MS + backoff).

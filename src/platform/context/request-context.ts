@@ -1,6 +1,6 @@
 // One AsyncLocalStorage carries who is asking and which request/trace this work belongs to, so
 // logs, outgoing calls and published events pick the ids up without threading them through
-// every signature (Q24, Q25).
+// Every signature.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 export interface Caller {

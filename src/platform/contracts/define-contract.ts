@@ -1,4 +1,4 @@
-// A contract is the only way one module asks another for something (Q9, Q37). It is data, not
+// A contract is the only way one module asks another for something. It is data, not
 // just a TypeScript interface: schemas for every operation's input and output, which operations
 // are safe to retry, and the error types it may raise. The in-process and the HTTP bindings are
 // both generated from it, which is why extracting a module changes configuration, not code.
@@ -9,7 +9,7 @@ import type { Caller } from '../context/request-context.ts';
 export interface OperationSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   input: I;
   output: O;
-  /** Safe to repeat with the same input: remote calls may retry it (Q15). */
+  /** Safe to repeat with the same input: remote calls may retry it. */
   idempotent: boolean;
   description?: string;
 }
@@ -49,7 +49,7 @@ export type ContractApi<C extends Contract> = {
   ) => Promise<z.output<C['operations'][K]['output']>>;
 };
 
-/** Who is calling and on behalf of whom; handlers check the end user's scopes again (Q39). */
+/** Who is calling and on behalf of whom; handlers check the end user's scopes again. */
 export interface CallContext {
   caller?: Caller;
   correlationId: string;

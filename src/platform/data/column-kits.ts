@@ -1,4 +1,4 @@
-// Q30/Q31: a module's tables are written once, against this kit, and built for both engines:
+// A module's tables are written once, against this kit, and built for both engines:
 // Postgres (inside the module's own schema) and SQLite (inside the module's own file). The
 // TypeScript types are the Postgres ones; the SQLite builders produce the same runtime values
 // (Date for timestamps, numbers, booleans, parsed JSON), which the dual-engine tests hold us to.

@@ -1,4 +1,4 @@
-// Q31 at runtime: on Postgres each module connects as its own role, which `npm run migrate`
+// On Postgres each module connects as its own role, which `npm run migrate`
 // creates with rights on the module's schema only. Where roles have not been set up (a database
 // URL that carries no module roles), the admin URL is used as is.
 export function moduleRole(module: string): string {

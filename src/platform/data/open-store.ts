@@ -5,7 +5,7 @@ import { openSqliteStore } from './sqlite-store.ts';
 import { openPgStore } from './pg-store.ts';
 import { moduleDatabaseUrl } from './module-roles.ts';
 
-/** The module's own store on the engine the configuration chooses (Q30). */
+/** The module's own store on the engine the configuration chooses. */
 export function openModuleStore<T extends Record<string, unknown>>(schema: ModuleSchema<T>, config: Config, deployable: string): ModuleStore<T & PlatformTables> {
   if (config.storeEngine === 'pg') {
     return openPgStore(schema, {

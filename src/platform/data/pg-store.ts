@@ -1,4 +1,4 @@
-// Postgres engine: one schema per module (Q30/Q31). A module's pool connects with the URL it is
+// Postgres engine: one schema per module. A module's pool connects with the URL it is
 // given — with `npm run migrate` having set up roles, that URL names the module's own role,
 // which can reach its own schema only.
 import pg from 'pg';

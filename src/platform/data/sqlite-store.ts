@@ -1,4 +1,4 @@
-// SQLite engine: one file per module under DATA_DIR (Q30). better-sqlite3 is synchronous and
+// SQLite engine: one file per module under DATA_DIR. better-sqlite3 is synchronous and
 // drizzle's transactions refuse async callbacks, so units of work run one at a time, in arrival
 // order, on a dedicated writer connection; those that queue up while one runs share a transaction
 // and its commit, each in its own savepoint (group-commit.ts). Reads use a second connection that
@@ -47,7 +47,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   reader.pragma(`busy_timeout = ${busy}`);
   reader.pragma('query_only = ON');
   const checkpoints = checkpointInBackground(file);
-  // Its file and no other (Q31): neither connection may ATTACH another module's file.
+  // Its file and no other: neither connection may ATTACH another module's file.
   refuseAttach(writer, schema.module);
   refuseAttach(reader, schema.module);
   reusePreparedStatements(writer);

@@ -1,4 +1,4 @@
-// Q26: liveness says only that the process answers (it never checks dependencies, or a database
+// Liveness says only that the process answers (it never checks dependencies, or a database
 // outage would get every instance restarted); readiness says whether to send traffic here;
 // startup says whether initialisation has finished.
 import { Router } from 'express';

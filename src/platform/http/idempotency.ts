@@ -1,4 +1,4 @@
-// Q34: Idempotency-Key on every write. The key is claimed in the same transaction as the effect
+// Idempotency-Key on every write. The key is claimed in the same transaction as the effect
 // (`record` inside the use case's unit of work), so concurrent duplicates serialise on the key's
 // primary key: exactly one commits its effect, the others roll back and answer the stored first
 // response. Same key with another body → 422. Keys expire after IDEMPOTENCY_TTL_SECONDS.

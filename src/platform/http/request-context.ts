@@ -1,4 +1,4 @@
-// Q24/Q25: every request runs inside a context holding its request id (X-Request-Id honoured or
+// Every request runs inside a context holding its request id (X-Request-Id honoured or
 // generated, and echoed back), its correlation id and its W3C trace parent.
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';

@@ -73,7 +73,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   const hosted = new Map(modules.map((m) => [m.manifest.name, m]));
   checkManifests(options.manifests, modules);
 
-  // Embedded default: migrations apply by themselves (Q40 keeps them a one-off step elsewhere).
+  // Embedded default: migrations apply by themselves (elsewhere they are a one-off admin step).
   if (config.storeEngine === 'sqlite') {
     await migrateModules(modules.map((m) => m.schema), config);
   }
@@ -152,7 +152,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   http.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  // Q39: other deployables call the contracts hosted here, with a service credential (remote/).
+  // Other deployables call the contracts hosted here, with a service credential (remote/).
   http.use(remote.endpoint(served));
   const verifier = createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   http.use('/api', authenticate(verifier), requireJsonBody, express.json({ limit: config.BODY_LIMIT, strict: true }));

@@ -1,4 +1,4 @@
-// Start-up speed (Q40: fast start). Node 24's ES-module loader re-reads drizzle-orm's 178 KB
+// Start-up speed (a twelve-factor app starts fast). Node 24's ES-module loader re-reads drizzle-orm's 178 KB
 // package.json for every one of the hundreds of drizzle files it loads, which costs seconds and
 // over 100 MB at start; its CommonJS build loads the same code reading that file once. Entry
 // points import this first, then load the app with a dynamic import so the hook applies to it.

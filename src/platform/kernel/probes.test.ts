@@ -1,4 +1,4 @@
-// Q26: liveness never depends on anything; readiness says whether to send traffic here.
+// Liveness never depends on anything; readiness says whether to send traffic here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';

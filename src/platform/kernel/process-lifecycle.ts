@@ -1,4 +1,4 @@
-// Q40: port binding, fast start, graceful drain on SIGTERM/SIGINT and exit 0 when done.
+// Port binding, fast start, graceful drain on SIGTERM/SIGINT and exit 0 when done.
 import type { RunningApp } from './create-app.ts';
 
 export async function runUntilSignalled(app: RunningApp): Promise<void> {

@@ -1,4 +1,4 @@
-// Q12 service discovery, kept boring: one file (TOPOLOGY_FILE, default ./topology.json) says per
+// Service discovery, kept boring: one file (TOPOLOGY_FILE, default ./topology.json) says per
 // module whether it runs in the monolith (`local`, the default for a module it does not name), in
 // both the monolith and a service on the same store (`migrating`), or only in its service
 // (`remote`), and where the instances live. MODULE_<NAME>_URLS and MONOLITH_URLS override the

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.ts';
 import { runWithContext } from '../context/request-context.ts';
 
-describe('structured logs (Q25)', () => {
+describe('structured logs', () => {
   it('stamps every line of a request with its ids and censors secrets and card data', () => {
     const lines: string[] = [];
     const logger = createLogger('info', { deployable: 'test' }, { write: (l: string) => lines.push(l) });

@@ -1,4 +1,4 @@
-// Q25: JSON lines on stdout, each stamped with the ids of the request or message being handled;
+// JSON lines on stdout, each stamped with the ids of the request or message being handled;
 // secrets and card data are censored wherever they appear.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentContext } from '../context/request-context.ts';

@@ -144,7 +144,7 @@ describe('a remote contract behaves like the in-process one', () => {
   });
 });
 
-describe('internal endpoints accept only service credentials (Q39)', () => {
+describe('internal endpoints accept only service credentials', () => {
   let a: Provider;
   beforeAll(async () => {
     a = await provider();
@@ -188,7 +188,7 @@ describe('internal endpoints accept only service credentials (Q39)', () => {
   });
 });
 
-describe('resilience per remote module (Q14–Q16)', () => {
+describe('resilience per remote module: timeout, retry, breaker, bulkhead', () => {
   afterEach(() => {
     while (pools.length) pools.pop()!.close();
   });

@@ -1,6 +1,6 @@
 // The calling side of a remote contract, generated from the contract itself: the same input and
 // output schemas as in-process, the same error classes rebuilt by code, and the resilience the
-// network needs (Q14–Q16): a timeout on every attempt, retries with exponential backoff and
+// Network needs: a timeout on every attempt, retries with exponential backoff and
 // jitter for idempotent operations only, one circuit breaker and one bulkhead per remote module.
 // What cannot be reached surfaces as ServiceUnavailable, a 503 problem+json at the edge.
 import {
@@ -171,7 +171,7 @@ function parseProblem(text: string): ProblemBody {
   }
 }
 
-/** The callee's domain error, as the same class on this side (Q37: same errors in-process and remote). */
+/** The callee's domain error, as the same class on this side (the same errors in-process and remote). */
 function rebuildError(p: ProblemBody, status: number, byCode: Map<string, AnyErrorClass>, where: string): Error {
   // The callee refused our service credential: a deployment fault, not the end user's.
   if (p.code === 'ServiceUnauthenticated' || p.code === 'ServiceForbidden') return new ContractViolation(`${where}: the callee refused this deployable's service credential: ${p.detail ?? p.code}`);

@@ -1,4 +1,4 @@
-// Q39: no internal endpoint is open. A deployable calling another presents a short-lived service
+// No internal endpoint is open. A deployable calling another presents a short-lived service
 // credential (HS256 with SERVICE_JWT_SECRET; iss = calling deployable, aud = target module,
 // exp ≤ 60 s). The end user travels separately, in its own signed header, so the callee checks the
 // user's scopes again exactly as it would in-process, and a service token never passes for a user.

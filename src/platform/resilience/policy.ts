@@ -1,4 +1,4 @@
-// Q14–Q16 in one place: a bulkhead (concurrency limit with a short queue), retries with
+// Timeout, retry, circuit breaker and bulkhead in one place: a bulkhead (concurrency limit with a short queue), retries with
 // exponential backoff and jitter for transient failures only, a circuit breaker that opens after
 // consecutive failures and probes again through half-open, and a timeout on every attempt.
 // Built on cockatiel; breaker state is exported as a gauge so it shows in /metrics.

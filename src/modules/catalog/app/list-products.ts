@@ -2,7 +2,7 @@ import { toView } from '../domain/product.ts';
 import type { ProductFilter } from '../db/products.ts';
 import type { CatalogDeps } from './catalog-deps.ts';
 
-/** Q35: catalog reads are the AP side — they read the module's own store and never call out. */
+/** Catalog reads are the AP side — they read the module's own store and never call out. */
 export async function listProducts(deps: CatalogDeps, filter: ProductFilter) {
   // One extra row tells whether there is a next page without a count query.
   const rows = await deps.products.list(deps.store.db, { ...filter, limit: filter.limit + 1 });

@@ -25,7 +25,7 @@ describe.each(engines)('inventory reservations on %s', (engine) => {
   const restock = async (sku: string, quantity: number, lowStockThreshold = 0) =>
     expect((await admin.post(`/api/v1/inventory/${sku}/restock`, { quantity, lowStockThreshold })).status).toBe(200);
 
-  it('never oversells: 100 concurrent reservations for 10 units hold exactly 10 (Q35, CP)', async () => {
+  it('never oversells: 100 concurrent reservations for 10 units hold exactly 10 (consistency over availability)', async () => {
     await restock('RACE-1', 10);
     const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => inventory.reserveStock({ orderId: `race-${i}`, lines: [{ sku: 'RACE-1', quantity: 1 }] })));
     const held = results.filter((r) => r.status === 'fulfilled');

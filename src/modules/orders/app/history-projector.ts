@@ -1,4 +1,4 @@
-// The order-history read model (Q20). It is fed only by orders' events and tolerates duplicates
+// The order-history read model. It is fed only by orders' events and tolerates duplicates
 // (the inbox) and out-of-order arrival: one upsert per event, merged in SQL so that a terminal
 // status is never overwritten by PENDING, each event fills only what it knows, and the newest
 // timestamp wins. A single statement also means concurrent deliveries cannot race on the row.

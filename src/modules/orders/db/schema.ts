@@ -41,7 +41,7 @@ export const ordersSchema = defineSchema('orders', (k) => ({
     },
     (t) => [k.index('sagas_due_idx').on(t.done, t.nextAttemptAt)],
   ),
-  // The read model (Q20): built only from events, rebuildable from scratch.
+  // The read model: built only from events, rebuildable from scratch.
   history: k.table(
     'order_history',
     {

@@ -1,4 +1,4 @@
-// The place-order saga (Q18, orchestration), as data. Pricing happens while the request is
+// The place-order saga (orchestration), as data. Pricing happens while the request is
 // answered, so unknown skus are refused with a 4xx; the persisted plan then runs
 // reserve → charge → commit → confirm. A failure replaces the rest of the plan with the
 // compensations already due, ending in cancel. Every step is idempotent, keyed by order id.

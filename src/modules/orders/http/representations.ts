@@ -1,4 +1,4 @@
-// Q36: two versions of the order resource side by side. v1 is the original flat shape and is
+// Two versions of the order resource side by side. v1 is the original flat shape and is
 // deprecated; v2 groups state, money and lines. Both are views of the same write model.
 import type { OrderRecord } from '../app/get-order.ts';
 

@@ -1,4 +1,4 @@
-// A customer's payment account, event-sourced (Q21): its state is the fold of its events.
+// A customer's payment account, event-sourced: its state is the fold of its events.
 // Pure functions only; persistence lives in db/event-store.ts.
 
 export type AccountEvent =

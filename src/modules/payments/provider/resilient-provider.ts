@@ -1,4 +1,4 @@
-// Q14–Q16 around the provider: per-attempt timeout, retries with backoff and jitter for
+// Around the provider: per-attempt timeout, retries with backoff and jitter for
 // transient errors only (never for a decline), a circuit breaker and a bulkhead.
 import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
 import type { Metrics } from '../../../platform/metrics/registry.ts';
