@@ -93,10 +93,19 @@ export default {
       name: 'proxy-is-its-own-deployable',
       comment:
         'proxy/ is deployed on its own and must not import anything from src/. ' +
-        'Copy the small piece it needs into proxy/, or talk to the app over HTTP.',
+        'Move a piece both need into lib/ (which both may import), or talk to the app over HTTP.',
       severity: 'error',
       from: { path: '^proxy/' },
       to: { path: '^src/' },
+    },
+    {
+      name: 'lib-stands-alone',
+      comment:
+        'lib/ holds what every deployable shares (the token verifier, development keys): the app and the proxy both import it, ' +
+        'so it must import nothing from src/, proxy/ or scripts/. Move what it needs into lib/ as well, or keep the code that needs the app out of lib/.',
+      severity: 'error',
+      from: { path: '^lib/' },
+      to: { path: '^(src|proxy|scripts)/' },
     },
     {
       name: 'no-circular',
@@ -113,7 +122,7 @@ export default {
         'Production code must not import test code (*.test.ts, test/ folders). ' +
         'Move the shared piece into production code, or keep it in the test.',
       severity: 'error',
-      from: { path: '^(src|proxy|scripts)/', pathNot: TEST_CODE },
+      from: { path: '^(lib|src|proxy|scripts)/', pathNot: TEST_CODE },
       to: { path: TEST_CODE },
     },
   ],

@@ -174,6 +174,13 @@ const plants: Plant[] = [
     imported: 'src/platform/modules/manifest.ts',
   },
   {
+    rule: 'lib-stands-alone',
+    what: 'the shared lib imports the app',
+    files: { 'lib/trust/planted.ts': `import { defineManifest } from '../../src/platform/modules/manifest.ts';\nexport const planted = defineManifest;\n` },
+    importing: 'lib/trust/planted.ts',
+    imported: 'src/platform/modules/manifest.ts',
+  },
+  {
     rule: 'production-does-not-import-tests',
     what: 'production code imports a test helper',
     files: { 'src/platform/planted.ts': `import { eventually } from '../../test/support/eventually.ts';\nexport const planted = eventually;\n` },

@@ -2,11 +2,12 @@
 // the import graph and the rule violations. Used by the boundary check and the architecture docs
 // (scripts/check-boundaries.ts, scripts/architecture.ts); never imported at runtime.
 import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IConfiguration } from 'dependency-cruiser';
 
-/** What the check cruises: the app, the proxy and the scripts (test/ is reached through them). */
-export const CRUISED_ROOTS = ['src', 'proxy', 'scripts'];
+/** What the check cruises: the shared lib, the app, the proxy and the scripts (test/ is reached through them). */
+export const CRUISED_ROOTS = ['lib', 'src', 'proxy', 'scripts'];
 
 export async function loadRules(root: string): Promise<IConfiguration> {
   const config = (await import(pathToFileURL(join(root, '.dependency-cruiser.js')).href)) as { default: IConfiguration };
@@ -19,7 +20,8 @@ export async function cruiseRepository(root: string): Promise<ICruiseResult> {
   // tsconfig.json declares no path aliases and every import names its .ts file, so the resolver
   // needs nothing from it (and parsing it would need the TypeScript 7 API, not published yet).
   // baseDir (not the working directory) roots the cruise, so a test can check a copy in-process.
-  const result = await cruise(CRUISED_ROOTS, {
+  const roots = CRUISED_ROOTS.filter((r) => existsSync(join(root, r)));
+  const result = await cruise(roots, {
     ...options,
     baseDir: root,
     validate: true,
