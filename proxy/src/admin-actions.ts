@@ -1,0 +1,58 @@
+// What the admin API can see and do, apart from how it is reached over HTTP (admin-api.ts): the
+// live state, a route's weight, its canary. In a cluster worker the canary lives in the primary, so
+// canary commands and state go through the `cluster` hooks instead of the local controller.
+import type { LiveConfig } from './live-config.ts';
+import type { CanaryController } from './canary-controller.ts';
+import type { ShadowReport } from './shadow-compare.ts';
+import type { AdminActions } from './admin-api.ts';
+
+export interface ClusterCanary {
+  state(): unknown;
+  command(cmd: { op: 'start' | 'abort'; route: string }): void;
+}
+
+export function adminActions(live: LiveConfig, canary: CanaryController, shadowReport: ShadowReport, cluster: ClusterCanary | undefined): AdminActions {
+  const state = () => {
+    const table = live.table();
+    const cfg = table.config;
+    return {
+      // Which process answered (several with PROXY_WORKERS): lets an operator see they agree.
+      pid: process.pid,
+      routes: cfg.routes.map((r) => ({ name: r.name, prefix: r.prefix, methods: r.methods ?? 'any', old: r.old, new: r.new, weight: r.weight, shadow: r.shadow, canary: r.canary })),
+      pools: [...table.pools.values()].map((p) => ({
+        name: p.name,
+        balance: p.config.balance,
+        instances: p.instances.map((i) => ({ url: i.base, healthy: i.healthy, inFlight: i.inFlight })),
+      })),
+      defaultPool: cfg.defaultPool,
+      shadow: shadowReport.snapshot(),
+      canary: cluster ? cluster.state() : canary.snapshot(),
+      config: cfg,
+    };
+  };
+  const routeConfig = (route: string) => {
+    const rc = live.table().config.routes.find((r) => r.name === route);
+    if (!rc) throw new Error(`no route named "${route}"`);
+    return rc;
+  };
+  return {
+    state,
+    setWeight(route, weight) {
+      routeConfig(route);
+      // A hand-set weight wins over a running canary: the operator is in charge.
+      if (cluster) cluster.command({ op: 'abort', route });
+      else canary.abort(route, `weight set to ${weight} through the admin API`);
+      live.persistWeight(route, weight);
+    },
+    startCanary(route) {
+      const rc = routeConfig(route);
+      if (!rc.canary) throw new Error(`route "${route}" has no canary steps in the config`);
+      if (cluster) cluster.command({ op: 'start', route });
+      else canary.start(route, rc.canary);
+    },
+    abortCanary(route) {
+      if (cluster) cluster.command({ op: 'abort', route });
+      else canary.abort(route, 'aborted through the admin API');
+    },
+  };
+}
