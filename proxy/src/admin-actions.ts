@@ -4,7 +4,25 @@
 import type { LiveConfig } from './live-config.ts';
 import type { CanaryController } from './canary-controller.ts';
 import type { ShadowReport } from './shadow-compare.ts';
-import type { AdminActions } from './admin-api.ts';
+
+export interface AdminActions {
+  state(): unknown;
+  setWeight(route: string, weight: number): void;
+  startCanary(route: string): void;
+  abortCanary(route: string): void;
+}
+
+/** A request the admin API understood and refuses: unknown route, nothing to start, file mid-edit. */
+export class AdminRefusal extends Error {
+  override name = 'AdminRefusal';
+  readonly status: 404 | 409;
+  readonly code: string;
+  constructor(status: 404 | 409, code: string, detail: string) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+  }
+}
 
 export interface ClusterCanary {
   state(): unknown;
@@ -27,12 +45,13 @@ export function adminActions(live: LiveConfig, canary: CanaryController, shadowR
       defaultPool: cfg.defaultPool,
       shadow: shadowReport.snapshot(),
       canary: cluster ? cluster.state() : canary.snapshot(),
-      config: cfg,
+      // The shared secret stays in the file: the state says only whether there is one.
+      config: { ...cfg, overrideSecret: cfg.overrideSecret === undefined ? undefined : '(set)' },
     };
   };
   const routeConfig = (route: string) => {
     const rc = live.table().config.routes.find((r) => r.name === route);
-    if (!rc) throw new Error(`no route named "${route}"`);
+    if (!rc) throw new AdminRefusal(404, 'UnknownRoute', `no route named "${route}"`);
     return rc;
   };
   return {
@@ -46,11 +65,12 @@ export function adminActions(live: LiveConfig, canary: CanaryController, shadowR
     },
     startCanary(route) {
       const rc = routeConfig(route);
-      if (!rc.canary) throw new Error(`route "${route}" has no canary steps in the config`);
+      if (!rc.canary) throw new AdminRefusal(409, 'NoCanarySteps', `route "${route}" has no canary steps in the config`);
       if (cluster) cluster.command({ op: 'start', route });
       else canary.start(route, rc.canary);
     },
     abortCanary(route) {
+      routeConfig(route);
       if (cluster) cluster.command({ op: 'abort', route });
       else canary.abort(route, 'aborted through the admin API');
     },

@@ -1,5 +1,7 @@
-// PROXY_WORKERS > 1: one worker per core behind node:cluster (the primary accepts, workers serve).
-// How state stays consistent:
+// The proxy always runs as a primary and PROXY_WORKERS workers behind node:cluster (the primary
+// accepts, workers serve). The primary supervises: a worker that dies, whatever the reason, is
+// logged with its exit code or signal and replaced, with a growing pause if replacements keep dying
+// at once (a crash loop must not spin a core). How state stays consistent across workers:
 // - config: the file is the single source of truth. Every worker watches it; an admin weight change
 //   made on one worker is written to the file and the primary tells every worker to reload at once.
 // - canary: runs only in the primary. Workers send it every finished request on a canary route (in
@@ -52,9 +54,11 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
       broadcast({ t: 'canary-state', state: canary.snapshot() });
     }
   };
+  const startedAt = new Map<number, number>();
   const fork = (): Worker => {
     const w = cluster.fork();
     w.on('message', onMessage);
+    startedAt.set(w.id, Date.now());
     return w;
   };
   // A larger young generation means fewer scavenges per request served: measurably better
@@ -63,10 +67,18 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
   for (let i = 0; i < workers; i++) fork();
   const stateTimer = setInterval(() => broadcast({ t: 'canary-state', state: canary.snapshot() }), 500);
   let stopping = false;
-  cluster.on('exit', (w, code) => {
+  let quickDeaths = 0;
+  cluster.on('exit', (w, code, signal) => {
+    const lived = Date.now() - (startedAt.get(w.id) ?? 0);
+    startedAt.delete(w.id);
     if (stopping) return;
-    log.error({ pid: w.process.pid, code }, 'worker died; starting another');
-    fork();
+    // Dying within seconds of starting, again and again, is a crash loop: wait longer each time.
+    quickDeaths = lived < 5_000 ? quickDeaths + 1 : 0;
+    const delayMs = quickDeaths === 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(quickDeaths, 9));
+    log.error({ pid: w.process.pid, code, signal, livedMs: lived, restartInMs: delayMs }, `worker died (${signal ? `signal ${signal}` : `exit code ${code}`}); starting another`);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delayMs);
   });
   const stop = () => {
     stopping = true;

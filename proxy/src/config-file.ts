@@ -6,6 +6,12 @@ import { proxyConfigSchema, type ProxyConfig, type ProxyConfigInput } from './co
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** What is wrong, without naming the file (safe to show a remote caller). */
+  readonly reason: string;
+  constructor(source: string, reason: string) {
+    super(`${source}: ${reason}`);
+    this.reason = reason;
+  }
 }
 
 function lineColumn(text: string, position: number): { line: number; column: number } {
@@ -24,7 +30,7 @@ export function parseConfigJson(text: string, source = 'config'): ProxyConfigInp
     const offset = jsonErrorOffset(text);
     const { line, column } = lineColumn(text, Math.max(0, offset));
     const reason = message.replace(/ in JSON at position.*$/, '').replace(/, ".*$/s, '');
-    throw new ConfigError(`${source}: invalid JSON at line ${line}, column ${column}: ${reason}`);
+    throw new ConfigError(source, `invalid JSON at line ${line}, column ${column}: ${reason}`);
   }
 }
 
@@ -33,7 +39,7 @@ export function validateConfig(raw: unknown, source = 'config'): ProxyConfig {
   const result = proxyConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  throw new ConfigError(`${source}: invalid config\n${lines.join('\n')}`);
+  throw new ConfigError(source, `invalid config\n${lines.join('\n')}`);
 }
 
 export function parseConfigText(text: string, source = 'config'): ProxyConfig {
@@ -54,7 +60,7 @@ function readConfigText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
+    throw new ConfigError(path, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 

@@ -99,8 +99,11 @@ export const proxyConfigSchema = z
     defaultPool: z.string().min(1).default('monolith'),
     routes: z.array(routeSchema).default([]),
     rateLimit: rateLimitSchema.optional(),
-    // Header a tester sets to `old` or `new` to force a side.
-    overrideHeader: z.string().min(1).default('x-proxy-side'),
+    // Header a tester sets to `old` or `new` (any case) to force a side. Honoured only for a caller
+    // whose verified token has the `tester` scope (or `admin`), or who sends `overrideSecret` in the
+    // header of the same name plus `-secret` (x-proxy-side-secret); anyone else is routed by weight.
+    overrideHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').transform((h) => h.toLowerCase()).default('x-proxy-side'),
+    overrideSecret: z.string().min(16, 'at least 16 characters').optional(),
     stickyCookie: z.string().min(1).default('proxy_uid'),
     // Largest request body buffered so an Idempotency-Key request can be replayed on the other side.
     maxReplayBodyBytes: z.number().int().min(0).default(1_048_576),

@@ -236,7 +236,7 @@ export class Exchange implements AttemptListener {
     if (res.destroyed && CLIENT_GONE.has(code)) return void (this.state = 'failed');
     if (REFUSED_REQUEST.has(code) && !res.headersSent) {
       this.state = 'failed';
-      sendProblem(res, 400, 'Bad Request', `the proxy cannot forward this request: ${err.message}`, { 'x-request-id': this.requestId });
+      sendProblem(res, 400, 'UnforwardableRequest', `the proxy cannot forward this request: ${err.message}`);
       return;
     }
     const timedOut = TIMEOUT_CODES.has(code);
@@ -261,7 +261,7 @@ export class Exchange implements AttemptListener {
     const detail = timedOut
       ? `upstream ${this.pool.name} did not answer within ${this.deps.table().config.upstreamTimeoutMs} ms`
       : `upstream ${this.pool.name} could not be reached (${code || err.message})`;
-    sendProblem(res, status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway', detail, { 'x-request-id': this.requestId });
+    sendProblem(res, status, timedOut ? 'UpstreamTimeout' : 'UpstreamUnreachable', detail);
   }
 }
 

@@ -1,9 +1,10 @@
-// The forwarding pipeline of a plain HTTP request: match a route, pass the gate (only routes that
-// ask for auth or a rate limit), decide the side, set the edge headers, and hand the request to an
-// Exchange that carries it to an upstream and back. Bodies are streamed, never parsed.
+// The forwarding pipeline of a plain HTTP request: match a route, pass the gate (only requests that
+// need a token check, a forced-side check or a rate limit), decide the side, set the edge headers,
+// and hand the request to an Exchange that carries it to an upstream and back. Bodies are streamed,
+// never parsed.
 import type http from 'node:http';
 import type { RouteTable, CompiledRoute } from './route-table.ts';
-import type { Gate, Refusal } from './gate.ts';
+import { overrideSecretHeader, type Gate } from './gate.ts';
 import { decideRoute } from './route-decision.ts';
 import { applyEdgeHeaders } from './edge-headers.ts';
 import { Exchange, isEncrypted, type ExchangeDeps } from './exchange.ts';
@@ -22,26 +23,34 @@ export class Forwarder {
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const table = this.deps.table();
     const route = table.match(req.method ?? 'GET', req.url ?? '/');
-    if (this.gate.needed(table, route)) {
+    if (this.gate.needed(table, route, req)) {
       void this.gated(req, res, table, route);
       return;
     }
-    this.forward(req, res, table, route);
+    this.forward(req, res, table, route, false);
   }
 
   private async gated(req: http.IncomingMessage, res: http.ServerResponse, table: RouteTable, route: CompiledRoute | undefined): Promise<void> {
-    const refusal = await this.gate.admit(req, table, route);
-    if (refusal) return refuse(res, refusal);
-    this.forward(req, res, table, route);
+    try {
+      const admission = await this.gate.admit(req, table, route);
+      if (admission.refusal) {
+        const { status, code, detail, headers } = admission.refusal;
+        return sendProblem(res, status, code, detail, headers);
+      }
+      this.forward(req, res, table, route, admission.mayForce);
+    } catch (err) {
+      // Nothing a request sends may take the process down: whatever went wrong is answered.
+      this.deps.log.error({ err, url: req.url }, 'request failed in the gate');
+      sendProblem(res, 500, 'InternalError', 'the proxy could not handle this request');
+    }
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, table: RouteTable, route: CompiledRoute | undefined): void {
-    const decision = decideRoute(table, route, req, true);
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, table: RouteTable, route: CompiledRoute | undefined, mayForce: boolean): void {
+    const decision = decideRoute(table, route, req, mayForce);
+    // The shared secret is for the proxy alone.
+    const secretHeader = overrideSecretHeader(table.config.overrideHeader);
+    if (req.headers[secretHeader] !== undefined) delete req.headers[secretHeader];
     const requestId = applyEdgeHeaders(req, isEncrypted(req));
     new Exchange(this.deps, decision, req, res, requestId).begin();
   }
-}
-
-function refuse(res: http.ServerResponse, refusal: Refusal): void {
-  sendProblem(res, refusal.status, refusal.title, refusal.detail, refusal.headers);
 }

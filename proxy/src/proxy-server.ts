@@ -1,10 +1,13 @@
-// One proxy process: its parts put together and listening. The config (live-config.ts), the
+// One proxy process: its parts put together and listening on two ports. The public port forwards
+// (and answers its own probes); the internal port serves the admin API, /metrics and the probes,
+// and is meant for operators and scrapers only, never an ingress. The config (live-config.ts), the
 // forwarding pipeline (forwarder.ts), the canary, the admin API and the probes are each in their
-// own file; this one wires them and owns the server's lifetime. `startProxy` is what main.ts, the
+// own file; this one wires them and owns the servers' lifetime. `startProxy` is what main.ts, the
 // tests and the bench call.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { createTokenVerifier, type VerifierOptions } from '../../lib/trust/index.ts';
 import type { ProxyConfig } from './config-schema.ts';
 import { UpstreamAgents } from './upstream-agents.ts';
 import { Forwarder } from './forwarder.ts';
@@ -12,20 +15,28 @@ import { WebSocketTunnels } from './websocket-tunnel.ts';
 import { Gate } from './gate.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.ts';
-import { JwtVerifier } from './jwt-auth.ts';
 import { ShadowReport } from './shadow-compare.ts';
 import { CanaryController } from './canary-controller.ts';
 import { LiveConfig, readConfigFile } from './live-config.ts';
 import { adminActions } from './admin-actions.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin-api.ts';
 import { answerMetrics, answerProbe } from './own-endpoints.ts';
+import { classifyPublicPath } from './public-paths.ts';
+import { sendProblem } from './problem.ts';
 import type { Side } from './side-assignment.ts';
 
 export interface ProxyOptions {
   configPath: string;
+  /** Public port (0: any free one). */
   port?: number;
+  /** Default 127.0.0.1. */
   host?: string;
-  jwtSecret: string;
+  /** Admin API, /metrics, probes. Default port + 1000, or any free one when `port` is 0. */
+  internalPort?: number;
+  /** Default `host`. */
+  internalHost?: string;
+  /** How end-user tokens are checked (HS256 secret or JWKS, issuer, audience, lifetime). */
+  tokens: VerifierOptions;
   /** Set → rate-limit buckets live in Redis, shared by every proxy using the same prefix. */
   redisUrl?: string;
   redisPrefix?: string;
@@ -48,7 +59,11 @@ export interface ProxyOptions {
 
 export interface RunningProxy {
   port: number;
+  /** The public listener: forwarded traffic and probes. */
   url: string;
+  internalPort: number;
+  /** The internal listener: admin API, /metrics, probes. */
+  internalUrl: string;
   config(): ProxyConfig;
   metrics: ProxyMetrics;
   canary: CanaryController;
@@ -91,40 +106,74 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const limiter: RateLimiter = opts.redisUrl
     ? new RedisRateLimiter(opts.redisUrl, opts.redisPrefix ?? 'proxy:rl:', (err) => log.error({ err: err.message }, 'rate limit store error'))
     : new MemoryRateLimiter();
-  const verifier = new JwtVerifier(opts.jwtSecret);
   const shadowReport = new ShadowReport();
   const table = () => live.table();
-  const gate = new Gate(verifier, limiter, metrics);
+  const gate = new Gate(createTokenVerifier(opts.tokens), limiter, metrics);
   const forwarder = new Forwarder(
     { table, agents, metrics, shadowReport, log, onResult: opts.reportResult ?? ((route, side, ms, isError) => canary.record(route, side, ms, isError)) },
     gate,
   );
   const tunnels = new WebSocketTunnels(table, gate);
   const actions = adminActions(live, canary, shadowReport, inCluster ? { state: () => opts.canaryState?.() ?? {}, command: (cmd) => opts.canaryCommand?.(cmd) } : undefined);
+  /** The last word on anything that escaped a handler: logged, answered, the process keeps serving. */
+  const failed = (res: http.ServerResponse) => (err: unknown) => {
+    log.error({ err, url: res.req.url }, 'request failed');
+    sendProblem(res, 500, 'InternalError', 'the proxy could not handle this request');
+  };
 
   let draining = false;
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url.charCodeAt(1) === 95 /* _ */ && url.startsWith(ADMIN_PREFIX)) return void handleAdmin(req, res, verifier, actions);
-    if (answerProbe(req, res, draining)) return;
-    if (req.method === 'GET' && url === '/metrics') return answerMetrics(res, metrics, table().config, shadowReport, canary);
-    forwarder.handle(req, res);
+  const publicServer = http.createServer((req, res) => {
+    try {
+      const path = classifyPublicPath(req.url ?? '/');
+      if (path.kind === 'forward') return forwarder.handle(req, res);
+      if (path.kind === 'health') return answerProbe(res, req.method, path.probe, draining);
+      if (path.kind === 'malformed') return sendProblem(res, 400, 'MalformedPath', path.reason);
+      // Contract endpoints, metrics and admin routes live on internal listeners only.
+      sendProblem(res, 404, 'RouteNotFound', 'no such route on the public port');
+    } catch (err) {
+      failed(res)(err);
+    }
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.on('upgrade', (req, socket, head) => tunnels.upgrade(req, socket as Socket, head));
-  server.on('clientError', (_err, socket) => socket.destroy());
+  publicServer.on('upgrade', (req, socket: Socket, head) => {
+    const path = classifyPublicPath(req.url ?? '/');
+    if (path.kind === 'forward') return tunnels.upgrade(req, socket, head);
+    socket.end(`HTTP/1.1 ${path.kind === 'malformed' ? '400 Bad Request' : '404 Not Found'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 8080, opts.host ?? '0.0.0.0', () => resolve());
+  const internalServer = http.createServer((req, res) => {
+    try {
+      const url = req.url ?? '/';
+      if (url.startsWith(ADMIN_PREFIX)) return void handleAdmin(req, res, gate, actions, log).catch(failed(res));
+      if (req.method === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
+        return void answerMetrics(res, metrics, table().config, shadowReport, canary).catch(failed(res));
+      }
+      const path = classifyPublicPath(url);
+      if (path.kind === 'health') return answerProbe(res, req.method, path.probe, draining);
+      if (path.kind === 'malformed') return sendProblem(res, 400, 'MalformedPath', path.reason);
+      sendProblem(res, 404, 'RouteNotFound', `the internal port serves ${ADMIN_PREFIX}*, /metrics and /health/*`);
+    } catch (err) {
+      failed(res)(err);
+    }
   });
-  const port = (server.address() as AddressInfo).port;
-  log.info({ port, config: opts.configPath }, 'proxy listening');
+
+  for (const server of [publicServer, internalServer]) {
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.on('clientError', (_err, socket) => socket.destroy());
+  }
+  const host = opts.host ?? '127.0.0.1';
+  const port = await listen(publicServer, opts.port ?? 8080, host);
+  const internalPort = await listen(internalServer, opts.internalPort ?? (port === 0 || opts.port === 0 ? 0 : port + 1000), opts.internalHost ?? host).catch(async (err) => {
+    await new Promise((resolve) => publicServer.close(resolve));
+    throw err;
+  });
+  log.info({ port, internalPort, config: opts.configPath }, 'proxy listening');
 
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    internalPort,
+    internalUrl: `http://127.0.0.1:${internalPort}`,
     config: () => table().config,
     metrics,
     canary,
@@ -134,14 +183,28 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       draining = true;
       live.stop();
       canary.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Requests in flight get a grace period; tunnels (WebSockets) would otherwise hold us forever.
-        setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 10_000).unref();
-      });
+      await Promise.all([publicServer, internalServer].map((server) => drain(server, opts.drainMs ?? 10_000)));
       agents.destroy();
       await limiter.close();
     },
   };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Closes a server: idle connections now, requests in flight after a grace period (tunnels would hold it forever). */
+function drain(server: http.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
 }

@@ -24,7 +24,7 @@ export interface RouteDecision {
 
 /**
  * Decides the side of a request on `route` (already matched; undefined → the default pool).
- * `mayForce`: the caller is allowed to choose its side with the override header.
+ * `mayForce`: the caller may choose its side with the override header (a tester, or the shared secret).
  */
 export function decideRoute(table: RouteTable, route: CompiledRoute | undefined, req: IncomingMessage, mayForce: boolean): RouteDecision {
   const rc = route?.config;
@@ -33,8 +33,8 @@ export function decideRoute(table: RouteTable, route: CompiledRoute | undefined,
   }
   let side: Side = 'old';
   let setCookie: string | undefined;
-  const forced = mayForce ? req.headers[table.config.overrideHeader] : undefined;
-  if (forced === 'old' || forced === 'new') side = forced;
+  const forced = mayForce ? forcedSide(req.headers[table.config.overrideHeader]) : undefined;
+  if (forced) side = forced;
   else if (rc.weight >= 100) side = 'new';
   else if (rc.weight > 0) {
     // The sticky key is worked out only where the weight splits users: most routes are at 0 or 100.
@@ -45,4 +45,11 @@ export function decideRoute(table: RouteTable, route: CompiledRoute | undefined,
   const pool = table.pools.get(side === 'new' ? rc.new : rc.old)!;
   const other = rc.old === rc.new ? undefined : table.pools.get(side === 'new' ? rc.old : rc.new);
   return { route, routeName: rc.name, side, pool, other, setCookie };
+}
+
+/** The side named by the override header, whatever its case (`new`, `NEW`, `Old`). */
+function forcedSide(value: string | string[] | undefined): Side | undefined {
+  if (typeof value !== 'string' || value.length > 3) return undefined;
+  const v = value.toLowerCase();
+  return v === 'old' || v === 'new' ? v : undefined;
 }

@@ -23,7 +23,7 @@ const failing = (status: number) => (req: { url: string }, res: import('node:htt
   res.end('upstream trouble');
 };
 const fallbacks = async () => {
-  const m = /proxy_fallbacks_total\{route="orders",from="new",to="old"\} (\d+)/.exec((await request(proxy.url, '/metrics')).body);
+  const m = /proxy_fallbacks_total\{route="orders",from="new",to="old"\} (\d+)/.exec((await request(proxy.internalUrl, '/metrics')).body);
   return Number(m?.[1] ?? 0);
 };
 
@@ -83,7 +83,7 @@ describe('fallback to the other side', () => {
       expect(post.status).toBe(502);
       expect(post.headers['content-type']).toBe('application/problem+json');
       expect(post.json()).toMatchObject({ status: 502, title: 'Bad Gateway' });
-      expect((await request(p.url, '/metrics')).body).toMatch(/proxy_fallbacks_total\{route="orders",from="new",to="old"\} 1/);
+      expect((await request(p.internalUrl, '/metrics')).body).toMatch(/proxy_fallbacks_total\{route="orders",from="new",to="old"\} 1/);
     } finally {
       await p.close();
     }

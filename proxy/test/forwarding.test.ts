@@ -169,7 +169,7 @@ describe('clients that leave, error answers and refused requests', () => {
     await a.close();
     await b.close();
   });
-  const inFlight = async () => (await request(p.url, '/_proxy/state', { headers: { authorization: admin } })).json<{ pools: { instances: { inFlight: number }[] }[] }>().pools.flatMap((x) => x.instances.map((i) => i.inFlight));
+  const inFlight = async () => (await request(p.internalUrl, '/_proxy/state', { headers: { authorization: admin } })).json<{ pools: { instances: { inFlight: number }[] }[] }>().pools.flatMap((x) => x.instances.map((i) => i.inFlight));
   const upstreamErrors = async () => (await p.metrics.registry.getSingleMetricAsString('proxy_upstream_errors_total')).split('\n').filter((l) => l.startsWith('proxy_upstream_errors_total{'));
   const leaveAfter = (path: string, when: 'first byte' | number) =>
     new Promise<void>((resolve) => {

@@ -91,7 +91,7 @@ export async function proxyWith(config: ProxyConfigInput, extra: Partial<ProxyOp
     configPath,
     port: 0,
     host: '127.0.0.1',
-    jwtSecret: SECRET,
+    tokens: { secret: SECRET },
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...extra,
   });

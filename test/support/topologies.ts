@@ -182,7 +182,7 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
         manifest.publicPaths.forEach((prefix, i) => routes.push({ name: i ? `${m}-${i + 1}` : m, prefix, old: 'monolith', new: m, weight: options.weight ?? 100 }));
       }
       writeFileSync(configPath, JSON.stringify({ pools, defaultPool: 'monolith', routes }, null, 2));
-      proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', jwtSecret: DEV_JWT_SECRET, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
+      proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', tokens: { secret: DEV_JWT_SECRET }, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
     }
   } catch (err) {
     const output = slots.map((s) => `--- ${s.which}:${s.port}\n${s.child?.output().slice(-3000) ?? '(not started)'}`).join('\n');
