@@ -75,7 +75,7 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
     // Dying within seconds of starting, again and again, is a crash loop: wait longer each time.
     quickDeaths = lived < 5_000 ? quickDeaths + 1 : 0;
     const delayMs = quickDeaths === 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(quickDeaths, 9));
-    log.error({ pid: w.process.pid, code, signal, livedMs: lived, restartInMs: delayMs }, `worker died (${signal ? `signal ${signal}` : `exit code ${code}`}); starting another`);
+    log.error({ workerPid: w.process.pid, code, signal, livedMs: lived, restartInMs: delayMs }, `worker died (${signal ? `signal ${signal}` : `exit code ${code}`}); starting another`);
     setTimeout(() => {
       if (!stopping) fork();
     }, delayMs);

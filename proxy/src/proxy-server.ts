@@ -22,7 +22,7 @@ import { adminActions } from './admin-actions.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin-api.ts';
 import { answerMetrics, answerProbe } from './own-endpoints.ts';
 import { classifyPublicPath } from './public-paths.ts';
-import { sendProblem } from './problem.ts';
+import { answerClientError, refuseConnect, sendProblem } from './problem.ts';
 import type { Side } from './side-assignment.ts';
 
 export interface ProxyOptions {
@@ -159,7 +159,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   for (const server of [publicServer, internalServer]) {
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
-    server.on('clientError', (_err, socket) => socket.destroy());
+    server.on('clientError', answerClientError);
+    server.on('connect', refuseConnect);
   }
   const host = opts.host ?? '127.0.0.1';
   const port = await listen(publicServer, opts.port ?? 8080, host);
