@@ -139,7 +139,10 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
         deps.logger.info({ orderId, step, reason: outcome.reason }, 'order saga compensating');
         saga = await save(orderId, compensationsFor(step, outcome.reason), { reason: outcome.reason });
       } else {
-        const overdue = deps.clock.now().getTime() - saga.startedAt.getTime() > deps.saga.deadlineMs;
+        // Waiting on payment has its own, short deadline: a customer learns within seconds that the
+        // payment could not be taken, rather than after the saga's long one.
+        const deadline = saga.startedAt.getTime() + (step === 'charge' ? deps.saga.paymentDeadlineMs : deps.saga.deadlineMs);
+        const overdue = deps.clock.now().getTime() > deadline;
         const reason = giveUpReason[step];
         if (overdue && reason && happyPath.includes(step)) {
           deps.logger.warn({ orderId, step, error: outcome.error }, 'order saga gave up waiting; compensating');
@@ -156,7 +159,9 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
           deps.logger.warn({ orderId, step, attempts, error: outcome.error }, 'order saga step will be retried');
         }
         const delay = outcome.permanent ? PARK_MS : backoffDelay(attempts, deps.saga.retryDelayMs, 10_000);
-        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(deps.clock.now().getTime() + delay) });
+        // The last retry of a forward step comes at its deadline, not a backoff later: the give-up is on time.
+        const retryAt = Math.min(deps.clock.now().getTime() + delay, happyPath.includes(step) && !outcome.permanent ? Math.max(deadline, deps.clock.now().getTime()) : Number.POSITIVE_INFINITY);
+        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(retryAt) });
         return;
       }
     }
