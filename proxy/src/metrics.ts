@@ -77,7 +77,11 @@ export class ProxyMetrics {
   private readonly durChildren = new Map<string, { observe(v: number): void }>();
 
   constructor(defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'proxy_process_' });
+    // The process metrics under the proxy's own prefix (proxy_process_cpu_seconds_total,
+    // proxy_nodejs_heap_size_used_bytes...), without the three gauges named *_total that
+    // `promtool check metrics` flags (_total is for counters; the per-type gauges hold the same).
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'proxy_' });
+    for (const n of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`proxy_nodejs_active_${n}_total`);
   }
 
   observe(route: string, side: string, status: number, seconds: number): void {
