@@ -68,8 +68,9 @@ export class ProxyMetrics {
   });
   readonly instanceHealthy = new Gauge({
     name: 'proxy_upstream_healthy',
-    help: '1 if the instance is in rotation, 0 if taken out',
-    labelNames: ['pool', 'instance'] as const,
+    help: '1 if the upstream instance is in rotation, 0 if taken out',
+    // `upstream`, not `instance`: Prometheus sets `instance` to the scraped proxy itself.
+    labelNames: ['pool', 'upstream'] as const,
     registers: [this.registry],
   });
 

@@ -9,8 +9,8 @@ export interface PromtoolResult {
   output: string;
 }
 
-export function promtool(args: string[], input?: string): PromtoolResult {
-  const r = spawnSync('promtool', args, { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function promtool(args: string[], input?: string, bin = 'promtool'): PromtoolResult {
+  const r = spawnSync(bin, args, { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
     throw new Error('promtool is not installed; it comes with Prometheus: apt-get install prometheus (Debian/Ubuntu), or put a Prometheus release\'s promtool on PATH');
   }
