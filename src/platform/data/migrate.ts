@@ -1,6 +1,6 @@
 // Migrations apply per module, independently (a one-off admin process, `npm run migrate`;
 // on the embedded default the app runs this itself at start). On Postgres the admin connection
-// Also creates each module's schema and role, and grants the role its own schema only.
+// also creates each module's schema and role, and grants the role its own schema only.
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';

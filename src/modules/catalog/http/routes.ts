@@ -1,5 +1,6 @@
 // REST adapter: HTTP in, use case, HTTP out. Nothing else lives here.
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../../../platform/http/strict-router.ts';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { requireScope } from '../../../platform/auth/caller.ts';
@@ -41,7 +42,7 @@ const PatchBody = z
 const SkuParam = z.object({ sku: Sku });
 
 export function catalogRoutes(deps: CatalogDeps, idempotencyTtlSeconds: number): Router {
-  const r = Router();
+  const r = strictRouter();
 
   r.get('/api/v1/products', async (req, res) => {
     const q = parseOrThrow(ListQuery, req.query, 'query');

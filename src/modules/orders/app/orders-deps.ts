@@ -1,4 +1,5 @@
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { Clock } from '../../../platform/modules/clock.ts';
 import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { ContractApi } from '../../../platform/contracts/define-contract.ts';
 import type { Logger } from '../../../platform/logging/logger.ts';
@@ -15,7 +16,7 @@ export interface OrdersDeps {
   inventory: ContractApi<typeof inventoryContract>;
   payments: ContractApi<typeof paymentsContract>;
   logger: Logger;
-  clock: () => Date;
+  clock: Clock;
   saga: { retryDelayMs: number; deadlineMs: number; leaseMs: number; pollMs: number };
   metrics: {
     finished: Counter<'outcome' | 'reason'>;

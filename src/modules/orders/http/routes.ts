@@ -1,4 +1,5 @@
-import { Router, type Response } from 'express';
+import type { Response, Router } from 'express';
+import { strictRouter } from '../../../platform/http/strict-router.ts';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
@@ -24,7 +25,7 @@ function deprecatedV1(res: Response, successor: string) {
 }
 
 export function ordersRoutes(deps: OrdersDeps, idempotencyTtlSeconds: number): Router {
-  const r = Router();
+  const r = strictRouter();
 
   r.post(
     '/api/v1/orders',

@@ -11,12 +11,13 @@ import { charge } from '../app/charge.ts';
 import { refund } from '../app/refund.ts';
 import { paymentsManifest } from '../index.ts';
 import { unitOfWorkFor } from '../../../platform/bus/unit-of-work.ts';
+import { systemClock } from '../../../platform/modules/clock.ts';
 
 describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
   let t: TestApp;
   let payments: ContractApi<typeof paymentsContract>;
   let store: ModuleStore<PaymentsTables>;
-  const metrics = async () => (await fetch(`${t.baseUrl}/metrics`)).text();
+  const metrics = async () => (await fetch(`${t.internalUrl}/metrics`)).text();
 
   beforeAll(async () => {
     t = await bootApp({
@@ -75,9 +76,13 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
   it('gives the money back at the provider when a charge lands after its order was voided', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    // The refund must overtake a charge already at the provider, not one still reading the account.
+    let atProvider!: () => void;
+    const reachedProvider = new Promise<void>((r) => (atProvider = r));
     const refunded: string[] = [];
     const provider = {
       async charge() {
+        atProvider();
         await gate;
         return { providerRef: 'ref-late' };
       },
@@ -85,8 +90,9 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
         refunded.push(ref);
       },
     };
-    const deps = { store, unitOfWork: unitOfWorkFor(store, paymentsManifest.publishes, () => {}), events: eventStore(store.tables, 3), provider, clock: () => new Date() };
+    const deps = { store, unitOfWork: unitOfWorkFor(store, paymentsManifest.publishes, () => {}), events: eventStore(store.tables, 3), provider, clock: systemClock };
     const slow = charge(deps, { orderId: 'late-1', customerId: 'slowpoke', amountMinor: 500, currency: 'EUR', paymentMethod: 'tok_ok' });
+    await reachedProvider;
     expect(await refund(deps, 'late-1', 'slowpoke')).toEqual({ orderId: 'late-1', status: 'voided' });
     release();
     await expect(slow).rejects.toBeInstanceOf(PaymentClosed);
