@@ -2,13 +2,16 @@
 // an extracted service (payments) and the strangler proxy in front of both — sends a little
 // traffic through them so labelled series exist, and returns what each one's /metrics says.
 import { bootApp, prepareStore } from '../support/boot.ts';
-import { loadConfig } from '../../src/platform/config/env.ts';
-import { createServiceApp } from '../../src/platform/kernel/topology-service.ts';
-import { manifests } from '../../src/manifests.ts';
-import { loadModules } from '../../src/composition-root.ts';
-import { proxyWith } from '../../proxy/test/helpers.ts';
+import { testKeysEnv } from '../support/keys.ts';
 import { redisUrl } from '../support/databases.ts';
 import { busPrefix } from '../support/redis.ts';
+import { loadDeployableConfig } from '../../src/platform/config/settings.ts';
+import { createApp } from '../../src/platform/kernel/create-app.ts';
+import { serviceDeployable } from '../../src/platform/kernel/bootstrap.ts';
+import { loadAll } from '../../src/platform/modules/system.ts';
+import { system } from '../../src/composition-root.ts';
+import { manifests } from '../../src/manifests.ts';
+import { proxyWith } from '../../proxy/test/helpers.ts';
 
 export interface Scrape {
   deployable: string;
@@ -22,28 +25,29 @@ export async function scrapeEveryDeployable(): Promise<Scrape[]> {
     stops.push(() => monolith.close());
     const auth = { authorization: `Bearer ${await monolith.token('metrics-reader')}` };
 
-    const [payments] = await loadModules(['payments']);
-    const store = await prepareStore('sqlite', [payments!.schema]);
+    const modules = await loadAll(system, ['payments']);
+    const store = await prepareStore('sqlite', modules.map((m) => m.schema));
     // Apart from the monolith a module meets the others through Redis, as in production.
     const bus = busPrefix();
     stops.push(() => bus.cleanup());
-    const config = loadConfig({
+    const { config, settings } = loadDeployableConfig(modules, {
       LOG_LEVEL: 'silent',
       SEED: 'false',
       NODE_ENV: 'test',
-      JWT_SECRET: monolith.config.jwtSecret,
       BUS: 'bullmq',
       REDIS_URL: redisUrl(),
       BUS_PREFIX: bus.prefix,
+      ...testKeysEnv,
       ...store.env,
     });
-    const service = await createServiceApp({ config, module: 'payments', manifests, load: async () => payments! });
-    const { port } = await service.listen(0, '127.0.0.1');
+    const service = await createApp({ config, settings, manifests, modules, deployable: serviceDeployable('payments') });
+    const { port, internalPort } = await service.listen({ port: 0, host: '127.0.0.1' });
     stops.push(async () => {
       await service.stop();
       await store.cleanup();
     });
     const serviceUrl = `http://127.0.0.1:${port}`;
+    const serviceInternalUrl = `http://127.0.0.1:${internalPort}`;
 
     const proxy = await proxyWith({
       pools: { monolith: { instances: [monolith.baseUrl] }, payments: { instances: [serviceUrl] } },
@@ -58,9 +62,10 @@ export async function scrapeEveryDeployable(): Promise<Scrape[]> {
     }
     const scrape = async (deployable: string, url: string) => ({ deployable, text: await (await fetch(url)).text() });
     return [
-      await scrape('monolith', `${monolith.baseUrl}/metrics`),
-      await scrape('payments-service', `${serviceUrl}/metrics`),
-      await scrape('proxy', `${proxy.url}/metrics`),
+      await scrape('monolith', `${monolith.internalUrl}/metrics`),
+      await scrape('payments-service', `${serviceInternalUrl}/metrics`),
+      // The proxy serves /metrics on its internal listener where it has one, else on its only one.
+      await scrape('proxy', `${(proxy as { internalUrl?: string }).internalUrl ?? proxy.url}/metrics`),
     ];
   } finally {
     for (const stop of stops.reverse()) await stop();
