@@ -164,7 +164,7 @@ function appRows(d: string): RowSpec[] {
         },
         {
           title: 'Sagas parked (24 h)',
-          description: 'Sagas whose compensation was refused and that wait for an operator, over the last day.',
+          description: 'Times a saga was parked (a compensation refused; it waits for an operator) over the last day. A saga that stays parked is retried and counted again every hour.',
           kind: 'stat',
           thresholds: [1, 5],
           queries: [{ expr: `sum(increase(order_sagas_parked_total{${d}}[24h]))`, legend: 'parked' }],
