@@ -222,6 +222,12 @@ describe('breaking changes are named with module, place, JSON path, what changed
       expected: ['shop event OrderPlaced.v1: event version removed. Instead: keep publishing OrderPlaced.v1 beside its successor'],
     },
     {
+      name: 'a shared schema ($defs) narrowed',
+      before: { input: baseInput.extend({ sku: z.string().meta({ id: 'NarrowedSkuForCompareTest' }) }) },
+      after: { input: baseInput.extend({ sku: z.string().max(8).meta({ id: 'NarrowedSkuForCompareTest2' }) }) },
+      expected: ['shop operation placeOrder input $.sku: maxLength added: 8'],
+    },
+    {
       name: 'a change inside a recursive schema',
       before: { input: z.object({ tree: recursiveNode(z.string()) }) },
       after: { input: z.object({ tree: recursiveNode(z.string().max(10)) }) },
@@ -264,6 +270,12 @@ describe('compatible changes pass', () => {
     { name: 'a new event version beside the old', before: {}, after: { events: [baseEvent, event(z.object({ orderId: z.string() }), 2)] }, note: 'shop event OrderPlaced.v2: new version beside the old' },
     { name: 'a new optional event field (old and new consumers both read it)', before: {}, after: { events: [event(baseEvent.schema.extend({ note: z.string().optional() }))] } },
     { name: 'only descriptions changed', before: {}, after: { input: baseInput.extend({ sku: z.string().describe('the product') }).describe('an order') } },
+    {
+      name: 'a schema shared through $defs instead of written inline',
+      before: { input: baseInput.extend({ sku: z.string().regex(/^[A-Z]+$/) }) },
+      after: { input: baseInput.extend({ sku: z.string().regex(/^[A-Z]+$/).meta({ id: 'SharedSkuForCompareTest' }) }) },
+      note: 'input: schema changed compatibly',
+    },
     { name: 'an unchanged recursive schema', before: { input: z.object({ tree: recursiveNode(z.string()) }) }, after: { input: z.object({ tree: recursiveNode(z.string()) }) } },
   ];
 
