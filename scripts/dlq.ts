@@ -1,7 +1,8 @@
 // `npm run dlq -- list [--module <m>]` and `npm run dlq -- replay <module> (<seq> | --all)`:
 // dead letters of a running app, through its admin endpoints (GET /admin/dead-letters,
-// POST /admin/dead-letters/replay), with a development admin token minted from JWT_SECRET.
-// The app is found at APP_URL, else http://127.0.0.1:$PORT (3000).
+// POST /admin/dead-letters/replay), with an admin token minted from the deployment's JWT key.
+// The app is found at APP_URL (its internal listener, where admin routes live), else
+// http://127.0.0.1:$INTERNAL_PORT (PORT + 1000, so 4000 by default).
 import { parseArgs } from 'node:util';
 import { mintToken } from '../src/platform/auth/jwt.ts';
 import { loadConfig, ConfigError } from '../src/platform/config/env.ts';
@@ -10,7 +11,7 @@ const usage = `usage:
   npm run dlq -- list [--module <module>]
   npm run dlq -- replay <module> <seq>     replay one dead letter
   npm run dlq -- replay <module> --all     replay every dead letter of the module
-The app is reached at APP_URL (default http://127.0.0.1:$PORT, PORT 3000).`;
+The app is reached at APP_URL: its internal listener (default http://127.0.0.1:$INTERNAL_PORT, 4000).`;
 
 interface DeadLetter {
   module: string;
@@ -104,7 +105,9 @@ function printList(items: DeadLetter[], module?: string): void {
 try {
   const args = parse();
   const config = loadConfig();
-  const baseUrl = (process.env.APP_URL || `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
+  // Admin routes live on the internal listener.
+  const baseUrl = (process.env.APP_URL || `http://127.0.0.1:${config.INTERNAL_PORT}`).replace(/\/+$/, '');
+  if (!config.jwtSecret) throw new Fatal('This deployment verifies tokens against JWT_JWKS_URL: call the admin routes with an admin token from that identity provider', 1);
   const token = await mintToken({ sub: 'dlq-cli', scopes: ['admin'], secret: config.jwtSecret, expiresIn: '5m' });
   if (args.command === 'list') {
     const query = args.module ? `?module=${encodeURIComponent(args.module)}` : '';

@@ -17,10 +17,11 @@ if (!values.sub) {
 }
 try {
   const config = loadConfig();
+  if (!config.jwtSecret) throw new Error('This deployment verifies tokens against JWT_JWKS_URL: get a token from that identity provider, or set JWT_SECRET to sign development ones');
   const scopes = values.scope.flatMap((s) => s.split(/[ ,]+/)).filter(Boolean);
   console.error(`token for ${values.sub}${scopes.length ? ` with scope ${scopes.join(' ')}` : ''}, valid ${values.expires}:`);
   console.log(await mintToken({ sub: values.sub, scopes, secret: config.jwtSecret, expiresIn: values.expires, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }));
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
+  console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);
   process.exit(1);
 }

@@ -1,21 +1,13 @@
-// The one place that knows every module's implementation. The monolith runs what the topology
-// says is local; an extracted service's bundle imports only its own module.ts instead.
-import type { ModuleDefinition } from './platform/modules/define-module.ts';
+// The one place that knows every module's implementation: the system the monolith and
+// `npm run service` start from. A deployable loads only the modules it runs; an extracted
+// service's bundle has a system of its own with just its module in it.
+import { manifests } from './manifests.ts';
+import { systemOf } from './platform/modules/system.ts';
 
-export const moduleLoaders: Record<string, () => Promise<ModuleDefinition>> = {
-  catalog: async () => (await import('./modules/catalog/module.ts')).catalogModule as unknown as ModuleDefinition,
-  inventory: async () => (await import('./modules/inventory/module.ts')).inventoryModule as unknown as ModuleDefinition,
-  payments: async () => (await import('./modules/payments/module.ts')).paymentsModule as unknown as ModuleDefinition,
-  orders: async () => (await import('./modules/orders/module.ts')).ordersModule as unknown as ModuleDefinition,
-  notifications: async () => (await import('./modules/notifications/module.ts')).notificationsModule as unknown as ModuleDefinition,
-};
-
-export async function loadModules(names: readonly string[]): Promise<ModuleDefinition[]> {
-  return Promise.all(
-    names.map((name) => {
-      const load = moduleLoaders[name];
-      if (!load) throw new Error(`Unknown module ${name}; known: ${Object.keys(moduleLoaders).join(', ')}`);
-      return load();
-    }),
-  );
-}
+export const system = systemOf(manifests, {
+  catalog: async () => (await import('./modules/catalog/module.ts')).default,
+  inventory: async () => (await import('./modules/inventory/module.ts')).default,
+  payments: async () => (await import('./modules/payments/module.ts')).default,
+  orders: async () => (await import('./modules/orders/module.ts')).default,
+  notifications: async () => (await import('./modules/notifications/module.ts')).default,
+});

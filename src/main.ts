@@ -1,4 +1,7 @@
-// The monolith's entry (`npm start`): every module in one process. See monolith.ts.
+// The monolith (`npm start`): every module the topology keeps local, in one process. The start-up
+// hooks load first; everything else through bootstrap, as every deployable does.
 import './platform/kernel/load-drizzle-as-commonjs.ts';
 
-await import('./monolith.ts');
+const { bootstrap, MONOLITH } = await import('./platform/kernel/bootstrap.ts');
+const { system } = await import('./composition-root.ts');
+await bootstrap({ system, run: MONOLITH });

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineEvent } from '../../src/platform/bus/define-event.ts';
 import { defineManifest } from '../../src/platform/modules/manifest.ts';
-import { defineModule, on, type ModuleDefinition } from '../../src/platform/modules/define-module.ts';
+import { defineModule, on, type Module } from '../../src/platform/modules/define-module.ts';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import type { RunUnitOfWork } from '../../src/platform/bus/unit-of-work.ts';
 
@@ -33,7 +33,7 @@ export interface BenchHooks {
   onHandled(itemId: string): void;
 }
 
-export function benchModules(hooks: BenchHooks): ModuleDefinition[] {
+export function benchModules(hooks: BenchHooks): Module[] {
   const source = defineModule({
     manifest: sourceManifest,
     schema: sourceSchema,
@@ -56,7 +56,7 @@ export function benchModules(hooks: BenchHooks): ModuleDefinition[] {
       };
     },
   });
-  return [source as unknown as ModuleDefinition, sink as unknown as ModuleDefinition];
+  return [source, sink];
 }
 
 /** One item and its event, in one unit of work of the source module. */

@@ -15,6 +15,7 @@ import { newId } from '../../src/platform/data/ids.ts';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/platform/config/env.ts';
+import { benchKeysEnv } from './keys.ts';
 import { createApp, type RunningApp } from '../../src/platform/kernel/create-app.ts';
 import { emptyTopology, resolveTopology } from '../../src/platform/kernel/topology.ts';
 import { benchManifests, benchModules, recordItem, type BenchHooks } from './bus-modules.ts';
@@ -26,7 +27,7 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 3);
 const PRODUCERS = 16;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // BUS_CONCURRENCY (its default unless set), for the app's workers and the raw worker alike.
-const CONCURRENCY = loadConfig({ BUS_CONCURRENCY: process.env.BUS_CONCURRENCY }).BUS_CONCURRENCY;
+const CONCURRENCY = loadConfig({ ...benchKeysEnv, BUS_CONCURRENCY: process.env.BUS_CONCURRENCY }).BUS_CONCURRENCY;
 const RAW_BATCH = 200; // the relay's batch size
 
 interface Path {
@@ -63,7 +64,7 @@ const dirs: string[] = [];
 async function outboxPath(bus: 'inprocess' | 'bullmq'): Promise<Path> {
   const dir = mkdtempSync(join(tmpdir(), `bench-bus-${bus}-`));
   dirs.push(dir);
-  const config = loadConfig({ DATA_DIR: dir, BUS: bus, REDIS_URL, BUS_PREFIX: `${prefix}-${bus}`, LOG_LEVEL: 'silent', SEED: 'false', BUS_CONCURRENCY: String(CONCURRENCY) });
+  const config = loadConfig({ ...benchKeysEnv, DATA_DIR: dir, BUS: bus, REDIS_URL, BUS_PREFIX: `${prefix}-${bus}`, LOG_LEVEL: 'silent', SEED: 'false', BUS_CONCURRENCY: String(CONCURRENCY) });
   const hooks: BenchHooks = { onHandled: handled };
   const app: RunningApp = await createApp({
     config,

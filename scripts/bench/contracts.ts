@@ -7,13 +7,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEV_SERVICE_JWT_SECRET, loadConfig } from '../../src/platform/config/env.ts';
+import { loadConfig } from '../../src/platform/config/env.ts';
+import { BENCH_SERVICE_SECRET, benchKeysEnv } from './keys.ts';
 import { createApp } from '../../src/platform/kernel/create-app.ts';
 import { resolveTopology, emptyTopology } from '../../src/platform/kernel/topology.ts';
 import { instancePool } from '../../src/platform/remote/instance-pool.ts';
 import { bindRemote, modulePolicies } from '../../src/platform/remote/remote-binding.ts';
 import { serviceCredentials } from '../../src/platform/remote/service-credentials.ts';
-import { loadModules } from '../../src/composition-root.ts';
+import { system } from '../../src/composition-root.ts';
 import { catalogContract, catalogManifest } from '../../src/modules/catalog/index.ts';
 import { table, writeSection } from './report.ts';
 import { freePort, percentile, waitReady } from './harness.ts';
@@ -59,27 +60,29 @@ export async function run(): Promise<void> {
   const dataIn = mkdtempSync(join(tmpdir(), 'bench-contracts-in-'));
   const dataOut = mkdtempSync(join(tmpdir(), 'bench-contracts-out-'));
   const missingTopology = join(dataIn, 'no-topology.json');
-  const common = { LOG_LEVEL: 'silent', SEED: 'true', TOPOLOGY_FILE: missingTopology, BUS: 'inprocess' };
+  const common = { ...benchKeysEnv, LOG_LEVEL: 'silent', SEED: 'true', TOPOLOGY_FILE: missingTopology, BUS: 'inprocess' };
 
   // In-process: the catalog beside its caller.
   const config = loadConfig({ ...common, DATA_DIR: dataIn });
-  const app = await createApp({ config, manifests: [catalogManifest], modules: await loadModules(['catalog']), deployable: 'monolith', topology: resolveTopology(emptyTopology(), config) });
+  const app = await createApp({ config, manifests: [catalogManifest], modules: [await system.load('catalog')], deployable: 'monolith', topology: resolveTopology(emptyTopology(), config) });
   const local = app.contract(catalogContract);
 
   // Remote: the monolith in another process, called over loopback through the HTTP binding.
   const port = await freePort();
+  const internalPort = await freePort();
   const provider = spawn(process.execPath, [join(root, 'src/main.ts')], {
     cwd: root,
-    env: { ...process.env, ...common, DATA_DIR: dataOut, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...common, DATA_DIR: dataOut, PORT: String(port), INTERNAL_PORT: String(internalPort), HOST: '127.0.0.1' },
     stdio: 'ignore',
   });
-  const pool = instancePool({ module: 'catalog', instances: [`http://127.0.0.1:${port}`], maxSockets: 32 });
+  // Contracts are served on the internal listener.
+  const pool = instancePool({ module: 'catalog', instances: [`http://127.0.0.1:${internalPort}`], maxSockets: 32 });
   try {
     await waitReady(`http://127.0.0.1:${port}`, provider);
     const remote = bindRemote(catalogContract, {
       pool,
       policies: modulePolicies('catalog', { timeoutMs: 2_000, retries: 2, backoffMs: 50, breakerFailures: 5, halfOpenAfterMs: 5_000, bulkhead: 64, bulkheadQueue: 256 }),
-      credentials: serviceCredentials({ secret: DEV_SERVICE_JWT_SECRET, deployable: 'bench' }),
+      credentials: serviceCredentials({ secret: BENCH_SERVICE_SECRET, deployable: 'bench' }),
     });
     const calls: [string, Call][] = [
       ['in-process', () => local.getProduct({ sku: SKU })],

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
-import { DEV_JWT_SECRET } from '../../src/platform/config/env.ts';
+import { BENCH_JWT_SECRET, benchKeysEnv } from './keys.ts';
 import { table, writeSection } from './report.ts';
 import { freePort } from './harness.ts';
 
@@ -61,11 +61,11 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
   return { child, readyMs, rss: rssMb(child.pid!) };
 }
 
-/** `entry` src/monolith.ts is the same app without main.ts's hook: drizzle-orm loads as ES modules. */
+/** `entry` scripts/bench/monolith-without-hooks.ts is the same app without main.ts's hook: drizzle-orm loads as ES modules. */
 const startApp = async (dataDir: string, entry = 'src/main.ts', logLevel = 'info') => {
   const port = await freePort();
   // LOG_LEVEL at its default (info: one JSON line per request), as deployed; stdout is discarded.
-  const s = await startServer([entry], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel }, port);
+  const s = await startServer([entry], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel }, port);
   return { ...s, port };
 };
 
@@ -107,7 +107,7 @@ export async function run(): Promise<void> {
       const b = await startApp(dataDir);
       warm.push({ ms: b.readyMs, rss: b.rss });
       await stop(b.child);
-      const h = await startApp(dataDir, 'src/monolith.ts');
+      const h = await startApp(dataDir, 'scripts/bench/monolith-without-hooks.ts');
       warmCjs.push({ ms: h.readyMs, rss: h.rss });
       await stop(h.child);
       const c = await startBaseline(dataDir);
@@ -117,7 +117,7 @@ export async function run(): Promise<void> {
     }
 
     // --- throughput: both servers on the last data dir, measured in turns
-    const token = await mintToken({ sub: 'bench', secret: DEV_JWT_SECRET });
+    const token = await mintToken({ sub: 'bench', secret: BENCH_JWT_SECRET });
     const app = await startApp(dataDir);
     children.push(app.child);
     const quiet = await startApp(dataDir, 'src/main.ts', 'warn');
@@ -157,7 +157,7 @@ export async function run(): Promise<void> {
     const startRows = [
       ['`node src/main.ts`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
       ['`node src/main.ts`, warm (same DATA_DIR)', f(median(warm.map((x) => x.ms))), f(Math.min(...warm.map((x) => x.ms))), f(median(warm.map((x) => x.rss)))],
-      ['`node src/monolith.ts`, warm: the same app with drizzle-orm as ES modules (no main.ts hook)', f(median(warmCjs.map((x) => x.ms))), f(Math.min(...warmCjs.map((x) => x.ms))), f(median(warmCjs.map((x) => x.rss)))],
+      ['`node scripts/bench/monolith-without-hooks.ts`, warm: the same app with drizzle-orm as ES modules (no main.ts hook)', f(median(warmCjs.map((x) => x.ms))), f(Math.min(...warmCjs.map((x) => x.ms))), f(median(warmCjs.map((x) => x.rss)))],
       ['baseline (express + better-sqlite3)', f(median(baselineStart.map((x) => x.ms))), f(Math.min(...baselineStart.map((x) => x.ms))), f(median(baselineStart.map((x) => x.rss)))],
     ];
     const loadRows = [
@@ -190,7 +190,7 @@ Where start-up went: loading drizzle-orm's ES-module build. Node 24's ESM loader
 drizzle-orm's 178 KB \`package.json\` for each of its files it loads (hundreds: the core, pg-core,
 sqlite-core and both drivers). \`src/main.ts\` therefore resolves drizzle-orm to its CommonJS
 build (\`src/platform/kernel/load-drizzle-as-commonjs.ts\`), which reads that file once; the
-\`src/monolith.ts\` row is the same app without that hook. Start-up figures on this machine swing
+\`scripts/bench/monolith-without-hooks.ts\` row is the same app without that hook. Start-up figures on this machine swing
 with other processes' load (a 2-core box shared with test runs): compare rows of the same run.
 
 The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput on this lookup.

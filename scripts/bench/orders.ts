@@ -8,9 +8,11 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
-import { DEV_JWT_SECRET, loadConfig } from '../../src/platform/config/env.ts';
+import { loadConfig } from '../../src/platform/config/env.ts';
+import { BENCH_JWT_SECRET, benchKeysEnv } from './keys.ts';
 import { migrateModules } from '../../src/platform/data/migrate.ts';
-import { loadModules } from '../../src/composition-root.ts';
+import { system } from '../../src/composition-root.ts';
+import { loadAll } from '../../src/platform/modules/system.ts';
 import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
 import { percentile, waitReady } from './harness.ts';
@@ -26,12 +28,13 @@ const rate = (r: Result) => r.confirmed / r.seconds;
 
 /** Starts the deployables: the monolith, plus one service per extracted module (BullMQ between them). */
 async function startDeployables(env: Record<string, string>, port: number, extracted: string[]) {
-  const common: Record<string, string | undefined> = { ...process.env, ...env, HOST: '127.0.0.1', LOG_LEVEL: 'error', SEED: 'false' };
+  const common: Record<string, string | undefined> = { ...process.env, ...benchKeysEnv, ...env, HOST: '127.0.0.1', LOG_LEVEL: 'error', SEED: 'false' };
   const children = [];
   if (extracted.length) {
     const topology = join(mkdtempSync(join(tmpdir(), 'bench-topology-')), 'topology.json');
-    const modules = Object.fromEntries(extracted.map((m, i) => [m, { state: 'remote', urls: [`http://127.0.0.1:${port + 1 + i}`] }]));
-    writeFileSync(topology, JSON.stringify({ monolith: { urls: [`http://127.0.0.1:${port}`] }, modules }));
+    // The topology names internal listeners (PORT + 1000 by default): that is where contracts are served.
+    const modules = Object.fromEntries(extracted.map((m, i) => [m, { state: 'remote', urls: [`http://127.0.0.1:${port + 1 + i + 1000}`] }]));
+    writeFileSync(topology, JSON.stringify({ monolith: { urls: [`http://127.0.0.1:${port + 1000}`] }, modules }));
     common.TOPOLOGY_FILE = topology;
     for (const [i, m] of extracted.entries()) {
       children.push(spawn(process.execPath, ['src/service.ts', m], { cwd: root, env: { ...common, PORT: String(port + 1 + i) }, stdio: 'inherit' }));
@@ -47,14 +50,14 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitReady(base);
-    const admin = { authorization: `Bearer ${await mintToken({ sub: 'bench-admin', scopes: ['admin'], secret: DEV_JWT_SECRET })}`, 'content-type': 'application/json' };
+    const admin = { authorization: `Bearer ${await mintToken({ sub: 'bench-admin', scopes: ['admin'], secret: BENCH_JWT_SECRET })}`, 'content-type': 'application/json' };
     const sku = `BENCH-${randomBytes(3).toString('hex').toUpperCase()}`;
     await fetch(`${base}/api/v1/products`, { method: 'POST', headers: admin, body: JSON.stringify({ sku, name: 'Bench', priceMinor: 100, currency: 'EUR' }) });
     // Restocking is inventory's route: the monolith's when it runs there, else its service's.
     const inventoryBase = extracted.includes('inventory') ? `http://127.0.0.1:${port + 1 + extracted.indexOf('inventory')}` : base;
     const stocked = await fetch(`${inventoryBase}/api/v1/inventory/${sku}/restock`, { method: 'POST', headers: admin, body: JSON.stringify({ quantity: 1_000_000 }) });
     if (!stocked.ok) throw new Error(`restock failed: ${stocked.status} ${await stocked.text()}`);
-    const customers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mintToken({ sub: `bench-${i}`, secret: DEV_JWT_SECRET })));
+    const customers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mintToken({ sub: `bench-${i}`, secret: BENCH_JWT_SECRET })));
     const latencies: number[] = [];
     let next = 0;
     const started = performance.now();
@@ -95,8 +98,8 @@ export async function run(): Promise<void> {
   await admin.query(`CREATE DATABASE ${dbName}`);
   const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
   try {
-    const modules = await loadModules(manifests.map((m) => m.name));
-    await migrateModules(modules.map((m) => m.schema), loadConfig({ DATABASE_URL: dbUrl, LOG_LEVEL: 'silent' }));
+    const modules = await loadAll(system);
+    await migrateModules(modules.map((m) => m.schema), loadConfig({ ...benchKeysEnv, DATABASE_URL: dbUrl, LOG_LEVEL: 'silent' }));
     const redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     const cases: [string, () => Promise<Result>][] = [
       ['embedded', () => runOne('embedded: SQLite + in-process bus, all in one process', { DATA_DIR: dir }, 3411)],

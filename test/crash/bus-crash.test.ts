@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/platform/config/env.ts';
 import { openModuleStore } from '../../src/platform/data/open-store.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
-import { DEV_JWT_SECRET } from '../../src/platform/config/env.ts';
+import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
 import { prepareStore, type Engine } from '../support/boot.ts';
 import { busFixtures } from '../support/fixture-modules.ts';
 import { freePort, startTs, waitReady, type Child } from '../support/processes.ts';
@@ -54,6 +54,7 @@ describe.each(matrix)('crash safety: $bus on $engine', ({ bus, engine }) => {
     cleanups.push(redis.cleanup);
     const env: Record<string, string> = {
       ...store.env,
+      ...testKeysEnv,
       HOST: '127.0.0.1',
       SEED: 'false',
       LOG_LEVEL: 'warn',
@@ -65,13 +66,13 @@ describe.each(matrix)('crash safety: $bus on $engine', ({ bus, engine }) => {
       // A killed worker's jobs are locked until this expires; keep it short so they come back soon.
       BUS_LOCK_MS: '2000',
     };
-    const token = await mintToken({ sub: 'crash-test', secret: DEV_JWT_SECRET });
+    const token = await mintToken({ sub: 'crash-test', secret: TEST_JWT_SECRET });
 
     let base = '';
     const outputs: string[] = [];
     const start = async () => {
       const port = await freePort();
-      child = startTs('test/fixtures/bus-app.ts', { ...env, PORT: String(port) });
+      child = startTs('test/fixtures/bus-app.ts', { ...env, PORT: String(port), INTERNAL_PORT: String(await freePort()) });
       base = `http://127.0.0.1:${port}`;
       await waitReady(base, child, 90_000);
     };

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { freePort, startTs, waitReady, type Child } from '../support/processes.ts';
 import { eventually } from '../support/eventually.ts';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
-import { DEV_JWT_SECRET, loadConfig } from '../../src/platform/config/env.ts';
+import { loadConfig } from '../../src/platform/config/env.ts';
+import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
 import { openModuleStore } from '../../src/platform/data/open-store.ts';
-import { loadModules } from '../../src/composition-root.ts';
+import { system } from '../../src/composition-root.ts';
+import { loadAll } from '../../src/platform/modules/system.ts';
 import { actors } from './commerce-world.ts';
 import { checkInvariants, type Stores } from './invariants.ts';
 
@@ -26,7 +28,7 @@ describe('order sagas under kill -9', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const env = {
-      PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, SEED: 'false', LOG_LEVEL: 'warn',
+      ...testKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dir, SEED: 'false', LOG_LEVEL: 'warn',
       SAGA_LEASE_MS: '500', SAGA_POLL_MS: '50', SAGA_RETRY_DELAY_MS: '50', BUS_POLL_MS: '100',
       PAYMENT_TIMEOUT_MS: '200', PAYMENT_SLOW_MS: '800', PAYMENT_BREAKER_THRESHOLD: '1000',
     };
@@ -37,7 +39,7 @@ describe('order sagas under kill -9', () => {
       return c;
     };
     let app = await start();
-    const token = (sub: string, scopes: string[] = []) => mintToken({ sub, scopes, secret: DEV_JWT_SECRET });
+    const token = (sub: string, scopes: string[] = []) => mintToken({ sub, scopes, secret: TEST_JWT_SECRET });
     const a = await actors({ baseUrl: base, token });
     const scarce = await a.product(700, 15);
     const plenty = await a.product(150, 5_000);
@@ -66,8 +68,8 @@ describe('order sagas under kill -9', () => {
     }
 
     // Everything placed and acknowledged ends decided; nothing half-done remains.
-    const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' });
-    const defs = await loadModules(['orders', 'inventory', 'payments']);
+    const config = loadConfig({ ...testKeysEnv, DATA_DIR: dir, LOG_LEVEL: 'silent' });
+    const defs = await loadAll(system, ['orders', 'inventory', 'payments']);
     const [orders, inventory, payments] = defs.map((d) => openModuleStore(d.schema, config, 'test'));
     const stores = { orders, inventory, payments } as Stores;
     try {

@@ -1,6 +1,6 @@
 // The saga waits out an open circuit instead of cancelling, and compensates correctly when its
 // stock reservation expired meanwhile: the capture is refunded and the order ends
-// Reservation_expired.
+// reservation_expired.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootApp, type TestApp } from '../support/boot.ts';
 import { actors, domainTestEnv, settled } from './commerce-world.ts';
@@ -24,7 +24,7 @@ describe('an order saga and an open payment circuit', () => {
       const r = await api.post('/api/v1/orders', { items: [{ sku, quantity: 1 }], paymentMethod: 'tok_fail' }, { 'idempotency-key': key });
       expect(await settled(api, r.body.id)).toMatchObject({ status: 'CANCELLED', reason: 'payment_unavailable' });
     }
-    expect(await (await fetch(`${t.baseUrl}/metrics`)).text()).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 1/);
+    expect(await (await fetch(`${t.internalUrl}/metrics`)).text()).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 1/);
 
     // A good card now finds the circuit open: the saga waits (not cancelled) until it half-opens,
     // by which time the one-second reservation has expired.
@@ -33,7 +33,7 @@ describe('an order saga and an open payment circuit', () => {
     expect(order).toMatchObject({ status: 'CANCELLED', reason: 'reservation_expired' });
     expect((await api.get('/api/v1/accounts/me')).body).toMatchObject({ capturedMinor: 1600, refundedMinor: 1600, netMinor: 0 });
     expect((await api.get(`/api/v1/inventory/${sku}`)).body).toMatchObject({ onHand: 5, reserved: 0 });
-    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${t.internalUrl}/metrics`)).text();
     expect(metrics).toMatch(/order_saga_step_retries_total\{step="charge"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/order_sagas_finished_total\{outcome="CANCELLED",reason="reservation_expired"/);
   }, 60_000);

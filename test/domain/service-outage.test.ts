@@ -21,7 +21,7 @@ describe('payments service killed mid-load', () => {
     const a = await actors({ baseUrl: sys.baseUrl, token: sys.token });
     const sku = await a.product(250, 1_000);
     const { name, api } = await a.customer();
-    const monolithMetrics = async () => (await fetch(`${sys.monolithUrl}/metrics`)).text();
+    const monolithMetrics = async () => (await fetch(`${sys.monolithInternalUrl}/metrics`)).text();
 
     const before = await Promise.all(Array.from({ length: 5 }, (_, i) => api.post('/api/v1/orders', { items: [{ sku, quantity: 1 }] }, { 'idempotency-key': `pre-${i}` })));
     await sys.kill('payments');

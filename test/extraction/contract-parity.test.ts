@@ -24,7 +24,7 @@ describe('the catalog contract in-process and remote', () => {
       expect((await admin.post('/api/v1/products', { sku, name: `Parity ${sku}`, priceMinor: 250, currency })).status).toBe(201);
     }
     local = t.app.contract(catalogContract);
-    pool = instancePool({ module: 'catalog', instances: [t.baseUrl], maxSockets: 4 });
+    pool = instancePool({ module: 'catalog', instances: [t.internalUrl], maxSockets: 4 });
     remote = bindRemote(catalogContract, {
       pool,
       policies: modulePolicies('catalog', { timeoutMs: 2_000, retries: 1, backoffMs: 10, breakerFailures: 5, halfOpenAfterMs: 1_000, bulkhead: 8, bulkheadQueue: 8 }),

@@ -64,9 +64,9 @@ describe('warehouse extracted: the monolith and the service as separate processe
   });
 
   it('spreads contract calls over the service’s instances', async () => {
-    const before = await Promise.all(sys.serviceUrls.warehouse!.map(internalCalls));
+    const before = await Promise.all(sys.serviceInternalUrls.warehouse!.map(internalCalls));
     for (let i = 0; i < 8; i++) expect((await monolith.get('/api/v1/counter/levels/TEA')).status).toBe(200);
-    const after = await Promise.all(sys.serviceUrls.warehouse!.map(internalCalls));
+    const after = await Promise.all(sys.serviceInternalUrls.warehouse!.map(internalCalls));
     for (const [i, n] of after.entries()) expect(n - before[i]!).toBeGreaterThanOrEqual(2);
   });
 
@@ -78,7 +78,7 @@ describe('warehouse extracted: the monolith and the service as separate processe
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ code: 'UnknownSku', details: { sku: 'NOPE' } });
     expect((await monolith.get('/api/v1/counter/whoami')).body).toEqual({ sub: 'alice', scopes: ['admin'] });
-    expect(await metric(sys.monolithUrl, /^contract_call_duration_seconds_count\{(?=.*binding="remote")(?=.*operation="reserve")/)).toBeGreaterThanOrEqual(1);
+    expect(await metric(sys.monolithInternalUrl, /^contract_call_duration_seconds_count\{(?=.*binding="remote")(?=.*operation="reserve")/)).toBeGreaterThanOrEqual(1);
   });
 
   it('keeps serving through the other instance and loses no event when one instance is SIGKILLed mid-stream', async () => {
@@ -127,12 +127,12 @@ describe('warehouse extracted: the monolith and the service as separate processe
       seen.add(r.body.detail);
       return /circuit open/.test(r.body.detail);
     }, 'the breaker to open');
-    expect(await metric(sys.monolithUrl, /^contract_breaker_state\{.*module="warehouse"/)).toBe(1);
-    expect(await metric(sys.monolithUrl, /^contract_remote_rejections_total\{.*reason="open"/)).toBeGreaterThanOrEqual(1);
+    expect(await metric(sys.monolithInternalUrl, /^contract_breaker_state\{.*module="warehouse"/)).toBe(1);
+    expect(await metric(sys.monolithInternalUrl, /^contract_remote_rejections_total\{.*reason="open"/)).toBeGreaterThanOrEqual(1);
 
     await restartServices();
     await eventually(async () => (await monolith.get('/api/v1/counter/levels/TEA')).status === 200, 'calls to succeed again', SETTLE_MS);
-    expect(await metric(sys.monolithUrl, /^contract_breaker_state\{.*module="warehouse"/)).toBe(0);
+    expect(await metric(sys.monolithInternalUrl, /^contract_breaker_state\{.*module="warehouse"/)).toBe(0);
     // The transitions, as logged: open, then a trial call in half-open, then closed (polled: the
     // child's log reaches this process through a pipe, a moment after the fact).
     await eventually(() => {

@@ -13,7 +13,7 @@ import { repoRoot, freePort, startTs, waitReady, type Child } from '../support/p
 import { busPrefix } from '../support/redis.ts';
 import { redisUrl } from '../support/databases.ts';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
-import { DEV_JWT_SECRET } from '../../src/platform/config/env.ts';
+import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
 import { readTopologyFile } from '../../src/platform/kernel/topology.ts';
 import { defineManifest } from '../../src/platform/modules/manifest.ts';
 import { defineContract, operation } from '../../src/platform/contracts/define-contract.ts';
@@ -117,33 +117,43 @@ describe('npm run extract', () => {
       await bus.cleanup();
     });
 
-    it('serves the module’s routes, probes, metrics and a credential-guarded contract endpoint', async () => {
+    it('starts through the same bootstrap and hooks as npm run service, and serves the module’s routes, probes, metrics and a credential-guarded contract endpoint', async () => {
       const port = await freePort();
+      const internalPort = await freePort();
       const data = mkdtempSync(join(dir, 'data-'));
       child = startTs(join(paths.deploy, 'catalog/dist/service.mjs'), {
+        ...testKeysEnv,
         PORT: String(port),
+        INTERNAL_PORT: String(internalPort),
         DATA_DIR: data,
         BUS: 'bullmq',
         REDIS_URL: redisUrl(),
         BUS_PREFIX: bus.prefix,
         TOPOLOGY_FILE: paths.topology,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
         SEED: 'false',
-        JWT_SECRET: DEV_JWT_SECRET,
       });
       const base = `http://127.0.0.1:${port}`;
+      const internal = `http://127.0.0.1:${internalPort}`;
       await waitReady(base, child, 120_000);
       // The background WAL checkpointer's worker ships beside the bundle (esbuild does not follow it).
       expect(existsSync(join(paths.deploy, 'catalog/dist/wal-checkpoint-worker.mjs'))).toBe(true);
       expect(child.output()).not.toMatch(/background checkpoints unavailable/);
+      // It started through the same bootstrap as `npm run service`, with the same start-up hooks.
+      expect(child.output()).toMatch(/"hooks":\["drizzle-as-commonjs"\].*"msg":"starting"/);
+      expect(child.output()).toMatch(/"deployable":"catalog-service"/);
       for (const probe of ['live', 'ready', 'started']) expect((await fetch(`${base}/health/${probe}`)).status).toBe(200);
-      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/deployable="catalog-service"/);
-      const token = await mintToken({ sub: 'alice', secret: DEV_JWT_SECRET });
+      expect(await (await fetch(`${internal}/metrics`)).text()).toMatch(/deployable="catalog-service"/);
+      // Internals are on the internal listener only: the public port does not know them.
+      expect((await fetch(`${base}/metrics`)).status).toBe(404);
+      const token = await mintToken({ sub: 'alice', secret: TEST_JWT_SECRET });
       const list = await fetch(`${base}/api/v1/products`, { headers: { authorization: `Bearer ${token}` } });
       expect(list.status).toBe(200);
-      const internal = await fetch(`${base}/internal/contracts/catalog/getProduct`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":{"sku":"TEA-1"}}' });
-      expect(internal.status).toBe(401);
-      expect(internal.headers.get('content-type')).toContain('application/problem+json');
+      const call = (url: string) => fetch(`${url}/internal/contracts/catalog/getProduct`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":{"sku":"TEA-1"}}' });
+      const unauthenticated = await call(internal);
+      expect(unauthenticated.status).toBe(401);
+      expect(unauthenticated.headers.get('content-type')).toContain('application/problem+json');
+      expect((await call(base)).status).toBe(404);
     }, 150_000);
   });
 

@@ -7,10 +7,13 @@ import { loadConfig, type Config } from '../../src/platform/config/env.ts';
 import { createApp, type RunningApp } from '../../src/platform/kernel/create-app.ts';
 import { migrateModules } from '../../src/platform/data/migrate.ts';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
-import type { ModuleDefinition } from '../../src/platform/modules/define-module.ts';
+import type { Module } from '../../src/platform/modules/define-module.ts';
 import type { ModuleManifest } from '../../src/platform/modules/manifest.ts';
 import { manifests as systemManifests } from '../../src/manifests.ts';
-import { loadModules } from '../../src/composition-root.ts';
+import { system } from '../../src/composition-root.ts';
+import { loadAll } from '../../src/platform/modules/system.ts';
+import { loadDeployableConfig } from '../../src/platform/config/settings.ts';
+import { testKeysEnv } from './keys.ts';
 import { createTestDatabase } from './databases.ts';
 
 export type Engine = 'sqlite' | 'pg';
@@ -21,7 +24,7 @@ export interface BootOptions {
   /** System modules to run (default: all). */
   modules?: string[];
   /** Run exactly these (fixture) modules instead of the system's. */
-  fixtures?: ModuleDefinition[];
+  fixtures?: Module[];
   env?: Record<string, string>;
   /** Reuse a store prepared earlier (a restart against the same data). */
   store?: { env: Record<string, string>; cleanup: () => Promise<void> };
@@ -30,7 +33,10 @@ export interface BootOptions {
 export interface TestApp {
   app: RunningApp;
   config: Config;
+  /** The public listener: /api, /health. */
   baseUrl: string;
+  /** The internal listener: /metrics, /admin, /internal/contracts. */
+  internalUrl: string;
   /** Stops the app and removes its data. */
   close(): Promise<void>;
   token(sub: string, scopes?: string[]): Promise<string>;
@@ -41,11 +47,11 @@ export interface TestApp {
   stopOnly(): Promise<void>;
 }
 
-export async function prepareStore(engine: Engine, schemas: ModuleDefinition['schema'][]): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+export async function prepareStore(engine: Engine, schemas: Module['schema'][]): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   if (engine === 'pg') {
     const db = await createTestDatabase();
     const env = { DATABASE_URL: db.url };
-    await migrateModules(schemas, loadConfig({ ...env, LOG_LEVEL: 'silent' }));
+    await migrateModules(schemas, loadConfig({ ...env, ...testKeysEnv, LOG_LEVEL: 'silent' }));
     return { env, cleanup: db.drop };
   }
   const dir = mkdtempSync(join(tmpdir(), 'test-data-'));
@@ -53,17 +59,18 @@ export async function prepareStore(engine: Engine, schemas: ModuleDefinition['sc
 }
 
 export async function bootApp(options: BootOptions): Promise<TestApp> {
-  const modules = options.fixtures ?? (await loadModules(options.modules ?? systemManifests.map((m) => m.name)));
+  const modules = options.fixtures ?? (await loadAll(system, options.modules));
   // A module tested alone sees a system made of just the modules it runs with.
   const manifests: ModuleManifest[] = options.fixtures || options.modules ? modules.map((m) => m.manifest) : systemManifests;
   const store = options.store ?? (await prepareStore(options.engine, modules.map((m) => m.schema)));
-  const config = loadConfig({ LOG_LEVEL: 'silent', SEED: 'false', NODE_ENV: 'test', ...store.env, ...options.env });
-  const app = await createApp({ config, manifests, modules, deployable: 'monolith' });
-  const { port } = await app.listen(0, '127.0.0.1');
+  const { config, settings } = loadDeployableConfig(modules, { LOG_LEVEL: 'silent', SEED: 'false', NODE_ENV: 'test', ...testKeysEnv, ...store.env, ...options.env });
+  const app = await createApp({ config, settings, manifests, modules, deployable: 'monolith' });
+  const { port, internalPort } = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,
     config,
     baseUrl: `http://127.0.0.1:${port}`,
+    internalUrl: `http://127.0.0.1:${internalPort}`,
     storeEnv: store.env,
     store,
     stopOnly: () => app.stop(),
@@ -71,6 +78,6 @@ export async function bootApp(options: BootOptions): Promise<TestApp> {
       await app.stop();
       await store.cleanup();
     },
-    token: (sub, scopes = []) => mintToken({ sub, scopes, secret: config.jwtSecret }),
+    token: (sub, scopes = []) => mintToken({ sub, scopes, secret: config.jwtSecret! }),
   };
 }

@@ -13,13 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import pino from 'pino';
-import { DEV_JWT_SECRET } from '../../src/platform/config/env.ts';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import type { ModuleManifest } from '../../src/platform/modules/manifest.ts';
-import type { ModuleDefinition } from '../../src/platform/modules/define-module.ts';
+import type { Module } from '../../src/platform/modules/define-module.ts';
 import type { TopologyFile } from '../../src/platform/kernel/topology.ts';
 import { manifests as systemManifests } from '../../src/manifests.ts';
-import { loadModules } from '../../src/composition-root.ts';
+import { system } from '../../src/composition-root.ts';
+import { loadAll } from '../../src/platform/modules/system.ts';
+import { TEST_JWT_SECRET, testKeysEnv } from './keys.ts';
 import { startProxy, type RunningProxy } from '../../proxy/src/proxy-server.ts';
 import { prepareStore, type Engine } from './boot.ts';
 import { freePort, startTs, waitReady, type Child } from './processes.ts';
@@ -44,14 +45,14 @@ export interface Deployables {
   manifests: readonly ModuleManifest[];
   monolith: { entry: string; args: string[] };
   service(module: string): { entry: string; args: string[] };
-  load(names: string[]): Promise<ModuleDefinition[]>;
+  load(names: string[]): Promise<Module[]>;
 }
 
 export const systemDeployables: Deployables = {
   manifests: systemManifests,
   monolith: { entry: 'src/main.ts', args: [] },
   service: (module) => ({ entry: 'src/service.ts', args: [module] }),
-  load: (names) => loadModules(names),
+  load: (names) => loadAll(system, names),
 };
 
 export interface SystemOptions {
@@ -76,10 +77,16 @@ export interface RunningSystem {
   readonly topology: TopologySpec;
   /** Where a user goes: the proxy when anything is extracted, else the monolith. */
   readonly baseUrl: string;
+  /** The monolith's public listener. */
   readonly monolithUrl: string;
+  /** The monolith's internal listener: /metrics, /admin, contract endpoints. */
+  readonly monolithInternalUrl: string;
   /** Modules that really run as services in this topology. */
   readonly extracted: readonly string[];
+  /** Public listeners of each extracted module's instances (what the proxy routes to). */
   readonly serviceUrls: Readonly<Record<string, string[]>>;
+  /** Their internal listeners (what the topology names, and where /metrics is). */
+  readonly serviceInternalUrls: Readonly<Record<string, string[]>>;
   readonly prefix: string;
   /** The strangler proxy in front, if any (weights, state). */
   readonly proxy: RunningProxy | undefined;
@@ -95,6 +102,7 @@ export interface RunningSystem {
 interface Slot {
   which: string;
   port: number;
+  internalPort: number;
   entry: string;
   args: string[];
   env: Record<string, string>;
@@ -112,15 +120,25 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
   const schemas = (await deployables.load(names)).map((m) => m.schema);
   const store = await prepareStore(engine, schemas);
 
-  const monolithPort = await freePort();
-  const monolithUrl = `http://127.0.0.1:${monolithPort}`;
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  const ports = async () => ({ port: await freePort(), internalPort: await freePort() });
+  const monolith = await ports();
+  const monolithUrl = url(monolith.port);
   const serviceUrls: Record<string, string[]> = {};
-  for (const m of extracted) serviceUrls[m] = await Promise.all(Array.from({ length: options.instances ?? 1 }, async () => `http://127.0.0.1:${await freePort()}`));
+  const serviceInternalUrls: Record<string, string[]> = {};
+  const servicePorts: Record<string, { port: number; internalPort: number }[]> = {};
+  for (const m of extracted) {
+    servicePorts[m] = [];
+    for (let i = 0; i < (options.instances ?? 1); i++) servicePorts[m].push(await ports());
+    serviceUrls[m] = servicePorts[m].map((p) => url(p.port));
+    serviceInternalUrls[m] = servicePorts[m].map((p) => url(p.internalPort));
+  }
 
+  // The topology names internal listeners (contracts); the proxy's pools name public ones.
   const topologyFile = join(dir, 'topology.json');
   const file: TopologyFile = {
-    monolith: { urls: [monolithUrl] },
-    modules: Object.fromEntries(extracted.map((m) => [m, { state: options.state ?? 'remote', urls: serviceUrls[m]! }])),
+    monolith: { urls: [url(monolith.internalPort)] },
+    modules: Object.fromEntries(extracted.map((m) => [m, { state: options.state ?? 'remote', urls: serviceInternalUrls[m]! }])),
   };
   writeFileSync(topologyFile, JSON.stringify(file, null, 2));
 
@@ -128,7 +146,8 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     SEED: 'false',
-    JWT_SECRET: DEV_JWT_SECRET,
+    ...testKeysEnv,
+    HOST: '127.0.0.1',
     TOPOLOGY_FILE: topologyFile,
     BUS: distributed ? 'bullmq' : 'inprocess',
     REDIS_URL: distributed ? redisUrl() : 'redis://127.0.0.1:6379',
@@ -139,12 +158,10 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
     ...options.env,
   };
 
-  const slots: Slot[] = [{ which: 'monolith', port: monolithPort, ...deployables.monolith, env: { ...env, PORT: String(monolithPort) } }];
+  const slotEnv = (p: { port: number; internalPort: number }) => ({ ...env, PORT: String(p.port), INTERNAL_PORT: String(p.internalPort) });
+  const slots: Slot[] = [{ which: 'monolith', ...monolith, ...deployables.monolith, env: slotEnv(monolith) }];
   for (const m of extracted) {
-    for (const url of serviceUrls[m]!) {
-      const port = Number(new URL(url).port);
-      slots.push({ which: m, port, ...deployables.service(m), env: { ...env, PORT: String(port) } });
-    }
+    for (const p of servicePorts[m]!) slots.push({ which: m, ...p, ...deployables.service(m), env: slotEnv(p) });
   }
 
   const start = async (slot: Slot) => {
@@ -182,7 +199,7 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
         manifest.publicPaths.forEach((prefix, i) => routes.push({ name: i ? `${m}-${i + 1}` : m, prefix, old: 'monolith', new: m, weight: options.weight ?? 100 }));
       }
       writeFileSync(configPath, JSON.stringify({ pools, defaultPool: 'monolith', routes }, null, 2));
-      proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', tokens: { secret: DEV_JWT_SECRET }, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
+      proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', tokens: { secret: TEST_JWT_SECRET }, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
     }
   } catch (err) {
     const output = slots.map((s) => `--- ${s.which}:${s.port}\n${s.child?.output().slice(-3000) ?? '(not started)'}`).join('\n');
@@ -200,11 +217,13 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
     topology,
     baseUrl: proxy?.url ?? monolithUrl,
     monolithUrl,
+    monolithInternalUrl: url(monolith.internalPort),
     extracted,
     serviceUrls,
+    serviceInternalUrls,
     prefix: bus.prefix,
     proxy,
-    token: (sub, scopes = []) => mintToken({ sub, scopes, secret: DEV_JWT_SECRET }),
+    token: (sub, scopes = []) => mintToken({ sub, scopes, secret: TEST_JWT_SECRET }),
     process: (which, index) => slot(which, index).child!,
     kill: (which, index, signal = 'SIGKILL') => stopChild(slot(which, index), signal),
     restart: (which, index) => start(slot(which, index)),

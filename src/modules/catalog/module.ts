@@ -1,6 +1,5 @@
-// The catalog's wiring, in one place: its store, its contract handlers, its routes, its seed.
+// The catalog, declared: its store, its contract handlers, its routes, its seed.
 import { defineModule } from '../../platform/modules/define-module.ts';
-import { sweepIdempotencyKeys } from '../../platform/http/idempotency.ts';
 import { catalogManifest } from './index.ts';
 import { catalogSchema } from './db/schema.ts';
 import { productQueries } from './db/products.ts';
@@ -10,30 +9,22 @@ import { priceItems } from './app/price-items.ts';
 import { seedProducts } from './app/seed-products.ts';
 import { catalogRoutes } from './http/routes.ts';
 
-export const catalogModule = defineModule({
+export default defineModule({
   manifest: catalogManifest,
   schema: catalogSchema,
   setup(ctx) {
     const deps: CatalogDeps = {
       store: ctx.store,
       unitOfWork: ctx.unitOfWork,
-      products: productQueries(ctx.store.tables, ctx.store.dialect),
-      clock: () => new Date(),
+      products: productQueries(ctx.store),
+      clock: ctx.clock,
     };
-    let sweep: NodeJS.Timeout | undefined;
     return {
       handlers: {
         getProduct: ({ sku }) => getProduct(deps, sku),
         priceItems: ({ items }) => priceItems(deps, items),
       },
       routes: catalogRoutes(deps, ctx.config.IDEMPOTENCY_TTL_SECONDS),
-      async start() {
-        sweep = setInterval(() => sweepIdempotencyKeys(ctx.store).catch(() => {}), 60_000);
-        sweep.unref();
-      },
-      async stop() {
-        if (sweep) clearInterval(sweep);
-      },
       async seed() {
         const added = await seedProducts(deps);
         if (added) ctx.logger.info({ added }, 'demo products loaded');

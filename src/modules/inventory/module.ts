@@ -1,6 +1,6 @@
-// Inventory's wiring: store, contract handlers, routes, the reservation-expiry sweep, seed.
+// Inventory, declared: its store, contract handlers, routes, the reservation-expiry job, seed.
+import { z } from 'zod';
 import { defineModule } from '../../platform/modules/define-module.ts';
-import { sweepIdempotencyKeys } from '../../platform/http/idempotency.ts';
 import { inventoryManifest } from './index.ts';
 import { inventorySchema } from './db/schema.ts';
 import { stockQueries } from './db/stock.ts';
@@ -12,18 +12,21 @@ import { getStock } from './app/restock.ts';
 import { seedStock } from './app/seed-stock.ts';
 import { inventoryRoutes } from './http/routes.ts';
 
-export const inventoryModule = defineModule({
+export default defineModule({
   manifest: inventoryManifest,
+  settings: {
+    /** A reservation not committed by then goes back on the shelf. */
+    RESERVATION_TTL_SECONDS: z.coerce.number().int().positive().default(15 * 60),
+  },
   schema: inventorySchema,
   setup(ctx) {
     const deps: InventoryDeps = {
       store: ctx.store,
       unitOfWork: ctx.unitOfWork,
-      stock: stockQueries(ctx.store.tables, ctx.store.dialect),
-      reservationTtlMs: ctx.config.RESERVATION_TTL_SECONDS * 1000,
-      clock: () => new Date(),
+      stock: stockQueries(ctx.store),
+      reservationTtlMs: ctx.settings.RESERVATION_TTL_SECONDS * 1000,
+      clock: ctx.clock,
     };
-    let sweep: NodeJS.Timeout | undefined;
     return {
       handlers: {
         reserveStock: ({ orderId, lines }) => reserveStock(deps, orderId, lines),
@@ -32,21 +35,13 @@ export const inventoryModule = defineModule({
         getStock: ({ sku }) => getStock(deps, sku),
       },
       routes: inventoryRoutes(deps, ctx.config.IDEMPOTENCY_TTL_SECONDS),
+      jobs: [
+        // Expired reservations go back on the shelf within a second or so of their deadline.
+        { name: 'expire-reservations', everyMs: Math.min(1000, Math.max(50, ctx.settings.RESERVATION_TTL_SECONDS * 250)), run: () => expireReservations(deps) },
+      ],
       async seed() {
         const added = await seedStock(deps);
         if (added) ctx.logger.info({ added }, 'demo stock loaded');
-      },
-      async start() {
-        // Expired reservations go back on the shelf within a second or so of their deadline.
-        const every = Math.min(1000, Math.max(50, ctx.config.RESERVATION_TTL_SECONDS * 250));
-        sweep = setInterval(() => {
-          expireReservations(deps).catch((err) => ctx.logger.warn({ err }, 'reservation sweep failed'));
-          if (Math.random() < 0.01) sweepIdempotencyKeys(ctx.store).catch(() => {});
-        }, every);
-        sweep.unref();
-      },
-      async stop() {
-        if (sweep) clearInterval(sweep);
       },
     };
   },

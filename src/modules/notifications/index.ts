@@ -1,5 +1,5 @@
 // Notifications: the bounded context of telling people things. It reacts to other modules'
-// Events (choreography) and keeps the messages it would send; it calls no one.
+// events (choreography) and keeps the messages it would send; it calls no one.
 import { defineManifest } from '../../platform/modules/manifest.ts';
 import { OrderCancelled, OrderConfirmed } from '../orders/index.ts';
 import { PaymentRefunded } from '../payments/index.ts';

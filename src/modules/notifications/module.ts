@@ -1,4 +1,4 @@
-// Notifications' wiring: one subscription per event it reacts to, and the routes to read them.
+// Notifications, declared: one subscription per event it reacts to, and the routes to read them.
 import { defineModule, on } from '../../platform/modules/define-module.ts';
 import { OrderCancelled, OrderConfirmed } from '../orders/index.ts';
 import { PaymentRefunded } from '../payments/index.ts';
@@ -9,7 +9,7 @@ import { keep } from './app/notifications.ts';
 import { lowStock, orderCancelled, orderConfirmed, paymentRefunded } from './app/compose-messages.ts';
 import { notificationsRoutes } from './http/routes.ts';
 
-export const notificationsModule = defineModule({
+export default defineModule({
   manifest: notificationsManifest,
   schema: notificationsSchema,
   setup(ctx) {

@@ -1,5 +1,5 @@
 // Orders: the bounded context of buying — an order's lines and lifecycle, and the saga that
-// Carries it through stock and payment. A customer here is a snapshot id, not a reference
+// carries it through stock and payment. A customer here is a snapshot id, not a reference
 // into another module's data.
 import { defineManifest } from '../../platform/modules/manifest.ts';
 import { OrderCancelled, OrderConfirmed, OrderPlaced } from './events.ts';

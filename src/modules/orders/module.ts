@@ -1,6 +1,6 @@
 // Orders' wiring: the contracts it calls, the saga runner, its routes and the history projection.
+import { z } from 'zod';
 import { defineModule, on } from '../../platform/modules/define-module.ts';
-import { sweepIdempotencyKeys } from '../../platform/http/idempotency.ts';
 import { catalogContract } from '../catalog/index.ts';
 import { inventoryContract } from '../inventory/index.ts';
 import { paymentsContract } from '../payments/index.ts';
@@ -13,14 +13,30 @@ import { projectOrderEvent } from './app/history-projector.ts';
 import { rebuildHistory } from './app/order-history.ts';
 import { ordersRoutes } from './http/routes.ts';
 
-export const ordersModule = defineModule({
+export default defineModule({
   manifest: ordersManifest,
+  settings: {
+    /** How often the saga runner looks for due sagas, besides being woken by new orders. */
+    SAGA_POLL_MS: z.coerce.number().int().min(10).default(250),
+    /** First delay before a step is retried (doubling, with jitter). */
+    SAGA_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(200),
+    /** How long a runner holds a saga before another may take it over (a crashed instance's). */
+    SAGA_LEASE_MS: z.coerce.number().int().min(100).default(10_000),
+    /** A saga still waiting on a dependency after this long gives up and compensates. */
+    SAGA_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
+    /**
+     * How long after placement an order may wait for its payment to be taken (a provider route
+     * that is down or too slow) before it is cancelled with payment_unavailable. With one more
+     * charge attempt and the compensations, an order ends within 30 s by default.
+     */
+    SAGA_PAYMENT_DEADLINE_SECONDS: z.coerce.number().int().positive().default(20),
+  },
   schema: ordersSchema,
   commands: {
     'rebuild-history': async ({ store }) => `order history rebuilt from ${await rebuildHistory(store)} event(s)`,
   },
   setup(ctx) {
-    const c = ctx.config;
+    const s = ctx.settings;
     let runner: ReturnType<typeof sagaRunner> | undefined;
     const deps: OrdersDeps = {
       store: ctx.store,
@@ -29,8 +45,8 @@ export const ordersModule = defineModule({
       inventory: ctx.contract(inventoryContract),
       payments: ctx.contract(paymentsContract),
       logger: ctx.logger,
-      clock: () => new Date(),
-      saga: { retryDelayMs: c.SAGA_RETRY_DELAY_MS, deadlineMs: c.SAGA_DEADLINE_SECONDS * 1000, leaseMs: c.SAGA_LEASE_MS, pollMs: c.SAGA_POLL_MS },
+      clock: ctx.clock,
+      saga: { retryDelayMs: s.SAGA_RETRY_DELAY_MS, deadlineMs: s.SAGA_DEADLINE_SECONDS * 1000, paymentDeadlineMs: s.SAGA_PAYMENT_DEADLINE_SECONDS * 1000, leaseMs: s.SAGA_LEASE_MS, pollMs: s.SAGA_POLL_MS },
       metrics: {
         finished: ctx.metrics.counter('order_sagas_finished_total', 'Order sagas ended, by outcome and cancellation reason', ['outcome', 'reason']),
         retries: ctx.metrics.counter('order_saga_step_retries_total', 'Saga steps put off for a retry (a dependency was unavailable)', ['step']),
@@ -40,9 +56,8 @@ export const ordersModule = defineModule({
     };
     runner = sagaRunner(deps);
     const project = on(OrderPlaced, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope));
-    let sweep: NodeJS.Timeout | undefined;
     return {
-      routes: ordersRoutes(deps, c.IDEMPOTENCY_TTL_SECONDS),
+      routes: ordersRoutes(deps, ctx.config.IDEMPOTENCY_TTL_SECONDS),
       subscriptions: [
         project,
         on(OrderConfirmed, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope)),
@@ -50,11 +65,8 @@ export const ordersModule = defineModule({
       ],
       async start() {
         runner!.start();
-        sweep = setInterval(() => sweepIdempotencyKeys(ctx.store).catch(() => {}), 60_000);
-        sweep.unref();
       },
       async stop() {
-        if (sweep) clearInterval(sweep);
         await runner!.stop();
       },
     };

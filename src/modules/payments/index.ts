@@ -1,5 +1,5 @@
 // Payments: the bounded context of money — each customer's payment account, kept as an
-// Append-only stream of events, and the charges and refunds made through the provider.
+// append-only stream of events, and the charges and refunds made through the provider.
 import { defineManifest } from '../../platform/modules/manifest.ts';
 import { paymentsContract } from './contract.ts';
 import { PaymentCaptured, PaymentDeclinedEvent, PaymentRefunded } from './events.ts';

@@ -1,4 +1,5 @@
-// Payments' wiring: event store, the resilient sandbox provider, contract handlers, routes.
+// Payments, declared: event store, the resilient sandbox provider, contract handlers, routes.
+import { z } from 'zod';
 import { defineModule } from '../../platform/modules/define-module.ts';
 import { paymentsManifest } from './index.ts';
 import { paymentsSchema } from './db/schema.ts';
@@ -11,22 +12,38 @@ import { refund } from './app/refund.ts';
 import { getAccount } from './app/get-account.ts';
 import { paymentsRoutes } from './http/routes.ts';
 
-export const paymentsModule = defineModule({
+const positive = z.coerce.number().int().positive();
+
+export default defineModule({
   manifest: paymentsManifest,
+  settings: {
+    /** Each attempt at the provider gives up after this long. */
+    PAYMENT_TIMEOUT_MS: positive.default(1000),
+    /** How long the sandbox's `tok_slow` takes to answer (default: three timeouts). */
+    PAYMENT_SLOW_MS: positive.optional(),
+    PAYMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+    /** Consecutive failures that open the provider's circuit breaker. */
+    PAYMENT_BREAKER_THRESHOLD: z.coerce.number().int().min(1).default(5),
+    PAYMENT_BREAKER_HALF_OPEN_MS: positive.default(5000),
+    /** Charges in flight at the provider at once. */
+    PAYMENT_BULKHEAD: positive.default(16),
+    /** An account is snapshotted every this many events, so a replay stays short. */
+    SNAPSHOT_EVERY: z.coerce.number().int().min(2).default(20),
+  },
   schema: paymentsSchema,
   setup(ctx) {
-    const c = ctx.config;
+    const s = ctx.settings;
     const provider = resilientProvider(
-      sandboxProvider(c.PAYMENT_SLOW_MS ?? c.PAYMENT_TIMEOUT_MS * 3),
-      { timeoutMs: c.PAYMENT_TIMEOUT_MS, maxAttempts: c.PAYMENT_MAX_ATTEMPTS, breakerThreshold: c.PAYMENT_BREAKER_THRESHOLD, halfOpenAfterMs: c.PAYMENT_BREAKER_HALF_OPEN_MS, concurrency: c.PAYMENT_BULKHEAD },
+      sandboxProvider(s.PAYMENT_SLOW_MS ?? s.PAYMENT_TIMEOUT_MS * 3),
+      { timeoutMs: s.PAYMENT_TIMEOUT_MS, maxAttempts: s.PAYMENT_MAX_ATTEMPTS, breakerThreshold: s.PAYMENT_BREAKER_THRESHOLD, halfOpenAfterMs: s.PAYMENT_BREAKER_HALF_OPEN_MS, concurrency: s.PAYMENT_BULKHEAD },
       ctx.metrics,
     );
     const deps: PaymentsDeps = {
       store: ctx.store,
       unitOfWork: ctx.unitOfWork,
-      events: eventStore(ctx.store.tables, c.SNAPSHOT_EVERY),
+      events: eventStore(ctx.store.tables, s.SNAPSHOT_EVERY),
       provider,
-      clock: () => new Date(),
+      clock: ctx.clock,
     };
     return {
       handlers: {

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { bearerToken, hasScope } from '../../../lib/trust/index.ts';
 import { currentContext, type Caller } from '../context/request-context.ts';
 import { Forbidden, Unauthenticated } from '../errors/domain-error.ts';
 import type { TokenVerifier } from './jwt.ts';
@@ -7,12 +8,12 @@ import type { TokenVerifier } from './jwt.ts';
 export function authenticate(verifier: TokenVerifier): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
-    const match = header?.match(/^Bearer\s+(\S+)$/i);
-    if (!match) {
+    const token = bearerToken(header);
+    if (!token) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       throw new Unauthenticated(header ? 'The Authorization header must be "Bearer <token>"' : 'Send Authorization: Bearer <token>');
     }
-    const caller = await verifier.verify(match[1]!);
+    const caller = await verifier.verify(token);
     const ctx = currentContext();
     if (ctx) ctx.caller = caller;
     next();
@@ -25,8 +26,9 @@ export function requireCaller(caller: Caller | undefined = currentContext()?.cal
   return caller;
 }
 
+/** The caller, if it has `scope` (the admin scope grants every scope, as at the proxy). */
 export function requireScope(scope: string, caller: Caller | undefined = currentContext()?.caller): Caller {
   const c = requireCaller(caller);
-  if (!c.scopes.includes(scope)) throw new Forbidden(`This needs the "${scope}" scope`);
+  if (!hasScope(c, scope)) throw new Forbidden(`This needs the "${scope}" scope`);
   return c;
 }

@@ -27,13 +27,15 @@ const matrix: { bus: 'inprocess' | 'bullmq'; engine: Engine }[] = [
 describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
   let t: TestApp;
   let api: ReturnType<typeof client>;
+  /** The internal listener, where the admin routes are. */
+  let admin: ReturnType<typeof client>;
   let ledger: ModuleStore<any>;
   let tally: ModuleStore<any>;
   const redis = busPrefix();
 
   const effectsFor = async (entryId: string) =>
     (await tally.db.select().from(tally.tables.effects).where(eq(tally.tables.effects.entryId, entryId))) as { eventId: string }[];
-  const deadLetters = async () => (await api.get('/admin/dead-letters?module=tally')).body.items as any[];
+  const deadLetters = async () => (await admin.get('/admin/dead-letters?module=tally')).body.items as any[];
 
   beforeAll(async () => {
     t = await bootApp({
@@ -42,6 +44,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
       env: { BUS: bus, REDIS_URL: redisUrl(), BUS_PREFIX: redis.prefix, BUS_MAX_ATTEMPTS: '3', BUS_RETRY_DELAY_MS: '10', BUS_POLL_MS: '100' },
     });
     api = client(t.baseUrl, await t.token('ops', ['admin']));
+    admin = client(t.internalUrl, await t.token('ops', ['admin']));
     ledger = t.app.stores.get('ledger')!;
     tally = t.app.stores.get('tally')!;
   });
@@ -88,7 +91,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
   it('retries a failing handler with backoff and handles it once it succeeds', async () => {
     const res = await api.post('/api/v1/ledger', { amount: 7 });
     await eventually(async () => (await effectsFor(res.body.id)).length === 1, 'handled after two failures');
-    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${t.internalUrl}/metrics`)).text();
     expect(metrics).toMatch(/bus_handler_failures_total\{subscriber="tally",event="EntryRecorded\.v1"[^}]*\} [2-9]/);
   });
 
@@ -101,7 +104,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     expect(dl.reason).toContain('thirteen is unlucky');
     expect(await effectsFor(poison.body.id)).toHaveLength(0);
     // Replaying it fails again (the bug is still there) and leaves a fresh dead letter, never a half-effect.
-    expect((await api.post('/admin/dead-letters/replay', { module: 'tally', seq: dl.seq })).body).toEqual({ replayed: 1 });
+    expect((await admin.post('/admin/dead-letters/replay', { module: 'tally', seq: dl.seq })).body).toEqual({ replayed: 1 });
     await eventually(async () => (await deadLetters()).find((d) => d.envelope.payload.entryId === poison.body.id && d.seq === dl.seq), 'dead-lettered again');
     expect(await effectsFor(poison.body.id)).toHaveLength(0);
   });
@@ -110,7 +113,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     const res = await api.post('/api/v1/ledger', { amount: 8 });
     const dl = await eventually(async () => (await deadLetters()).find((d) => d.envelope.payload.entryId === res.body.id), 'dead letter');
     expect(dl.attempts).toBe(3);
-    expect((await api.post('/admin/dead-letters/replay', { module: 'tally' })).body.replayed).toBeGreaterThanOrEqual(1);
+    expect((await admin.post('/admin/dead-letters/replay', { module: 'tally' })).body.replayed).toBeGreaterThanOrEqual(1);
     await eventually(async () => (await effectsFor(res.body.id)).length === 1, 'handled on replay');
     expect((await deadLetters()).find((d) => d.envelope.payload.entryId === res.body.id)).toBeUndefined();
   });
@@ -141,7 +144,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     await t.app.bus.transport.redeliver('tally', envelope);
     await t.app.bus.transport.redeliver('tally', envelope);
     await eventually(async () => {
-      const m = await (await fetch(`${t.baseUrl}/metrics`)).text();
+      const m = await (await fetch(`${t.internalUrl}/metrics`)).text();
       return /bus_events_handled_total\{subscriber="tally",event="EntryRecorded\.v1",outcome="duplicate"[^}]*\} [2-9]/.test(m);
     }, 'duplicates seen');
     expect(await effectsFor(entryId)).toHaveLength(1);
@@ -164,7 +167,7 @@ describe.each(matrix)('event bus: $bus on $engine', ({ bus, engine }) => {
     expect(ready.checks[`bus:${bus}`]).toBe('ok');
     // The relay may still be moving the last rows: wait for the backlog to reach zero.
     const m = await eventually(async () => {
-      const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+      const text = await (await fetch(`${t.internalUrl}/metrics`)).text();
       return /bus_outbox_backlog\{module="ledger"[^}]*\} 0/.test(text) && text;
     }, 'backlog drained');
     expect(m).toMatch(/bus_events_handled_total\{subscriber="tally",event="EntryRecorded\.v1",outcome="handled"/);

@@ -1,12 +1,12 @@
 // One AsyncLocalStorage carries who is asking and which request/trace this work belongs to, so
 // logs, outgoing calls and published events pick the ids up without threading them through
-// Every signature.
+// every signature.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-export interface Caller {
-  sub: string;
-  scopes: string[];
-}
+import type { Identity } from '../../../lib/trust/index.ts';
+
+/** The end user a request or call acts for: the identity its verified token gave. */
+export type Caller = Identity;
 
 export interface RequestContext {
   requestId: string;

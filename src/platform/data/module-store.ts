@@ -1,4 +1,6 @@
-import type { Dialect, PlatformTables } from './schema-kit.ts';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { PlatformTables } from './schema-kit.ts';
 import type { PlatformStatements } from './platform-statements.ts';
 import type { Db } from './db-handle.ts';
 
@@ -6,15 +8,25 @@ export type StoreTables = PlatformTables & Record<string, unknown>;
 
 export type { Db } from './db-handle.ts';
 
+/** A select that can lock the rows it reads (drizzle's `.for('update')` on Postgres). */
+export interface LockableQuery<R> extends PromiseLike<R> {
+  for(strength: 'update'): PromiseLike<R>;
+}
+
+/** The engine under a store, for platform code (migrations, the bus's prepared statements); modules never need it. */
+export type StoreEngine =
+  | { readonly dialect: 'sqlite'; readonly writer: BetterSQLite3Database; readonly reader: BetterSQLite3Database }
+  | { readonly dialect: 'pg'; readonly pool: NodePgDatabase };
+
 /** T is the full table set: the module's own tables and the platform's. */
 export interface ModuleStore<T extends PlatformTables = StoreTables> {
   readonly module: string;
-  readonly dialect: Dialect;
   readonly tables: T;
   /** For reads. On SQLite this connection refuses writes: every write goes through `transaction`. */
   readonly db: Db;
   /** The bus's per-event statements on the platform tables, made for this store's engine. */
   readonly platform: PlatformStatements;
+  readonly engine: StoreEngine;
   /**
    * Runs `fn` as one atomic unit of work: all of it commits or none of it does, and the promise
    * settles only once that is decided. Two calls never interleave: on SQLite they run one after
@@ -26,6 +38,18 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
    * the commit this one holds up).
    */
   transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R>;
+  /**
+   * A read-modify-write inside a unit of work must not lose a concurrent update: the rows `query`
+   * reads stay locked until the unit of work ends (SELECT … FOR UPDATE on Postgres; on SQLite the
+   * unit of work already holds the database's write lock, so the query runs as it is).
+   */
+  forUpdate<R>(query: LockableQuery<R>): PromiseLike<R>;
+  /**
+   * One write statement, atomic by itself, outside any unit of work (a conditional UPDATE that
+   * claims a row, say). On Postgres it runs without BEGIN/COMMIT around it — two round trips
+   * fewer; on SQLite it goes through the writer (and its group commit) like any write.
+   */
+  writeStatement<R>(fn: (db: Db) => Promise<R>): Promise<R>;
   /** How many of this module's migrations are not applied yet. */
   pendingMigrations(): Promise<number>;
   ping(): Promise<void>;

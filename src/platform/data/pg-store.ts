@@ -29,20 +29,24 @@ export function openPgStore<T extends Record<string, unknown>>(
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => {});
-  const db = drizzle({ client: pool }) as unknown as Db;
+  const pgDb = drizzle({ client: pool });
+  const db = pgDb as unknown as Db;
   const tables = schema.tables('pg');
   const folder = migrationsFolder(schema, 'pg');
   const inside = new AsyncLocalStorage<true>();
 
   return {
     module: schema.module,
-    dialect: 'pg',
     tables,
     db,
+    engine: { dialect: 'pg', pool: pgDb },
+    forUpdate: (query) => query.for('update'),
+    // A single statement is atomic by itself: no BEGIN/COMMIT round trips around it.
+    writeStatement: (fn) => fn(db),
     platform: builtPlatformStatements(tables, db),
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-      return inside.run(true, () => db.transaction((tx) => fn(tx as unknown as Db)));
+      return inside.run(true, () => pgDb.transaction((tx) => fn(tx as unknown as Db)));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);

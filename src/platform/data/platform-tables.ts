@@ -1,5 +1,5 @@
 // Tables every module store carries, so a module's events and idempotency records commit in the
-// Same local transaction as its state and leave with the module when it is extracted.
+// same local transaction as its state and leave with the module when it is extracted.
 import type { SchemaKit } from './column-kits.ts';
 
 export interface StoredEnvelope {

@@ -54,22 +54,30 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   reusePreparedStatements(reader);
 
   const tables = schema.tables('sqlite');
-  const writeDb = drizzle({ client: writer }) as unknown as Db;
-  const readDb = drizzle({ client: reader }) as unknown as Db;
+  const writerDb = drizzle({ client: writer });
+  const readerDb = drizzle({ client: reader });
+  // The same builder calls as on Postgres (db-handle.ts): typed once, for module code.
+  const writeDb = writerDb as unknown as Db;
+  const readDb = readerDb as unknown as Db;
   const committer = new GroupCommitter(writer);
   const inside = new AsyncLocalStorage<true>();
   const folder = migrationsFolder(schema, 'sqlite');
 
+  function transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R> {
+    if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
+    return committer.run(() => inside.run(true, () => fn(writeDb)));
+  }
+
   return {
     module: schema.module,
-    dialect: 'sqlite',
     tables,
     db: readDb,
+    engine: { dialect: 'sqlite', writer: writerDb, reader: readerDb },
     platform: sqlitePlatformStatements(tables, writeDb, readDb),
-    transaction(fn) {
-      if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-      return committer.run(() => inside.run(true, () => fn(writeDb)));
-    },
+    transaction,
+    // The unit of work holds the write lock (BEGIN IMMEDIATE): nobody can change the row meanwhile.
+    forUpdate: (query) => query,
+    writeStatement: (fn) => transaction(fn),
     async pendingMigrations() {
       const total = migrationCount(folder);
       const exists = reader

@@ -1,5 +1,6 @@
 // Operator endpoints of a deployable, behind an admin-scoped token.
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from './strict-router.ts';
 import { z } from 'zod';
 import type { EventBus } from '../bus/event-bus.ts';
 import { requireScope } from '../auth/caller.ts';
@@ -8,7 +9,7 @@ import { parseOrThrow } from '../errors/validation.ts';
 const ReplayBody = z.strictObject({ module: z.string().min(1), seq: z.number().int().positive().optional() });
 
 export function adminRoutes(bus: EventBus): Router {
-  const r = Router();
+  const r = strictRouter();
   r.use((_req, _res, next) => {
     requireScope('admin');
     next();

@@ -1,7 +1,8 @@
 // Liveness says only that the process answers (it never checks dependencies, or a database
 // outage would get every instance restarted); readiness says whether to send traffic here;
 // startup says whether initialisation has finished.
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from './strict-router.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -14,7 +15,7 @@ export interface HealthState {
 }
 
 export function healthRoutes(state: HealthState, checks: () => ReadinessCheck[], timeoutMs = 2000): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -29,6 +29,10 @@ class AlreadyRecorded extends Error {}
 
 const keyFormat = /^[A-Za-z0-9._:-]{1,200}$/;
 
+/**
+ * The request as one string, independent of key order. Recursive, which is safe: the JSON body
+ * parser has already refused anything nested deeper than JSON_MAX_DEPTH.
+ */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
@@ -62,8 +66,12 @@ export function idempotent(
     if (!keyFormat.test(raw)) {
       throw new ValidationFailed('Idempotency-Key must be 1-200 letters, digits or ._:-', { issues: [{ path: 'header.idempotency-key', message: 'invalid format' }] });
     }
-    const scope = `${currentContext()?.caller?.sub ?? 'anonymous'} ${req.method} ${req.baseUrl}${req.path}`;
-    const requestHash = createHash('sha256').update(canonical(req.body)).digest('hex');
+    // The key is scoped to the caller and the matched route (its pattern, not the path as sent),
+    // and the request it stands for is the route's parameters plus the body: the same key on
+    // another spelling of the same resource replays, and on another resource is refused as reuse.
+    const pattern = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : `${req.baseUrl}${req.path}`;
+    const scope = `${currentContext()?.caller?.sub ?? 'anonymous'} ${req.method} ${pattern}`;
+    const requestHash = createHash('sha256').update(canonical({ params: req.params, body: req.body })).digest('hex');
 
     const lookup = async () => {
       const rows = await store.db.select().from(t).where(and(eq(t.scope, scope), eq(t.key, raw))).limit(1);

@@ -78,6 +78,14 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         return sendProblem(res, 415, 'UnsupportedEncoding', e.message);
       case 'request.aborted':
         return sendProblem(res, 400, 'RequestAborted', 'The client aborted the request');
+      case 'entity.too.deep':
+        return sendProblem(res, 400, 'BodyTooDeep', e.message);
+      case 'entity.nul':
+        return sendProblem(res, 400, 'ControlCharacter', e.message);
+    }
+    // A route parameter that cannot be decoded (express decodes them after matching).
+    if (err instanceof URIError || (e?.status === 400 && /Failed to decode param/.test(String(e.message)))) {
+      return sendProblem(res, 400, 'MalformedPath', 'The path has malformed percent-encoding');
     }
     // Postgres refuses a value the schemas let through (class 22: data exception): the client's input.
     const pgCode = (err as { code?: unknown; cause?: { code?: unknown } })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code;

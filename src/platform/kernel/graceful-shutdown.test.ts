@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startTs, waitReady } from '../../../test/support/processes.ts';
 import { eventually } from '../../../test/support/eventually.ts';
 import { mintToken } from '../auth/jwt.ts';
-import { DEV_JWT_SECRET } from '../config/env.ts';
+import { TEST_JWT_SECRET, testKeysEnv } from '../../../test/support/keys.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -17,10 +17,13 @@ describe('graceful shutdown', () => {
     const dir = mkdtempSync(join(tmpdir(), 'drain-'));
     dirs.push(dir);
     const port = await freePort();
+    const internalPort = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const app = startTs('src/main.ts', { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, SEED: 'false' });
+    const internal = `http://127.0.0.1:${internalPort}`;
+    const env = { ...testKeysEnv, PORT: String(port), INTERNAL_PORT: String(internalPort), HOST: '127.0.0.1', DATA_DIR: dir, SEED: 'false' };
+    const app = startTs('src/main.ts', env);
     await waitReady(base, app);
-    const token = await mintToken({ sub: 'ops', scopes: ['admin'], secret: DEV_JWT_SECRET });
+    const token = await mintToken({ sub: 'ops', scopes: ['admin'], secret: TEST_JWT_SECRET });
 
     // Three requests are in flight: their bodies are only half sent when the signal arrives.
     const body = (i: number) => JSON.stringify({ sku: `DRAIN-${i}`, name: `Drain ${i}`, priceMinor: 100, currency: 'EUR' });
@@ -41,7 +44,7 @@ describe('graceful shutdown', () => {
     });
     // The signal must find all three requests inside the server (plus this /metrics request).
     await eventually(async () => {
-      const text = await (await fetch(`${base}/metrics`)).text();
+      const text = await (await fetch(`${internal}/metrics`)).text();
       return Number(text.match(/^http_requests_in_flight\{[^}]*\} (\d+)/m)?.[1] ?? 0) >= 4;
     }, 'three requests in flight');
 
@@ -65,7 +68,7 @@ describe('graceful shutdown', () => {
     expect(app.output()).toContain('draining');
 
     // The writes that were in flight are durable: a restarted app serves them.
-    const again = startTs('src/main.ts', { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, SEED: 'false' });
+    const again = startTs('src/main.ts', env);
     await waitReady(base, again);
     const res = await fetch(`${base}/api/v1/products?q=drain`, { headers: { authorization: `Bearer ${token}` } });
     expect(((await res.json()) as { items: unknown[] }).items).toHaveLength(3);

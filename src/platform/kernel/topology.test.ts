@@ -8,7 +8,8 @@ import { loadConfig } from '../config/env.ts';
 import { ServiceUnavailable } from '../errors/domain-error.ts';
 import { createApp } from './create-app.ts';
 import { checkBusFitsTopology, hostedModules, loadTopology, normalizeAddress, readTopologyFile, resolveTopology, TopologyError } from './topology.ts';
-import { fixtureManifests, loadFixture } from '../../../test/extraction/fixtures.ts';
+import { fixtureManifests, fixtureSystem } from '../../../test/extraction/fixtures.ts';
+import { testKeysEnv } from '../../../test/support/keys.ts';
 import { warehouseContract } from '../../../test/fixtures/modules/warehouse/index.ts';
 import { busPrefix } from '../../../test/support/redis.ts';
 import { redisUrl } from '../../../test/support/databases.ts';
@@ -24,14 +25,14 @@ function file(content: unknown): string {
 
 describe('the topology file', () => {
   it('treats a missing file, or a module it does not name, as local', () => {
-    const t = loadTopology(loadConfig({ TOPOLOGY_FILE: join(dir, 'absent.json') }));
+    const t = loadTopology(loadConfig({ ...testKeysEnv, TOPOLOGY_FILE: join(dir, 'absent.json') }));
     expect(t.state('catalog')).toBe('local');
     expect(t.remote).toEqual([]);
   });
 
   it('answers a remote module’s instances, and the monolith for every other module', () => {
     const path = file({ monolith: { urls: ['http://mono:3000'] }, modules: { orders: { state: 'remote', urls: ['http://10.0.0.1:3101', 'orders-b:3101'] }, catalog: { state: 'migrating', urls: ['http://cat:3102'] } } });
-    const t = loadTopology(loadConfig({ TOPOLOGY_FILE: path }));
+    const t = loadTopology(loadConfig({ ...testKeysEnv, TOPOLOGY_FILE: path }));
     expect(t.addressesOf('orders')).toEqual(['http://10.0.0.1:3101', 'http://orders-b:3101']);
     expect(t.addressesOf('catalog')).toEqual(['http://mono:3000']);
     expect(t.addressesOf('payments')).toEqual(['http://mono:3000']);
@@ -40,7 +41,7 @@ describe('the topology file', () => {
 
   it('lets MODULE_<NAME>_URLS and MONOLITH_URLS override addresses per deployment (a Kubernetes service name is an address)', () => {
     const path = file({ modules: { orders: { state: 'remote', urls: ['http://127.0.0.1:1'] } } });
-    const t = loadTopology(loadConfig({ TOPOLOGY_FILE: path, MODULE_ORDERS_URLS: 'orders-service:3101, http://orders-2:3101/', MONOLITH_URLS: 'monolith' }));
+    const t = loadTopology(loadConfig({ ...testKeysEnv, TOPOLOGY_FILE: path, MODULE_ORDERS_URLS: 'orders-service:3101, http://orders-2:3101/', MONOLITH_URLS: 'monolith' }));
     expect(t.addressesOf('orders')).toEqual(['http://orders-service:3101', 'http://orders-2:3101']);
     expect(t.monolithUrls).toEqual(['http://monolith']);
     expect(normalizeAddress('https://svc.ns.svc.cluster.local:8443/')).toBe('https://svc.ns.svc.cluster.local:8443');
@@ -68,8 +69,8 @@ describe('createApp in a split topology', () => {
     const bus = busPrefix();
     const data = mkdtempSync(join(dir, 'data-'));
     const path = file({ modules: { warehouse: { state: 'remote', urls: ['http://127.0.0.1:9'] } } });
-    const config = loadConfig({ TOPOLOGY_FILE: path, DATA_DIR: data, BUS: 'bullmq', REDIS_URL: redisUrl(), BUS_PREFIX: bus.prefix, LOG_LEVEL: 'silent', REMOTE_RETRIES: '0' });
-    const app = await createApp({ config, manifests: fixtureManifests, modules: await Promise.all(['counter', 'warehouse'].map(loadFixture)), deployable: 'monolith' });
+    const config = loadConfig({ ...testKeysEnv, TOPOLOGY_FILE: path, DATA_DIR: data, BUS: 'bullmq', REDIS_URL: redisUrl(), BUS_PREFIX: bus.prefix, LOG_LEVEL: 'silent', REMOTE_RETRIES: '0' });
+    const app = await createApp({ config, manifests: fixtureManifests, modules: await Promise.all(['counter', 'warehouse'].map((m) => fixtureSystem.load(m))), deployable: 'monolith' });
     try {
       expect([...app.stores.keys()]).toEqual(['counter']);
       const err = await app.contract(warehouseContract).level({ sku: 'A' }).catch((e: unknown) => e);
@@ -87,6 +88,6 @@ describe('createApp in a split topology', () => {
   it('refuses to call out without a service key in production', async () => {
     const path = file({ modules: { warehouse: { state: 'remote', urls: ['http://127.0.0.1:9'] } } });
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TOPOLOGY_FILE: path, DATA_DIR: mkdtempSync(join(dir, 'data-')), BUS: 'bullmq', REDIS_URL: redisUrl(), LOG_LEVEL: 'silent' });
-    await expect(createApp({ config, manifests: fixtureManifests, modules: [await loadFixture('counter')], deployable: 'monolith' })).rejects.toThrow(/SERVICE_JWT_SECRET/);
+    await expect(createApp({ config, manifests: fixtureManifests, modules: [await fixtureSystem.load('counter')], deployable: 'monolith' })).rejects.toThrow(/SERVICE_JWT_SECRET/);
   });
 });

@@ -1,6 +1,10 @@
-// A module's implementation: its store, and a setup function that returns its parts. Only
-// composition roots import this (src/composition-root.ts); other modules see the manifest.
+// A module, declared once: its public manifest, its own settings (environment variables only it
+// reads), its tables, and a setup that returns its parts — contract handlers, routes, event
+// subscriptions, scheduled jobs, start/stop — plus one-off admin commands. `module.ts` exports it
+// as its default; only composition roots (src/*-root.ts) import module.ts, so an extracted
+// service's bundle carries one module's implementation and every module's manifest.
 import type { Router } from 'express';
+import { z } from 'zod';
 import type { Config } from '../config/env.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/registry.ts';
@@ -10,13 +14,21 @@ import type { Contract, ContractApi, ContractHandlers } from '../contracts/defin
 import type { EventDefinition, EventPayload } from '../bus/define-event.ts';
 import type { EventEnvelope } from '../bus/envelope.ts';
 import type { RunUnitOfWork, UnitOfWork } from '../bus/unit-of-work.ts';
+import type { Clock } from './clock.ts';
 import type { ModuleManifest } from './manifest.ts';
 
-export interface ModuleContext<T extends Record<string, unknown>> {
+export type Settings<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
+
+export interface ModuleContext<T extends Record<string, unknown>, S = Record<string, unknown>> {
   readonly name: string;
+  /** The platform's configuration (ports, engine, bus…); the module's own is `settings`. */
   readonly config: Config;
+  /** This module's settings, validated at start together with the platform's. */
+  readonly settings: S;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The time as this module sees it: the system clock, or a test's controllable one. */
+  readonly clock: Clock;
   /** This module's own store, and no other. */
   readonly store: ModuleStore<T & PlatformTables>;
   /** Runs writes atomically together with the events they publish. */
@@ -32,7 +44,18 @@ export interface Subscription<E extends EventDefinition = EventDefinition> {
 }
 
 export function on<E extends EventDefinition>(event: E, handle: Subscription<E>['handle']): Subscription {
+  // A subscription list holds handlers of different events; each keeps its own payload type here.
   return { event, handle } as unknown as Subscription;
+}
+
+/**
+ * Periodic work the kernel runs for the module: never two runs of one job at once, failures
+ * logged and counted, stopped before the store closes. A test harness can run a job on demand.
+ */
+export interface Job {
+  name: string;
+  everyMs: number;
+  run(): Promise<unknown>;
 }
 
 export interface ModuleParts<C extends Contract | undefined> {
@@ -40,6 +63,7 @@ export interface ModuleParts<C extends Contract | undefined> {
   /** Public REST routes; paths are absolute (`/api/v1/...`) and lie under the manifest's publicPaths. */
   routes?: Router;
   subscriptions?: Subscription[];
+  jobs?: Job[];
   /** Demo data for a newcomer's first embedded start; must be idempotent. */
   seed?(): Promise<void>;
   start?(): Promise<void>;
@@ -47,22 +71,45 @@ export interface ModuleParts<C extends Contract | undefined> {
 }
 
 /** What a one-off admin command of a module runs with: its own store, outside any app. */
-export interface CommandContext<T extends Record<string, unknown>> {
+export interface CommandContext<T extends Record<string, unknown>, S = Record<string, unknown>> {
   readonly config: Config;
+  readonly settings: S;
   readonly logger: Logger;
   readonly store: ModuleStore<T & PlatformTables>;
 }
 
-export interface ModuleDefinition<M extends ModuleManifest = ModuleManifest, T extends Record<string, unknown> = Record<string, unknown>> {
+export interface ModuleDeclaration<M extends ModuleManifest, T extends Record<string, unknown>, S extends z.ZodRawShape> {
   readonly manifest: M;
+  /** Environment variables only this module reads, with their defaults. */
+  readonly settings?: S;
   readonly schema: ModuleSchema<T>;
-  setup(ctx: ModuleContext<T>): ModuleParts<M['contract']> | Promise<ModuleParts<M['contract']>>;
+  setup(ctx: ModuleContext<T, Settings<S>>): ModuleParts<M['contract']> | Promise<ModuleParts<M['contract']>>;
   /** One-off admin commands (`node scripts/module-command.ts <module> <command>`); each answers a line to print. */
-  readonly commands?: Record<string, (ctx: CommandContext<T>) => Promise<string>>;
+  readonly commands?: Record<string, (ctx: CommandContext<T, Settings<S>>) => Promise<string>>;
 }
 
-export function defineModule<M extends ModuleManifest, T extends Record<string, unknown>>(
-  def: ModuleDefinition<M, T>,
-): ModuleDefinition<M, T> {
-  return def;
+/** A declared module as the kernel holds it, whatever its tables and settings. */
+export interface Module {
+  readonly manifest: ModuleManifest;
+  readonly schema: ModuleSchema;
+  /** Validates the module's settings from the environment. */
+  readonly settings: z.ZodObject;
+  setup(ctx: ModuleContext<Record<string, unknown>>): Promise<ModuleParts<Contract | undefined>>;
+  readonly commands: Readonly<Record<string, (ctx: CommandContext<Record<string, unknown>>) => Promise<string>>>;
+}
+
+export function defineModule<M extends ModuleManifest, T extends Record<string, unknown>, S extends z.ZodRawShape = Record<never, never>>(
+  declaration: ModuleDeclaration<M, T, S>,
+): Module {
+  const settings = z.object(declaration.settings ?? ({} as S));
+  // The kernel builds every context from this module's own schema and settings object, so the
+  // erased types it passes are exactly the declared ones: this is the one place they are narrowed.
+  const narrow = <C>(ctx: unknown) => ctx as C;
+  return {
+    manifest: declaration.manifest,
+    schema: declaration.schema as ModuleSchema,
+    settings,
+    setup: async (ctx) => (await declaration.setup(narrow(ctx))) as ModuleParts<Contract | undefined>,
+    commands: Object.fromEntries(Object.entries(declaration.commands ?? {}).map(([name, run]) => [name, (ctx: unknown) => run(narrow(ctx))])),
+  };
 }

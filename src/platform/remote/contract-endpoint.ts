@@ -4,11 +4,14 @@
 // through invokeOperation, exactly like an in-process call (JSON round trip, schemas both sides);
 // errors leave through the normal problem+json handler with their code and details intact, which
 // is what the client rebuilds the typed error from.
-import express, { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../http/strict-router.ts';
+import { bearerToken } from '../../../lib/trust/index.ts';
 import type { Contract, ContractHandlers } from '../contracts/define-contract.ts';
 import { callContextFromScope, invokeOperation } from '../contracts/in-process-binding.ts';
 import { currentContext } from '../context/request-context.ts';
 import { NotFound } from '../errors/domain-error.ts';
+import { jsonBody } from '../http/json-body.ts';
 import { END_USER_HEADER, ServiceUnauthenticated, type ServiceCredentials } from './service-credentials.ts';
 
 export const INTERNAL_PREFIX = '/internal/contracts';
@@ -22,14 +25,15 @@ export function contractEndpoint(o: {
   served: ReadonlyMap<string, ServedContract>;
   credentials: ServiceCredentials | undefined;
   bodyLimit: string;
+  maxDepth: number;
 }): Router {
-  const router = Router();
+  const router = strictRouter();
   router.post(
     `${INTERNAL_PREFIX}/:module/:operation`,
     async (req, _res, next) => {
       const module = String(req.params.module);
       if (!o.credentials) throw new ServiceUnauthenticated('Service credentials are not configured here (set SERVICE_JWT_SECRET)');
-      const header = req.get('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      const header = bearerToken(req.get('authorization'));
       // Check the credential before saying anything about what this deployable hosts.
       await o.credentials.verifyService(header, module);
       const endUser = req.get(END_USER_HEADER);
@@ -37,7 +41,7 @@ export function contractEndpoint(o: {
       if (ctx) ctx.caller = endUser ? await o.credentials.verifyEndUser(endUser, module) : undefined;
       next();
     },
-    express.json({ limit: o.bodyLimit, strict: true, type: () => true }),
+    jsonBody({ limit: o.bodyLimit, maxDepth: o.maxDepth, anyContentType: true }),
     async (req, res) => {
       const module = String(req.params.module);
       const operation = String(req.params.operation);

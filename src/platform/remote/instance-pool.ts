@@ -1,5 +1,5 @@
 // Where one remote module's calls go: its instances in turn, over pooled keep-alive
-// Connections, skipping for a while an instance that refuses connections (passive health
+// connections, skipping for a while an instance that refuses connections (passive health
 // checking). A refused connection never reached the service, so moving to the next instance is
 // safe even for an operation that is not idempotent.
 import http from 'node:http';

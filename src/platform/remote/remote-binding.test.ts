@@ -73,7 +73,7 @@ async function provider(port = 0, attempts = new Map<string, number>()): Promise
     next();
   });
   app.use(requestContext);
-  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: handlers(attempts) as never }]]), credentials: serverCreds, bodyLimit: '100kb' }));
+  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: handlers(attempts) as never }]]), credentials: serverCreds, bodyLimit: '100kb', maxDepth: 32 }));
   app.use(problemHandler(createLogger('silent')));
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, app);
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));

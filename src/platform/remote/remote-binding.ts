@@ -1,6 +1,6 @@
 // The calling side of a remote contract, generated from the contract itself: the same input and
 // output schemas as in-process, the same error classes rebuilt by code, and the resilience the
-// Network needs: a timeout on every attempt, retries with exponential backoff and
+// network needs: a timeout on every attempt, retries with exponential backoff and
 // jitter for idempotent operations only, one circuit breaker and one bulkhead per remote module.
 // What cannot be reached surfaces as ServiceUnavailable, a 503 problem+json at the edge.
 import {

@@ -14,6 +14,37 @@ import { instancePool, type InstancePool } from './instance-pool.ts';
 import { bindRemote, breakerStateName, modulePolicies, type ModulePolicies } from './remote-binding.ts';
 import { contractEndpoint, type ServedContract } from './contract-endpoint.ts';
 
+/** A deployable that calls or serves contracts over the network was started without the service key. */
+export class ServiceCredentialsMissing extends Error {
+  override name = 'ServiceCredentialsMissing';
+}
+
+/** Modules hosted elsewhere whose contract a module hosted here declares it calls. */
+function remoteDependencies(manifests: readonly ModuleManifest[], hosted: ReadonlySet<string>, topology: Topology, deployable: string): ModuleManifest[] {
+  const needed = new Set(manifests.filter((m) => hosted.has(m.name)).flatMap((m) => m.dependsOn));
+  return manifests.filter((m) => {
+    if (!m.contract || hosted.has(m.name) || !needed.has(m.name)) return false;
+    // The monolith only calls out to modules that are remote; one started with a subset of the
+    // rest keeps them unbound (a call is a ContractViolation naming the missing binding).
+    return deployable !== 'monolith' || topology.state(m.name) === 'remote';
+  });
+}
+
+function dependentsOf(manifests: readonly ModuleManifest[], hosted: ReadonlySet<string>, module: string): string[] {
+  return manifests.filter((m) => hosted.has(m.name) && m.dependsOn.includes(module)).map((m) => m.name);
+}
+
+/** "orders (elsewhere) calls payments (here)" for every contract served here to a module that runs elsewhere. */
+function remoteCallers(manifests: readonly ModuleManifest[], hosted: ReadonlySet<string>, topology: Topology, deployable: string): string[] {
+  const runsElsewhere = (name: string) => (deployable === 'monolith' ? topology.state(name) === 'remote' : !hosted.has(name));
+  const out: string[] = [];
+  for (const served of manifests.filter((m) => m.contract && hosted.has(m.name))) {
+    const callers = manifests.filter((m) => runsElsewhere(m.name) && m.dependsOn.includes(served.name)).map((m) => m.name);
+    if (callers.length) out.push(`${callers.join(', ')} (in another deployable) call(s) ${served.name}, which runs here`);
+  }
+  return out;
+}
+
 export interface RemoteContracts {
   /** Modules whose contracts this deployable reaches over HTTP. */
   readonly remoteModules: readonly string[];
@@ -42,19 +73,15 @@ export function remoteContracts(o: {
     for (const [module, p] of policies) this.set({ module }, p.breaker.state);
   });
 
-  for (const m of o.manifests) {
-    if (!m.contract || o.hosted.has(m.name)) continue;
+  for (const m of remoteDependencies(o.manifests, o.hosted, o.topology, o.deployable)) {
     const addresses = o.topology.addressesOf(m.name);
-    // The monolith only calls out to modules that are remote; one started with a subset of the
-    // rest keeps them unbound (a call is a ContractViolation naming the missing binding).
-    if (o.deployable === 'monolith' && o.topology.state(m.name) !== 'remote') continue;
-    if (!credentials) throw new Error(`${m.name} runs in another deployable, and calling it needs SERVICE_JWT_SECRET`);
+    if (!credentials) throw new ServiceCredentialsMissing(`${m.name} runs in another deployable and ${dependentsOf(o.manifests, o.hosted, m.name).join(', ')} call(s) it: set SERVICE_JWT_SECRET (at least 32 characters, the same on every deployable)`);
     const hostedByMonolith = o.topology.state(m.name) !== 'remote';
     const pool = instancePool({
       module: m.name,
       instances: addresses,
       maxSockets: config.REMOTE_MAX_SOCKETS,
-      addressHint: hostedByMonolith ? `the monolith's address (topology monolith.urls or MONOLITH_URLS), since ${m.name} runs there` : undefined,
+      addressHint: hostedByMonolith ? `the monolith's internal address (topology monolith.urls or MONOLITH_URLS), since ${m.name} runs there` : undefined,
     });
     const p = modulePolicies(m.name, {
       timeoutMs: config.REMOTE_TIMEOUT_MS,
@@ -68,8 +95,8 @@ export function remoteContracts(o: {
     p.breaker.onStateChange((state) => logger.warn({ module: m.name, breaker: breakerStateName(state) }, `circuit to ${m.name} is ${breakerStateName(state)}`));
     pools.set(m.name, pool);
     policies.set(m.name, p);
-    o.container.register(m.contract.token, {
-      useValue: bindRemote(m.contract, {
+    o.container.register(m.contract!.token, {
+      useValue: bindRemote(m.contract!, {
         pool,
         policies: p,
         credentials,
@@ -80,10 +107,17 @@ export function remoteContracts(o: {
   }
   if (pools.size) logger.info({ remote: Object.fromEntries([...pools].map(([name, pool]) => [name, pool.instances])) }, 'remote contracts bound');
 
+  // A contract hosted here that a module running elsewhere depends on will be called over the
+  // network: without the service key every such call would be refused, so say so at start.
+  const calledFromElsewhere = remoteCallers(o.manifests, o.hosted, o.topology, o.deployable);
+  if (calledFromElsewhere.length && !credentials) {
+    throw new ServiceCredentialsMissing(`${calledFromElsewhere.join('; ')}: set SERVICE_JWT_SECRET (at least 32 characters, the same on every deployable)`);
+  }
+
   return {
     remoteModules: [...pools.keys()],
     policies: (module) => policies.get(module),
-    endpoint: (served) => contractEndpoint({ served, credentials, bodyLimit: config.BODY_LIMIT }),
+    endpoint: (served) => contractEndpoint({ served, credentials, bodyLimit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH }),
     close() {
       for (const pool of pools.values()) pool.close();
     },

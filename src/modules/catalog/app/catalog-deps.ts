@@ -1,4 +1,5 @@
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { Clock } from '../../../platform/modules/clock.ts';
 import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { CatalogTables } from '../db/schema.ts';
 import type { ProductQueries } from '../db/products.ts';
@@ -8,5 +9,5 @@ export interface CatalogDeps {
   store: ModuleStore<CatalogTables>;
   unitOfWork: RunUnitOfWork;
   products: ProductQueries;
-  clock: () => Date;
+  clock: Clock;
 }

@@ -7,7 +7,7 @@ import type { CatalogDeps } from './catalog-deps.ts';
 
 export async function addProduct(deps: CatalogDeps, input: NewProduct, key: IdempotencyKey) {
   requireScope('admin');
-  const product = createProduct(input, deps.clock());
+  const product = createProduct(input, deps.clock.now());
   return deps.unitOfWork(async (uow) => {
     if (!(await deps.products.insert(uow.db, product))) throw new Conflict(`A product with sku ${input.sku} already exists`);
     await uow.publish(ProductCreated, { sku: product.sku, name: product.name, priceMinor: product.priceMinor, currency: product.currency });

@@ -12,7 +12,7 @@ export const demoProducts: NewProduct[] = [
 
 /** Loads the demo products once; running it again changes nothing. Seeding announces no events. */
 export async function seedProducts(deps: CatalogDeps): Promise<number> {
-  const now = deps.clock();
+  const now = deps.clock.now();
   return deps.unitOfWork(async (uow) => {
     let added = 0;
     for (const p of demoProducts) if (await deps.products.insert(uow.db, createProduct(p, now))) added++;

@@ -13,7 +13,7 @@ export async function updateProduct(deps: CatalogDeps, sku: string, changes: Pro
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
       throw new Conflict(`The product is at version ${current.version}, not ${expectedVersion}`);
     }
-    const next = changeProduct(current, changes, deps.clock());
+    const next = changeProduct(current, changes, deps.clock.now());
     if (!(await deps.products.update(uow.db, next, current.version))) throw new Conflict('The product changed meanwhile; retry');
     await uow.publish(ProductUpdated, { sku, name: next.name, priceMinor: next.priceMinor, currency: next.currency, version: next.version });
     return toView(next);

@@ -1,9 +1,7 @@
 // The catalog's queries. Every function takes the handle it should run on: the store's read
 // handle, or a unit of work's transaction.
 import { and, asc, eq, gt, gte, inArray, like, lte, type SQL } from 'drizzle-orm';
-import type { Db } from '../../../platform/data/module-store.ts';
-import { lockingRead } from '../../../platform/data/locking-read.ts';
-import type { Dialect } from '../../../platform/data/schema-kit.ts';
+import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import type { Product } from '../domain/product.ts';
 import type { CatalogTables } from './schema.ts';
 
@@ -16,16 +14,16 @@ export interface ProductFilter {
   limit: number;
 }
 
-export function productQueries(t: CatalogTables, dialect: Dialect) {
-  const p = t.products;
+export function productQueries(store: ModuleStore<CatalogTables>) {
+  const p = store.tables.products;
   return {
     async findBySku(db: Db, sku: string): Promise<Product | undefined> {
       const rows = await db.select().from(p).where(eq(p.sku, sku)).limit(1);
       return rows[0];
     },
-    /** Reads the row for a read-modify-write inside a unit of work (see lockingRead). */
+    /** Reads the row for a read-modify-write inside a unit of work (locked until it ends). */
     async findBySkuForUpdate(db: Db, sku: string): Promise<Product | undefined> {
-      const rows = await lockingRead(dialect, db.select().from(p).where(eq(p.sku, sku)).limit(1));
+      const rows = await store.forUpdate(db.select().from(p).where(eq(p.sku, sku)).limit(1));
       return rows[0];
     },
     async findMany(db: Db, skus: string[]): Promise<Product[]> {

@@ -8,7 +8,7 @@ export async function commitReservation(deps: InventoryDeps, orderId: string) {
     if (!r) throw new ReservationNotFound(`No reservation for order ${orderId}`);
     if (r.status === 'committed') return reservationView(r);
     if (r.status !== 'held') throw new ReservationClosed(`The reservation for order ${orderId} was ${r.status}`, { status: r.status });
-    const now = deps.clock();
+    const now = deps.clock.now();
     // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
     await deps.stock.setStatus(uow.db, orderId, 'held', 'committed', now);
     await uow.publish(StockCommitted, { orderId, lines: r.lines });

@@ -1,4 +1,5 @@
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { Clock } from '../../../platform/modules/clock.ts';
 import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { InventoryTables } from '../db/schema.ts';
 import type { StockQueries } from '../db/stock.ts';
@@ -8,7 +9,7 @@ export interface InventoryDeps {
   unitOfWork: RunUnitOfWork;
   stock: StockQueries;
   reservationTtlMs: number;
-  clock: () => Date;
+  clock: Clock;
 }
 
 export function reservationView(r: { orderId: string; status: 'held' | 'committed' | 'released' | 'expired'; lines: { sku: string; quantity: number }[]; expiresAt: Date }) {

@@ -7,7 +7,7 @@ import type { InventoryDeps } from './inventory-deps.ts';
  */
 export async function releaseReservation(deps: InventoryDeps, orderId: string, reason: 'released' | 'expired' = 'released') {
   return deps.unitOfWork(async (uow) => {
-    const now = deps.clock();
+    const now = deps.clock.now();
     const r = await deps.stock.reservation(uow.db, orderId);
     if (!r) {
       await deps.stock.insertReservation(uow.db, { orderId, status: 'released', lines: [], expiresAt: now, now });
@@ -25,7 +25,7 @@ export async function releaseReservation(deps: InventoryDeps, orderId: string, r
 
 /** Gives back reservations nobody committed or released in time. */
 export async function expireReservations(deps: InventoryDeps): Promise<number> {
-  const overdue = await deps.stock.overdue(deps.store.db, deps.clock());
+  const overdue = await deps.stock.overdue(deps.store.db, deps.clock.now());
   for (const { orderId } of overdue) await releaseReservation(deps, orderId, 'expired');
   return overdue.length;
 }

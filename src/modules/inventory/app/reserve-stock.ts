@@ -11,7 +11,7 @@ export async function reserveStock(deps: InventoryDeps, orderId: string, request
       if (existing.status === 'held' || existing.status === 'committed') return reservationView(existing);
       throw new ReservationClosed(`The reservation for order ${orderId} was ${existing.status}`, { status: existing.status });
     }
-    const now = deps.clock();
+    const now = deps.clock.now();
     // Sorted by sku: concurrent reservations lock rows in one order and cannot deadlock.
     const lines = mergeLines(requested);
     // The reservation and its event are written before the stock rows are touched: a stock row

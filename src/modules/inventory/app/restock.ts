@@ -7,7 +7,7 @@ import { stockView, type InventoryDeps } from './inventory-deps.ts';
 export async function restock(deps: InventoryDeps, sku: string, quantity: number, threshold: number | undefined, key: IdempotencyKey) {
   requireScope('admin');
   return deps.unitOfWork(async (uow) => {
-    const row = await deps.stock.restock(uow.db, sku, quantity, threshold, deps.clock());
+    const row = await deps.stock.restock(uow.db, sku, quantity, threshold, deps.clock.now());
     await uow.publish(StockRestocked, { sku, quantity, onHand: row.onHand });
     const view = stockView(row);
     await key.record(uow, { status: 200, body: view });

@@ -15,7 +15,7 @@ export async function seedStock(deps: InventoryDeps): Promise<number> {
     let added = 0;
     for (const [sku, onHand, threshold] of demoStock) {
       if (await deps.stock.find(uow.db, sku)) continue;
-      await deps.stock.restock(uow.db, sku, onHand, threshold, deps.clock());
+      await deps.stock.restock(uow.db, sku, onHand, threshold, deps.clock.now());
       added++;
     }
     return added;

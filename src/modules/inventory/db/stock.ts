@@ -2,14 +2,12 @@
 // are one atomic step on both engines: `reserved + q <= on_hand` is re-evaluated under the row
 // lock on Postgres and under the database write lock on SQLite.
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
-import type { Db } from '../../../platform/data/module-store.ts';
-import type { Dialect } from '../../../platform/data/schema-kit.ts';
-import { lockingRead } from '../../../platform/data/locking-read.ts';
+import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import type { InventoryTables } from './schema.ts';
 import type { Line, ReservationStatus } from '../domain/reservation.ts';
 
-export function stockQueries(t: InventoryTables, dialect: Dialect) {
-  const { stock, reservations } = t;
+export function stockQueries(store: ModuleStore<InventoryTables>) {
+  const { stock, reservations } = store.tables;
   return {
     async find(db: Db, sku: string) {
       return (await db.select().from(stock).where(eq(stock.sku, sku)).limit(1))[0];
@@ -44,7 +42,7 @@ export function stockQueries(t: InventoryTables, dialect: Dialect) {
       return rows[0]!;
     },
     async reservation(db: Db, orderId: string) {
-      return (await lockingRead(dialect, db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(1)))[0];
+      return (await store.forUpdate(db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(1)))[0];
     },
     async insertReservation(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }) {
       await db.insert(reservations).values({ orderId: r.orderId, status: r.status, lines: r.lines, expiresAt: r.expiresAt, createdAt: r.now, updatedAt: r.now });

@@ -1,9 +1,10 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../../../platform/http/strict-router.ts';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { requireScope } from '../../../platform/auth/caller.ts';
 import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
-import { Sku } from '../contract.ts';
+import { Sku } from '../../catalog/index.ts';
 import type { InventoryDeps } from '../app/inventory-deps.ts';
 import { getStock, restock } from '../app/restock.ts';
 
@@ -14,7 +15,7 @@ const RestockBody = z.strictObject({
 });
 
 export function inventoryRoutes(deps: InventoryDeps, idempotencyTtlSeconds: number): Router {
-  const r = Router();
+  const r = strictRouter();
   r.get('/api/v1/inventory/:sku', async (req, res) => {
     const { sku } = parseOrThrow(SkuParam, req.params, 'path');
     res.json(await getStock(deps, sku));

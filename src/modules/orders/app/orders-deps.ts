@@ -1,4 +1,5 @@
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { Clock } from '../../../platform/modules/clock.ts';
 import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { ContractApi } from '../../../platform/contracts/define-contract.ts';
 import type { Logger } from '../../../platform/logging/logger.ts';
@@ -15,8 +16,8 @@ export interface OrdersDeps {
   inventory: ContractApi<typeof inventoryContract>;
   payments: ContractApi<typeof paymentsContract>;
   logger: Logger;
-  clock: () => Date;
-  saga: { retryDelayMs: number; deadlineMs: number; leaseMs: number; pollMs: number };
+  clock: Clock;
+  saga: { retryDelayMs: number; deadlineMs: number; paymentDeadlineMs: number; leaseMs: number; pollMs: number };
   metrics: {
     finished: Counter<'outcome' | 'reason'>;
     retries: Counter<'step'>;

@@ -34,7 +34,7 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
     throw err;
   }
   const id = newId();
-  const now = deps.clock();
+  const now = deps.clock.now();
   const lines: OrderLine[] = priced.lines;
   const response = { status: 202, body: { id, status: 'PENDING' as const }, headers: { Location: `/api/v1/orders/${id}` } };
   await deps.unitOfWork(async (uow) => {

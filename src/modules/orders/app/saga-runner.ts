@@ -11,7 +11,6 @@ import { OrderCancelled, OrderConfirmed } from '../events.ts';
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
 import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
-import type { Db } from '../../../platform/data/module-store.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
@@ -45,16 +44,9 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   let pollAgain = false;
   let stopped = false;
 
-  /**
-   * For a single conditional UPDATE, atomic by itself. On Postgres it runs without BEGIN/COMMIT
-   * around it: two round trips fewer for every claim and every step. SQLite's shared connection
-   * refuses writes, so there it goes through `transaction` (and its group commit) as before.
-   */
-  const writeOne = <R>(fn: (db: Db) => Promise<R>): Promise<R> => (deps.store.dialect === 'pg' ? fn(deps.store.db) : deps.store.transaction(fn));
-
   async function claim(orderId: string): Promise<boolean> {
-    const now = deps.clock();
-    return writeOne(async (tx) => {
+    const now = deps.clock.now();
+    return deps.store.writeStatement(async (tx) => {
       const rows = await tx
         .update(sagas)
         .set({ leaseUntil: new Date(now.getTime() + deps.saga.leaseMs), leaseOwner: me })
@@ -65,8 +57,8 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   }
 
   async function save(orderId: string, plan: SagaStep[], fields: { reason?: CancelReason | null; attempts?: number; lastError?: string | null; retryAt?: Date }) {
-    const now = deps.clock();
-    return writeOne(async (tx) => {
+    const now = deps.clock.now();
+    return deps.store.writeStatement(async (tx) => {
       const saved = await tx
         .update(sagas)
         .set({
@@ -87,7 +79,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   }
 
   async function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: string | null) {
-    const now = deps.clock();
+    const now = deps.clock.now();
     await deps.unitOfWork(async (uow) => {
       const held = await uow.db
         .update(sagas)
@@ -147,7 +139,10 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
         deps.logger.info({ orderId, step, reason: outcome.reason }, 'order saga compensating');
         saga = await save(orderId, compensationsFor(step, outcome.reason), { reason: outcome.reason });
       } else {
-        const overdue = deps.clock().getTime() - saga.startedAt.getTime() > deps.saga.deadlineMs;
+        // Waiting on payment has its own, short deadline: a customer learns within seconds that the
+        // payment could not be taken, rather than after the saga's long one.
+        const deadline = saga.startedAt.getTime() + (step === 'charge' ? deps.saga.paymentDeadlineMs : deps.saga.deadlineMs);
+        const overdue = deps.clock.now().getTime() > deadline;
         const reason = giveUpReason[step];
         if (overdue && reason && happyPath.includes(step)) {
           deps.logger.warn({ orderId, step, error: outcome.error }, 'order saga gave up waiting; compensating');
@@ -164,7 +159,9 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
           deps.logger.warn({ orderId, step, attempts, error: outcome.error }, 'order saga step will be retried');
         }
         const delay = outcome.permanent ? PARK_MS : backoffDelay(attempts, deps.saga.retryDelayMs, 10_000);
-        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(deps.clock().getTime() + delay) });
+        // The last retry of a forward step comes at its deadline, not a backoff later: the give-up is on time.
+        const retryAt = Math.min(deps.clock.now().getTime() + delay, happyPath.includes(step) && !outcome.permanent ? Math.max(deadline, deps.clock.now().getTime()) : Number.POSITIVE_INFINITY);
+        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(retryAt) });
         return;
       }
     }
@@ -187,7 +184,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   }
 
   async function poll(): Promise<void> {
-    const now = deps.clock();
+    const now = deps.clock.now();
     const due = await deps.store.db
       .select({ orderId: sagas.orderId })
       .from(sagas)

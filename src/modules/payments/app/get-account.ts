@@ -3,7 +3,7 @@ import type { PaymentsDeps } from './payments-deps.ts';
 
 /** The account now, or as of a past moment: the fold of the events recorded up to then. */
 export async function getAccount(deps: PaymentsDeps, customerId: string, at?: Date) {
-  const asOf = at ?? deps.clock();
+  const asOf = at ?? deps.clock.now();
   const { state, version } = await deps.events.load(deps.store.db, customerId, asOf);
   return {
     customerId,

@@ -1,4 +1,5 @@
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { Clock } from '../../../platform/modules/clock.ts';
 import type { RunUnitOfWork, UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { PaymentsTables } from '../db/schema.ts';
 import { StreamConflict, type EventStore, type LoadedAccount } from '../db/event-store.ts';
@@ -10,7 +11,7 @@ export interface PaymentsDeps {
   unitOfWork: RunUnitOfWork;
   events: EventStore;
   provider: PaymentProvider;
-  clock: () => Date;
+  clock: Clock;
 }
 
 /**
@@ -28,7 +29,7 @@ export async function changeAccount<R>(
         const loaded = await deps.events.load(uow.db, accountId);
         const decision = decide(loaded.state, loaded);
         const events = !loaded.state.opened && decision.events.length ? [{ type: 'AccountOpened' as const, customerId: accountId }, ...decision.events] : decision.events;
-        if (events.length) await deps.events.append(uow.db, accountId, loaded, events, deps.clock());
+        if (events.length) await deps.events.append(uow.db, accountId, loaded, events, deps.clock.now());
         await decision.announce?.(uow);
         return decision.result;
       });

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../../../platform/http/strict-router.ts';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { requireCaller } from '../../../platform/auth/caller.ts';
@@ -14,7 +15,7 @@ const AccountQuery = z.strictObject({
 });
 
 export function paymentsRoutes(deps: PaymentsDeps): Router {
-  const r = Router();
+  const r = strictRouter();
   // Customers see only their own account: "me" is the token's subject, never a parameter.
   r.get('/api/v1/accounts/me', async (req, res) => {
     const caller = requireCaller();

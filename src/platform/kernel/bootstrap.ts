@@ -1,0 +1,86 @@
+// How every deployable starts and stops, written once: the monolith (`npm start`), one module
+// alone (`npm run service -- <module>`) and an extracted service's bundle all end here, after
+// importing the same start-up hooks. Configuration (the platform's and each module's settings)
+// is checked first and a bad one exits 78 naming every variable; then the app starts, listens on
+// its public and internal ports, and drains on SIGTERM/SIGINT before exiting 0.
+import { ConfigError } from '../config/env.ts';
+import { loadDeployableConfig } from '../config/settings.ts';
+import { loadAll, UnknownModule, type SystemDefinition } from '../modules/system.ts';
+import { ServiceCredentialsMissing } from '../remote/remote-contracts.ts';
+import { TopologyError } from './topology.ts';
+import { createApp, type RunningApp } from './create-app.ts';
+import { startupHooks } from './startup-hooks.ts';
+
+export const MONOLITH = 'monolith';
+
+/** The deployable name of a module run alone. */
+export function serviceDeployable(module: string): string {
+  return `${module}-service`;
+}
+
+export interface BootstrapOptions {
+  system: SystemDefinition;
+  /** `monolith`, or the one module this process runs. */
+  run: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+const EX_USAGE = 64;
+const EX_CONFIG = 78;
+
+export async function bootstrap(o: BootstrapOptions): Promise<RunningApp | undefined> {
+  if (!o.run) {
+    console.error('usage: npm run service -- <module>   (or set SERVICE_MODULE)');
+    process.exit(EX_USAGE);
+  }
+  const env = o.env ?? process.env;
+  try {
+    const monolith = o.run === MONOLITH;
+    if (!monolith && !o.system.manifests.some((m) => m.name === o.run)) {
+      throw new UnknownModule(`Unknown module "${o.run}"; known: ${o.system.manifests.map((m) => m.name).join(', ')}`);
+    }
+    const modules = monolith ? await loadAll(o.system) : [await o.system.load(o.run)];
+    // A module apart from the monolith only meets the others through Redis: BullMQ by default.
+    const { config, settings } = loadDeployableConfig(modules, monolith ? env : { BUS: 'bullmq', ...env });
+    const app = await createApp({ config, settings, manifests: o.system.manifests, modules, deployable: monolith ? MONOLITH : serviceDeployable(o.run) });
+    app.logger.info({ hooks: startupHooks() }, 'starting');
+    await app.listen();
+    stopOnSignals(app);
+    return app;
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof ServiceCredentialsMissing || err instanceof TopologyError) {
+      console.error(err instanceof ConfigError ? err.message : `Invalid configuration:\n  - ${err.message}`);
+      process.exit(EX_CONFIG);
+    }
+    if (err instanceof UnknownModule) {
+      console.error(err.message);
+      process.exit(EX_USAGE);
+    }
+    console.error(err);
+    process.exit(1);
+  }
+}
+
+/** Drain on SIGTERM/SIGINT, then exit 0; a stop that hangs is cut short. */
+function stopOnSignals(app: RunningApp): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    app.logger.info({ signal }, 'draining');
+    const guard = setTimeout(() => {
+      app.logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, app.config.SHUTDOWN_TIMEOUT_MS + 5_000);
+    guard.unref();
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        app.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
