@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { ModuleManifest } from '../src/platform/modules/manifest.ts';
 import { emptyTopology, readTopologyFile, writeTopologyFile, type ModuleState, type TopologyFile } from '../src/platform/kernel/topology.ts';
-import { addRoutes, readRawConfig, removeRoutes, setWeight, writeConfig, type ProxyConfigInput } from '../proxy/src/index.ts';
+import { addRoutes, finishRoutes, readRawConfig, removeRoutes, writeConfig, type ProxyConfigInput } from '../proxy/src/index.ts';
 import { dockerfile, envFile, kubernetesManifest } from './extract-templates.ts';
 
 export type ExtractAction = 'extract' | 'finish' | 'undo';
@@ -79,8 +79,8 @@ export async function runExtract(o: ExtractOptions): Promise<ExtractResult> {
       }
       editProxy(
         o.proxyConfig,
-        (c) => (c.routes ?? []).filter((r) => r.new === o.module).reduce((acc, r) => setWeight(acc, r.name, 100), c),
-        `${rel(o.proxyConfig)}: every route of ${o.module} sends all traffic (weight 100) to its service`,
+        (c) => finishRoutes(c, o.module),
+        `${rel(o.proxyConfig)}: every route of ${o.module} goes to its service only (no old side: no fallback, weight or rollback sends it to the monolith; canary and shadow settings cleared)`,
         changed,
       );
       return done(o, changes, log, [`${o.module} is remote. Undo at any time: npm run extract -- ${o.module} --undo`]);

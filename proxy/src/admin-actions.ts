@@ -57,7 +57,8 @@ export function adminActions(live: LiveConfig, canary: CanaryController, shadowR
   return {
     state,
     setWeight(route, weight) {
-      routeConfig(route);
+      const rc = routeConfig(route);
+      if (rc.old === undefined) throw new AdminRefusal(409, 'SingleSidedRoute', `route "${route}" has no old side: all its traffic goes to "${rc.new}"`);
       // A hand-set weight wins over a running canary: the operator is in charge.
       if (cluster) cluster.command({ op: 'abort', route });
       else canary.abort(route, `weight set to ${weight} through the admin API`);

@@ -60,6 +60,8 @@ interface RouteCanary {
   // The old side's figures from the last step where it had traffic: the baseline at weight 100.
   baseline?: SideWindow;
   history: CanaryEvent[];
+  /** Why the last weight change failed, while it keeps failing (reported once). */
+  failure?: string;
 }
 
 export interface CanaryDeps {
@@ -67,6 +69,8 @@ export interface CanaryDeps {
   setWeight(route: string, weight: number): void;
   now?(): number;
   onEvent?(route: string, e: CanaryEvent): void;
+  /** A weight change from the timer failed and will be retried. */
+  onFailure?(route: string, message: string): void;
 }
 
 export class CanaryController {
@@ -127,8 +131,8 @@ export class CanaryController {
       const breach = this.breach(rc);
       const summary = { old: rc.windows.old.summary(), new: fresh.summary() };
       if (breach) {
+        if (!this.setWeight(route, rc, 0)) continue;
         rc.status = 'rolled-back';
-        this.deps.setWeight(route, 0);
         this.push(route, rc, { event: 'rolled-back', weight: 0, reason: breach, step: summary });
         continue;
       }
@@ -139,12 +143,30 @@ export class CanaryController {
         this.push(route, rc, { event: 'completed', weight: step.weight, step: summary });
         continue;
       }
+      const next = config.steps[rc.step + 1]!.weight;
+      if (!this.setWeight(route, rc, next)) continue;
       rc.step++;
       rc.stepStartedAt = this.now();
       rc.windows = { old: new SideWindow(), new: new SideWindow() };
-      const next = config.steps[rc.step]!.weight;
-      this.deps.setWeight(route, next);
       this.push(route, rc, { event: 'advanced', weight: next, step: summary });
+    }
+  }
+
+  /**
+   * Sets a weight from the timer. If it cannot be written now (the file is mid-edit, say), the step
+   * stays where it is and the next tick tries again: a rollback in particular must not be lost,
+   * and a timer callback must never throw (that would end the process).
+   */
+  private setWeight(route: string, rc: RouteCanary, weight: number): boolean {
+    try {
+      this.deps.setWeight(route, weight);
+      rc.failure = undefined;
+      return true;
+    } catch (err) {
+      const message = (err as { reason?: string }).reason ?? (err as Error).message;
+      if (message !== rc.failure) this.deps.onFailure?.(route, `the weight could not be set to ${weight}, retrying: ${message}`);
+      rc.failure = message;
+      return false;
     }
   }
 

@@ -35,6 +35,7 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
       log.info({ route, ...e }, `canary ${e.event}`);
       broadcast({ t: 'canary-state', state: canary.snapshot() });
     },
+    onFailure: (route, message) => log.error({ route }, message),
   });
   for (const r of readConfig(opts.configPath).routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
 

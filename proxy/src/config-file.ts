@@ -2,6 +2,7 @@
 // JSON syntax, the field path for schema violations, so a bad edit is fixed in one look.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { jsonErrorOffset } from './json-error-position.ts';
+import { editJsonText } from './json-text-edit.ts';
 import { proxyConfigSchema, type ProxyConfig, type ProxyConfigInput } from './config-schema.ts';
 
 export class ConfigError extends Error {
@@ -66,11 +67,20 @@ function readConfigText(path: string): string {
 
 /**
  * Validates, then replaces the file atomically (write a sibling, rename over): a running proxy that
- * reloads at the wrong moment sees the old file or the new one, never half of it.
+ * reloads at the wrong moment sees the old file or the new one, never half of it. An existing file
+ * keeps its formatting: only what changed is edited (see json-text-edit.ts).
  */
 export function writeConfig(path: string, raw: ProxyConfigInput): void {
   validateConfig(raw, path);
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, 'utf8');
+    JSON.parse(current);
+  } catch {
+    current = undefined; // no file yet, or not JSON: written afresh
+  }
+  const text = current === undefined ? `${JSON.stringify(raw, null, 2)}\n` : editJsonText(current, raw);
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(raw, null, 2)}\n`);
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
 }

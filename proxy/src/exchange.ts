@@ -16,8 +16,10 @@
 //
 // A request that is safe to repeat (GET, HEAD, or with an Idempotency-Key) and whose body, if
 // any, fits in maxReplayBodyBytes is "replayable": it may be retried once on another instance of
-// its pool after a connect error (nothing reached the first), and once on the other side when its
-// side fails. An exchange holds one reference to the shared dependencies, and a request whose body
+// its pool after a connect error, and once on the other side when its side fails. A request of any
+// method whose connection was refused (no connection was ever made, so nothing of it reached the
+// upstream and a streamed body has not been read) is retried the same way; when nothing accepts
+// it, the answer is 503 with Retry-After rather than 502. An exchange holds one reference to the shared dependencies, and a request whose body
 // streams through allocates no closure on its way (see docs/decisions/0007-proxy-hot-path-on-undici.md).
 import type http from 'node:http';
 import type { Socket } from 'node:net';
@@ -76,9 +78,9 @@ export class Exchange implements AttemptListener {
   private readonly hasBody: boolean;
   /** Safe to repeat, and its body (if any) small enough to keep for a replay. */
   private readonly replayable: boolean;
-  /** Retries left: once on another instance after a connect error, once on the other side. */
-  private otherInstanceLeft: boolean;
-  private otherSideLeft: boolean;
+  /** Each retry happens at most once: on another instance of the pool, and on the other side. */
+  private triedOtherInstance = false;
+  private triedOtherSide = false;
   private body: Buffer | undefined;
   private shadow: ShadowCopy | undefined;
   /** The route's shadow settings, when a copy is possible at all (another side, a bufferable body). */
@@ -100,8 +102,6 @@ export class Exchange implements AttemptListener {
     const bufferable = !this.hasBody || (h['content-length'] !== undefined && Number(h['content-length']) <= deps.table().config.maxReplayBodyBytes);
     const safe = method === 'GET' || method === 'HEAD' || h['idempotency-key'] !== undefined;
     this.replayable = safe && bufferable;
-    this.otherInstanceLeft = this.replayable;
-    this.otherSideLeft = this.replayable && this.other !== undefined;
     this.shadowConfig = this.other !== undefined && bufferable ? decision.route?.config.shadow : undefined;
   }
 
@@ -158,7 +158,7 @@ export class Exchange implements AttemptListener {
 
   answerStarted(_attempt: Attempt, controller: Dispatcher.DispatchController, status: number, upstream: Record<string, string | string[] | undefined>, statusMessage: string | undefined): void {
     const { res } = this;
-    if (RETRY_STATUS.has(status) && this.otherSideLeft && !res.destroyed) {
+    if (RETRY_STATUS.has(status) && this.replayable && !this.triedOtherSide && this.other !== undefined && !res.destroyed) {
       // Counted against this side now; read to the end (so the connection goes back to the pool),
       // then retried on the other side.
       this.deps.metrics.upstreamErrors.labels(this.routeName, this.side, String(status)).inc();
@@ -171,6 +171,8 @@ export class Exchange implements AttemptListener {
     const headers = flatHeaders(upstream, HOP_BY_HOP);
     if (upstream['x-request-id'] === undefined) headers.push('x-request-id', this.requestId);
     if (this.setCookie) headers.push('set-cookie', this.setCookie);
+    const servedBy = this.deps.table().config.servedByHeader;
+    if (servedBy) headers.push(servedBy, this.side);
     // The upstream's reason phrase goes through as well, when it survives the trip: undici decodes it
     // as UTF-8, so a byte outside ASCII (allowed in HTTP) arrives as U+FFFD, which Node refuses to
     // write. Then, or when there is none, Node's standard phrase for the status.
@@ -210,20 +212,24 @@ export class Exchange implements AttemptListener {
     if (!this.fallBack('status retried')) this.failed(this.attempt!, Object.assign(new Error('the other side could not be tried'), { code: 'ENOFALLBACK' }));
   }
 
-  /** Tries the other side, if this request may and nothing has been answered yet. */
-  private fallBack(why: string): boolean {
+  /**
+   * Tries the other side, if there is one, nothing has been answered yet, and the request may be
+   * sent again: it is replayable, or its connection was refused (nothing of it reached anything,
+   * so any method may go elsewhere; its body, if streamed, has not been read).
+   */
+  private fallBack(why: string, refused = false): boolean {
     const { res } = this;
-    if (!this.otherSideLeft || !this.other || res.headersSent || res.destroyed) return false;
-    this.otherSideLeft = false;
+    if (this.triedOtherSide || !this.other || res.headersSent || res.destroyed || !(this.replayable || refused)) return false;
+    this.triedOtherSide = true;
     const from = this.side;
     const to: Side = from === 'new' ? 'old' : 'new';
     this.deps.metrics.fallbacks.labels(this.routeName, from, to).inc();
+    if (refused) this.deps.metrics.refusedRetries.labels(this.routeName, from, 'other-side').inc();
     this.deps.log.warn({ requestId: this.requestId, route: this.routeName, from, to, why }, 'falling back to the other side');
     const failed = this.pool;
     this.pool = this.other;
     this.other = failed;
     this.side = to;
-    this.body ??= Buffer.alloc(0);
     this.send();
     return true;
   }
@@ -240,12 +246,14 @@ export class Exchange implements AttemptListener {
       return;
     }
     const timedOut = TIMEOUT_CODES.has(code);
+    // No connection was ever made for this attempt: nothing of the request reached the instance.
+    const refused = isConnectError(err) && attempt.neverConnected && !res.headersSent;
     if (isConnectError(err) && !res.headersSent) {
       this.pool.connectFailed(attempt.instance);
-      // Nothing reached that instance: try another one of the same pool first (once).
-      if (this.otherInstanceLeft && this.pool.instances.length > 1 && !res.destroyed) {
-        this.otherInstanceLeft = false;
-        this.body ??= Buffer.alloc(0);
+      // Try another instance of the same pool first (once).
+      if ((this.replayable || refused) && !this.triedOtherInstance && this.pool.instances.length > 1 && !res.destroyed) {
+        this.triedOtherInstance = true;
+        if (refused) this.deps.metrics.refusedRetries.labels(this.routeName, this.side, 'other-instance').inc();
         this.send(attempt.instance);
         return;
       }
@@ -253,9 +261,17 @@ export class Exchange implements AttemptListener {
     if (res.destroyed && !res.headersSent) return void (this.state = 'failed'); // the client went away first
     this.deps.metrics.upstreamErrors.labels(this.routeName, this.side, timedOut ? 'ETIMEDOUT_UPSTREAM' : code || 'error').inc();
     if (!res.headersSent) this.deps.onResult(this.routeName, this.side, performance.now() - this.start, true);
-    if (this.fallBack(timedOut ? 'upstream timed out' : code || err.message)) return;
+    if (this.fallBack(timedOut ? 'upstream timed out' : code || err.message, refused)) return;
     this.state = 'failed';
     if (res.headersSent) return void res.destroy();
+    if (refused) {
+      // Every instance tried refused the connection: the service is down, not misbehaving. A 503
+      // with Retry-After (about when the health checks may see it back) tells clients to come back.
+      this.deps.metrics.observe(this.routeName, this.side, 503, (performance.now() - this.start) / 1000);
+      const retryAfter = Math.max(1, Math.ceil(this.pool.config.healthCheck.intervalMs / 1000));
+      sendProblem(res, 503, 'UpstreamUnavailable', `no instance of ${this.pool.name} accepts connections (${code})`, { 'retry-after': String(retryAfter) });
+      return;
+    }
     const status = timedOut ? 504 : 502;
     this.deps.metrics.observe(this.routeName, this.side, status, (performance.now() - this.start) / 1000);
     const detail = timedOut

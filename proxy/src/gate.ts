@@ -93,7 +93,7 @@ export class Gate {
 /** The request carries the forced-side header on a route that has two sides to choose from. */
 function wantsToForce(table: RouteTable, route: CompiledRoute | undefined, req: IncomingMessage): boolean {
   const rc = route?.config;
-  return rc !== undefined && rc.old !== rc.new && req.headers[table.config.overrideHeader] !== undefined;
+  return rc !== undefined && rc.old !== undefined && rc.old !== rc.new && req.headers[table.config.overrideHeader] !== undefined;
 }
 
 /** The header that carries the shared secret beside the forced-side header. */

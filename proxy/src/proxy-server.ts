@@ -82,7 +82,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const first = readConfigFile(opts.configPath);
   const agents = new UpstreamAgents(first.config.connectTimeoutMs);
   const canary = new CanaryController(
-    { setWeight: (route, weight) => live.persistWeight(route, weight), onEvent: (route, e) => log.info({ route, ...e }, `canary ${e.event}`) },
+    {
+      setWeight: (route, weight) => live.persistWeight(route, weight),
+      onEvent: (route, e) => log.info({ route, ...e }, `canary ${e.event}`),
+      onFailure: (route, message) => log.error({ route }, message),
+    },
     // In a cluster worker the primary runs the canary; this one never ticks.
     inCluster ? 0 : 100,
   );
@@ -96,7 +100,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     watchIntervalMs: opts.watchIntervalMs ?? 200,
     onApplied: (config) => {
       for (const r of config.routes) metrics.canaryState.labels(r.name).set(canary.stateCode(r.name));
-      for (const name of Object.keys(canary.snapshot())) if (!config.routes.some((r) => r.name === name)) canary.abort(name, 'route removed from config');
+      for (const name of Object.keys(canary.snapshot())) {
+        const rc = config.routes.find((r) => r.name === name);
+        if (!rc) canary.abort(name, 'route removed from config');
+        else if (rc.old === undefined) canary.abort(name, 'the route has no old side any more');
+      }
     },
     onWeightPersisted: opts.onWeightPersisted,
   });

@@ -31,6 +31,8 @@ export function decideRoute(table: RouteTable, route: CompiledRoute | undefined,
   if (!rc) {
     return { route, routeName: DEFAULT_ROUTE, side: 'old', pool: table.pools.get(table.config.defaultPool)!, other: undefined, setCookie: undefined };
   }
+  // A finished route has one side: the new one serves everything, there is nothing to fall back to.
+  if (rc.old === undefined) return { route, routeName: rc.name, side: 'new', pool: table.pools.get(rc.new)!, other: undefined, setCookie: undefined };
   let side: Side = 'old';
   let setCookie: string | undefined;
   const forced = mayForce ? forcedSide(req.headers[table.config.overrideHeader]) : undefined;
