@@ -4,15 +4,19 @@
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 
-export type CancelReason =
-  | 'out_of_stock'
-  | 'payment_declined'
-  | 'payment_unavailable'
-  | 'inventory_unavailable'
-  | 'reservation_expired'
-  | 'payment_voided'
+/** Why an order was cancelled; other modules read these from OrderCancelled (events.ts). */
+export const cancelReasons = [
+  'out_of_stock',
+  'payment_declined',
+  'payment_unavailable',
+  'inventory_unavailable',
+  'reservation_expired',
+  'payment_voided',
   /** A module refused the request itself (it failed its contract's validation). */
-  | 'rejected';
+  'rejected',
+] as const;
+
+export type CancelReason = (typeof cancelReasons)[number];
 
 export interface OrderLine {
   sku: string;
