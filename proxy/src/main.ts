@@ -11,6 +11,12 @@ import { readProxyEnv, type ProxyEnv } from './proxy-env.ts';
 import { readConfig } from './config-file.ts';
 import { runPrimary, runWorker } from './cluster.ts';
 
+// `npm run proxy -- export <engine>`: the route table for nginx or Kubernetes, then exit.
+if (process.argv[2] === 'export') {
+  const { runExport } = await import('./export/cli.ts');
+  process.exit(await runExport(process.argv.slice(3)));
+}
+
 // V8 otherwise learns, while the proxy warms up, to allocate per-request objects (request, headers,
 // upstream answer) straight into the old generation: every young collection then scans them and
 // takes ~10 ms instead of ~1 ms, and the heap grows until a full collection. Measured with
