@@ -44,6 +44,7 @@ const options = {
   redisUrl: env.REDIS_URL,
   redisPrefix: env.PROXY_REDIS_PREFIX,
   logger: log,
+  accessLog: env.PROXY_ACCESS_LOG,
 };
 
 if (cluster.isPrimary) {

@@ -28,6 +28,8 @@ const envSchema = z
     REDIS_URL: z.string().url().optional(),
     PROXY_REDIS_PREFIX: z.string().min(1).default('proxy:rl:'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // One JSON line per request at this level, or off.
+    PROXY_ACCESS_LOG: z.enum(['info', 'debug', 'off']).default('info'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {

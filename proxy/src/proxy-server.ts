@@ -22,6 +22,7 @@ import { adminActions } from './admin-actions.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin-api.ts';
 import { answerMetrics, answerProbe } from './own-endpoints.ts';
 import { classifyPublicPath } from './public-paths.ts';
+import { createAccessLog, type AccessLogLevel, type TimedRequest } from './access-log.ts';
 import { answerClientError, refuseConnect, sendProblem } from './problem.ts';
 import type { Side } from './side-assignment.ts';
 
@@ -55,6 +56,9 @@ export interface ProxyOptions {
   drainMs?: number;
   /** Called after this process wrote a weight to the file (a cluster worker tells its siblings). */
   onWeightPersisted?: () => void;
+  /** One line per request at this level (default off); `accessLogger` writes them elsewhere (tests). */
+  accessLog?: AccessLogLevel;
+  accessLogger?: Logger;
 }
 
 export interface RunningProxy {
@@ -129,8 +133,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     sendProblem(res, 500, 'InternalError', 'the proxy could not handle this request');
   };
 
+  const accessLog = createAccessLog(opts.accessLog ?? 'off', log.level, opts.accessLogger);
   let draining = false;
   const publicServer = http.createServer((req, res) => {
+    if (accessLog) {
+      (req as TimedRequest).receivedAt = performance.now();
+      res.on('finish', accessLog.onFinish);
+    }
     try {
       const path = classifyPublicPath(req.url ?? '/');
       if (path.kind === 'forward') return forwarder.handle(req, res);
@@ -195,6 +204,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await Promise.all([publicServer, internalServer].map((server) => drain(server, opts.drainMs ?? 10_000)));
       agents.destroy();
       await limiter.close();
+      accessLog?.flush();
     },
   };
 }

@@ -32,6 +32,9 @@ describe('probes and metrics', () => {
     expect(text).toMatch(/proxy_request_duration_seconds_count\{route="orders",side="new"\} 1/);
     expect(text).toContain('proxy_route_weight{route="orders"} 0');
     expect(text).toContain('proxy_canary_state{route="orders"} 0');
+    // Process metrics under the proxy's prefix once, not twice.
+    expect(text).toContain('proxy_process_cpu_user_seconds_total');
+    expect(text).not.toContain('proxy_process_process_');
   });
 
   it('answers problem+json for an unknown admin path', async () => {

@@ -145,6 +145,7 @@ async function startProxy(port: number, upstreamPort: number, workers: string): 
   const child = startChild(process.execPath, ['proxy/src/main.ts'], {
     PROXY_PORT: String(port),
     PROXY_INTERNAL_PORT: '0',
+    PROXY_ACCESS_LOG: 'off',
     PROXY_CONFIG: configPath,
     PROXY_WORKERS: workers,
     LOG_LEVEL: 'warn',
