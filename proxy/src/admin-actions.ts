@@ -6,7 +6,7 @@ import type { CanaryController } from './canary-controller.ts';
 import type { ShadowReport } from './shadow-compare.ts';
 
 export interface AdminActions {
-  state(): unknown;
+  state(): Promise<Record<string, unknown>>;
   setWeight(route: string, weight: number): void;
   startCanary(route: string): void;
   abortCanary(route: string): void;
@@ -29,10 +29,26 @@ export interface ClusterCanary {
   command(cmd: { op: 'start' | 'abort'; route: string }): void;
 }
 
-export function adminActions(live: LiveConfig, canary: CanaryController, shadowReport: ShadowReport, cluster: ClusterCanary | undefined): AdminActions {
-  const state = () => {
+/** Figures kept by every process together (Redis), when proxies share one table. */
+export interface SharedFigures {
+  shadow(routes: string[]): Promise<unknown>;
+  fallbacks(): Promise<unknown>;
+  leaseHolder(): Promise<string | undefined>;
+  id: string;
+}
+
+export function adminActions(
+  live: LiveConfig,
+  canary: CanaryController,
+  shadowReport: ShadowReport,
+  fallbacks: () => unknown,
+  cluster: ClusterCanary | undefined,
+  shared: SharedFigures | undefined,
+): AdminActions {
+  const state = async () => {
     const table = live.table();
     const cfg = table.config;
+    const routeNames = cfg.routes.map((r) => r.name);
     return {
       // Which process answered (several with PROXY_WORKERS): lets an operator see they agree.
       pid: process.pid,
@@ -43,8 +59,11 @@ export function adminActions(live: LiveConfig, canary: CanaryController, shadowR
         instances: p.instances.map((i) => ({ url: i.base, healthy: i.healthy, inFlight: i.inFlight })),
       })),
       defaultPool: cfg.defaultPool,
-      shadow: shadowReport.snapshot(),
+      shadow: shared ? await shared.shadow(routeNames) : shadowReport.snapshot(),
+      fallbacks: shared ? await shared.fallbacks() : fallbacks(),
       canary: cluster ? cluster.state() : canary.snapshot(),
+      // With a shared table: this process's id and the one running the canary.
+      ...(shared ? { instance: shared.id, canaryController: (await shared.leaseHolder()) ?? null } : {}),
       // The shared secret stays in the file: the state says only whether there is one.
       config: { ...cfg, overrideSecret: cfg.overrideSecret === undefined ? undefined : '(set)' },
     };

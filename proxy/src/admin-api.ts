@@ -16,7 +16,7 @@ export const ADMIN_PREFIX = '/_proxy/';
 const BODY_LIMITS = { maxBytes: 65_536, maxDepth: 16 };
 
 const weightBody = z.object({ weight: z.number().int().min(0).max(100) }).strict();
-const STATE_PARTS = new Set(['shadow', 'canary', 'routes', 'pools']);
+const STATE_PARTS = new Set(['shadow', 'canary', 'routes', 'pools', 'fallbacks']);
 
 export async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, gate: Gate, actions: AdminActions, log: Logger): Promise<void> {
   try {
@@ -29,8 +29,8 @@ export async function handleAdmin(req: http.IncomingMessage, res: http.ServerRes
     const parts = pathParts(req.url ?? '/');
     if (!parts) return sendProblem(res, 400, 'MalformedPath', 'the path has malformed percent-encoding');
     const method = req.method ?? 'GET';
-    if (method === 'GET' && (parts.length === 0 || (parts.length === 1 && parts[0] === 'state'))) return sendJson(res, 200, actions.state());
-    if (method === 'GET' && parts.length === 1 && STATE_PARTS.has(parts[0]!)) return sendJson(res, 200, (actions.state() as Record<string, unknown>)[parts[0]!]);
+    if (method === 'GET' && (parts.length === 0 || (parts.length === 1 && parts[0] === 'state'))) return sendJson(res, 200, await actions.state());
+    if (method === 'GET' && parts.length === 1 && STATE_PARTS.has(parts[0]!)) return sendJson(res, 200, (await actions.state())[parts[0]!]);
     if (parts[0] === 'routes' && parts.length === 3 && parts[2] === 'weight' && (method === 'PUT' || method === 'POST')) {
       const parsed = weightBody.safeParse(await readJsonBody(req, BODY_LIMITS));
       if (!parsed.success) return sendProblem(res, 400, 'InvalidBody', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));

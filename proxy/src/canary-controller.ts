@@ -64,6 +64,15 @@ interface RouteCanary {
   failure?: string;
 }
 
+export interface CarriedCanary {
+  route: string;
+  config: CanaryConfig;
+  status: CanaryStatus;
+  step: number;
+  stepStartedAt: number;
+  history: CanaryEvent[];
+}
+
 export interface CanaryDeps {
   /** Applies and persists a weight (the same path as the admin API). */
   setWeight(route: string, weight: number): void;
@@ -209,6 +218,24 @@ export class CanaryController {
       };
     }
     return out;
+  }
+
+  /**
+   * What another process needs to carry on this controller's canaries (several proxies sharing
+   * one table through Redis, when the one running the canary dies): each route's config, status,
+   * step, when the step started and the history. The current step's samples are not carried: the
+   * next controller judges the step on what it sees from then on.
+   */
+  exportState(): CarriedCanary[] {
+    return [...this.routes].map(([route, rc]) => ({ route, config: rc.config, status: rc.status, step: rc.step, stepStartedAt: rc.stepStartedAt, history: rc.history }));
+  }
+
+  /** Takes over canaries exported by another controller (replacing what this one had). */
+  importState(carried: CarriedCanary[]): void {
+    this.routes.clear();
+    for (const c of carried) {
+      this.routes.set(c.route, { ...c, windows: { old: new SideWindow(), new: new SideWindow() } });
+    }
   }
 
   /** 0 idle/none, 1 running, 2 completed, 3 rolled back, 4 aborted — for the canary_state gauge. */

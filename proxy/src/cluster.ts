@@ -37,7 +37,9 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
     },
     onFailure: (route, message) => log.error({ route }, message),
   });
-  for (const r of readConfig(opts.configPath).routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
+  // With REDIS_URL the workers share the table through Redis and one of them runs the canary
+  // (shared-table.ts); the primary's controller then stays idle.
+  if (!opts.redisUrl) for (const r of readConfig(opts.configPath).routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
 
   const onMessage = (msg: ToPrimary) => {
     if (msg.t === 'results') for (const [route, side, ms, err] of msg.batch) canary.record(route, side, ms, err);
@@ -102,15 +104,20 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
     batch = [];
   }, 100);
   flush.unref();
+  const canaryHooks = opts.redisUrl
+    ? {}
+    : {
+        // Only routes with a running canary are worth the IPC; the primary's state says which.
+        reportResult: (route: string, side: Side, ms: number, isError: boolean) => {
+          const s = (canaryState as Record<string, { status?: string }>)[route];
+          if (s?.status === 'running') batch.push([route, side, ms, isError]);
+        },
+        canaryState: () => canaryState,
+        canaryCommand: (cmd: { op: 'start' | 'abort'; route: string }) => send({ t: 'canary', ...cmd }),
+      };
   const proxy = await startProxy({
     ...opts,
-    // Only routes with a running canary are worth the IPC; the primary's state says which.
-    reportResult: (route: string, side: Side, ms: number, isError: boolean) => {
-      const s = (canaryState as Record<string, { status?: string }>)[route];
-      if (s?.status === 'running') batch.push([route, side, ms, isError]);
-    },
-    canaryState: () => canaryState,
-    canaryCommand: (cmd) => send({ t: 'canary', ...cmd }),
+    ...canaryHooks,
     onWeightPersisted: () => send({ t: 'reload-all' }),
   });
   process.on('message', (msg: ToWorker) => {

@@ -48,6 +48,8 @@ export interface ExchangeDeps extends ShadowDeps {
   log: Logger;
   /** One finished request on a side of a route (the canary listens). */
   onResult(route: string, side: Side, latencyMs: number, isError: boolean): void;
+  /** A request went to the other side (counted for the admin API, with every proxy's when shared). */
+  recordFallback(route: string, from: Side, to: Side): void;
 }
 
 /** The client request, carrying its exchange so the shared `close` listener can find it. */
@@ -224,6 +226,7 @@ export class Exchange implements AttemptListener {
     const from = this.side;
     const to: Side = from === 'new' ? 'old' : 'new';
     this.deps.metrics.fallbacks.labels(this.routeName, from, to).inc();
+    this.deps.recordFallback(this.routeName, from, to);
     if (refused) this.deps.metrics.refusedRetries.labels(this.routeName, from, 'other-side').inc();
     this.deps.log.warn({ requestId: this.requestId, route: this.routeName, from, to, why }, 'falling back to the other side');
     const failed = this.pool;

@@ -39,11 +39,17 @@ export interface LiveConfigOptions {
   onApplied(config: ProxyConfig): void;
   /** After this process wrote a weight to the file (a cluster worker tells its siblings). */
   onWeightPersisted?(): void;
+  /** Weights changed here (admin API, canary, or an edit of the file): share them. */
+  onWeightsChanged?(weights: Record<string, number>): void;
 }
 
 export class LiveConfig {
   private current: RouteTable | undefined;
   private lastText: string;
+  /** The config as the file has it; what is served is this with the shared weights over it. */
+  private fileConfig: ProxyConfig;
+  /** Weights set elsewhere (other proxies sharing the table) or here since the file was read. */
+  private readonly shared = new Map<string, number>();
   private stopWatching: (() => void) | undefined;
   private readonly opts: LiveConfigOptions;
   private readonly poolEvents: PoolEvents;
@@ -54,6 +60,7 @@ export class LiveConfig {
     this.opts = opts;
     this.lastText = opts.first.text;
     this.initial = opts.first.config;
+    this.fileConfig = opts.first.config;
     const { metrics, log } = opts;
     this.poolEvents = {
       onEjected: (pool, instance) => {
@@ -94,9 +101,25 @@ export class LiveConfig {
     const { path, log } = this.opts;
     writeConfig(path, editWeight(readRawConfig(path), route, weight));
     this.lastText = readFileSync(path, 'utf8');
+    this.shared.set(route, weight);
     this.apply(parseConfigText(this.lastText, path));
     log.info({ route, weight }, 'route weight set');
     this.opts.onWeightPersisted?.();
+    this.opts.onWeightsChanged?.({ [route]: weight });
+  }
+
+  /** Weights from the shared table (other proxies): served over the file's. */
+  applyShared(weights: Map<string, number>): void {
+    let changed = false;
+    for (const [route, weight] of weights) {
+      if (this.shared.get(route) === weight) continue;
+      this.shared.set(route, weight);
+      changed = true;
+    }
+    if (changed) {
+      this.apply(this.fileConfig);
+      this.opts.log.info({ weights: Object.fromEntries(weights) }, 'shared weights applied');
+    }
   }
 
   stop(): void {
@@ -109,7 +132,16 @@ export class LiveConfig {
     this.lastText = text;
     const { path, metrics, log } = this.opts;
     try {
-      this.apply(parseConfigText(text, path));
+      const next = parseConfigText(text, path);
+      // A weight edited in the file is news for the other proxies sharing the table.
+      const edited: Record<string, number> = {};
+      for (const r of next.routes) {
+        const before = this.fileConfig.routes.find((p) => p.name === r.name);
+        if (r.old !== undefined && before?.weight !== r.weight) edited[r.name] = r.weight;
+      }
+      for (const [route, weight] of Object.entries(edited)) this.shared.set(route, weight);
+      this.apply(next);
+      if (Object.keys(edited).length) this.opts.onWeightsChanged?.(edited);
       metrics.reloads.labels('applied').inc();
       log.info({ path }, 'config reloaded');
     } catch (err) {
@@ -118,8 +150,12 @@ export class LiveConfig {
     }
   }
 
-  private apply(config: ProxyConfig): void {
+  private apply(fileConfig: ProxyConfig): void {
     const { agents, metrics, healthChecks } = this.opts;
+    this.fileConfig = fileConfig;
+    const config: ProxyConfig = this.shared.size
+      ? { ...fileConfig, routes: fileConfig.routes.map((r) => (r.old !== undefined && this.shared.has(r.name) ? { ...r, weight: this.shared.get(r.name)! } : r)) }
+      : fileConfig;
     agents.setConnectTimeout(config.connectTimeoutMs);
     // Instances whose URL did not change keep their health state and in-flight counts.
     const next = new RouteTable(config, agents, this.poolEvents, this.current);

@@ -18,6 +18,8 @@ import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-li
 import { ShadowReport } from './shadow-compare.ts';
 import { CanaryController } from './canary-controller.ts';
 import { LiveConfig, readConfigFile } from './live-config.ts';
+import { SharedTable } from './shared-table.ts';
+import { SharedCanary } from './shared-canary.ts';
 import { adminActions } from './admin-actions.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin-api.ts';
 import { answerMetrics, answerProbe } from './own-endpoints.ts';
@@ -38,8 +40,12 @@ export interface ProxyOptions {
   internalHost?: string;
   /** How end-user tokens are checked (HS256 secret or JWKS, issuer, audience, lifetime). */
   tokens: VerifierOptions;
-  /** Set → rate-limit buckets live in Redis, shared by every proxy using the same prefix. */
+  /**
+   * Set → rate-limit buckets live in Redis, and (unless `shareTable` is false) the live table too:
+   * weights, the canary and shadow and fallback figures, shared by every proxy using the same prefix.
+   */
   redisUrl?: string;
+  shareTable?: boolean;
   redisPrefix?: string;
   logger?: Logger;
   watchIntervalMs?: number;
@@ -85,14 +91,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // Throws a ConfigError naming the line/column or field: main.ts prints it and exits.
   const first = readConfigFile(opts.configPath);
   const agents = new UpstreamAgents(first.config.connectTimeoutMs);
+  // With Redis, every proxy process sharing the prefix shares the live table (shared-table.ts).
+  const shared = opts.redisUrl && opts.shareTable !== false ? new SharedTable(opts.redisUrl, opts.redisPrefix ?? 'proxy:rl:', log) : undefined;
   const canary = new CanaryController(
     {
       setWeight: (route, weight) => live.persistWeight(route, weight),
       onEvent: (route, e) => log.info({ route, ...e }, `canary ${e.event}`),
       onFailure: (route, message) => log.error({ route }, message),
     },
-    // In a cluster worker the primary runs the canary; this one never ticks.
-    inCluster ? 0 : 100,
+    // In a cluster worker the primary runs the canary, with a shared table the lease holder does
+    // (driven by SharedCanary): this controller never ticks on its own then.
+    inCluster || shared ? 0 : 100,
   );
   const live = new LiveConfig({
     path: opts.configPath,
@@ -111,22 +120,57 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       }
     },
     onWeightPersisted: opts.onWeightPersisted,
+    onWeightsChanged: (weights) => void shared?.publishWeights(weights).catch((err: Error) => log.error({ err: err.message }, 'weights not shared')),
   });
   live.start();
-  if (!inCluster) for (const r of first.config.routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
+  const sharedCanary = shared ? new SharedCanary(shared, canary, () => live.table(), log) : undefined;
+  if (shared && sharedCanary) {
+    live.applyShared(
+      await shared.start({
+        onWeights: (weights) => live.applyShared(weights),
+        onCanaryCommand: (cmd) => sharedCanary.apply(cmd),
+        onLease: (held) => void sharedCanary.onLease(held),
+      }),
+    );
+    sharedCanary.start();
+  } else if (!inCluster) for (const r of first.config.routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
 
   const limiter: RateLimiter = opts.redisUrl
     ? new RedisRateLimiter(opts.redisUrl, opts.redisPrefix ?? 'proxy:rl:', (err) => log.error({ err: err.message }, 'rate limit store error'))
     : new MemoryRateLimiter();
-  const shadowReport = new ShadowReport();
+  const shadowReport = new ShadowReport(20, shared ? (route, outcome, diff) => shared.recordShadow(route, outcome, diff) : undefined);
+  const fallbackCounts = new Map<string, number>();
+  const recordFallback = (route: string, from: Side, to: Side) => {
+    if (shared) return shared.recordFallback(route, from, to);
+    const key = `${route} ${from}→${to}`;
+    fallbackCounts.set(key, (fallbackCounts.get(key) ?? 0) + 1);
+  };
+  const fallbacks = () => {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [key, n] of fallbackCounts) {
+      const [route, move] = key.split(' ');
+      (out[route!] ??= {})[move!] = n;
+    }
+    return out;
+  };
   const table = () => live.table();
   const gate = new Gate(createTokenVerifier(opts.tokens), limiter, metrics);
   const forwarder = new Forwarder(
-    { table, agents, metrics, shadowReport, log, onResult: opts.reportResult ?? ((route, side, ms, isError) => canary.record(route, side, ms, isError)) },
+    {
+      table,
+      agents,
+      metrics,
+      shadowReport,
+      log,
+      recordFallback,
+      onResult: sharedCanary ? (route, side, ms, isError) => sharedCanary.report(route, side, ms, isError) : (opts.reportResult ?? ((route, side, ms, isError) => canary.record(route, side, ms, isError))),
+    },
     gate,
   );
   const tunnels = new WebSocketTunnels(table, gate);
-  const actions = adminActions(live, canary, shadowReport, inCluster ? { state: () => opts.canaryState?.() ?? {}, command: (cmd) => opts.canaryCommand?.(cmd) } : undefined);
+  const clusterCanary = sharedCanary ?? (inCluster ? { state: () => opts.canaryState?.() ?? {}, command: (cmd: { op: 'start' | 'abort'; route: string }) => opts.canaryCommand?.(cmd) } : undefined);
+  const sharedFigures = shared && { id: shared.id, shadow: (routes: string[]) => shared.shadowSnapshot(routes), fallbacks: () => shared.fallbackCounts(), leaseHolder: () => shared.leaseHolder() };
+  const actions = adminActions(live, canary, shadowReport, fallbacks, clusterCanary, sharedFigures || undefined);
   /** The last word on anything that escaped a handler: logged, answered, the process keeps serving. */
   const failed = (res: http.ServerResponse) => (err: unknown) => {
     log.error({ err, url: res.req.url }, 'request failed');
@@ -201,9 +245,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       draining = true;
       live.stop();
       canary.stop();
+      sharedCanary?.stop();
       await Promise.all([publicServer, internalServer].map((server) => drain(server, opts.drainMs ?? 10_000)));
       agents.destroy();
       await limiter.close();
+      await shared?.close();
       accessLog?.flush();
     },
   };
