@@ -25,3 +25,29 @@ describe('idempotency keys', () => {
     expect(later.headers.get('idempotent-replayed')).toBeNull();
   });
 });
+
+describe('the kernel’s housekeeping', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootApp({ engine: 'sqlite', env: { ...domainTestEnv, IDEMPOTENCY_TTL_SECONDS: '1' } });
+  });
+  afterAll(() => t?.close());
+
+  it('deletes expired idempotency keys of every module store, once, on its own schedule', async () => {
+    const a = await actors({ baseUrl: t.baseUrl, token: t.token });
+    const admin = a.admin;
+    await admin.post('/api/v1/products', { sku: 'KEEP-1', name: 'Kept', priceMinor: 1, currency: 'EUR' }, { 'idempotency-key': 'cat-key' });
+    await admin.post('/api/v1/inventory/KEEP-1/restock', { quantity: 1 }, { 'idempotency-key': 'inv-key' });
+    const keys = async (module: string) => {
+      const store = t.app.stores.get(module)!;
+      return (await store.db.select().from(store.tables.idempotencyKeys)).length;
+    };
+    expect(await keys('catalog')).toBeGreaterThan(0);
+    expect(await keys('inventory')).toBeGreaterThan(0);
+    expect(t.app.jobs.names('platform')).toEqual(expect.arrayContaining(['idempotency-expiry:catalog', 'idempotency-expiry:inventory', 'inbox-retention:orders']));
+    await eventually(async () => {
+      for (const m of ['catalog', 'inventory']) await t.app.jobs.runNow('platform', `idempotency-expiry:${m}`);
+      return (await keys('catalog')) === 0 && (await keys('inventory')) === 0;
+    }, 'expired keys swept', 10_000, 200);
+  });
+});

@@ -11,7 +11,7 @@ import { eventRouting } from './event-routing.ts';
 import { inProcessTransport } from './in-process-transport.ts';
 import { bullmqTransport } from './bullmq-transport.ts';
 import { outboxRelay, type OutboxRelay } from './outbox-relay.ts';
-import { deadLetterCount, inboxConsumer, markReplayed, outboxBacklog, pendingDeadLetters, pruneInbox } from './inbox-consumer.ts';
+import { deadLetterCount, inboxConsumer, markReplayed, outboxBacklog, pendingDeadLetters } from './inbox-consumer.ts';
 import { busMetrics } from './bus-metrics.ts';
 import type { Transport } from './transport.ts';
 
@@ -61,7 +61,6 @@ export function createEventBus(o: { config: Config; manifests: readonly ModuleMa
       : inProcessTransport({ maxAttempts: config.BUS_MAX_ATTEMPTS, retryDelayMs: config.BUS_RETRY_DELAY_MS });
 
   const relays = new Map<string, OutboxRelay>();
-  let pruning: NodeJS.Timeout | undefined;
   const stores = new Map<string, ModuleStore>();
 
   o.metrics.gauge('bus_outbox_backlog', 'Committed events not yet handed to the transport', ['module'], async function () {
@@ -90,16 +89,8 @@ export function createEventBus(o: { config: Config; manifests: readonly ModuleMa
         relays.set(h.name, relay);
         relay.start();
       }
-      // Inbox rows only need to outlive any redelivery of their event (BullMQ keeps failed jobs a
-      // week); older ones are dropped so the table does not grow forever.
-      pruning = setInterval(() => {
-        const before = new Date(Date.now() - config.BUS_INBOX_RETENTION_DAYS * 24 * 3600 * 1000);
-        for (const store of stores.values()) pruneInbox(store, before).catch((err) => logger.warn({ err }, 'inbox pruning failed'));
-      }, 3600_000);
-      pruning.unref();
     },
     async stop() {
-      if (pruning) clearInterval(pruning);
       await Promise.all([...relays.values()].map((r) => r.stop()));
       await transport.close();
     },
