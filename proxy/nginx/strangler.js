@@ -77,7 +77,10 @@ function forced(r) {
   return v === 'old' || v === 'new' ? v : undefined;
 }
 
-/** $strangler_side: old or new. */
+/**
+ * $strangler_side_js: old or new, as decideRoute() in route-decision.ts decides. For a new client
+ * on a split route it also leaves the sticky cookie to hand out in $strangler_cookie_value.
+ */
 function side(r) {
   var s = spec(r);
   if (!s) return 'old';
@@ -86,28 +89,9 @@ function side(r) {
   if (f) return f;
   if (s.weight >= 100) return 'new';
   if (s.weight <= 0) return 'old';
-  return bucketOf(stickyKey(r).key, s.newPool) < s.weight ? 'new' : 'old';
-}
-
-/** $strangler_set_cookie: the sticky cookie for a client that has no key yet, where the weight splits. */
-function setCookie(r) {
-  var s = spec(r);
-  if (!s || s.oldPool === '-' || forced(r) || s.weight <= 0 || s.weight >= 100) return '';
   var k = stickyKey(r);
-  return k.newCookie ? r.variables.strangler_cookie_name + '=' + k.newCookie + '; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000' : '';
-}
-
-function hex(bytes) {
-  var out = '';
-  for (var i = 0; i < bytes; i++) out += ('0' + Math.floor(Math.random() * 256).toString(16)).slice(-2);
-  return out;
-}
-
-/** $strangler_traceparent: the caller's trace with this proxy as the parent span, or a new trace. */
-function traceparent(r) {
-  var tp = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(r.headersIn.traceparent || '');
-  var span = hex(8);
-  return tp && !/^0+$/.test(tp[1]) ? '00-' + tp[1] + '-' + span + '-' + tp[3] : '00-' + hex(16) + '-' + span + '-01';
+  if (k.newCookie) r.variables.strangler_cookie_value = r.variables.strangler_cookie_name + '=' + k.newCookie + '; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000';
+  return bucketOf(k.key, s.newPool) < s.weight ? 'new' : 'old';
 }
 
 var INTERNAL = { internal: 1, metrics: 1, admin: 1, _proxy: 1 };
@@ -159,4 +143,4 @@ function pathKind(r) {
   return health.length === 2 && (health[1] === 'live' || health[1] === 'ready' || health[1] === 'started') ? 'probe' : 'no-probe';
 }
 
-export default { side: side, setCookie: setCookie, traceparent: traceparent, pathKind: pathKind, bucketOf: bucketOf };
+export default { side: side, pathKind: pathKind };

@@ -57,10 +57,24 @@ export function renderNginx(config: ProxyConfig, opts: NginxExportOptions): stri
   out();
   out('geo $strangler_dollar { default "$"; }');
   out(`js_import strangler from ${opts.njsPath ?? NJS_MODULE};`);
-  out('js_set $strangler_side strangler.side;');
-  out('js_set $strangler_set_cookie strangler.setCookie;');
-  out('js_set $strangler_traceparent strangler.traceparent;');
-  out('js_set $strangler_path_kind strangler.pathKind;');
+  out('# njs runs only where nginx alone cannot decide: a sticky side on a split route (it also');
+  out('# leaves the cookie for a new client in $strangler_cookie_value), a path read several ways.');
+  out('js_var $strangler_cookie_value;');
+  out('js_set $strangler_side_js strangler.side;');
+  out('js_set $strangler_path_kind_js strangler.pathKind;');
+  out();
+  out('# What a path is: most are read one way only and need no njs.');
+  out('map $request_uri $strangler_path_kind {');
+  out("    '~^[^?]*(%|\x5c|;|//|/\.)' $strangler_path_kind_js;");
+  out("    '~*^/(internal|metrics|admin|_proxy)[.\s]*([/?]|$)' internal;");
+  out("    '~*^/health/(live|ready|started)/?([?]|$)' probe;");
+  out("    '~*^/health([/?]|$)' no-probe;");
+  out('    default forward;');
+  out('}');
+  out('# traceparent: the caller\'s trace with nginx as the parent span, or a new trace.');
+  out("map $http_traceparent $strangler_trace_id { '~^00-0{32}-' $request_id; '~^00-(?<t>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$' $t; default $request_id; }");
+  out("map $http_traceparent $strangler_trace_flags { '~^00-0{32}-' 01; '~^00-[0-9a-f]{32}-[0-9a-f]{16}-(?<f>[0-9a-f]{2})$' $f; default 01; }");
+  out("map $request_id $strangler_span_id { '~^(?<s>[0-9a-f]{16})' $s; default 0000000000000001; }");
   out();
   out('# A sane X-Request-Id from the client is kept, else nginx makes one.');
   out('map $http_x_request_id $strangler_request_id {');
@@ -81,6 +95,16 @@ export function renderNginx(config: ProxyConfig, opts: NginxExportOptions): stri
   for (const r of routes) out(`    ${r.name} ${quote(`${r.weight} ${r.new} ${r.old ?? '-'}`)};`);
   out('    default "";');
   out('}');
+  out('# The side where the weight alone decides; empty where users are split (njs then).');
+  out("map $strangler_route_spec $strangler_side_fixed { '' old; '~ -$' new; '~^100 ' new; '~^0 ' old; default ''; }");
+  const secretHeader = `$http_${`${config.overrideHeader}-secret`.replace(/-/g, '_')}`;
+  if (config.overrideSecret) {
+    out('# A request carrying the shared secret may choose its side: njs reads it.');
+    out(`map "$strangler_side_fixed|${secretHeader}" $strangler_side { '~^(old|new)[|]$' $strangler_side_fixed; default $strangler_side_js; }`);
+  } else {
+    out('map $strangler_side_fixed $strangler_side { old old; new new; default $strangler_side_js; }');
+  }
+  out("map $strangler_side_fixed $strangler_set_cookie { '' $strangler_cookie_value; default ''; }");
   out('map "$strangler_route:$strangler_side" $strangler_upstream {');
   for (const r of routes) {
     out(`    ${quote(`${r.name}:new`)} ${upstreamName(r.new)};`);
@@ -126,7 +150,7 @@ export function renderNginx(config: ProxyConfig, opts: NginxExportOptions): stri
   out('    proxy_set_header Connection $strangler_connection;');
   out('    proxy_set_header Upgrade $http_upgrade;');
   out('    proxy_set_header X-Request-Id $strangler_request_id;');
-  out('    proxy_set_header traceparent $strangler_traceparent;');
+  out('    proxy_set_header traceparent 00-$strangler_trace_id-$strangler_span_id-$strangler_trace_flags;');
   out('    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;');
   out('    proxy_set_header X-Forwarded-Proto $scheme;');
   out('    proxy_set_header X-Forwarded-Host $http_host;');
