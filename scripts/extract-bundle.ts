@@ -140,10 +140,28 @@ function common(root: string) {
 function entrySources(o: BundleOptions): Record<string, string> {
   const hooks = `import './src/platform/kernel/load-drizzle-as-commonjs.ts';`;
   if (o.kind === 'proxy') return { proxy: `// Generated: npm run proxy.\nimport './proxy/src/main.ts';` };
+  /** `npm run migrate` (scripts/migrate.ts) for the modules `load` answers. */
+  const migrate = (what: string, load: string) =>
+    [
+      `// Generated: npm run migrate for ${what}.`,
+      hooks,
+      `const { loadConfig, ConfigError } = await import('./src/platform/config/env.ts');`,
+      `const { migrateModules } = await import('./src/platform/data/migrate.ts');`,
+      `try {`,
+      `  const modules = ${load};`,
+      `  const config = loadConfig();`,
+      `  console.log(\`migrating \${modules.map((m) => m.manifest.name).join(', ')} on \${config.storeEngine}\`);`,
+      `  await migrateModules(modules.map((m) => m.schema), config, { log: (line) => console.log(\`  \${line}\`) });`,
+      `  console.log('done');`,
+      `} catch (err) {`,
+      `  console.error(err instanceof ConfigError ? err.message : err);`,
+      `  process.exit(1);`,
+      `}`,
+    ].join('\n');
   if (o.kind === 'monolith') {
     return {
       monolith: `// Generated: the monolith, as npm start.\nimport './src/main.ts';`,
-      migrate: `// Generated: npm run migrate, every module.\n${hooks}\nawait import('./scripts/migrate.ts');`,
+      migrate: migrate('every module', `await (await import('./src/platform/modules/system.ts')).loadAll((await import('./src/composition-root.ts')).system)`),
     };
   }
   if (!o.module) throw new Error('a service bundle needs its module');
@@ -161,22 +179,7 @@ function entrySources(o: BundleOptions): Record<string, string> {
       `const system = systemOf(manifests, { ${JSON.stringify(o.module)}: async () => (await import(${modulePath})).default });`,
       `await bootstrap({ system, run: ${JSON.stringify(o.module)} });`,
     ].join('\n'),
-    migrate: [
-      `// Generated: npm run migrate for the ${o.module} module alone.`,
-      hooks,
-      `const { loadConfig, ConfigError } = await import('./src/platform/config/env.ts');`,
-      `const { migrateModules } = await import('./src/platform/data/migrate.ts');`,
-      `try {`,
-      `  const module = (await import(${modulePath})).default;`,
-      `  const config = loadConfig();`,
-      `  console.log(\`migrating ${o.module} on \${config.storeEngine}\`);`,
-      `  await migrateModules([module.schema], config, { log: (line) => console.log(\`  \${line}\`) });`,
-      `  console.log('done');`,
-      `} catch (err) {`,
-      `  console.error(err instanceof ConfigError ? err.message : err);`,
-      `  process.exit(1);`,
-      `}`,
-    ].join('\n'),
+    migrate: migrate(`the ${o.module} module alone`, `[(await import(${modulePath})).default]`),
   };
 }
 
