@@ -81,6 +81,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new TokenRejected('The token has no subject');
     // Modules key accounts and orders by subject; keep it within what their contracts accept.
     if (payload.sub.length > MAX_SUBJECT) throw new TokenRejected(`The token subject is longer than ${MAX_SUBJECT} characters`);
+    // Subjects become account and order keys, and log fields: no control characters in them.
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(payload.sub)) throw new TokenRejected('The token subject contains control characters');
     return { identity: { sub: payload.sub, scopes: scopesFromClaims(payload) }, expiresAt: payload.exp * 1000 };
   }
 

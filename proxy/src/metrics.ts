@@ -68,8 +68,9 @@ export class ProxyMetrics {
   });
   readonly instanceHealthy = new Gauge({
     name: 'proxy_upstream_healthy',
-    help: '1 if the instance is in rotation, 0 if taken out',
-    labelNames: ['pool', 'instance'] as const,
+    help: '1 if the upstream instance is in rotation, 0 if taken out',
+    // `upstream`, not `instance`: Prometheus sets `instance` to the scraped proxy itself.
+    labelNames: ['pool', 'upstream'] as const,
     registers: [this.registry],
   });
 
@@ -77,7 +78,11 @@ export class ProxyMetrics {
   private readonly durChildren = new Map<string, { observe(v: number): void }>();
 
   constructor(defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'proxy_process_' });
+    // The process metrics under the proxy's own prefix (proxy_process_cpu_seconds_total,
+    // proxy_nodejs_heap_size_used_bytes...), without the three gauges named *_total that
+    // `promtool check metrics` flags (_total is for counters; the per-type gauges hold the same).
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'proxy_' });
+    for (const n of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`proxy_nodejs_active_${n}_total`);
   }
 
   observe(route: string, side: string, status: number, seconds: number): void {

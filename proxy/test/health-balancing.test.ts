@@ -64,7 +64,7 @@ describe('health checks', () => {
     const port = b.port;
     await b.close();
     await waitFor(async () => (await instances()).find((i) => i.url === b.url)?.healthy === false, 'b to be taken out');
-    expect((await request(p.url, '/metrics')).body).toContain(`proxy_upstream_healthy{pool="monolith",instance="${b.url}"} 0`);
+    expect((await request(p.url, '/metrics')).body).toContain(`proxy_upstream_healthy{pool="monolith",upstream="${b.url}"} 0`);
     a.seen.length = 0;
     for (let i = 0; i < 10; i++) expect((await request(p.url, `/y/${i}`)).status).toBe(200);
     expect(a.seen.length).toBe(10);

@@ -14,7 +14,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/platform/config/env.ts';
 import { migrateModules } from '../../src/platform/data/migrate.ts';
-import { moduleDatabaseUrl, moduleRole } from '../../src/platform/data/module-roles.ts';
+import { moduleDatabaseUrl, moduleRole, rolePrefix } from '../../src/platform/data/module-roles.ts';
 import type { ModuleSchema } from '../../src/platform/data/schema-kit.ts';
 import { openSqliteStore, sqliteFile } from '../../src/platform/data/sqlite-store.ts';
 import { createTestDatabase } from '../support/databases.ts';
@@ -75,10 +75,10 @@ describe('on Postgres each module role reaches its own schema only', () => {
 
   it("denies each module's role every other module's tables, and lets it use its own", async () => {
     for (const schema of schemas) {
-      const client = new pg.Client({ connectionString: moduleDatabaseUrl(db.url, schema.module, true) });
+      const client = new pg.Client({ connectionString: moduleDatabaseUrl(db.url, schema.module, { useRoles: true }) });
       await client.connect();
       try {
-        expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(moduleRole(schema.module));
+        expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(moduleRole(rolePrefix(db.url), schema.module));
         for (const t of tables) {
           const query = client.query(`SELECT * FROM "${t.schema}"."${t.table}" LIMIT 1`);
           if (t.schema === schema.module) await expect(query, `${schema.module} reads its ${t.table}`).resolves.toBeDefined();
@@ -104,16 +104,68 @@ describe('on Postgres each module role reaches its own schema only', () => {
       `SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb,
               (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS member_of
          FROM pg_roles r WHERE r.rolname = ANY($1)`,
-      [schemas.map((s) => moduleRole(s.module))],
+      [schemas.map((s) => moduleRole(rolePrefix(db.url), s.module))],
     );
     expect(res.rows).toHaveLength(schemas.length);
     for (const r of res.rows) expect(r).toMatchObject({ rolsuper: false, rolcreaterole: false, rolcreatedb: false, member_of: 0 });
   });
 
   it('sets a module role password from PG_PASSWORD_<MODULE> when given', async () => {
-    const role = moduleRole(schemas[0]!.module);
+    const role = moduleRole(rolePrefix(db.url), schemas[0]!.module);
     const res = await admin.query<{ hashed: boolean }>(`SELECT rolpassword IS NOT NULL AS hashed FROM pg_authid WHERE rolname = $1`, [role]);
     expect(res.rows[0]?.hashed).toBe(true);
+  });
+});
+
+describe('module roles belong to one database', () => {
+  it('gives two databases on one cluster their own roles, so migrating one never changes the other’s passwords', async () => {
+    const schemas = (await moduleSchemas()).slice(0, 1);
+    const module = schemas[0]!.module;
+    const variable = `PG_PASSWORD_${module.toUpperCase()}`;
+    const [a, b] = [await createTestDatabase(), await createTestDatabase()];
+    const migrateWith = async (url: string, password: string) => {
+      process.env[variable] = password;
+      try {
+        await migrateModules(schemas, { storeEngine: 'pg', DATABASE_URL: url } as Config);
+      } finally {
+        delete process.env[variable];
+      }
+    };
+    const connectsAs = async (url: string, password: string) => {
+      const u = new URL(moduleDatabaseUrl(url, module, { useRoles: true }));
+      u.password = password;
+      const c = new pg.Client({ connectionString: u.toString() });
+      try {
+        await c.connect();
+        return (await c.query('SELECT current_user AS u')).rows[0].u as string;
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    };
+    try {
+      await migrateWith(a.url, 'first-password');
+      await migrateWith(b.url, 'second-password');
+      expect(moduleRole(rolePrefix(a.url), module)).not.toBe(moduleRole(rolePrefix(b.url), module));
+      // Trust auth on this cluster accepts any password, so compare the stored hashes instead.
+      const admin = new pg.Client({ connectionString: a.url });
+      await admin.connect();
+      try {
+        const hashes = await admin.query<{ rolname: string; rolpassword: string }>(
+          'SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1)',
+          [[moduleRole(rolePrefix(a.url), module), moduleRole(rolePrefix(b.url), module)]],
+        );
+        expect(hashes.rows).toHaveLength(2);
+        expect(new Set(hashes.rows.map((r) => r.rolpassword)).size).toBe(2);
+      } finally {
+        await admin.end();
+      }
+      expect(await connectsAs(a.url, 'first-password')).toBe(moduleRole(rolePrefix(a.url), module));
+      // A configured prefix wins over the derived one.
+      expect(moduleRole(rolePrefix(a.url, 'shop_live'), module)).toBe(`shop_live_${module}`);
+    } finally {
+      await a.drop();
+      await b.drop();
+    }
   });
 });
 

@@ -117,7 +117,7 @@ describe.each([{ engine: 'sqlite' as const, runs: 2000 }, { engine: 'pg' as cons
           before = await fingerprint();
         }
       }),
-      { numRuns: runs, seed: Number(process.env.FC_SEED ?? Date.now() % 1e9) },
+      { numRuns: runs, seed: Number(process.env.FC_SEED ?? 20261130) },
     );
     expect(served).toBeGreaterThanOrEqual(runs);
   }, 300_000);

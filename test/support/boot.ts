@@ -26,6 +26,8 @@ export interface BootOptions {
   /** Run exactly these (fixture) modules instead of the system's. */
   fixtures?: Module[];
   env?: Record<string, string>;
+  /** `monolith` (default), or `<module>-service` to run the given module as an extracted service (BullMQ bus). */
+  deployable?: string;
   /** Reuse a store prepared earlier (a restart against the same data). */
   store?: { env: Record<string, string>; cleanup: () => Promise<void> };
 }
@@ -64,7 +66,7 @@ export async function bootApp(options: BootOptions): Promise<TestApp> {
   const manifests: ModuleManifest[] = options.fixtures || options.modules ? modules.map((m) => m.manifest) : systemManifests;
   const store = options.store ?? (await prepareStore(options.engine, modules.map((m) => m.schema)));
   const { config, settings } = loadDeployableConfig(modules, { LOG_LEVEL: 'silent', SEED: 'false', NODE_ENV: 'test', ...testKeysEnv, ...store.env, ...options.env });
-  const app = await createApp({ config, settings, manifests, modules, deployable: 'monolith' });
+  const app = await createApp({ config, settings, manifests, modules, deployable: options.deployable ?? 'monolith' });
   const { port, internalPort } = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { defineContract, operation } from '../../platform/contracts/define-contract.ts';
 import { defineError } from '../../platform/errors/domain-error.ts';
+// A sku is the catalog's identifier: its format is defined once, there.
+import { Sku } from '../catalog/index.ts';
 
-export const Sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes');
+/** Most units of one sku a reservation line may hold. */
+export const MAX_LINE_QUANTITY = 10_000;
 const OrderId = z.string().min(1).max(100);
-export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive().max(10_000) });
+export const StockLine = z.object({ sku: Sku, quantity: z.number().int().positive().max(MAX_LINE_QUANTITY) });
 
 export const StockView = z.object({
   sku: Sku,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent } from '../../platform/bus/define-event.ts';
-import { Sku, StockLine } from './contract.ts';
+import { Sku } from '../catalog/index.ts';
+import { StockLine } from './contract.ts';
 
 export const StockReserved = defineEvent('StockReserved', 1, z.object({ orderId: z.string(), lines: z.array(StockLine) }), 'Stock was held for an order');
 export const StockCommitted = defineEvent('StockCommitted', 1, z.object({ orderId: z.string(), lines: z.array(StockLine) }), 'Held stock left the warehouse');

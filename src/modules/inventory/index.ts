@@ -13,6 +13,7 @@ export const inventoryManifest = defineManifest({
   contract: inventoryContract,
   publishes: [StockReserved, StockCommitted, StockReleased, StockRestocked, LowStock],
   subscribes: [],
-  dependsOn: [],
+  // The sku format is the catalog's (its contract's Sku schema); inventory calls no operation of it.
+  dependsOn: ['catalog'],
   publicPaths: ['/api/v1/inventory'],
 });

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { defineEvent } from '../../platform/bus/define-event.ts';
+import { cancelReasons } from './domain/order.ts';
+
+/** Why an order was cancelled: a closed list, so a consumer can say it in its own words for each. */
+export const CancelReason = z.enum(cancelReasons);
+export type CancelReason = z.infer<typeof CancelReason>;
 
 const Line = z.object({ sku: z.string(), quantity: z.number().int().positive(), unitPriceMinor: z.number().int().nonnegative() });
 
@@ -18,6 +23,6 @@ export const OrderConfirmed = defineEvent(
 export const OrderCancelled = defineEvent(
   'OrderCancelled',
   1,
-  z.object({ orderId: z.string(), customerId: z.string(), reason: z.string(), totalMinor: z.number().int(), currency: z.string(), cancelledAt: z.string() }),
+  z.object({ orderId: z.string(), customerId: z.string(), reason: CancelReason, totalMinor: z.number().int(), currency: z.string(), cancelledAt: z.string() }),
   'The order was cancelled and every step already taken was compensated',
 );

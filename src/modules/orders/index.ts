@@ -4,7 +4,7 @@
 import { defineManifest } from '../../platform/modules/manifest.ts';
 import { OrderCancelled, OrderConfirmed, OrderPlaced } from './events.ts';
 
-export { OrderCancelled, OrderConfirmed, OrderPlaced } from './events.ts';
+export { CancelReason, OrderCancelled, OrderConfirmed, OrderPlaced } from './events.ts';
 
 export const ordersManifest = defineManifest({
   name: 'orders',

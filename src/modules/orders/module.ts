@@ -24,6 +24,12 @@ export default defineModule({
     SAGA_LEASE_MS: z.coerce.number().int().min(100).default(10_000),
     /** A saga still waiting on a dependency after this long gives up and compensates. */
     SAGA_DEADLINE_SECONDS: z.coerce.number().int().positive().default(600),
+    /**
+     * How long after placement an order may wait for its payment to be taken (a provider route
+     * that is down or too slow) before it is cancelled with payment_unavailable. With one more
+     * charge attempt and the compensations, an order ends within 30 s by default.
+     */
+    SAGA_PAYMENT_DEADLINE_SECONDS: z.coerce.number().int().positive().default(20),
   },
   schema: ordersSchema,
   commands: {
@@ -40,7 +46,7 @@ export default defineModule({
       payments: ctx.contract(paymentsContract),
       logger: ctx.logger,
       clock: ctx.clock,
-      saga: { retryDelayMs: s.SAGA_RETRY_DELAY_MS, deadlineMs: s.SAGA_DEADLINE_SECONDS * 1000, leaseMs: s.SAGA_LEASE_MS, pollMs: s.SAGA_POLL_MS },
+      saga: { retryDelayMs: s.SAGA_RETRY_DELAY_MS, deadlineMs: s.SAGA_DEADLINE_SECONDS * 1000, paymentDeadlineMs: s.SAGA_PAYMENT_DEADLINE_SECONDS * 1000, leaseMs: s.SAGA_LEASE_MS, pollMs: s.SAGA_POLL_MS },
       metrics: {
         finished: ctx.metrics.counter('order_sagas_finished_total', 'Order sagas ended, by outcome and cancellation reason', ['outcome', 'reason']),
         retries: ctx.metrics.counter('order_saga_step_retries_total', 'Saga steps put off for a retry (a dependency was unavailable)', ['step']),

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IViolation } from 'dependency-cruiser';
 import { cruiseRepository, loadRules } from './cruise.ts';
-import { checkModules, crossModuleImports, MODULE_RULES, type Finding, type ModuleInfo } from './module-rules.ts';
+import { checkModules, crossModuleImports, foreignErrorCodeStrings, MODULE_RULES, type Finding, type ModuleInfo } from './module-rules.ts';
 import { BASELINE_FILE, diffBaseline, serializeBaseline } from './baseline.ts';
 import { formatFinding } from './report.ts';
+import { kernelErrors } from '../errors/domain-error.ts';
 
 export interface CheckOutcome {
   exitCode: 0 | 1;
@@ -25,6 +26,7 @@ export async function runBoundaryCheck(root: string, options: { writeBaseline?: 
   const findings: Finding[] = [
     ...result.summary.violations.filter((v) => v.rule.severity === 'error' || v.rule.severity === 'warn'),
     ...checkModules(modules, crossModuleImports(result, (file) => readFileSync(join(root, file), 'utf8'))),
+    ...foreignErrorCodeStrings(modules, moduleSources(root, result.modules.map((m) => m.source))),
   ];
   const baselinePath = join(root, BASELINE_FILE);
 
@@ -63,12 +65,25 @@ export async function loadModuleInfos(root: string): Promise<ModuleInfo[]> {
         const eventExports = new Map(
           Object.entries(exports).flatMap(([name, v]) => (isEvent(v) ? [[name, v.key] as [string, string]] : [])),
         );
-        return { folder, manifest, eventExports };
+        const errorCodes = ownErrorCodes(manifest);
+        return { folder, manifest, eventExports, errorCodes };
       } catch (err) {
         return { folder, eventExports: new Map(), loadError: `src/modules/${folder}/index.ts failed to load: ${(err as Error).message}` };
       }
     }),
   );
+}
+
+/** The module's source files the cruise found, read once. */
+function moduleSources(root: string, files: readonly string[]): Map<string, string> {
+  return new Map(files.filter((f) => f.startsWith('src/modules/') && f.endsWith('.ts')).map((f) => [f, readFileSync(join(root, f), 'utf8')]));
+}
+
+/** Error codes a manifest's contract declares beyond the kernel's (which every module shares). */
+function ownErrorCodes(manifest: unknown): string[] {
+  const contract = (manifest as { contract?: { errors?: { code?: unknown }[] } } | undefined)?.contract;
+  const kernel = new Set(kernelErrors.map((e) => e.code));
+  return (contract?.errors ?? []).map((e) => e.code).filter((c): c is string => typeof c === 'string' && !kernel.has(c));
 }
 
 function isManifest(v: unknown): v is NonNullable<ModuleInfo['manifest']> {

@@ -1,7 +1,7 @@
 // The manifest rules on hand-made import graphs: which names an import takes, when subscribing
 // covers an import, and cycles between modules that no single file closes.
 import { describe, expect, it } from 'vitest';
-import { checkModules, importedNames, type ModuleImport, type ModuleInfo } from './module-rules.ts';
+import { checkModules, foreignErrorCodeStrings, importedNames, type ModuleImport, type ModuleInfo } from './module-rules.ts';
 
 describe('importedNames', () => {
   it('reads named, aliased, type-only, multi-line and re-exported names for one specifier', () => {
@@ -64,5 +64,27 @@ describe('checkModules', () => {
     const findings = checkModules([a, b, c], [edge('a', 'b', ['x']), edge('b', 'c', ['x']), edge('c', 'a', ['x'])]);
     expect(findings.map((f) => f.rule.name)).toEqual(['no-module-cycle']);
     expect(findings[0]!.detail).toContain('a → b → c → a');
+  });
+});
+
+describe('foreignErrorCodeStrings', () => {
+  const inventory: ModuleInfo = { ...info('inventory'), errorCodes: ['OutOfStock'] };
+  const orders = info('orders');
+
+  it('finds another module’s error code spelled as a string in production code, in any quotes', () => {
+    for (const literal of ["'OutOfStock'", '"OutOfStock"', '`OutOfStock`']) {
+      const sources = new Map([['src/modules/orders/app/saga-steps.ts', `if (err.code === ${literal}) cancel();`]]);
+      const findings = foreignErrorCodeStrings([inventory, orders], sources);
+      expect(findings.map((f) => [f.rule.name, f.from, f.to])).toEqual([['no-foreign-error-code-strings', 'src/modules/orders/app/saga-steps.ts', 'src/modules/inventory/index.ts']]);
+    }
+  });
+
+  it('leaves alone the module’s own codes, longer words, class references and tests', () => {
+    const sources = new Map([
+      ['src/modules/inventory/app/reserve.ts', "throw new OutOfStock('OutOfStock')"],
+      ['src/modules/orders/app/a.ts', "if (err instanceof OutOfStock) x('OutOfStockWarning');"],
+      ['src/modules/orders/test/saga.test.ts', "expect(err.code).toBe('OutOfStock')"],
+    ]);
+    expect(foreignErrorCodeStrings([inventory, orders], sources)).toEqual([]);
   });
 });

@@ -23,6 +23,8 @@ export interface ModuleInfo {
   };
   /** Export names of its index.ts that are event definitions, with their keys (`OrderPlaced.v1`). */
   readonly eventExports: ReadonlyMap<string, string>;
+  /** Codes of the errors its contract declares (beyond the kernel's own). */
+  readonly errorCodes?: readonly string[];
   /** Why the manifest could not be read, when it could not. */
   readonly loadError?: string;
 }
@@ -57,6 +59,12 @@ export const MODULE_RULES = {
     comment:
       "The manifest declares dependsOn on a module that this module's code does not use. " +
       'Remove it from dependsOn (or fix the name), so the declared dependencies stay the true ones.',
+  },
+  'no-foreign-error-code-strings': {
+    comment:
+      "A module matches another module's error by its code written as a string. A rename on the other side would still " +
+      "compile and silently change what this module does. Import the error class from the other module's index.ts " +
+      '(its contract exports it) and use `err instanceof TheError`.',
   },
   'no-module-cycle': {
     comment:
@@ -181,6 +189,32 @@ export function checkModules(modules: readonly ModuleInfo[], imports: readonly M
 
   findings.push(...moduleCycles(production));
   return uniqueFindings(findings);
+}
+
+/**
+ * String literals in a module's production code that spell another module's error code
+ * (`'OutOfStock'`): coupling the import graph cannot see. `sources` maps a file to its text.
+ */
+export function foreignErrorCodeStrings(modules: readonly ModuleInfo[], sources: ReadonlyMap<string, string>): Finding[] {
+  const findings: Finding[] = [];
+  for (const [file, text] of sources) {
+    const owner = moduleOf(file);
+    if (!owner || isTestCode(file)) continue;
+    for (const other of modules) {
+      if (other.folder === owner) continue;
+      for (const code of other.errorCodes ?? []) {
+        if (!new RegExp(`(['"\`])${code}\\1`).test(text)) continue;
+        findings.push({
+          type: 'dependency',
+          rule: { name: 'no-foreign-error-code-strings', severity: 'error' },
+          from: file,
+          to: `src/modules/${other.folder}/index.ts`,
+          detail: `${file} spells ${other.folder}'s error code '${code}' as a string; use the ${code} class from src/modules/${other.folder}/index.ts`,
+        });
+      }
+    }
+  }
+  return findings;
 }
 
 /** Cycles in the graph of modules (an edge: some production file of one imports the other). */

@@ -10,7 +10,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../config/env.ts';
 import { migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
-import { modulePassword, moduleRole } from './module-roles.ts';
+import { modulePassword, moduleRole, rolePrefix } from './module-roles.ts';
 import type { ModuleSchema } from './schema-kit.ts';
 import { sqliteFile } from './sqlite-store.ts';
 
@@ -22,7 +22,8 @@ export async function migrateModules(schemas: readonly ModuleSchema[], config: C
   if (config.storeEngine === 'pg') {
     const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 });
     try {
-      for (const schema of schemas) await migratePgModule(pool, schema, options);
+      const prefix = rolePrefix(config.DATABASE_URL!, config.PG_ROLE_PREFIX);
+      for (const schema of schemas) await migratePgModule(pool, schema, prefix, options);
     } finally {
       await pool.end();
     }
@@ -45,9 +46,9 @@ export async function migrateModules(schemas: readonly ModuleSchema[], config: C
   }
 }
 
-async function migratePgModule(pool: pg.Pool, schema: ModuleSchema, options: MigrateOptions): Promise<void> {
+async function migratePgModule(pool: pg.Pool, schema: ModuleSchema, prefix: string, options: MigrateOptions): Promise<void> {
   const name = schema.module;
-  const role = moduleRole(name);
+  const role = moduleRole(prefix, name);
   // Two migrators racing on one fresh database (parallel test files, two replicas) must not
   // both create the schema: take a transaction-free advisory lock for the module.
   const client = await pool.connect();

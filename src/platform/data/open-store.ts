@@ -9,7 +9,7 @@ import { moduleDatabaseUrl } from './module-roles.ts';
 export function openModuleStore<T extends Record<string, unknown>>(schema: ModuleSchema<T>, config: Config, deployable: string): ModuleStore<T & PlatformTables> {
   if (config.storeEngine === 'pg') {
     return openPgStore(schema, {
-      url: moduleDatabaseUrl(config.DATABASE_URL!, schema.module, config.PG_MODULE_ROLES === 'true'),
+      url: moduleDatabaseUrl(config.DATABASE_URL!, schema.module, { useRoles: config.PG_MODULE_ROLES === 'true', prefix: config.PG_ROLE_PREFIX }),
       poolMax: config.PG_POOL_MAX,
       applicationName: `${deployable}:${schema.module}`,
     });

@@ -4,7 +4,25 @@
 // body is still arriving as idle, so requests are counted per socket here instead.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logging/logger.ts';
+
+/**
+ * A request Node's parser refuses before any handler sees it (headers too large, malformed
+ * request line) still gets a problem answer with a request id, like every other refusal.
+ */
+function answerUnparseable(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || (err.code !== 'HPE_HEADER_OVERFLOW' && !err.code?.startsWith('HPE_'))) {
+    socket.destroy();
+    return;
+  }
+  const [status, title, code] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'HeadersTooLarge'] : [400, 'Bad Request', 'MalformedRequest'];
+  const requestId = randomUUID();
+  const body = JSON.stringify({ type: `/problems/${code.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`, title, status, code, detail: 'The request could not be read', requestId });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\nx-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
 
 export interface Listener {
   readonly server: Server;
@@ -21,6 +39,7 @@ export function listen(handler: RequestListener, port: number, host: string): Pr
     inFlight.set(socket, 0);
     socket.once('close', () => inFlight.delete(socket));
   });
+  server.on('clientError', answerUnparseable);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);

@@ -16,6 +16,10 @@ export function createMetrics(defaultLabels: Record<string, string> = {}): Metri
   const registry = new Registry();
   registry.setDefaultLabels(defaultLabels);
   collectDefaultMetrics({ register: registry });
+  // prom-client's defaults include three gauges named *_total (the sums of nodejs_active_handles,
+  // _requests and _resources, which carry the same numbers per type). Prometheus keeps _total for
+  // counters and `promtool check metrics` flags them, so they are left out.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });

@@ -81,36 +81,59 @@ export function policySet(o: PolicySetOptions): PolicySet {
 }
 
 export function resilience(o: ResilienceOptions, metrics?: Metrics): Resilience {
-  const { breaker, retrying: policy } = policySet({
-    isTransient: o.isTransient,
-    timeoutMs: o.timeoutMs,
-    retries: Math.max(0, o.maxAttempts - 1),
-    backoffMs: o.retryBaseMs ?? 50,
-    maxBackoffMs: 2000,
-    breakerFailures: o.breakerThreshold,
-    halfOpenAfterMs: o.halfOpenAfterMs,
-    concurrency: o.concurrency,
-    queue: o.queue ?? o.concurrency * 4,
-  });
-  if (metrics) {
-    // Shared by every policy of this registry: one metric, one label value per dependency.
-    const gauge =
-      (metrics.registry.getSingleMetric('circuit_breaker_state') as Gauge<'dependency'> | undefined) ??
-      metrics.gauge('circuit_breaker_state', 'Circuit state per dependency: 0 closed, 1 open, 2 half-open, 3 isolated', ['dependency']);
-    const transitions =
-      (metrics.registry.getSingleMetric('circuit_breaker_transitions_total') as Counter<'dependency' | 'to'> | undefined) ??
-      metrics.counter('circuit_breaker_transitions_total', 'Circuit state changes per dependency', ['dependency', 'to']);
-    gauge.set({ dependency: o.name }, 0);
-    breaker.onStateChange((state) => {
-      gauge.set({ dependency: o.name }, stateValue[state]);
-      transitions.inc({ dependency: o.name, to: CircuitState[state].toLowerCase() });
+  return partitionedResilience(o, metrics).partition('all');
+}
+
+/**
+ * One dependency reached through several independent routes (a payment provider's card networks,
+ * say): each route has its own breaker and retries, so a route that keeps failing opens its own
+ * circuit and leaves the others running, while one bulkhead bounds the calls in flight to the
+ * dependency as a whole.
+ */
+export interface PartitionedResilience {
+  partition(key: string): Resilience;
+}
+
+export function partitionedResilience(o: ResilienceOptions, metrics?: Metrics): PartitionedResilience {
+  const limit = bulkhead(o.concurrency, o.queue ?? o.concurrency * 4);
+  const transient = handleWhen(o.isTransient);
+  const gauge = metrics
+    ? ((metrics.registry.getSingleMetric('circuit_breaker_state') as Gauge<'dependency' | 'partition'> | undefined) ??
+      metrics.gauge('circuit_breaker_state', 'Circuit state per dependency and route: 0 closed, 1 open, 2 half-open, 3 isolated', ['dependency', 'partition']))
+    : undefined;
+  const transitions = metrics
+    ? ((metrics.registry.getSingleMetric('circuit_breaker_transitions_total') as Counter<'dependency' | 'partition' | 'to'> | undefined) ??
+      metrics.counter('circuit_breaker_transitions_total', 'Circuit state changes per dependency and route', ['dependency', 'partition', 'to']))
+    : undefined;
+  const partitions = new Map<string, Resilience>();
+
+  function build(key: string): Resilience {
+    const breaker = circuitBreaker(transient, { halfOpenAfter: o.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakerThreshold) });
+    // cockatiel's default generator is exponential with decorrelated jitter: callers that failed
+    // together do not come back together. An open breaker is not retried: failing fast is the point.
+    const retries = retry(transient, {
+      maxAttempts: Math.max(0, o.maxAttempts - 1),
+      backoff: new ExponentialBackoff({ initialDelay: o.retryBaseMs ?? 50, maxDelay: 2000 }),
     });
+    const policy = wrap(limit, retries, breaker, timeout(o.timeoutMs, TimeoutStrategy.Aggressive));
+    gauge?.set({ dependency: o.name, partition: key }, 0);
+    breaker.onStateChange((state) => {
+      gauge?.set({ dependency: o.name, partition: key }, stateValue[state]);
+      transitions?.inc({ dependency: o.name, partition: key, to: CircuitState[state].toLowerCase() });
+    });
+    return {
+      execute: (fn) => policy.execute(({ signal }) => fn(signal)),
+      get circuit() {
+        return ({ 0: 'closed', 1: 'open', 2: 'half-open', 3: 'isolated' } as const)[stateValue[breaker.state] as 0 | 1 | 2 | 3];
+      },
+    };
   }
 
   return {
-    execute: (fn) => policy.execute(({ signal }) => fn(signal)),
-    get circuit() {
-      return ({ 0: 'closed', 1: 'open', 2: 'half-open', 3: 'isolated' } as const)[stateValue[breaker.state] as 0 | 1 | 2 | 3];
+    partition(key) {
+      let r = partitions.get(key);
+      if (!r) partitions.set(key, (r = build(key)));
+      return r;
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import { strictRouter } from '../../../platform/http/strict-router.ts';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
+import { plainText } from '../../../platform/contracts/text.ts';
 import { requireScope } from '../../../platform/auth/caller.ts';
 import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
 import { Currency, Sku } from '../contract.ts';
@@ -13,7 +14,7 @@ import { addProduct } from '../app/create-product.ts';
 import { updateProduct } from '../app/update-product.ts';
 
 const ListQuery = z.object({
-  q: z.string().max(100).optional(),
+  q: plainText({ max: 100 }).optional(),
   currency: Currency.optional(),
   minPrice: z.coerce.number().int().nonnegative().optional(),
   maxPrice: z.coerce.number().int().nonnegative().optional(),
@@ -21,19 +22,19 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-const Name = z.string().trim().min(1).max(200);
+const Name = plainText({ max: 200 }).trim().min(1);
 const Price = z.number().int().nonnegative().max(100_000_000);
 const CreateBody = z.strictObject({
   sku: Sku,
   name: Name,
-  description: z.string().max(2000).optional(),
+  description: plainText({ max: 2000, multiline: true }).optional(),
   priceMinor: Price,
   currency: Currency,
 });
 const PatchBody = z
   .strictObject({
     name: Name.optional(),
-    description: z.string().max(2000).optional(),
+    description: plainText({ max: 2000, multiline: true }).optional(),
     priceMinor: Price.optional(),
     currency: Currency.optional(),
     expectedVersion: z.number().int().positive().optional(),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { requireScope } from '../../../platform/auth/caller.ts';
 import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
-import { Sku } from '../contract.ts';
+import { Sku } from '../../catalog/index.ts';
 import type { InventoryDeps } from '../app/inventory-deps.ts';
 import { getStock, restock } from '../app/restock.ts';
 

@@ -1,9 +1,15 @@
 // What each event means to a person. Each message stands alone, so events arriving in any order
 // (a refund before the cancellation it belongs to) still read correctly.
+import type { EventPayload } from '../../../platform/bus/define-event.ts';
+import type { OrderCancelled } from '../../orders/index.ts';
+
+/** The reasons orders gives in OrderCancelled: a closed list, read from the event's own schema. */
+type CancelReason = EventPayload<typeof OrderCancelled>['reason'];
 
 const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency}`;
 
-const reasons: Record<string, string> = {
+// Every reason orders may give has its words here: a new one fails to compile until it does.
+const reasons: Record<CancelReason, string> = {
   out_of_stock: 'some items are out of stock',
   payment_declined: 'your payment was declined',
   payment_unavailable: 'we could not reach the payment provider',
@@ -28,10 +34,10 @@ export const orderConfirmed = (p: { orderId: string; customerId: string; totalMi
   body: `Order ${p.orderId} is confirmed; we charged ${money(p.totalMinor, p.currency)}.`,
 });
 
-export const orderCancelled = (p: { orderId: string; customerId: string; reason: string }): Message => ({
+export const orderCancelled = (p: { orderId: string; customerId: string; reason: CancelReason }): Message => ({
   audience: 'customer', recipient: p.customerId, kind: 'order_cancelled', orderId: p.orderId,
   subject: 'Your order was cancelled',
-  body: `Order ${p.orderId} was cancelled because ${reasons[p.reason] ?? p.reason.replaceAll('_', ' ')}.`,
+  body: `Order ${p.orderId} was cancelled because ${reasons[p.reason]}.`,
 });
 
 export const paymentRefunded = (p: { orderId: string; customerId: string; amountMinor: number; currency: string }): Message => ({

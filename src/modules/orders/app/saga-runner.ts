@@ -9,7 +9,7 @@ import { runWithContext } from '../../../platform/context/request-context.ts';
 import { backoffDelay } from '../../../platform/bus/backoff.ts';
 import { OrderCancelled, OrderConfirmed } from '../events.ts';
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
-import type { CancelReason } from '../domain/order.ts';
+import { cancelReasons, type CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 
@@ -29,6 +29,12 @@ export interface SagaRunner {
 class LostLease extends Error {}
 
 const PARK_MS = 60 * 60 * 1000;
+
+/**
+ * A plan that ends in `cancel` carries the reason that started its compensations; a row without
+ * one (edited by hand) still ends with a reason from the list rather than a word nobody knows.
+ */
+const cancelReasonOf = (saga: { reason: string | null }): CancelReason => (cancelReasons as readonly string[]).includes(saga.reason ?? '') ? (saga.reason as CancelReason) : 'rejected';
 
 type SagaRow = OrdersDeps['store']['tables']['sagas']['$inferSelect'];
 
@@ -78,7 +84,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
     });
   }
 
-  async function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: string | null) {
+  async function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
     const now = deps.clock.now();
     await deps.unitOfWork(async (uow) => {
       const held = await uow.db
@@ -96,7 +102,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
       if (order) {
         const base = { orderId, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
         if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
-        else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'cancelled', cancelledAt: now.toISOString() });
+        else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'rejected', cancelledAt: now.toISOString() });
       }
     });
     deps.metrics.finished.inc({ outcome, reason: reason ?? '' });
@@ -128,9 +134,9 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
       if (stopped) return;
       if (saga.done || !order) return;
       const [step, ...rest] = saga.plan;
-      if (!step) return finish(orderId, 'CANCELLED', saga.reason ?? 'cancelled');
+      if (!step) return finish(orderId, 'CANCELLED', cancelReasonOf(saga));
       if (step === 'confirm') return finish(orderId, 'CONFIRMED', null);
-      if (step === 'cancel') return finish(orderId, 'CANCELLED', saga.reason ?? 'cancelled');
+      if (step === 'cancel') return finish(orderId, 'CANCELLED', cancelReasonOf(saga));
 
       const outcome = await runStep(deps, step, order);
       if (outcome.kind === 'done') {
@@ -139,7 +145,10 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
         deps.logger.info({ orderId, step, reason: outcome.reason }, 'order saga compensating');
         saga = await save(orderId, compensationsFor(step, outcome.reason), { reason: outcome.reason });
       } else {
-        const overdue = deps.clock.now().getTime() - saga.startedAt.getTime() > deps.saga.deadlineMs;
+        // Waiting on payment has its own, short deadline: a customer learns within seconds that the
+        // payment could not be taken, rather than after the saga's long one.
+        const deadline = saga.startedAt.getTime() + (step === 'charge' ? deps.saga.paymentDeadlineMs : deps.saga.deadlineMs);
+        const overdue = deps.clock.now().getTime() > deadline;
         const reason = giveUpReason[step];
         if (overdue && reason && happyPath.includes(step)) {
           deps.logger.warn({ orderId, step, error: outcome.error }, 'order saga gave up waiting; compensating');
@@ -156,7 +165,9 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
           deps.logger.warn({ orderId, step, attempts, error: outcome.error }, 'order saga step will be retried');
         }
         const delay = outcome.permanent ? PARK_MS : backoffDelay(attempts, deps.saga.retryDelayMs, 10_000);
-        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(deps.clock.now().getTime() + delay) });
+        // The last retry of a forward step comes at its deadline, not a backoff later: the give-up is on time.
+        const retryAt = Math.min(deps.clock.now().getTime() + delay, happyPath.includes(step) && !outcome.permanent ? Math.max(deadline, deps.clock.now().getTime()) : Number.POSITIVE_INFINITY);
+        await save(orderId, saga.plan, { attempts, lastError: outcome.error, reason: saga.reason as CancelReason | null, retryAt: new Date(retryAt) });
         return;
       }
     }

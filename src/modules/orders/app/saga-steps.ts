@@ -1,6 +1,8 @@
 // One step of the saga against the contracts, and what its outcome means: move on, fail for a
 // business reason (start compensating), or retry later (a dependency is down or something broke).
-import { DomainError } from '../../../platform/errors/domain-error.ts';
+import { DomainError, type AnyErrorClass } from '../../../platform/errors/domain-error.ts';
+import { OutOfStock, ReservationClosed, ReservationNotFound, UnknownSku } from '../../inventory/index.ts';
+import { PaymentClosed, PaymentDeclined, PaymentUnavailable } from '../../payments/index.ts';
 import type { CancelReason } from '../domain/order.ts';
 import type { SagaStep } from '../domain/saga.ts';
 import type { OrdersDeps } from './orders-deps.ts';
@@ -12,15 +14,19 @@ export type StepOutcome =
   /** `permanent`: retrying cannot help (the callee refused the request itself); an operator must look. */
   | { kind: 'retry'; error: string; permanent?: boolean };
 
-const businessReasons: Record<string, CancelReason> = {
-  OutOfStock: 'out_of_stock',
-  UnknownSku: 'out_of_stock',
-  ReservationClosed: 'reservation_expired',
-  ReservationNotFound: 'reservation_expired',
-  PaymentDeclined: 'payment_declined',
-  PaymentUnavailable: 'payment_unavailable',
-  PaymentClosed: 'payment_voided',
-};
+// Other modules' errors, by their exported classes (a remote binding rebuilds the same classes):
+// renaming one breaks this at compile time instead of turning cancellations into endless retries.
+const businessReasons: [AnyErrorClass, CancelReason][] = [
+  [OutOfStock, 'out_of_stock'],
+  [UnknownSku, 'out_of_stock'],
+  [ReservationClosed, 'reservation_expired'],
+  [ReservationNotFound, 'reservation_expired'],
+  [PaymentDeclined, 'payment_declined'],
+  [PaymentUnavailable, 'payment_unavailable'],
+  [PaymentClosed, 'payment_voided'],
+];
+
+const businessReasonOf = (err: DomainError) => businessReasons.find(([cls]) => err instanceof cls)?.[1];
 
 export async function runStep(deps: OrdersDeps, step: Exclude<SagaStep, 'confirm' | 'cancel'>, order: OrderRecord): Promise<StepOutcome> {
   const orderId = order.id;
@@ -57,8 +63,8 @@ function classify(step: SagaStep, err: unknown): StepOutcome {
   const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   if (!(err instanceof DomainError)) return { kind: 'retry', error };
   // The provider was not even called (circuit open, bulkhead full): wait rather than cancel.
-  if (err.code === 'PaymentUnavailable' && (err.details as { retryLater?: boolean } | undefined)?.retryLater) return { kind: 'retry', error };
-  const reason = businessReasons[err.code];
+  if (err instanceof PaymentUnavailable && (err.details as { retryLater?: boolean } | undefined)?.retryLater) return { kind: 'retry', error };
+  const reason = businessReasonOf(err);
   // Compensations never fail for business reasons: they are retried until they go through.
   if (reason && !compensating(step)) return { kind: 'failed', reason };
   // The callee refused the request itself (a 4xx that is not a business outcome): repeating it

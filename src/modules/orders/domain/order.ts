@@ -4,15 +4,19 @@
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 
-export type CancelReason =
-  | 'out_of_stock'
-  | 'payment_declined'
-  | 'payment_unavailable'
-  | 'inventory_unavailable'
-  | 'reservation_expired'
-  | 'payment_voided'
+/** Why an order was cancelled; other modules read these from OrderCancelled (events.ts). */
+export const cancelReasons = [
+  'out_of_stock',
+  'payment_declined',
+  'payment_unavailable',
+  'inventory_unavailable',
+  'reservation_expired',
+  'payment_voided',
   /** A module refused the request itself (it failed its contract's validation). */
-  | 'rejected';
+  'rejected',
+] as const;
+
+export type CancelReason = (typeof cancelReasons)[number];
 
 export interface OrderLine {
   sku: string;
@@ -20,4 +24,20 @@ export interface OrderLine {
   quantity: number;
   unitPriceMinor: number;
   lineTotalMinor: number;
+}
+
+/** Most units of one sku an order may hold (what inventory reserves per line is more). */
+export const MAX_UNITS_PER_SKU = 1000;
+
+/**
+ * Lines of the same sku are one line with the summed quantity, in first-seen order: limits are
+ * judged on what the order really asks for, so two lines of 600 are refused like one of 1,200.
+ */
+export function mergeItems<I extends { sku: string; quantity: number }>(items: readonly I[]): I[] {
+  const merged = new Map<string, I>();
+  for (const item of items) {
+    const seen = merged.get(item.sku);
+    merged.set(item.sku, seen ? { ...seen, quantity: seen.quantity + item.quantity } : { ...item });
+  }
+  return [...merged.values()];
 }

@@ -4,15 +4,29 @@ import { z } from 'zod';
 import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
 import { PaymentMethod } from '../../payments/index.ts';
+import { Sku } from '../../catalog/index.ts';
+import { MAX_UNITS_PER_SKU, mergeItems } from '../domain/order.ts';
 import type { OrdersDeps } from '../app/orders-deps.ts';
 import { placeOrder } from '../app/place-order.ts';
 import { getOrder } from '../app/get-order.ts';
 import { listMyOrders } from '../app/order-history.ts';
 import { orderV1, orderV2, v1Deprecation } from './representations.ts';
 
-const Sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'must be 2-40 upper-case letters, digits or dashes');
+const Items = z
+  .array(z.strictObject({ sku: Sku, quantity: z.number().int().min(1).max(MAX_UNITS_PER_SKU) }))
+  .min(1)
+  .max(50)
+  // What the order really asks for is the sum per sku: refused here, not by a step of the saga later.
+  .superRefine((items, ctx) => {
+    for (const line of mergeItems(items)) {
+      if (line.quantity <= MAX_UNITS_PER_SKU) continue;
+      const first = items.findIndex((i) => i.sku === line.sku);
+      ctx.addIssue({ code: 'custom', path: [first, 'quantity'], message: `the lines of ${line.sku} add up to ${line.quantity}; at most ${MAX_UNITS_PER_SKU} of one sku per order` });
+    }
+  })
+  .transform((items) => mergeItems(items));
 const PlaceOrderBody = z.strictObject({
-  items: z.array(z.strictObject({ sku: Sku, quantity: z.number().int().min(1).max(1000) })).min(1).max(50),
+  items: Items,
   paymentMethod: PaymentMethod.default('tok_ok'),
 });
 const OrderParam = z.object({ id: z.string().uuid('must be an order id') });

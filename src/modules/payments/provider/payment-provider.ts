@@ -10,6 +10,11 @@ export interface ChargeRequest {
 }
 
 export interface PaymentProvider {
+  /**
+   * The route a payment method travels at the provider (a card network, an acquirer). Failures
+   * are judged per route: one that keeps failing opens its own circuit and leaves the others be.
+   */
+  routeOf(token: string): string;
   charge(req: ChargeRequest, signal: AbortSignal): Promise<{ providerRef: string }>;
   /** Gives a capture back at the provider (a charge that landed after its order was voided). */
   refund(providerRef: string, signal: AbortSignal): Promise<void>;

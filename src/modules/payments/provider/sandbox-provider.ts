@@ -8,6 +8,8 @@ export function sandboxProvider(slowMs: number): PaymentProvider & { refunded: S
   const refunded = new Set<string>();
   return {
     refunded,
+    // Each sandbox token stands for an instrument with a behaviour of its own: its own route.
+    routeOf: (token) => token,
     async refund(providerRef: string) {
       refunded.add(providerRef);
     },

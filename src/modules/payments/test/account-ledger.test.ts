@@ -81,6 +81,7 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
     const reachedProvider = new Promise<void>((r) => (atProvider = r));
     const refunded: string[] = [];
     const provider = {
+      routeOf: () => 'test',
       async charge() {
         atProvider();
         await gate;
@@ -100,20 +101,28 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
     expect(await payments.getAccount({ customerId: 'slowpoke' })).toMatchObject({ capturedMinor: 0, netMinor: 0 });
   });
 
-  it('opens the circuit after repeated provider failures, fails fast, and closes again through half-open', async () => {
-    // Two failed attempts per charge (timeout or error) against a threshold of three.
+  it('opens the circuit of a failing payment route, fails fast there, leaves other routes alone, and probes it again half-open', async () => {
+    // Two failed attempts per charge (error, then timeout) against a threshold of three: the
+    // tok_fail route opens after its second charge.
     await expect(chargeVia('cb-1', 'breaker', 100, 'tok_fail')).rejects.toBeInstanceOf(PaymentUnavailable);
-    await expect(chargeVia('cb-2', 'breaker', 100, 'tok_slow')).rejects.toBeInstanceOf(PaymentUnavailable);
-    expect(await metrics()).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 1/);
-    const open = await chargeVia('cb-3', 'breaker', 100).catch((e) => e);
+    await expect(chargeVia('cb-2', 'breaker', 100, 'tok_fail')).rejects.toBeInstanceOf(PaymentUnavailable);
+    expect(await metrics()).toMatch(/circuit_breaker_state\{dependency="payment-provider",partition="tok_fail"[^}]*\} 1/);
+    const open = await chargeVia('cb-3', 'breaker', 100, 'tok_fail').catch((e) => e);
     expect(open).toBeInstanceOf(PaymentUnavailable);
     expect(open.message).toContain('circuit open');
-    // After the half-open delay a good call closes the circuit.
-    // The open window (3 s) is long enough that a loaded machine still sees it open above.
-    const ok = await eventually(() => chargeVia('cb-4', 'breaker', 100).catch(() => undefined), 'half-open probe succeeds', 15_000, 200);
-    expect(ok.status).toBe('captured');
+    expect(open.details).toEqual({ retryLater: true });
+    // Another route is not refused because that one failed.
+    expect((await chargeVia('cb-4', 'breaker', 100, 'tok_ok')).status).toBe('captured');
+    // The slow route fails on its own timeouts and opens its own circuit.
+    await expect(chargeVia('cb-5', 'breaker', 100, 'tok_slow')).rejects.toBeInstanceOf(PaymentUnavailable);
+    await expect(chargeVia('cb-6', 'breaker', 100, 'tok_slow')).rejects.toBeInstanceOf(PaymentUnavailable);
     const m = await metrics();
-    expect(m).toMatch(/circuit_breaker_state\{dependency="payment-provider"[^}]*\} 0/);
-    expect(m).toMatch(/circuit_breaker_transitions_total\{dependency="payment-provider",to="halfopen"/);
+    expect(m).toMatch(/circuit_breaker_state\{dependency="payment-provider",partition="tok_slow"[^}]*\} 1/);
+    expect(m).toMatch(/circuit_breaker_state\{dependency="payment-provider",partition="tok_ok"[^}]*\} 0/);
+    // After the half-open delay the failing route lets one probe through again (which fails, and opens it again).
+    await eventually(async () => {
+      await chargeVia('cb-7', 'breaker', 100, 'tok_fail').catch(() => undefined);
+      return /circuit_breaker_transitions_total\{dependency="payment-provider",partition="tok_fail",to="halfopen"/.test(await metrics());
+    }, 'a half-open probe on the failing route', 15_000, 200);
   });
 });
