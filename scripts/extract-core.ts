@@ -162,6 +162,7 @@ export async function runExtract(o: ExtractOptions): Promise<ExtractResult> {
         internalPort: listen,
         monolithUrls,
         ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+        ...(env.PG_ROLE_PREFIX ? { rolePrefix: env.PG_ROLE_PREFIX } : {}),
         redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
         dataDir: env.DATA_DIR || './data',
         topologyFile: relative(o.root, o.topologyFile) === 'topology.json' ? './topology.json' : o.topologyFile,

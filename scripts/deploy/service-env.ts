@@ -4,7 +4,7 @@
 // Its values are the ones in force when extract runs: MONOLITH_URLS and MODULE_<NAME>_URLS
 // override the topology file's addresses, and DATABASE_URL (when set) gives the real Postgres
 // settings — the module's role and the variable its password comes from.
-import { moduleRole } from '../../src/platform/data/module-roles.ts';
+import { moduleRole, rolePrefix } from '../../src/platform/data/module-roles.ts';
 import { passwordVariable } from './split-system.ts';
 
 export interface ServiceEnvOptions {
@@ -14,13 +14,16 @@ export interface ServiceEnvOptions {
   monolithUrls: readonly string[];
   /** DATABASE_URL in force, if any. */
   databaseUrl?: string;
+  /** PG_ROLE_PREFIX in force, if any. */
+  rolePrefix?: string;
   redisUrl: string;
   dataDir: string;
   topologyFile: string;
 }
 
 export function serviceEnvFile(o: ServiceEnvOptions): string {
-  const role = moduleRole(o.module);
+  // The role the module connects as, named as the platform names it (module-roles.ts): prefixed per database.
+  const role = o.databaseUrl ? moduleRole(rolePrefix(o.databaseUrl, o.rolePrefix), o.module) : moduleRole(o.rolePrefix ?? '<database>_module', o.module);
   const password = passwordVariable(o.module);
   const store = o.databaseUrl
     ? [

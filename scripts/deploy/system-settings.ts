@@ -4,6 +4,7 @@
 // Secret; never committed). secrets.example.env lists the secret keys; extract writes
 // secrets.env once with random values and never again.
 import { randomBytes } from 'node:crypto';
+import { moduleRole, rolePrefix } from '../../src/platform/data/module-roles.ts';
 import { passwordVariable, type SplitSystem } from './split-system.ts';
 
 export interface Setting {
@@ -51,7 +52,7 @@ export function secretKeys(system: SplitSystem): Setting[] {
     ...system.modules.map((m) => ({
       key: passwordVariable(m),
       value: '',
-      why: `(Postgres) password of the ${m} module's role: the migrate step sets it, and the deployable that runs ${m} connects with it.`,
+      why: `(Postgres) password of the ${m} module's role (${moduleRole(rolePrefix(postgresSettings()[0]!.value), m)} with the settings' DATABASE_URL): the migrate step sets it, and the deployable that runs ${m} connects with it.`,
     })),
   ];
 }

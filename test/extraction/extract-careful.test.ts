@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/processes.ts';
 import { manifests } from '../../src/manifests.ts';
-import { moduleRole } from '../../src/platform/data/module-roles.ts';
+import { moduleRole, rolePrefix } from '../../src/platform/data/module-roles.ts';
 import { runExtract } from '../../scripts/extract-core.ts';
 import { realIo } from '../../scripts/extract-writes.ts';
 import { bundleDeployable } from '../../scripts/extract-bundle.ts';
@@ -168,10 +168,12 @@ describe('extract writes the settings in force', () => {
   }, 60_000);
 
   it('shows the real Postgres settings: the role the module connects as and the variable its password comes from', async () => {
-    const r = await extract(['payments'], { DATABASE_URL: 'postgres://admin:secret@db.internal:5432/shop' });
+    const url = 'postgres://admin:secret@db.internal:5432/shop';
+    const r = await extract(['payments'], { DATABASE_URL: url });
     expect(r.code, r.out).toBe(0);
     const env = readFileSync(join(paths.deploy, 'payments/payments.env'), 'utf8');
-    const role = moduleRole('payments');
+    const role = moduleRole(rolePrefix(url), 'payments');
+    expect(role).toBe('shop_module_payments');
     expect(env).toMatch(new RegExp(`^DATABASE_URL=postgres://${role}@db\\.internal:5432/shop$`, 'm'));
     expect(env).toMatch(/PG_PASSWORD_PAYMENTS=/);
     expect(env).not.toMatch(/secret/);
