@@ -110,14 +110,17 @@ async function placeOrder(user: string): Promise<string> {
   return status;
 }
 
-/** Requests to the accounts route that the payments service has answered, from its own /metrics. */
-async function servedByService(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${ports.service + 1000}/metrics`)).text();
+/** Requests to the accounts route that a deployable has answered, from its own /metrics (internal port). */
+async function answered(publicPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${publicPort + 1000}/metrics`)).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith('http_requests_total{') && l.includes('/api/v1/accounts'))
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
+
+const servedByService = () => answered(ports.service);
+const servedByMonolith = () => answered(ports.monolith);
 
 function setRouteWeight(weight: number): void {
   writeConfig(paths.proxy, setWeight(readRawConfig(paths.proxy), 'payments', weight));
@@ -208,6 +211,9 @@ describe('the split system from its images', () => {
     expect(await servedByService()).toBe(before);
     setRouteWeight(50);
     await eventually(async () => (await servedByService()) > before + 20, 'half of the users on the service', 60_000, 200);
+    // Sticky halves: at 50 both sides keep answering their own users.
+    const [service50, monolith50] = [await servedByService(), await servedByMonolith()];
+    await eventually(async () => (await servedByService()) > service50 + 20 && (await servedByMonolith()) > monolith50 + 20, 'both sides answering at 50', 60_000, 200);
     setRouteWeight(100);
     const atFull = await servedByService();
     await eventually(async () => (await servedByService()) > atFull + users.length * 5, 'every user on the service', 60_000, 200);
