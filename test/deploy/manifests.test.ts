@@ -55,7 +55,13 @@ beforeAll(async () => {
   });
   expect(r.exitCode).toBe(0);
   for (const variant of ['sqlite', 'postgres'] as const) {
-    const text = execFileSync('kubectl', ['kustomize', join(deploy, 'kubernetes', variant)], { encoding: 'utf8' });
+    let text: string;
+    try {
+      text = execFileSync('kubectl', ['kustomize', join(deploy, 'kubernetes', variant)], { encoding: 'utf8' });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      throw new Error(e.code === 'ENOENT' ? 'kubectl is not installed: these tests build the overlays with `kubectl kustomize` (install kubectl)' : `kubectl kustomize failed: ${e.stderr ?? e.message}`);
+    }
     built[variant] = parseAllDocuments(text).map((d) => d.toJSON() as K8sObject);
   }
 }, 60_000);
