@@ -63,7 +63,11 @@ export async function prepareStore(engine: Engine, schemas: Module['schema'][]):
 export async function bootApp(options: BootOptions): Promise<TestApp> {
   const modules = options.fixtures ?? (await loadAll(system, options.modules));
   // A module tested alone sees a system made of just the modules it runs with.
-  const manifests: ModuleManifest[] = options.fixtures || options.modules ? modules.map((m) => m.manifest) : systemManifests;
+  // A module tested alone sees a system made of the modules it runs with and the manifests of
+  // those they declare (unbound here: a call to one fails, as it would with the module missing).
+  const runs = modules.map((m) => m.manifest);
+  const declared = systemManifests.filter((s) => !runs.some((r) => r.name === s.name) && runs.some((r) => r.dependsOn.includes(s.name)));
+  const manifests: ModuleManifest[] = options.fixtures ? runs : options.modules ? [...runs, ...declared] : systemManifests;
   const store = options.store ?? (await prepareStore(options.engine, modules.map((m) => m.schema)));
   const { config, settings } = loadDeployableConfig(modules, { LOG_LEVEL: 'silent', SEED: 'false', NODE_ENV: 'test', ...testKeysEnv, ...store.env, ...options.env });
   const app = await createApp({ config, settings, manifests, modules, deployable: options.deployable ?? 'monolith' });

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { defineEvent } from '../../platform/bus/define-event.ts';
-import { cancelReasons } from './domain/order.ts';
 
-/** Why an order was cancelled: a closed list, so a consumer can say it in its own words for each. */
-export const CancelReason = z.enum(cancelReasons);
+/**
+ * Why an order was cancelled: a closed list, so a consumer can say it in its own words for each.
+ * `rejected`: a module refused the request itself (it failed that module's validation).
+ */
+export const CancelReason = z.enum(['out_of_stock', 'payment_declined', 'payment_unavailable', 'inventory_unavailable', 'reservation_expired', 'payment_voided', 'rejected']);
 export type CancelReason = z.infer<typeof CancelReason>;
 
 const Line = z.object({ sku: z.string(), quantity: z.number().int().positive(), unitPriceMinor: z.number().int().nonnegative() });

@@ -46,7 +46,7 @@ export default defineModule({
       payments: ctx.contract(paymentsContract),
       logger: ctx.logger,
       clock: ctx.clock,
-      saga: { retryDelayMs: s.SAGA_RETRY_DELAY_MS, deadlineMs: s.SAGA_DEADLINE_SECONDS * 1000, paymentDeadlineMs: s.SAGA_PAYMENT_DEADLINE_SECONDS * 1000, leaseMs: s.SAGA_LEASE_MS, pollMs: s.SAGA_POLL_MS },
+      saga: { retryDelayMs: s.SAGA_RETRY_DELAY_MS, deadlineMs: s.SAGA_DEADLINE_SECONDS * 1000, paymentDeadlineMs: s.SAGA_PAYMENT_DEADLINE_SECONDS * 1000, leaseMs: s.SAGA_LEASE_MS },
       metrics: {
         finished: ctx.metrics.counter('order_sagas_finished_total', 'Order sagas ended, by outcome and cancellation reason', ['outcome', 'reason']),
         retries: ctx.metrics.counter('order_saga_step_retries_total', 'Saga steps put off for a retry (a dependency was unavailable)', ['step']),
@@ -63,8 +63,9 @@ export default defineModule({
         on(OrderConfirmed, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope)),
         on(OrderCancelled, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope)),
       ],
+      jobs: [{ name: 'saga-poll', everyMs: s.SAGA_POLL_MS, run: () => runner!.poll() }],
       async start() {
-        runner!.start();
+        runner!.kick();
       },
       async stop() {
         await runner!.stop();

@@ -15,6 +15,8 @@ export interface JobScheduler {
   start(): void;
   /** Runs one job now (a module test's "advance the clock, then let the sweep run"). */
   runNow(owner: string, name: string): Promise<void>;
+  /** The names of an owner's jobs. */
+  names(owner: string): string[];
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export function scheduleJobs(jobs: readonly OwnedJob[], logger: Logger, metrics:
       if (!entry) throw new Error(`no job ${owner}/${name}; there are: ${jobs.map((j) => `${j.owner}/${j.job.name}`).join(', ') || 'none'}`);
       await run(entry);
     },
+    names: (owner) => jobs.filter((j) => j.owner === owner).map((j) => j.job.name),
     async stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);

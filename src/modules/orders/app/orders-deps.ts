@@ -17,7 +17,7 @@ export interface OrdersDeps {
   payments: ContractApi<typeof paymentsContract>;
   logger: Logger;
   clock: Clock;
-  saga: { retryDelayMs: number; deadlineMs: number; paymentDeadlineMs: number; leaseMs: number; pollMs: number };
+  saga: { retryDelayMs: number; deadlineMs: number; paymentDeadlineMs: number; leaseMs: number };
   metrics: {
     finished: Counter<'outcome' | 'reason'>;
     retries: Counter<'step'>;

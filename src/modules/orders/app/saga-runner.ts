@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
 import { runWithContext } from '../../../platform/context/request-context.ts';
 import { backoffDelay } from '../../../platform/bus/backoff.ts';
-import { OrderCancelled, OrderConfirmed } from '../events.ts';
+import { CancelReason as CancelReasons, OrderCancelled, OrderConfirmed } from '../events.ts';
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
-import { cancelReasons, type CancelReason } from '../domain/order.ts';
+import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 
@@ -20,8 +20,16 @@ const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
 };
 
 export interface SagaRunner {
+  /** Looks for due sagas soon (after the current poll if one runs). */
   kick(): void;
-  start(): void;
+  /**
+   * One look for due sagas now: claims them and starts driving them. The safety net behind the
+   * kicks (a saga whose retry came due, one a crashed instance left), run as the module's
+   * `saga-poll` job every SAGA_POLL_MS.
+   */
+  poll(): Promise<void>;
+  /** Settles once every saga being driven has stopped for now (finished, or waiting for a retry). */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,7 +42,7 @@ const PARK_MS = 60 * 60 * 1000;
  * A plan that ends in `cancel` carries the reason that started its compensations; a row without
  * one (edited by hand) still ends with a reason from the list rather than a word nobody knows.
  */
-const cancelReasonOf = (saga: { reason: string | null }): CancelReason => (cancelReasons as readonly string[]).includes(saga.reason ?? '') ? (saga.reason as CancelReason) : 'rejected';
+const cancelReasonOf = (saga: { reason: string | null }): CancelReason => (CancelReasons.options as readonly string[]).includes(saga.reason ?? '') ? (saga.reason as CancelReason) : 'rejected';
 
 type SagaRow = OrdersDeps['store']['tables']['sagas']['$inferSelect'];
 
@@ -42,7 +50,6 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   const { sagas, orders } = deps.store.tables;
   const me = randomUUID();
   const inFlight = new Map<string, Promise<void>>();
-  let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
   // One poll at a time: overlapping polls read the same due sagas and race to claim them, and the
   // losers wait on each other's row locks (under load, ~30 failed claims per saga on Postgres).
@@ -175,6 +182,11 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
 
   async function tick(): Promise<void> {
     scheduled = false;
+    if (polling) {
+      // The poll job and a kick met: one poll at a time, and look again after this one.
+      pollAgain = true;
+      return;
+    }
     if (stopped || inFlight.size >= maxConcurrent) return;
     polling = true;
     try {
@@ -230,14 +242,14 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
 
   return {
     kick,
-    start() {
-      timer = setInterval(kick, deps.saga.pollMs);
-      timer.unref();
-      kick();
+    async poll() {
+      await runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick());
+    },
+    async idle() {
+      while (inFlight.size || polling || scheduled) await Promise.allSettled([...inFlight.values(), new Promise((r) => setImmediate(r))]);
     },
     async stop() {
       stopped = true;
-      if (timer) clearInterval(timer);
       const driving = [...inFlight.keys()];
       await Promise.allSettled([...inFlight.values()]);
       // A clean stop hands its sagas back at once instead of making the next instance wait out the leases.

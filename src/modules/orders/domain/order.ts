@@ -4,19 +4,8 @@
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 
-/** Why an order was cancelled; other modules read these from OrderCancelled (events.ts). */
-export const cancelReasons = [
-  'out_of_stock',
-  'payment_declined',
-  'payment_unavailable',
-  'inventory_unavailable',
-  'reservation_expired',
-  'payment_voided',
-  /** A module refused the request itself (it failed its contract's validation). */
-  'rejected',
-] as const;
-
-export type CancelReason = (typeof cancelReasons)[number];
+/** Why an order was cancelled: the closed list is part of OrderCancelled, in events.ts. */
+export type { CancelReason } from '../events.ts';
 
 export interface OrderLine {
   sku: string;

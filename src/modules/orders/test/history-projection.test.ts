@@ -1,8 +1,15 @@
 // The read model must come out the same whatever order its events arrive in, and however often.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { bootApp, engines, type TestApp } from '../../../../test/support/boot.ts';
+import { engines } from '../../../../test/support/boot.ts';
+import { moduleOn } from '../../../../test/support/module-on-engine.ts';
+import type { ModuleHarness } from '../../../platform/testing/module-harness.ts';
+import { fake } from '../../../platform/testing/contract-fake.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import { catalogContract } from '../../catalog/index.ts';
+import { inventoryContract } from '../../inventory/index.ts';
+import { paymentsContract } from '../../payments/index.ts';
+import orders from '../module.ts';
 import type { OrdersTables } from '../db/schema.ts';
 import { projectOrderEvent } from '../app/history-projector.ts';
 
@@ -12,13 +19,14 @@ const confirmed = (id: string) => ({ type: 'OrderConfirmed', occurredAt: at(2), 
 const cancelled = (id: string) => ({ type: 'OrderCancelled', occurredAt: at(3), payload: { orderId: id, customerId: 'c', reason: 'payment_declined', totalMinor: 15, currency: 'EUR', cancelledAt: at(3) } });
 
 describe.each(engines)('order history projection on %s', (engine) => {
-  let t: TestApp;
+  let m: ModuleHarness;
   let store: ModuleStore<OrdersTables>;
   beforeAll(async () => {
-    t = await bootApp({ engine, modules: ['catalog', 'inventory', 'payments', 'orders'] });
-    store = t.app.stores.get('orders') as ModuleStore<OrdersTables>;
+    // The projection alone: its neighbours are never called here.
+    m = await moduleOn(engine, orders, { fakes: [fake(catalogContract, {}), fake(inventoryContract, {}), fake(paymentsContract, {})] });
+    store = m.store as ModuleStore<OrdersTables>;
   });
-  afterAll(() => t?.close());
+  afterAll(() => m?.close());
 
   const apply = (events: { type: string; occurredAt: string; payload: unknown }[]) =>
     store.transaction(async (tx) => {
