@@ -3,9 +3,9 @@
 // forced side and canary steps and bounds of the same config.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
@@ -106,5 +106,36 @@ describe('kustomize', () => {
     expect(built.stdout).toContain('kind: HTTPRoute');
     expect(built.stdout).toContain('kind: Rollout');
     expect(built.stdout).toContain('kind: AnalysisTemplate');
+  });
+});
+
+describe('with the deploy manifests', () => {
+  it('routes to the Services the deploy manifests define, and kustomize builds them together', () => {
+    const root = resolve(import.meta.dirname, '../..');
+    // The deployed route table names in-cluster addresses (http://monolith:3000); one module on its way out.
+    const deployed = JSON.parse(readFileSync(join(root, 'deploy/system/proxy/config.json'), 'utf8'));
+    const dir = mkdtempSync(join(tmpdir(), 'strangler-k8s-deploy-'));
+    // A copy of the deploy folder with the example secrets in place of the real ones (never committed).
+    cpSync(join(root, 'deploy'), join(dir, 'deploy'), { recursive: true });
+    writeFileSync(join(dir, 'deploy/system/secrets.env'), readFileSync(join(root, 'deploy/system/secrets.example.env')));
+    const configFile = join(dir, 'routes.json');
+    writeFileSync(configFile, JSON.stringify({ ...deployed, routes: [{ name: 'products', prefix: '/api/v1/products', old: 'monolith', new: 'monolith', weight: 0 }] }));
+    writeFileSync(join(dir, 'httproutes.yaml'), execFileSync(process.execPath, ['proxy/src/main.ts', 'export', 'gateway-api', '--config', configFile], { encoding: 'utf8' }));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deploy/kubernetes/postgres\n  - httproutes.yaml\n',
+    );
+    const built = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+    if (built.error) throw new Error(`kubectl is needed for this test (${built.error.message}): install kubectl`);
+    expect(built.status, built.stderr).toBe(0);
+    const objects = parseAllDocuments(built.stdout).map((d) => d.toJSON() as Record<string, any>);
+    const services = new Map(objects.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, (o.spec.ports as { port: number }[]).map((p) => p.port)]));
+    const routes = objects.filter((o) => o.kind === 'HTTPRoute');
+    expect(routes.length).toBe(2);
+    for (const route of routes) {
+      for (const rule of route.spec.rules) {
+        for (const ref of rule.backendRefs) expect(services.get(ref.name), `${ref.name}:${ref.port}`).toContain(ref.port);
+      }
+    }
   });
 });

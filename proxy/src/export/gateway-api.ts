@@ -6,7 +6,7 @@
 // the token check and rate limits (docs/proxy.md, "Engines").
 import type { ProxyConfig, RouteConfig } from '../config-schema.ts';
 import { toYamlDocuments } from './yaml-text.ts';
-import { LABELS, httpRouteName, serviceName, type KubernetesExportOptions } from './kubernetes-names.ts';
+import { LABELS, httpRouteName, serviceOf, type KubernetesExportOptions } from './kubernetes-names.ts';
 
 type Match = { path: { type: 'PathPrefix'; value: string }; method?: string; headers?: { type: 'Exact'; name: string; value: string }[] };
 
@@ -17,7 +17,7 @@ function matches(r: RouteConfig, headers?: Match['headers']): Match[] {
 }
 
 export function httpRoutes(config: ProxyConfig, opts: KubernetesExportOptions): Record<string, unknown>[] {
-  const backend = (pool: string, weight: number) => ({ kind: 'Service', name: serviceName(pool), port: opts.port, weight });
+  const backend = (pool: string, weight: number) => ({ kind: 'Service', ...serviceOf(config, pool, opts), weight });
   const objects: Record<string, unknown>[] = config.routes.map((r) => {
     const rules: Record<string, unknown>[] = [];
     if (r.old !== undefined && r.old !== r.new && config.overrideSecret) {
