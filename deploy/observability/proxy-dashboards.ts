@@ -10,6 +10,7 @@ export const CANARY_STATES = {
   2: { text: 'completed', color: 'green' },
   3: { text: 'rolled back', color: 'red' },
   4: { text: 'aborted', color: 'orange' },
+  5: { text: 'paused', color: 'purple' },
 };
 
 const RATE = '$__rate_interval';
@@ -150,7 +151,7 @@ function migrationRow(): RowSpec {
       },
       {
         title: 'Canary',
-        description: 'The canary run on this route: running, completed, rolled back (error rate or latency did not hold) or aborted.',
+        description: 'The canary run on this route: running, paused (held at its step by an operator), completed, rolled back (error rate or latency did not hold) or aborted.',
         kind: 'stat',
         width: 6,
         states: CANARY_STATES,

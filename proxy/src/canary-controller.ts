@@ -2,6 +2,9 @@
 // and is judged on what the new side did during it, against the old side over the same step. While
 // the new side's error rate and p99 stay within bounds, the next step follows; the moment they do
 // not (once the step has enough requests to judge), the weight goes back to 0 and the reason is kept.
+// An operator may pause a canary: it holds its step (the dwell clock stops, so it never advances
+// while paused) but keeps judging, so a breach still rolls it back — the safety net stays on while
+// someone looks. Resuming carries on with the dwell time the step had left.
 import type { CanaryConfig } from './config-schema.ts';
 import type { Side } from './side-assignment.ts';
 
@@ -41,11 +44,11 @@ export class SideWindow {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-export type CanaryStatus = 'running' | 'completed' | 'rolled-back' | 'aborted';
+export type CanaryStatus = 'running' | 'paused' | 'completed' | 'rolled-back' | 'aborted';
 
 export interface CanaryEvent {
   at: string;
-  event: 'started' | 'advanced' | 'completed' | 'rolled-back' | 'aborted';
+  event: 'started' | 'advanced' | 'paused' | 'resumed' | 'completed' | 'rolled-back' | 'aborted';
   weight: number;
   reason?: string;
   step?: { old: ReturnType<SideWindow['summary']>; new: ReturnType<SideWindow['summary']> };
@@ -56,6 +59,8 @@ interface RouteCanary {
   status: CanaryStatus;
   step: number;
   stepStartedAt: number;
+  /** Set while paused: when the pause began (the dwell clock resumes from there). */
+  pausedAt?: number;
   windows: Record<Side, SideWindow>;
   // The old side's figures from the last step where it had traffic: the baseline at weight 100.
   baseline?: SideWindow;
@@ -70,7 +75,15 @@ export interface CarriedCanary {
   status: CanaryStatus;
   step: number;
   stepStartedAt: number;
+  pausedAt?: number;
   history: CanaryEvent[];
+}
+
+/** What an operator (or the proxy itself) asks of a route's canary, wherever the controller runs. */
+export interface CanaryCommand {
+  op: 'start' | 'abort' | 'pause' | 'resume';
+  route: string;
+  reason?: string;
 }
 
 export interface CanaryDeps {
@@ -116,23 +129,50 @@ export class CanaryController {
     return this.routes.get(route)?.status === 'running';
   }
 
-  /** Hot path: one finished request on a route with a running canary. */
-  record(route: string, side: Side, latencyMs: number, isError: boolean): void {
-    const rc = this.routes.get(route);
-    if (rc && rc.status === 'running') rc.windows[side].add(latencyMs, isError);
+  /** The route's canary status, if it ever had one. */
+  status(route: string): CanaryStatus | undefined {
+    return this.routes.get(route)?.status;
   }
 
-  /** Stops a running canary (someone set the weight by hand, or the route went away). */
+  /** Hot path: one finished request on a route with a running (or paused) canary. */
+  record(route: string, side: Side, latencyMs: number, isError: boolean): void {
+    const rc = this.routes.get(route);
+    if (rc && (rc.status === 'running' || rc.status === 'paused')) rc.windows[side].add(latencyMs, isError);
+  }
+
+  /** Stops a running or paused canary (someone set the weight by hand, or the route went away). */
   abort(route: string, reason: string): void {
     const rc = this.routes.get(route);
-    if (!rc || rc.status !== 'running') return;
+    if (!rc || (rc.status !== 'running' && rc.status !== 'paused')) return;
     rc.status = 'aborted';
+    rc.pausedAt = undefined;
     this.push(route, rc, { event: 'aborted', weight: rc.config.steps[rc.step]!.weight, reason });
+  }
+
+  /** Holds a running canary at its step; false if it was not running. */
+  pause(route: string, reason = 'paused through the admin API'): boolean {
+    const rc = this.routes.get(route);
+    if (!rc || rc.status !== 'running') return false;
+    rc.status = 'paused';
+    rc.pausedAt = this.now();
+    this.push(route, rc, { event: 'paused', weight: rc.config.steps[rc.step]!.weight, reason });
+    return true;
+  }
+
+  /** Lets a paused canary carry on; the step keeps the dwell time it had when paused. */
+  resume(route: string, reason = 'resumed through the admin API'): boolean {
+    const rc = this.routes.get(route);
+    if (!rc || rc.status !== 'paused') return false;
+    rc.stepStartedAt += this.now() - (rc.pausedAt ?? this.now());
+    rc.pausedAt = undefined;
+    rc.status = 'running';
+    this.push(route, rc, { event: 'resumed', weight: rc.config.steps[rc.step]!.weight, reason });
+    return true;
   }
 
   tick(): void {
     for (const [route, rc] of this.routes) {
-      if (rc.status !== 'running') continue;
+      if (rc.status !== 'running' && rc.status !== 'paused') continue;
       const { config } = rc;
       const step = config.steps[rc.step]!;
       const fresh = rc.windows.new;
@@ -142,10 +182,11 @@ export class CanaryController {
       if (breach) {
         if (!this.setWeight(route, rc, 0)) continue;
         rc.status = 'rolled-back';
+        rc.pausedAt = undefined;
         this.push(route, rc, { event: 'rolled-back', weight: 0, reason: breach, step: summary });
         continue;
       }
-      if (this.now() - rc.stepStartedAt < step.dwellMs) continue;
+      if (rc.status === 'paused' || this.now() - rc.stepStartedAt < step.dwellMs) continue;
       if (rc.windows.old.count >= config.minRequests) rc.baseline = rc.windows.old;
       if (rc.step + 1 >= config.steps.length) {
         rc.status = 'completed';
@@ -212,7 +253,7 @@ export class CanaryController {
         step: rc.step,
         steps: rc.config.steps,
         weight: rc.status === 'rolled-back' ? 0 : step.weight,
-        stepElapsedMs: rc.status === 'running' ? this.now() - rc.stepStartedAt : undefined,
+        stepElapsedMs: rc.status === 'running' ? this.now() - rc.stepStartedAt : rc.status === 'paused' ? (rc.pausedAt ?? this.now()) - rc.stepStartedAt : undefined,
         current: { old: rc.windows.old.summary(), new: rc.windows.new.summary() },
         history: rc.history,
       };
@@ -227,7 +268,7 @@ export class CanaryController {
    * next controller judges the step on what it sees from then on.
    */
   exportState(): CarriedCanary[] {
-    return [...this.routes].map(([route, rc]) => ({ route, config: rc.config, status: rc.status, step: rc.step, stepStartedAt: rc.stepStartedAt, history: rc.history }));
+    return [...this.routes].map(([route, rc]) => ({ route, config: rc.config, status: rc.status, step: rc.step, stepStartedAt: rc.stepStartedAt, pausedAt: rc.pausedAt, history: rc.history }));
   }
 
   /** Takes over canaries exported by another controller (replacing what this one had). */
@@ -238,10 +279,10 @@ export class CanaryController {
     }
   }
 
-  /** 0 idle/none, 1 running, 2 completed, 3 rolled back, 4 aborted — for the canary_state gauge. */
+  /** 0 idle/none, 1 running, 2 completed, 3 rolled back, 4 aborted, 5 paused — for the canary_state gauge. */
   stateCode(route: string): number {
     const s = this.routes.get(route)?.status;
-    return s === 'running' ? 1 : s === 'completed' ? 2 : s === 'rolled-back' ? 3 : s === 'aborted' ? 4 : 0;
+    return s === 'running' ? 1 : s === 'completed' ? 2 : s === 'rolled-back' ? 3 : s === 'aborted' ? 4 : s === 'paused' ? 5 : 0;
   }
 
   stop(): void {

@@ -5,12 +5,12 @@
 // - config: the file is the single source of truth. Every worker watches it; an admin weight change
 //   made on one worker is written to the file and the primary tells every worker to reload at once.
 // - canary: runs only in the primary. Workers send it every finished request on a canary route (in
-//   batches) and forward start/abort commands; the primary writes weights to the file (→ reload
+//   batches) and forward start/pause/resume/abort commands; the primary writes weights to the file (→ reload
 //   everywhere) and broadcasts its canary state so any worker's admin API shows the same thing.
 // - rate limits: shared only through Redis (REDIS_URL); in memory each worker has its own buckets.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { CanaryController } from './canary-controller.ts';
+import { CanaryController, type CanaryCommand } from './canary-controller.ts';
 import { readConfig, readRawConfig, writeConfig } from './config-file.ts';
 import { setWeight } from './config-edit.ts';
 import { startProxy, type ProxyOptions } from './proxy-server.ts';
@@ -18,7 +18,7 @@ import type { Side } from './side-assignment.ts';
 
 type ToPrimary =
   | { t: 'results'; batch: [string, Side, number, boolean][] }
-  | { t: 'canary'; op: 'start' | 'abort'; route: string }
+  | ({ t: 'canary' } & CanaryCommand)
   | { t: 'reload-all' };
 type ToWorker = { t: 'canary-state'; state: unknown } | { t: 'reload' };
 
@@ -46,7 +46,9 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
     else if (msg.t === 'reload-all') broadcast({ t: 'reload' });
     else if (msg.t === 'canary') {
       try {
-        if (msg.op === 'abort') canary.abort(msg.route, 'aborted through the admin API');
+        if (msg.op === 'abort') canary.abort(msg.route, msg.reason ?? 'aborted through the admin API');
+        else if (msg.op === 'pause') canary.pause(msg.route, msg.reason);
+        else if (msg.op === 'resume') canary.resume(msg.route, msg.reason);
         else {
           const rc = readConfig(opts.configPath).routes.find((r) => r.name === msg.route);
           if (rc?.canary) canary.start(msg.route, rc.canary);
@@ -110,10 +112,10 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
         // Only routes with a running canary are worth the IPC; the primary's state says which.
         reportResult: (route: string, side: Side, ms: number, isError: boolean) => {
           const s = (canaryState as Record<string, { status?: string }>)[route];
-          if (s?.status === 'running') batch.push([route, side, ms, isError]);
+          if (s?.status === 'running' || s?.status === 'paused') batch.push([route, side, ms, isError]);
         },
         canaryState: () => canaryState,
-        canaryCommand: (cmd: { op: 'start' | 'abort'; route: string }) => send({ t: 'canary', ...cmd }),
+        canaryCommand: (cmd: CanaryCommand) => send({ t: 'canary', ...cmd }),
       };
   const proxy = await startProxy({
     ...opts,

@@ -103,6 +103,14 @@ export const routeSchema = z
   })
   .transform((r) => ({ ...r, weight: r.weight ?? (r.old === undefined ? 100 : 0) }));
 
+export const consoleSchema = z
+  .object({
+    // A weight change through the admin API (and so the console) that moves more points than this
+    // at once is refused unless the request says `confirm: true`; the console asks the operator first.
+    confirmStep: z.number().int().min(1).max(100).default(25),
+  })
+  .strict();
+
 export const proxyConfigSchema = z
   .object({
     pools: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/), poolSchema),
@@ -124,6 +132,8 @@ export const proxyConfigSchema = z
     // Set → every forwarded answer carries this header saying which side served it (`old` or
     // `new`). Off by default: it tells clients something about the migration.
     servedByHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').transform((h) => h.toLowerCase()).optional(),
+    // The migration console's settings (docs/console.md).
+    console: consoleSchema.default(() => consoleSchema.parse({})),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -74,6 +74,8 @@ export class Exchange implements AttemptListener {
   readonly res: http.ServerResponse;
   /** The attempt in progress. */
   attempt: Attempt | undefined;
+  /** The side that failed, when the request was sent to the other one (the console lists these). */
+  fellBackFrom: Side | undefined;
   private readonly deps: ExchangeDeps;
   private readonly setCookie: string | undefined;
   private readonly start = performance.now();
@@ -224,6 +226,7 @@ export class Exchange implements AttemptListener {
     if (this.triedOtherSide || !this.other || res.headersSent || res.destroyed || !(this.replayable || refused)) return false;
     this.triedOtherSide = true;
     const from = this.side;
+    this.fellBackFrom = from;
     const to: Side = from === 'new' ? 'old' : 'new';
     this.deps.metrics.fallbacks.labels(this.routeName, from, to).inc();
     this.deps.recordFallback(this.routeName, from, to);

@@ -45,6 +45,11 @@ const options = {
   redisPrefix: env.PROXY_REDIS_PREFIX,
   logger: log,
   accessLog: env.PROXY_ACCESS_LOG,
+  console: {
+    topologyFile: env.TOPOLOGY_FILE,
+    traceUrl: env.CONSOLE_TRACE_URL,
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'MONOLITH_URLS' || /^MODULE_[A-Z0-9_]+_URLS$/.test(k))),
+  },
 };
 
 if (cluster.isPrimary) {

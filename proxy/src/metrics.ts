@@ -50,7 +50,7 @@ export class ProxyMetrics {
   });
   readonly canaryState = new Gauge({
     name: 'proxy_canary_state',
-    help: 'Canary state per route: 0 none, 1 running, 2 completed, 3 rolled back, 4 aborted',
+    help: 'Canary state per route: 0 none, 1 running, 2 completed, 3 rolled back, 4 aborted, 5 paused',
     labelNames: ['route'] as const,
     registers: [this.registry],
   });

@@ -30,6 +30,15 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // One JSON line per request at this level, or off.
     PROXY_ACCESS_LOG: z.enum(['info', 'debug', 'off']).default('info'),
+    // The migration console (docs/console.md): the topology file the deployables start from, and
+    // a link into the trace viewer for a failing request's trace id.
+    TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),
+    CONSOLE_TRACE_URL: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
+      .refine((u) => u.includes('{traceId}'), 'must contain {traceId} where the trace id goes')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {

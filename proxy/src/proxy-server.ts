@@ -27,6 +27,9 @@ import { classifyPublicPath } from './public-paths.ts';
 import { createAccessLog, type AccessLogLevel, type TimedRequest } from './access-log.ts';
 import { answerClientError, refuseConnect, sendProblem } from './problem.ts';
 import type { Side } from './side-assignment.ts';
+import type { CanaryCommand } from './canary-controller.ts';
+import { MigrationConsole, type ConsoleOptions } from './console/migration-console.ts';
+import { isConsolePage, loadConsoleAssets, serveConsolePage } from './console/console-page.ts';
 
 export interface ProxyOptions {
   configPath: string;
@@ -57,7 +60,7 @@ export interface ProxyOptions {
    */
   reportResult?: (route: string, side: Side, latencyMs: number, isError: boolean) => void;
   canaryState?: () => unknown;
-  canaryCommand?: (cmd: { op: 'start' | 'abort'; route: string }) => void;
+  canaryCommand?: (cmd: CanaryCommand) => void;
   /** Grace period for requests in flight at close (default 10 s). */
   drainMs?: number;
   /** Called after this process wrote a weight to the file (a cluster worker tells its siblings). */
@@ -65,6 +68,8 @@ export interface ProxyOptions {
   /** One line per request at this level (default off); `accessLogger` writes them elsewhere (tests). */
   accessLog?: AccessLogLevel;
   accessLogger?: Logger;
+  /** The migration console on the internal listener (/_proxy/console): topology file, trace links, audit file. */
+  console?: ConsoleOptions;
 }
 
 export interface RunningProxy {
@@ -155,6 +160,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
   const table = () => live.table();
   const gate = new Gate(createTokenVerifier(opts.tokens), limiter, metrics);
+  const clusterCanary = sharedCanary ?? (inCluster ? { state: () => opts.canaryState?.() ?? {}, command: (cmd: CanaryCommand) => opts.canaryCommand?.(cmd) } : undefined);
+  const sharedFigures = shared && { id: shared.id, shadow: (routes: string[]) => shared.shadowSnapshot(routes), fallbacks: () => shared.fallbackCounts(), leaseHolder: () => shared.leaseHolder() };
+  const actions = adminActions(live, canary, shadowReport, fallbacks, clusterCanary, sharedFigures || undefined);
+  const migrationConsole = new MigrationConsole({ configPath: opts.configPath, redisUrl: opts.redisUrl, redisPrefix: opts.redisPrefix ?? 'proxy:rl:', log, options: opts.console ?? {}, live, actions });
+  const consoleAssets = loadConsoleAssets();
+  const traffic = migrationConsole.traffic;
+  const judge = sharedCanary ? (route: string, side: Side, ms: number, isError: boolean) => sharedCanary.report(route, side, ms, isError) : (opts.reportResult ?? ((route: string, side: Side, ms: number, isError: boolean) => canary.record(route, side, ms, isError)));
   const forwarder = new Forwarder(
     {
       table,
@@ -163,14 +175,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       shadowReport,
       log,
       recordFallback,
-      onResult: sharedCanary ? (route, side, ms, isError) => sharedCanary.report(route, side, ms, isError) : (opts.reportResult ?? ((route, side, ms, isError) => canary.record(route, side, ms, isError))),
+      onResult: (route, side, ms, isError) => {
+        traffic.record(route, side, isError);
+        judge(route, side, ms, isError);
+      },
     },
     gate,
   );
   const tunnels = new WebSocketTunnels(table, gate);
-  const clusterCanary = sharedCanary ?? (inCluster ? { state: () => opts.canaryState?.() ?? {}, command: (cmd: { op: 'start' | 'abort'; route: string }) => opts.canaryCommand?.(cmd) } : undefined);
-  const sharedFigures = shared && { id: shared.id, shadow: (routes: string[]) => shared.shadowSnapshot(routes), fallbacks: () => shared.fallbackCounts(), leaseHolder: () => shared.leaseHolder() };
-  const actions = adminActions(live, canary, shadowReport, fallbacks, clusterCanary, sharedFigures || undefined);
+  const adminContext = { gate, actions, log, audit: migrationConsole.audit, proxyId: shared?.id ?? `pid ${process.pid}`, console: migrationConsole };
   /** The last word on anything that escaped a handler: logged, answered, the process keeps serving. */
   const failed = (res: http.ServerResponse) => (err: unknown) => {
     log.error({ err, url: res.req.url }, 'request failed');
@@ -186,7 +199,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     }
     try {
       const path = classifyPublicPath(req.url ?? '/');
-      if (path.kind === 'forward') return forwarder.handle(req, res);
+      if (path.kind === 'forward') {
+        res.on('finish', migrationConsole.failures.onFinish);
+        return forwarder.handle(req, res);
+      }
       if (path.kind === 'health') return answerProbe(res, req.method, path.probe, draining);
       if (path.kind === 'malformed') return sendProblem(res, 400, 'MalformedPath', path.reason);
       // Contract endpoints, metrics and admin routes live on internal listeners only.
@@ -204,7 +220,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const internalServer = http.createServer((req, res) => {
     try {
       const url = req.url ?? '/';
-      if (url.startsWith(ADMIN_PREFIX)) return void handleAdmin(req, res, gate, actions, log).catch(failed(res));
+      if (isConsolePage(url)) return serveConsolePage(req, res, consoleAssets);
+      if (url.startsWith(ADMIN_PREFIX)) return void handleAdmin(req, res, adminContext).catch(failed(res));
       if (req.method === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
         return void answerMetrics(res, metrics, table().config, shadowReport, canary).catch(failed(res));
       }
@@ -227,6 +244,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const port = await listen(publicServer, opts.port ?? 8080, host);
   const internalPort = await listen(internalServer, opts.internalPort ?? (port === 0 || opts.port === 0 ? 0 : port + 1000), opts.internalHost ?? host).catch(async (err) => {
     await new Promise((resolve) => publicServer.close(resolve));
+    await migrationConsole.close();
     throw err;
   });
   log.info({ port, internalPort, config: opts.configPath }, 'proxy listening');
@@ -239,7 +257,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     config: () => table().config,
     metrics,
     canary,
-    setWeight: actions.setWeight,
+    // Code calling the proxy directly (tests, scripts) is not an operator at the console: no confirmation.
+    setWeight: (route, weight) => void actions.setWeight(route, weight, { confirmed: true }),
     reload: () => live.reload(),
     async close() {
       draining = true;
@@ -249,6 +268,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await Promise.all([publicServer, internalServer].map((server) => drain(server, opts.drainMs ?? 10_000)));
       agents.destroy();
       await limiter.close();
+      await migrationConsole.close();
       await shared?.close();
       accessLog?.flush();
     },

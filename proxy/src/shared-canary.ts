@@ -4,7 +4,7 @@
 // results, forward start/abort commands, and show the holder's view. A process that gains the
 // lease carries on from the saved state.
 import type { Logger } from 'pino';
-import type { CanaryController, CarriedCanary } from './canary-controller.ts';
+import type { CanaryCommand, CanaryController, CarriedCanary } from './canary-controller.ts';
 import type { ClusterCanary } from './admin-actions.ts';
 import type { RouteTable } from './route-table.ts';
 import type { SharedTable } from './shared-table.ts';
@@ -42,22 +42,25 @@ export class SharedCanary implements ClusterCanary {
 
   /** Hot path: a finished request; kept only for routes whose canary is running. */
   report(route: string, side: Side, ms: number, isError: boolean): void {
-    if (this.view[route]?.status === 'running') this.batch.push([route, side, ms, isError]);
+    const status = this.view[route]?.status;
+    if (status === 'running' || status === 'paused') this.batch.push([route, side, ms, isError]);
   }
 
   state(): unknown {
     return this.view;
   }
 
-  command(cmd: { op: 'start' | 'abort'; route: string; reason?: string }): void {
+  command(cmd: CanaryCommand): void {
     if (this.leading) this.apply(cmd);
     else void this.shared.sendCanaryCommand(cmd).catch((err: Error) => this.log.error({ err: err.message }, 'canary command not sent'));
   }
 
   /** A command, on the holder. */
-  apply(cmd: { op: 'start' | 'abort'; route: string; reason?: string }): void {
+  apply(cmd: CanaryCommand): void {
     try {
       if (cmd.op === 'abort') this.controller.abort(cmd.route, cmd.reason ?? 'aborted through the admin API');
+      else if (cmd.op === 'pause') this.controller.pause(cmd.route, cmd.reason);
+      else if (cmd.op === 'resume') this.controller.resume(cmd.route, cmd.reason);
       else {
         const rc = this.table().config.routes.find((r) => r.name === cmd.route);
         if (rc?.canary) this.controller.start(cmd.route, rc.canary);

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ShadowDiff } from './shadow-compare.ts';
+import type { CanaryCommand } from './canary-controller.ts';
 
 const LEASE_MS = 3000;
 const RENEW_MS = 1000;
@@ -22,13 +23,13 @@ const MAX_DIFFS = 20;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const DRAIN = `local v = redis.call('LRANGE', KEYS[1], 0, -1) redis.call('DEL', KEYS[1]) return v`;
 
-export type SharedEvent = { type: 'weights'; version: number } | { type: 'canary'; op: 'start' | 'abort'; route: string; reason?: string };
+export type SharedEvent = { type: 'weights'; version: number } | ({ type: 'canary' } & CanaryCommand);
 
 export interface SharedTableHooks {
   /** The shared weights changed (all of them, as they stand). */
   onWeights(weights: Map<string, number>): void;
   /** A canary command for whoever holds the lease. */
-  onCanaryCommand(cmd: { op: 'start' | 'abort'; route: string; reason?: string }): void;
+  onCanaryCommand(cmd: CanaryCommand): void;
   /** This process gained (true) or lost (false) the canary lease. */
   onLease(held: boolean): void;
 }
@@ -84,7 +85,7 @@ export class SharedTable {
     await this.redis.publish(this.key('events'), JSON.stringify({ type: 'weights', version: v } satisfies SharedEvent));
   }
 
-  async sendCanaryCommand(cmd: { op: 'start' | 'abort'; route: string; reason?: string }): Promise<void> {
+  async sendCanaryCommand(cmd: CanaryCommand): Promise<void> {
     await this.redis.publish(this.key('events'), JSON.stringify({ type: 'canary', ...cmd } satisfies SharedEvent));
   }
 

@@ -72,7 +72,7 @@ describe('several workers', () => {
   it('applies an admin weight change in every worker', async () => {
     const admin = { authorization: `Bearer ${await token('ops', 'admin')}`, 'content-type': 'application/json' };
     expect(await sides(10)).toEqual(new Set(['monolith']));
-    const set = await request(internal, '/_proxy/routes/orders/weight', { method: 'PUT', headers: admin, body: '{"weight":100}', agent: false });
+    const set = await request(internal, '/_proxy/routes/orders/weight', { method: 'PUT', headers: admin, body: '{"weight":100,"confirm":true}', agent: false });
     expect(set.status).toBe(200);
     await waitFor(async () => (await sides(10)).size === 1 && (await sides(10)).has('orders'), 'every worker to send to the new side');
   });

@@ -74,7 +74,7 @@ describe('admin API', () => {
 
   it('reads the live state and sets a weight, persisting it to the file', async () => {
     const auth = { authorization: `Bearer ${await token('ops', 'admin')}`, 'content-type': 'application/json' };
-    const set = await request(proxy.internalUrl, '/_proxy/routes/orders/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 100 }) });
+    const set = await request(proxy.internalUrl, '/_proxy/routes/orders/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 100, confirm: true }) });
     expect(set.status).toBe(200);
     expect(readConfig(proxy.configPath).routes[0]!.weight).toBe(100);
     expect(await served()).toBe('orders');

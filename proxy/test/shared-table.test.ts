@@ -108,7 +108,7 @@ describe('proxies sharing one table through Redis', () => {
     await waitFor(() => served().old > 200, 'load on the monolith', 30_000);
     const reached: number[] = [];
     for (const weight of [25, 50, 100, 0]) {
-      const set = await request(instances[0]!.internal, '/_proxy/routes/orders/weight', { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ weight }), agent: false });
+      const set = await request(instances[0]!.internal, '/_proxy/routes/orders/weight', { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ weight, confirm: true }), agent: false });
       expect(set.status).toBe(200);
       const started = Date.now();
       await waitFor(async () => (await weights()).every((w) => w === weight), `every instance at weight ${weight}`, 20_000);

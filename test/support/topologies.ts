@@ -87,6 +87,8 @@ export interface RunningSystem {
   readonly serviceUrls: Readonly<Record<string, string[]>>;
   /** Their internal listeners (what the topology names, and where /metrics is). */
   readonly serviceInternalUrls: Readonly<Record<string, string[]>>;
+  /** The topology file every process of the system was started with. */
+  readonly topologyFile: string;
   readonly prefix: string;
   /** The strangler proxy in front, if any (weights, state). */
   readonly proxy: RunningProxy | undefined;
@@ -223,6 +225,7 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
     extracted,
     serviceUrls,
     serviceInternalUrls,
+    topologyFile,
     prefix: bus.prefix,
     proxy,
     token: (sub, scopes = []) => mintToken({ sub, scopes, secret: TEST_JWT_SECRET }),
