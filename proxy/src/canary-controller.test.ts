@@ -99,4 +99,64 @@ describe('canary controller', () => {
     expect(weights).toEqual([10, 50]);
     expect((canary.snapshot().r as { step: number }).step).toBe(1);
   });
+
+  it('holds its step while paused, and resumes with the dwell time the step had left', () => {
+    const h = harness();
+    h.canary.start('r', h.config);
+    h.feed('old', 20, 10);
+    h.feed('new', 20, 10);
+    h.advance(600);
+    expect(h.canary.pause('r')).toBe(true);
+    h.advance(10_000); // far past the dwell time, but paused
+    h.canary.tick();
+    expect(h.weights).toEqual([10]);
+    expect(h.canary.status('r')).toBe('paused');
+    expect((h.canary.snapshot().r as { stepElapsedMs: number }).stepElapsedMs).toBe(600);
+    expect(h.canary.resume('r')).toBe(true);
+    h.advance(300); // 900 ms of 1000 in the step
+    h.canary.tick();
+    expect(h.weights).toEqual([10]);
+    h.advance(100);
+    h.canary.tick();
+    expect(h.weights).toEqual([10, 50]);
+    const events = (h.canary.snapshot().r as { history: { event: string }[] }).history.map((e) => e.event);
+    expect(events).toEqual(['started', 'paused', 'resumed', 'advanced']);
+  });
+
+  it('still rolls back a paused canary whose new side breaches: pausing never turns the safety net off', () => {
+    const h = harness();
+    h.canary.start('r', h.config);
+    h.canary.pause('r');
+    h.feed('old', 50, 10);
+    h.feed('new', 50, 10, 25);
+    h.canary.tick();
+    expect(h.weights).toEqual([10, 0]);
+    expect(h.canary.status('r')).toBe('rolled-back');
+    expect(h.canary.stateCode('r')).toBe(3);
+  });
+
+  it('pauses only a running canary and resumes only a paused one', () => {
+    const h = harness();
+    expect(h.canary.pause('r')).toBe(false);
+    h.canary.start('r', h.config);
+    expect(h.canary.resume('r')).toBe(false);
+    expect(h.canary.pause('r')).toBe(true);
+    expect(h.canary.stateCode('r')).toBe(5);
+    expect(h.canary.pause('r')).toBe(false);
+    h.canary.abort('r', 'by hand');
+    expect(h.canary.status('r')).toBe('aborted');
+    expect(h.canary.resume('r')).toBe(false);
+  });
+
+  it('carries a pause over to another controller', () => {
+    const h = harness();
+    h.canary.start('r', h.config);
+    h.advance(400);
+    h.canary.pause('r');
+    const next = new CanaryController({ setWeight: () => undefined, now: () => 5000 }, 0);
+    next.importState(h.canary.exportState());
+    expect(next.status('r')).toBe('paused');
+    expect(next.resume('r')).toBe(true);
+    expect((next.snapshot().r as { stepElapsedMs: number }).stepElapsedMs).toBe(400);
+  });
 });
