@@ -215,7 +215,11 @@ function callsCell(calls, direction, breakers = []) {
         'li',
         { class: 'figure' },
         h('code', {}, `${c.contract}.${c.operation}`),
-        ` ${direction === 'from' ? 'from' : 'by'} ${c.caller} (${c.binding}): ${rate(c.perSecond)}, ${pct(c.errorRate)} errors, p99 ${ms(c.p99Ms)}`,
+        ` ${direction === 'from' ? 'from' : 'by'} ${c.caller} (${c.binding}): `,
+        c.calls
+          ? `${rate(c.perSecond)}, ${pct(c.errorRate)} errors, p99 ${ms(c.p99Ms)} over the last ${c.windowSeconds} s`
+          : `none in the last ${c.windowSeconds ?? '—'} s`,
+        ` (${c.sinceStart} since start)`,
       ),
     ),
     breakers.map((b) => h('li', {}, `breaker at ${b.at}: `, word(BREAKER, b.state))),

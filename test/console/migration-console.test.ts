@@ -146,6 +146,25 @@ describe('the migration console, in a browser, steering a real split', () => {
     expect(Object.fromEntries(runs.map(([url, list]) => [url, list!.split(', ').sort()]))).toEqual({ [sys.monolithInternalUrl]: monolithRuns, [sys.serviceInternalUrls.payments![0]!]: serviceRuns });
   });
 
+  it('shows the contract calls a module receives as the calling deployable counts them', async () => {
+    const shopper = users[0]!.token;
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${sys.monolithUrl}/api/v1/orders`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${shopper}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify({ items: [{ sku: 'NO-SUCH-MUG', quantity: 1 }] }),
+      });
+      expect(res.status).toBe(422); // the catalog refuses an unknown product: a contract call that failed
+    }
+    const metrics = await (await fetch(`${sys.monolithInternalUrl}/metrics`)).text();
+    const counted = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('contract_call_duration_seconds_count{') && l.includes('contract="catalog"') && l.includes('operation="priceItems"'))
+      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    expect(counted).toBeGreaterThanOrEqual(3);
+    await shows(moduleRow('catalog'), new RegExp(`catalog\\.priceItems from monolith \\(in-process\\): [\\d.]+/s, 100\\.0 % errors, p99 [\\d.]+ ms over the last \\d+ s \\(${counted} since start\\)`), 'the failed calls to the catalog');
+  });
+
   it('moves a weight from the page, asks before a large jump, and the proxy serves the new split', async () => {
     const weight = page.locator('#weight--payments');
     await weight.fill('10');

@@ -30,7 +30,7 @@ describe('a deployable’s figures from two scrapes', () => {
     expect(f.deployable).toBe('monolith');
     expect(f.hosts).toEqual(['orders', 'payments']);
     // 100 calls in 10 s, 10 of them errors; every one of them slower than 10 ms.
-    expect(f.calls).toEqual([{ contract: 'payments', operation: 'authorize', binding: 'remote', caller: 'monolith', calls: 100, perSecond: 10, errorRate: 0.1, p99Ms: 99.1 }]);
+    expect(f.calls).toEqual([{ contract: 'payments', operation: 'authorize', binding: 'remote', caller: 'monolith', calls: 100, sinceStart: 200, windowSeconds: 10, perSecond: 10, errorRate: 0.1, p99Ms: 99.1 }]);
     expect(f.breakers).toEqual([
       { target: 'payments', state: 'open' },
       { target: 'payment-provider / tok_fail', state: 'half-open' },

@@ -13,7 +13,11 @@ export interface CallFigure {
   binding: string;
   /** The deployable that made the calls (the metrics' `deployable` label). */
   caller: string;
+  /** Calls in the window, and since the process started. */
   calls: number;
+  sinceStart: number;
+  /** The window the rate, error rate and p99 are measured over. */
+  windowSeconds: number | null;
   perSecond: number;
   errorRate: number | null;
   p99Ms: number | null;
@@ -82,11 +86,11 @@ function callFigures(cur: Sample[], base: Sample[], seconds: number | null, call
     const b = baseValue.get(sampleId(s)) ?? 0;
     return s.value >= b ? s.value - b : s.value;
   };
-  const groups = new Map<string, { contract: string; operation: string; binding: string; calls: number; errors: number; buckets: Map<number, number> }>();
+  const groups = new Map<string, { contract: string; operation: string; binding: string; calls: number; sinceStart: number; errors: number; buckets: Map<number, number> }>();
   const group = (s: Sample) => {
     const k = key(s);
     let g = groups.get(k);
-    if (!g) groups.set(k, (g = { contract: s.labels.contract ?? '?', operation: s.labels.operation ?? '?', binding: s.labels.binding ?? '?', calls: 0, errors: 0, buckets: new Map() }));
+    if (!g) groups.set(k, (g = { contract: s.labels.contract ?? '?', operation: s.labels.operation ?? '?', binding: s.labels.binding ?? '?', calls: 0, sinceStart: 0, errors: 0, buckets: new Map() }));
     return g;
   };
   for (const s of cur) {
@@ -94,6 +98,7 @@ function callFigures(cur: Sample[], base: Sample[], seconds: number | null, call
       const g = group(s);
       const d = delta(s);
       g.calls += d;
+      g.sinceStart += s.value;
       if (s.labels.outcome === 'error') g.errors += d;
     } else if (s.name === `${CALLS}_bucket`) {
       const g = group(s);
@@ -108,6 +113,8 @@ function callFigures(cur: Sample[], base: Sample[], seconds: number | null, call
       binding: g.binding,
       caller,
       calls: g.calls,
+      sinceStart: g.sinceStart,
+      windowSeconds: seconds === null ? null : Math.round(seconds),
       perSecond: seconds ? round(g.calls / seconds) : 0,
       errorRate: g.calls ? round(g.errors / g.calls) : null,
       p99Ms: g.calls ? quantileMs(g.buckets, 0.99) : null,
