@@ -5,6 +5,7 @@
 //                      `npm start` / `npm run proxy` / `npm run service`, and its chunks
 //   dist/migrate.mjs   `npm run migrate` for the modules it runs (Postgres is migrated by an admin step)
 //   dist/migrations/   the migrations of those modules (the bundle finds them beside itself)
+//   dist/console/      the proxy's only: the migration console's page and scripts, served as files
 //   package.json       only the packages the bundle cannot hold (see runtimePackages)
 //
 // A service's bundle holds the platform, its module's implementation and, of the other modules,
@@ -76,6 +77,11 @@ export async function bundleDeployable(o: BundleOptions): Promise<DeployableBund
       for (const file of filesUnder(join(o.root, folder))) files.set(join(dist, relative(o.root, file)), readFileSync(file));
     }
   }
+  if (o.kind === 'proxy') {
+    // The migration console's page, styles and scripts are served as files, found beside the bundle.
+    const assets = join(o.root, 'proxy/console');
+    for (const file of filesUnder(assets)) files.set(join(dist, 'console', relative(assets, file)), readFileSync(file));
+  }
   files.set(join(dist, 'meta.json'), `${JSON.stringify(result.metafile, null, 2)}\n`);
   const runtimePackages = shippedImports(result.metafile, o.root);
   files.set(join(o.outDir, 'package.json'), runtimePackageJson(o, runtimePackages));
@@ -116,6 +122,9 @@ function common(root: string) {
     format: 'esm',
     target: 'node22',
     external: Object.keys(externalPackages),
+    // jsonc-parser's main build is UMD, whose require('./impl/…') calls esbuild leaves to run time,
+    // where nothing is beside the bundle to find: its ES module build bundles like any other.
+    alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
     outExtension: { '.js': '.mjs' },
     write: false,
     legalComments: 'none',

@@ -25,7 +25,7 @@ interface Asset {
 
 export function assetsDirectory(): string | undefined {
   const candidates = [process.env.CONSOLE_ASSETS_DIR, join(import.meta.dirname, 'console'), resolve(import.meta.dirname, '../../console')];
-  return candidates.find((dir): dir is string => dir !== undefined && existsSync(join(dir, 'index.html')));
+  return candidates.find((dir): dir is string => !!dir && existsSync(join(dir, 'index.html')));
 }
 
 /** The files, read once: only names that exist at start are ever served (nothing a path can reach beyond them). */
