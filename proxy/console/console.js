@@ -16,6 +16,8 @@ let lastShown = '';
 let timer;
 let lostSince;
 let attempts = 0;
+/** The operator stopped the live updates (to read a table, or with a screen reader). */
+let paused = false;
 /** Values typed into inputs and not sent yet, by input id: a refresh must not wipe them. */
 const drafts = new Map();
 
@@ -25,6 +27,7 @@ function showSignIn(message = '') {
   clearTimeout(timer);
   $('console').hidden = true;
   $('sign-out').hidden = true;
+  $('live-toggle').hidden = true;
   $('sign-in').hidden = false;
   $('token-error').textContent = message;
   setConnection('Not connected', '');
@@ -35,6 +38,7 @@ function showSignIn(message = '') {
 function showConsole() {
   $('sign-in').hidden = true;
   $('sign-out').hidden = false;
+  $('live-toggle').hidden = false;
   $('console').hidden = false;
 }
 
@@ -46,6 +50,16 @@ $('token-form').addEventListener('submit', (event) => {
   $('token').value = '';
   lastShown = '';
   void poll(true);
+});
+
+// Updates that never stop would keep moving what someone is reading: they can be paused.
+$('live-toggle').addEventListener('click', () => {
+  paused = !paused;
+  $('live-toggle').setAttribute('aria-pressed', String(paused));
+  if (paused) {
+    clearTimeout(timer);
+    setConnection(`Paused — figures from ${new Date(summary?.generatedAt ?? Date.now()).toLocaleTimeString([], { hour12: false })}`, '');
+  } else void poll();
 });
 
 $('sign-out').addEventListener('click', () => {
@@ -81,9 +95,9 @@ async function poll(first = false) {
       lostSince = undefined;
       attempts = 0;
     }
-    setConnection(`Live — updated ${new Date(summary.generatedAt).toLocaleTimeString([], { hour12: false })}`, 'live');
+    setConnection(paused ? `Paused — figures from ${new Date(summary.generatedAt).toLocaleTimeString([], { hour12: false })}` : `Live — updated ${new Date(summary.generatedAt).toLocaleTimeString([], { hour12: false })}`, paused ? '' : 'live');
     render(summary);
-    timer = setTimeout(poll, POLL_MS);
+    if (!paused) timer = setTimeout(poll, POLL_MS);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return showSignIn(`The token was refused (${err.message}). It may have expired: paste a new one.`);
     if (err instanceof ApiError && err.status === 403) return showSignIn(`This token cannot use the console: ${err.message}.`);
@@ -97,7 +111,7 @@ async function poll(first = false) {
     banner.hidden = false;
     setConnection(`Offline since ${lostSince.toLocaleTimeString([], { hour12: false })}`, 'offline');
     if (first && !summary) showConsole();
-    timer = setTimeout(poll, wait);
+    if (!paused) timer = setTimeout(poll, wait);
   }
 }
 

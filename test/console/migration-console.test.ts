@@ -283,6 +283,12 @@ describe('the migration console, in a browser, steering a real split', () => {
   });
 
   it('says when it loses the proxy and when it is back, and the audit log survives the restart', async () => {
+    // Updates can be paused (someone reading a table, a screen reader) and resumed.
+    await page.locator('#live-toggle').click();
+    expect(await page.locator('#live-toggle').getAttribute('aria-pressed')).toBe('true');
+    await shows(page.locator('#connection'), /^Paused/, 'updates paused');
+    await page.locator('#live-toggle').click();
+    await shows(page.locator('#connection'), /^Live/, 'updates resumed');
     proxy.proc.kill('SIGKILL');
     await proxy.exited;
     await shows(page.locator('#banner'), /Connection to the proxy lost/, 'the lost-connection banner');
