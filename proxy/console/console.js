@@ -3,13 +3,13 @@
 // through the same admin API everything else uses (which validates them, asks for a confirmation
 // of large weight changes and writes the audit log).
 import { api, ApiError, token } from './api.js';
-import { renderAudit, renderDeployables, renderFailures, renderModules, renderOverview, renderRoutes, renderSagas } from './render.js';
+import { renderAudit, renderDeployables, renderFailures, renderModules, renderOverview, renderPools, renderRoutes, renderSagas } from './render.js';
 
 const POLL_MS = 2000;
 const RETRY_MS = [1000, 2000, 3000, 5000];
 
 const $ = (id) => document.getElementById(id);
-const sections = { overview: renderOverview, routes: renderRoutes, modules: renderModules, failures: renderFailures, deployables: renderDeployables, sagas: renderSagas, audit: renderAudit };
+const sections = { overview: renderOverview, routes: renderRoutes, modules: renderModules, failures: renderFailures, pools: renderPools, deployables: renderDeployables, sagas: renderSagas, audit: renderAudit };
 
 let summary;
 let lastShown = '';

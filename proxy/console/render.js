@@ -272,6 +272,18 @@ export function renderDeployables(s) {
   return table('Every internal listener the topology names, as its own metrics and readiness describe it', ['Instance', 'Deployable', 'Readiness', 'Runs', 'Calls made', 'Breakers'], rows, 'No deployables in the topology.');
 }
 
+export function renderPools(s) {
+  const rows = s.pools.flatMap((p) =>
+    p.instances.map((i, n) => [
+      n === 0 ? h('strong', {}, p.name) : h('span', { class: 'visually-hidden' }, p.name),
+      h('code', {}, i.url),
+      i.healthy ? badge('in rotation', 'good', '✓') : badge('out of rotation', 'bad', '✕'),
+      h('span', { class: 'figure' }, String(i.inFlight)),
+    ]),
+  );
+  return table('The instances the proxy forwards to (public listeners), as its health checks see them', ['Pool', 'Instance', 'Health check', 'Requests in flight'], rows, 'No pools.');
+}
+
 export function renderSagas(s) {
   const orders = s.modules.find((m) => m.name === 'orders');
   if (!orders?.parkedSagas) return h('p', { class: 'empty' }, 'No process running the order saga reports parked sagas.');

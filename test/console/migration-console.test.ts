@@ -57,6 +57,9 @@ describe('the migration console, in a browser, steering a real split', () => {
               old: 'monolith',
               new: 'payments',
               weight: 0,
+              // Every read is also sent to the other side and compared: the account's `asOf` (the
+              // moment it was read) differs between the two answers, as it really does.
+              shadow: { percent: 100 },
               canary: { steps: [{ weight: 50, dwellMs: 120_000 }, { weight: 100, dwellMs: 120_000 }], minRequests: 5, maxErrorRateIncrease: 0.05, p99SlackMs: 1000 },
             },
           ],
@@ -162,6 +165,9 @@ describe('the migration console, in a browser, steering a real split', () => {
       .filter((l) => l.startsWith('contract_call_duration_seconds_count{') && l.includes('contract="catalog"') && l.includes('operation="priceItems"'))
       .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
     expect(counted).toBeGreaterThanOrEqual(3);
+    // Parked sagas: what the process running orders counts (none here), no more, no less.
+    const parked = metrics.split('\n').filter((l) => l.startsWith('order_sagas_parked_total{')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    await shows(page.locator('#sagas [data-parked]'), new RegExp(`^${parked} parked$`), 'the parked sagas');
     await shows(moduleRow('catalog'), new RegExp(`catalog\\.priceItems from monolith \\(in-process\\): [\\d.]+/s, 100\\.0 % errors, p99 [\\d.]+ ms over the last \\d+ s \\(${counted} since start\\)`), 'the failed calls to the catalog');
   });
 
@@ -196,6 +202,21 @@ describe('the migration console, in a browser, steering a real split', () => {
     await shows(paymentsRoute(), /new [1-9]\d*/, 'new-side traffic in the chart');
   });
 
+  it('shows the shadow match rate and marks the fields that differ in both answers', async () => {
+    await shows(paymentsRoute().locator('td').nth(6), /% match[\s\S]*[1-9]\d* compared/, 'the shadow figures');
+    const details = page.locator('#details--payments');
+    await details.locator('summary').click();
+    await shows(details, /Latest differing answers of payments[\s\S]*JSON body differs; fields: asOf/, 'a differing pair');
+    const pair = details.locator('.pair').first();
+    // The differing field is marked in each answer, and only that one.
+    for (const side of [0, 1]) {
+      const marked = await pair.locator('figure').nth(side).locator('mark').allInnerTexts();
+      expect(marked).toHaveLength(1);
+      expect(marked[0]).toMatch(/^≠\s*differs \(asOf\):\s+"asOf": "\d{4}-\d\d-\d\dT/);
+    }
+    expect(await text(pair)).toMatch(/Served \((old|new) side\), status 200[\s\S]*Shadow \((new|old) side\), status 200/);
+  });
+
   it('starts, pauses, resumes and aborts a canary from the page', async () => {
     const canary = paymentsRoute().locator('td[data-canary]');
     await page.locator('#start-canary--payments').click();
@@ -223,9 +244,11 @@ describe('the migration console, in a browser, steering a real split', () => {
     }, 'the rollback', 30_000, 200);
     expect(await text(canary)).toMatch(/Why: error rate 100\.0% on the new side vs 0\.0% on the old side \(allowed \+5\.0%\)/);
     await shows(paymentsRoute().locator('strong[data-weight]'), /^0 %$/, 'weight back to 0');
-    await page.locator('#details--payments > summary').click();
-    expect(await text(page.locator('#details--payments'))).toMatch(/rolled back[\s\S]*error rate 100\.0%/);
+    await page.locator('#details--payments').evaluate((d) => void ((d as unknown as { open: boolean }).open = true));
+    await shows(page.locator('#details--payments'), /rolled back[\s\S]*error rate 100\.0%/, 'the rollback in the canary history');
     await shows(moduleRow('payments'), /unreachable/, 'the dead service shown unreachable');
+    const service = sys.serviceUrls.payments![0]!.replace(/\./g, '\\.');
+    await shows(page.locator('#pools'), new RegExp(`payments\\s+${service}\\s+✕\\s*out of rotation`), 'the service out of the proxy’s rotation');
 
     // The failed attempts are listed with a link into the trace viewer for their trace.
     const link = page.locator('#failures a', { hasText: 'Open the trace' }).first();
