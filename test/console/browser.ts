@@ -17,14 +17,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no chromium at ${CHROMIUM}: the console's browser tests need it. Install it with: apt-get install chromium (or set CHROMIUM_PATH)`);
+export async function launchBrowser(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
+    throw new Error(`no chromium at ${executablePath}: the console's browser tests need it. Install it with: apt-get install chromium (or set CHROMIUM_PATH)`);
   }
   const profile = mkdtempSync(join(tmpdir(), 'console-chromium-'));
   // launchPersistentContext is how playwright takes --user-data-dir: a fresh, empty profile.
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     timeout: 60_000,
