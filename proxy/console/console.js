@@ -148,9 +148,11 @@ function say(text, refused = false) {
   el.className = `action-result ${refused ? 'refused' : ''}`;
 }
 
-async function act(label, path, init) {
+/** Runs an action (an API call, or `run` for several), says how it went, and refreshes. */
+async function act(label, path, init, run = () => api(path, init)) {
   try {
-    const answer = await api(path, init);
+    const answer = await run();
+    if (answer === undefined) return undefined;
     say(`${label}: done.`);
     await poll();
     return answer;
@@ -162,9 +164,11 @@ async function act(label, path, init) {
 }
 
 /** Asks before a large move; resolves true when the operator confirms. */
-function confirmMove(route, from, to, step) {
+function confirmMove(route, from, to, step, why) {
   const dialog = $('confirm-dialog');
-  $('confirm-text').textContent = `Move ${route} from ${from} % to ${to} %? That shifts ${Math.abs(to - from)} points of users at once, more than the step of ${step} this proxy allows without a confirmation.`;
+  $('confirm-text').textContent = why
+    ? `Move ${route} to ${to} %? The proxy asks for a confirmation: ${why}.`
+    : `Move ${route} from ${from} % to ${to} %? That shifts ${Math.abs(to - from)} points of users at once, more than the step of ${step} this proxy allows without a confirmation.`;
   $('confirm-ok').textContent = `Move ${route} to ${to} %`;
   return new Promise((resolve) => {
     const done = (answer) => {
@@ -200,18 +204,25 @@ document.addEventListener('submit', async (event) => {
   const to = Number(input.value);
   if (input.value === '' || !Number.isInteger(to) || to < 0 || to > 100) return say(`${route}: the weight is a whole number from 0 to 100.`, true);
   const step = summary?.confirmStep ?? 25;
-  let confirm = false;
-  if (Math.abs(to - from) > step) {
-    confirm = await confirmMove(route, from, to, step);
-    if (!confirm) {
-      say(`${route}: the weight stays at ${from} %.`);
-      input.focus();
-      return;
+  const path = `routes/${encodeURIComponent(route)}/weight`;
+  const send = (confirm) => api(path, { method: 'PUT', body: confirm ? { weight: to, confirm: true } : { weight: to } });
+  const kept = () => {
+    say(`${route}: the weight stays at ${from} %.`);
+    document.getElementById(input.id)?.focus();
+    return undefined;
+  };
+  const done = await act(`${route}: weight ${from} % → ${to} %`, path, undefined, async () => {
+    if (Math.abs(to - from) > step) return (await confirmMove(route, from, to, step)) ? send(true) : kept();
+    try {
+      return await send(false);
+    } catch (err) {
+      // The weight moved since the page last looked: the proxy's own judgement stands, and is asked.
+      if (!(err instanceof ApiError) || err.code !== 'ConfirmationRequired') throw err;
+      return (await confirmMove(route, from, to, step, err.message)) ? send(true) : kept();
     }
-  }
-  drafts.delete(input.id);
-  const done = await act(`${route}: weight ${from} % → ${to} %`, `routes/${encodeURIComponent(route)}/weight`, { method: 'PUT', body: confirm ? { weight: to, confirm: true } : { weight: to } });
+  });
   if (done) {
+    drafts.delete(input.id);
     const again = document.getElementById(input.id);
     if (again) again.value = '';
     again?.focus();

@@ -8,6 +8,8 @@ import type { ExchangeRequest } from '../exchange.ts';
 import { DEFAULT_ROUTE } from '../route-decision.ts';
 
 const KEEP = 30;
+/** A side that is down fails every request: a few a second are plenty to find their traces. */
+const MAX_PER_SECOND = 20;
 const TRACE_ID = /^00-([0-9a-f]{32})-/;
 
 export interface FailedRequest {
@@ -26,6 +28,8 @@ export interface FailedRequest {
 
 export class RecentFailures {
   private memory: FailedRequest[] = [];
+  private second = 0;
+  private inSecond = 0;
   private readonly redis: { client: Redis; key: string } | undefined;
   private readonly onError: (err: Error) => void;
   /** `res.on('finish', failures.onFinish)`: one shared listener; only failures cost anything. */
@@ -42,6 +46,12 @@ export class RecentFailures {
   }
 
   private record(res: ServerResponse): void {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== this.second) {
+      this.second = now;
+      this.inSecond = 0;
+    }
+    if (++this.inSecond > MAX_PER_SECOND) return;
     const req = res.req as ExchangeRequest;
     const exchange = req.exchange;
     const traceparent = req.headers.traceparent;
