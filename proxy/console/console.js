@@ -229,6 +229,13 @@ document.addEventListener('submit', async (event) => {
   }
 });
 
+// A link to a folded section opens it on the way.
+document.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('a[data-opens]') : null;
+  const target = link && document.getElementById(link.dataset.opens);
+  if (target) target.open = true;
+});
+
 document.addEventListener('click', async (event) => {
   const button = event.target instanceof Element ? event.target.closest('button[data-action]') : null;
   if (!button) return;

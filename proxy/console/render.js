@@ -23,6 +23,15 @@ const CANARY = {
   'rolled-back': ['rolled back', 'bad', '↩'],
   aborted: ['aborted', 'warn', '■'],
 };
+const CANARY_EVENTS = {
+  started: ['started', 'info', '▶'],
+  advanced: ['advanced', 'info', '⏩'],
+  paused: ['paused', 'warn', '⏸'],
+  resumed: ['resumed', 'info', '▶'],
+  completed: ['completed', 'good', '✓'],
+  'rolled-back': ['rolled back', 'bad', '↩'],
+  aborted: ['aborted', 'warn', '■'],
+};
 const BREAKER = {
   closed: ['closed', 'good', '✓'],
   'half-open': ['half-open', 'warn', '◐'],
@@ -59,7 +68,7 @@ export function renderRoutes(s) {
       h('td', {}, fallbackCell(r)),
     );
   });
-  const details = s.routes.filter((r) => r.canary || r.shadowDiffs.length).map(routeDetails);
+  const details = s.routes.flatMap((r) => [r.canary ? canaryHistory(r) : '', r.shadowDiffs.length ? shadowPairs(r) : '']);
   return [table('Each route: its weight (share of users on the new side), each side’s traffic and errors, canary, shadow comparison and fallbacks', ['Route', 'Prefix', 'Sides', 'Weight', 'Traffic', 'Errors', 'Canary', 'Shadow', 'Fallbacks'], rows, 'The route table has no routes: everything goes to the default pool.'), ...details];
 }
 
@@ -116,7 +125,7 @@ function shadowCell(r) {
     badge(s.matchRate === null ? 'no comparisons yet' : `${pct(s.matchRate)} match`, tone, s.matchRate === null ? '–' : s.matchRate >= 0.99 ? '=' : '≠'),
     h('br'),
     h('span', { class: 'figure' }, `${s.compared} compared, ${s.errors} errors, ${s.percent} % mirrored`),
-    r.shadowDiffs.length ? [h('br'), h('a', { href: `#${idFor('details', r.name)}` }, `${r.shadowDiffs.length} latest differing pairs`)] : '',
+    r.shadowDiffs.length ? [h('br'), h('a', { href: `#${idFor('shadow', r.name)}`, 'data-opens': idFor('shadow', r.name) }, `${r.shadowDiffs.length} latest differing pairs`)] : '',
   );
 }
 
@@ -126,46 +135,43 @@ function fallbackCell(r) {
   return h('ul', {}, entries.map(([move, n]) => h('li', { class: 'figure' }, `${move.replace('→', ' → ')}: ${n}`)));
 }
 
-function routeDetails(r) {
-  const history = r.canary?.history ?? [];
+function canaryHistory(r) {
   return h(
     'details',
     { id: idFor('details', r.name) },
-    h('summary', {}, `${r.name}: canary history and shadow differences`),
-    history.length
-      ? [
-          h('h3', {}, `Canary history of ${r.name}`),
-          table(
-            `Canary events of ${r.name}, oldest first`,
-            ['When', 'Event', 'Weight', 'Reason', 'Step figures (old / new)'],
-            history.map((e) => [
-              time(e.at),
-              word(CANARY, e.event === 'started' || e.event === 'advanced' || e.event === 'resumed' ? 'running' : e.event),
-              `${e.weight} %`,
-              e.reason ?? '',
-              e.step ? `${e.step.old.requests} req, ${pct(e.step.old.errorRate)} err, p99 ${ms(e.step.old.p99Ms)} / ${e.step.new.requests} req, ${pct(e.step.new.errorRate)} err, p99 ${ms(e.step.new.p99Ms)}` : '',
-            ]),
-          ),
-        ]
-      : '',
-    r.shadowDiffs.length
-      ? [
-          h('h3', {}, `Latest differing answers of ${r.name}`),
-          r.shadowDiffs.map((d, i) =>
-            h(
-              'section',
-              { 'aria-label': `Differing pair ${i + 1} of ${r.name}` },
-              h('p', {}, time(d.at), ' ', h('code', {}, `${d.method} ${d.url}`), ` — ${d.reason}`, d.differing.paths.length && d.differing.paths[0] !== '' ? `; fields: ${d.differing.paths.join(', ')}` : ''),
-              h(
-                'div',
-                { class: 'pair' },
-                h('figure', {}, h('figcaption', {}, `Served (${d.primary.side} side), status `, d.differing.status ? h('mark', {}, String(d.primary.status)) : String(d.primary.status)), bodyView(d.primary.body, d.differing)),
-                h('figure', {}, h('figcaption', {}, `Shadow (${d.shadow.side} side), status `, d.differing.status ? h('mark', {}, String(d.shadow.status)) : String(d.shadow.status)), bodyView(d.shadow.body, d.differing)),
-              ),
-            ),
-          ),
-        ]
-      : '',
+    h('summary', {}, `Canary history of ${r.name}`),
+    table(
+      `Canary events of ${r.name}, oldest first`,
+      ['When', 'Event', 'Weight', 'Reason', 'Step figures (old / new)'],
+      r.canary.history.map((e) => [
+        time(e.at),
+        word(CANARY_EVENTS, e.event),
+        `${e.weight} %`,
+        e.reason ?? '',
+        e.step ? `${e.step.old.requests} req, ${pct(e.step.old.errorRate)} err, p99 ${ms(e.step.old.p99Ms)} / ${e.step.new.requests} req, ${pct(e.step.new.errorRate)} err, p99 ${ms(e.step.new.p99Ms)}` : '',
+      ]),
+    ),
+  );
+}
+
+function shadowPairs(r) {
+  return h(
+    'details',
+    { id: idFor('shadow', r.name) },
+    h('summary', {}, `Latest differing answers of ${r.name} (shadow comparison)`),
+    r.shadowDiffs.map((d, i) =>
+      h(
+        'section',
+        { 'aria-label': `Differing pair ${i + 1} of ${r.name}` },
+        h('p', {}, time(d.at), ' ', h('code', {}, `${d.method} ${d.url}`), ` — ${d.reason}`, d.differing.paths.length && d.differing.paths[0] !== '' ? `; fields: ${d.differing.paths.join(', ')}` : ''),
+        h(
+          'div',
+          { class: 'pair' },
+          h('figure', {}, h('figcaption', {}, `Served (${d.primary.side} side), status `, d.differing.status ? h('mark', {}, String(d.primary.status)) : String(d.primary.status)), bodyView(d.primary.body, d.differing)),
+          h('figure', {}, h('figcaption', {}, `Shadow (${d.shadow.side} side), status `, d.differing.status ? h('mark', {}, String(d.shadow.status)) : String(d.shadow.status)), bodyView(d.shadow.body, d.differing)),
+        ),
+      ),
+    ),
   );
 }
 

@@ -204,8 +204,9 @@ describe('the migration console, in a browser, steering a real split', () => {
 
   it('shows the shadow match rate and marks the fields that differ in both answers', async () => {
     await shows(paymentsRoute().locator('td').nth(6), /% match[\s\S]*[1-9]\d* compared/, 'the shadow figures');
-    const details = page.locator('#details--payments');
-    await details.locator('summary').click();
+    // The link beside the match rate opens the differing pairs.
+    await paymentsRoute().getByRole('link', { name: /latest differing pairs/ }).click();
+    const details = page.locator('#shadow--payments');
     await shows(details, /Latest differing answers of payments[\s\S]*JSON body differs; fields: asOf/, 'a differing pair');
     const pair = details.locator('.pair').first();
     // The differing field is marked in each answer, and only that one.
@@ -299,8 +300,8 @@ describe('the migration console, in a browser, steering a real split', () => {
   });
 
   it('passes axe-core with no serious or critical findings, and runs under its CSP without a violation', async () => {
-    // Everything unfolded: the canary history and its tables are checked too.
-    await page.locator('#details--payments').evaluate((d) => void ((d as unknown as { open: boolean }).open = true));
+    // Everything unfolded: the canary history and the shadow pairs are checked too.
+    for (const id of ['#details--payments', '#shadow--payments']) await page.locator(id).evaluate((d) => void ((d as unknown as { open: boolean }).open = true));
     expect(await seriousAccessibilityFindings(page)).toEqual([]);
     expect(browser.errors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
   });
