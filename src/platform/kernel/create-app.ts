@@ -32,6 +32,7 @@ import { internalHttp } from './internal-http.ts';
 import { listen, type Listener } from './listener.ts';
 import { scheduleJobs, type JobScheduler, type OwnedJob } from './jobs.ts';
 import { housekeepingJobs } from './housekeeping.ts';
+import { startTracing } from '../../../lib/telemetry/index.ts';
 
 /** A contract bound to hand-written handlers instead of its real module (a module test's neighbours). */
 export interface ContractFake {
@@ -90,6 +91,9 @@ export interface RunningApp {
 
 export async function createApp(options: AppOptions): Promise<RunningApp> {
   const { config, deployable } = options;
+  // A no-op when bootstrap started tracing already; an app built directly (tests) propagates trace
+  // context the same way a deployable does.
+  await startTracing({ serviceName: deployable });
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, { deployable });
   const metrics = createMetrics({ deployable });
   const container = rootContainer.createChildContainer();
