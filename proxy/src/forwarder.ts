@@ -14,6 +14,7 @@ import type { CompiledRoute, RouteTable } from './route-table.ts';
 import type { UpstreamInstance, UpstreamPool } from './upstream-pool.ts';
 import { sideFor, stickyKey, clientAddress, type Side } from './side-assignment.ts';
 import { applyEdgeHeaders } from './edge-headers.ts';
+import { traceRequest, type RequestTrace } from './request-trace.ts';
 import { sendProblem } from './problem.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { UpstreamAgents } from './upstream-agents.ts';
@@ -174,9 +175,11 @@ interface Ctx {
   primaryChunks: Buffer[] | undefined;
   /** The attempt in progress (undefined for WebSocket tunnels). */
   attempt: Attempt | undefined;
+  /** Spans of this request, when tracing is exported. */
+  trace: RequestTrace | undefined;
 }
 
-type ProxiedRequest = http.IncomingMessage & { proxyCtx?: Ctx };
+type ProxiedRequest = http.IncomingMessage & { proxyCtx?: Ctx; trace?: RequestTrace };
 
 export interface ForwarderDeps {
   table(): RouteTable;
@@ -212,6 +215,11 @@ export class Forwarder {
 
   /** Handles one client request (everything but the proxy's own endpoints). */
   handle(req: ProxiedRequest, res: http.ServerResponse): void {
+    const trace = traceRequest(req);
+    if (trace) {
+      req.trace = trace;
+      res.once('close', () => trace.end(res.statusCode));
+    }
     const table = this.deps.table();
     const method = req.method ?? 'GET';
     const route = table.match(method, req.url ?? '/');
@@ -274,6 +282,7 @@ export class Forwarder {
     }
 
     const requestId = applyEdgeHeaders(req, (req.socket as Socket & { encrypted?: boolean }).encrypted === true);
+    req.trace?.routed({ route: rc?.name ?? DEFAULT_ROUTE, prefix: rc?.prefix, side, weight: rc?.weight, pool: pool.name, forced: rc !== undefined && (req.headers[table.config.overrideHeader] === 'old' || req.headers[table.config.overrideHeader] === 'new') });
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const length = Number(req.headers['content-length'] ?? 0);
     const bufferable = !hasBody || (req.headers['content-length'] !== undefined && length <= table.config.maxReplayBodyBytes);
@@ -310,6 +319,7 @@ export class Forwarder {
       shadowIgnore: shadowCfg?.ignoreFields ?? [],
       primaryChunks: undefined,
       attempt: undefined,
+      trace: req.trace,
     };
     req.proxyCtx = ctx;
 
@@ -338,6 +348,10 @@ export class Forwarder {
     ctx.inst.inFlight++;
     ctx.released = false;
     const { req } = ctx;
+    if (ctx.trace) {
+      const traceparent = ctx.trace.attempt(req.method ?? 'GET', ctx.inst.url, ctx.side);
+      if (traceparent) req.headers.traceparent = traceparent;
+    }
     const headers = flatHeaders(req.headers, NOT_FORWARDED);
     const timeout = this.deps.table().config.upstreamTimeoutMs;
     if (ctx.attempts === 1 && !ctx.instanceRetried) ctx.res.once('close', abortUpstreamIfUnfinished);
@@ -376,6 +390,7 @@ export class Forwarder {
     ctx.pool = ctx.other;
     ctx.other = failed;
     ctx.side = to;
+    ctx.trace?.fellBack(from, to, ctx.pool.name, why);
     ctx.body ??= Buffer.alloc(0);
     this.dispatch(ctx);
     return true;
@@ -383,6 +398,7 @@ export class Forwarder {
 
   /** The upstream's status and headers are in (called by Attempt). */
   answerStarted(ctx: Ctx, controller: Dispatcher.DispatchController, status: number, upstream: Record<string, string | string[] | undefined>, statusMessage: string | undefined): void {
+    ctx.trace?.attemptAnswered(status);
     if (RETRY_STATUS.has(status) && ctx.retryable && ctx.attempts === 1 && !ctx.res.destroyed) {
       // Read to the end (so the connection goes back to the pool), then retried on the other side.
       this.deps.metrics.upstreamErrors.labels(ctx.routeName, ctx.side, String(status)).inc();
@@ -406,6 +422,7 @@ export class Forwarder {
   /** The whole answer is in (called by Attempt). */
   answerEnded(ctx: Ctx): void {
     this.release(ctx);
+    ctx.trace?.attemptEnded();
     // A 502/503/504 already counted against this side: try the other.
     if (ctx.retrying) return this.retry(ctx);
     ctx.res.end();
@@ -415,6 +432,7 @@ export class Forwarder {
   /** The attempt failed: no connection, a timeout, a reset, or an abort (called by Attempt). */
   answerFailed(ctx: Ctx, err: NodeJS.ErrnoException): void {
     this.release(ctx);
+    ctx.trace?.attemptFailed(err);
     // A 502/503/504 already counted against this side, whatever became of its body: try the other.
     if (ctx.retrying) return this.retry(ctx);
     this.onError(err, ctx);
@@ -501,7 +519,7 @@ export class Forwarder {
       start: performance.now(), attempts: 1, safe: false, retryable: false, instanceRetried: false, timedOut: false,
       hasBody: false, retrying: false, req, res: undefined as unknown as http.ServerResponse,
       body: undefined, requestId, setCookie: undefined,
-      shadow: undefined, shadowSide: undefined, shadowIgnore: [], primaryChunks: undefined, attempt: undefined,
+      shadow: undefined, shadowSide: undefined, shadowIgnore: [], primaryChunks: undefined, attempt: undefined, trace: undefined,
     };
     this.hpm.upgrade(req, socket, head);
   }

@@ -9,6 +9,7 @@ import { readProxyEnv } from './proxy-env.ts';
 import { readConfig, ConfigError } from './config-file.ts';
 import { startProxy } from './proxy-server.ts';
 import { runPrimary, runWorker } from './cluster.ts';
+import { currentTracing, exportRequested, startTracing } from '../../lib/telemetry/index.ts';
 
 // V8 otherwise learns, while the proxy warms up, to allocate per-request objects (request, headers,
 // upstream answer) straight into the old generation: every young collection then scans them and
@@ -21,6 +22,8 @@ try {
   env = readProxyEnv();
   // Fail fast with the line/column or the field path before anything listens.
   if (cluster.isPrimary) readConfig(env.PROXY_CONFIG);
+  // Spans only when OTEL_* asks for export (request-trace.ts); each process exports its own.
+  if (exportRequested()) await startTracing({ serviceName: 'proxy' });
 } catch (err) {
   console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);
   process.exit(1);
@@ -46,6 +49,7 @@ if (workers > 1 && cluster.isPrimary) {
   const stop = async () => {
     log.info('draining');
     await proxy.close();
+    await currentTracing()?.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', stop);
