@@ -19,6 +19,7 @@ import { watchConfig } from './config-watcher.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin-api.ts';
 import { sendJson, sendProblem } from './problem.ts';
 import type { Side } from './side-assignment.ts';
+import { routedDocument } from './openapi-merge.ts';
 
 export interface ProxyOptions {
   configPath: string;
@@ -199,6 +200,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (req.method === 'GET' && (url === '/health/live' || url === '/health/started')) return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url === '/health/ready') {
       return draining ? sendProblem(res, 503, 'Draining', 'the proxy is shutting down') : sendJson(res, 200, { status: 'ok' });
+    }
+    if (req.method === 'GET' && url === '/openapi.json') {
+      void routedDocument(table).then(
+        (doc) => (doc ? sendJson(res, 200, doc) : sendProblem(res, 502, 'Bad Gateway', 'no pool answered its /openapi.json')),
+        () => sendProblem(res, 502, 'Bad Gateway', 'the routed document could not be assembled'),
+      );
+      return;
     }
     if (req.method === 'GET' && url === '/metrics') {
       for (const r of table.config.routes) {

@@ -3,9 +3,13 @@
 //     with a fresh DATA_DIR (migrations and seed run) and warm (the same DATA_DIR again);
 //   - GET /api/v1/products/:sku under autocannon, side by side in the same run with a minimal
 //     express + better-sqlite3 server doing the same lookup on the same file
-//     (scripts/bench/kernel-baseline.ts). The ratio is the figure: what the module system costs.
+//     (scripts/bench/kernel-baseline.ts). The ratio is the figure: what the module system costs;
+//   - the same lookup with tracing on (every request sampled, spans exported over OTLP/HTTP to a
+//     local sink standing in for a collector) against tracing off: what OpenTelemetry costs.
 // Traffic goes to 127.0.0.1 only. Writes the `kernel` section of docs/benchmarks.md.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,10 +66,10 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
 }
 
 /** `entry` scripts/bench/monolith-without-hooks.ts is the same app without main.ts's hook: drizzle-orm loads as ES modules. */
-const startApp = async (dataDir: string, entry = 'src/main.ts', logLevel = 'info') => {
+const startApp = async (dataDir: string, entry = 'src/main.ts', logLevel = 'info', extraEnv: Record<string, string> = {}) => {
   const port = await freePort();
   // LOG_LEVEL at its default (info: one JSON line per request), as deployed; stdout is discarded.
-  const s = await startServer([entry], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel }, port);
+  const s = await startServer([entry], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel, ...extraEnv }, port);
   return { ...s, port };
 };
 
@@ -85,12 +89,31 @@ async function load(port: number, token: string, seconds: number): Promise<{ rps
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
+/**
+ * Stands in for an OpenTelemetry collector: takes OTLP/HTTP exports (protobuf, the default
+ * protocol), counts their bytes and answers an empty success, as a collector would.
+ */
+async function startTraceSink(): Promise<{ endpoint: string; bytes: () => number; close: () => Promise<void> }> {
+  let bytes = 0;
+  const server: Server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bytes: () => bytes,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (n: number, d = 0) => n.toFixed(d);
 
 export async function run(): Promise<void> {
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
+  const sinks: { close: () => Promise<void> }[] = [];
   try {
     // --- start-up: fresh data dir, then warm (the same dir again)
     const fresh: { ms: number; rss: number }[] = [];
@@ -124,6 +147,10 @@ export async function run(): Promise<void> {
     children.push(quiet.child);
     const baseline = await startBaseline(dataDir);
     children.push(baseline.child);
+    const sink = await startTraceSink();
+    sinks.push(sink);
+    const traced = await startApp(dataDir, 'src/main.ts', 'info', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint });
+    children.push(traced.child);
     const check = await fetch(`http://127.0.0.1:${app.port}/api/v1/products/${SKU}`, { headers: { authorization: `Bearer ${token}` } });
     const expected = await check.json();
     const same = await (await fetch(`http://127.0.0.1:${baseline.port}/api/v1/products/${SKU}`)).json();
@@ -132,15 +159,18 @@ export async function run(): Promise<void> {
     await load(app.port, token, 1);
     await load(quiet.port, token, 1);
     await load(baseline.port, token, 1);
-    const results = { app: [] as Awaited<ReturnType<typeof load>>[], quiet: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[] };
+    await load(traced.port, token, 1);
+    const results = { app: [] as Awaited<ReturnType<typeof load>>[], quiet: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[], traced: [] as Awaited<ReturnType<typeof load>>[] };
     for (let round = 0; round < ROUNDS; round++) {
       const a = await load(app.port, token, SECONDS);
       const q = await load(quiet.port, token, SECONDS);
       const b = await load(baseline.port, token, SECONDS);
+      const t = await load(traced.port, token, SECONDS);
       results.app.push(a);
       results.quiet.push(q);
       results.baseline.push(b);
-      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · kernel at warn ${f(q.rps)} req/s p99 ${q.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms`);
+      results.traced.push(t);
+      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · kernel at warn ${f(q.rps)} req/s p99 ${q.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms · tracing on ${f(t.rps)} req/s p99 ${t.p99} ms`);
     }
     const appRss = rssMb(app.child.pid!);
     const summary = (xs: Awaited<ReturnType<typeof load>>[]) => ({
@@ -152,7 +182,12 @@ export async function run(): Promise<void> {
     const k = summary(results.app);
     const q = summary(results.quiet);
     const b = summary(results.baseline);
+    const t = summary(results.traced);
     const ratio = k.rps / b.rps;
+    const tracingCost = 1 - t.rps / k.rps;
+    // Spans reach the sink in batches: wait for the last one before reading what was exported.
+    await new Promise((r) => setTimeout(r, 6_000));
+    const exportedMb = sink.bytes() / 1e6;
 
     const startRows = [
       ['`node src/main.ts`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
@@ -164,6 +199,10 @@ export async function run(): Promise<void> {
       ['kernel (`node src/main.ts`)', f(k.rps), f(ratio, 2), String(k.p50), String(k.p99), String(k.bad)],
       ['kernel with `LOG_LEVEL=warn` (no request log line)', f(q.rps), f(q.rps / b.rps, 2), String(q.p50), String(q.p99), String(q.bad)],
       ['baseline (express + better-sqlite3)', f(b.rps), '1.00', String(b.p50), String(b.p99), String(b.bad)],
+    ];
+    const tracingRows = [
+      ['tracing off (no `OTEL_*` set: context propagated, nothing recorded)', f(k.rps), '1.00', String(k.p50), String(k.p99), String(k.bad)],
+      ['tracing on (exporting to a local collector)', f(t.rps), f(t.rps / k.rps, 2), String(t.p50), String(t.p99), String(t.bad)],
     ];
     writeSection(
       'kernel',
@@ -194,10 +233,24 @@ build (\`src/platform/kernel/load-drizzle-as-commonjs.ts\`), which reads that fi
 with other processes' load (a 2-core box shared with test runs): compare rows of the same run.
 
 The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput on this lookup.
+
+### Tracing
+
+The same lookup on the same data, with tracing off (the \`kernel\` row above) and on:
+\`OTEL_EXPORTER_OTLP_ENDPOINT\` set, the default sampler (\`parentbased_always_on\`: every request
+is recorded), the http, express, undici, pg and ioredis instrumentations loaded by the start-up
+hook, and spans exported over OTLP/HTTP (protobuf) in batches to a local sink standing in for a
+collector (${f(exportedMb, 1)} MB of spans over the run). Each request records a server span and
+the express handler's span; middlewares are not spans (\`src/platform/observability/instrumentations.ts\`).
+
+${table(['server', 'req/s', 'vs tracing off', 'p50 ms', 'p99 ms', 'errors + non-2xx'], tracingRows)}
+
+Tracing on costs **${f(tracingCost * 100, 1)} %** of throughput here (the bound is 10 %).
 `,
     );
   } finally {
     for (const c of children) await stop(c).catch(() => {});
+    for (const s of sinks) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }

@@ -165,9 +165,9 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   }
 
   const verifier = tokenVerifierFor(config);
-  const edge = { config, logger, metrics, health, readiness: () => readiness, verifier };
+  const edge = { deployable, config, logger, metrics, health, readiness: () => readiness, verifier };
   const http = publicHttp(edge, [...parts.values()].flatMap((p) => (p.routes ? [p.routes] : [])));
-  const internal = internalHttp(edge, { contracts: remote.endpoint(served), bus });
+  const internal = internalHttp(edge, { contracts: remote.endpoint(served), served: [...served.values()].map((s) => s.contract), bus });
 
   if (config.seed) for (const part of parts.values()) await part.seed?.();
   bus.start(
