@@ -2,7 +2,7 @@
 // calls and published events pick the ids up without threading them through every signature.
 // It rides in OpenTelemetry's context, beside the active span: one AsyncLocalStorage carries both,
 // and the trace context is never a copy that can drift from the span being recorded.
-import { context, createContextKey } from '@opentelemetry/api';
+import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { ensureContextManager } from '../../../lib/telemetry/index.ts';
 import type { Identity } from '../../../lib/trust/index.ts';
 
@@ -24,6 +24,11 @@ const key = createContextKey('strangler.request-context');
 /** Runs `fn` with `ctx` as the request context, keeping the active span. */
 export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
   return context.with(context.active().setValue(key, ctx), fn);
+}
+
+/** `base` (say, with a span set in it) with `ctx` as its request context, to enter in one step. */
+export function withRequestContext(base: Context, ctx: RequestContext): Context {
+  return base.setValue(key, ctx);
 }
 
 export function currentContext(): RequestContext | undefined {

@@ -1,32 +1,39 @@
 // Every request runs inside a context holding its request id (X-Request-Id honoured or
-// generated, and echoed back), its correlation id, and a server span continuing the caller's W3C
-// trace (or starting one). With the http instrumentation loaded (tracing exported) that span is
-// already open; otherwise this opens it here, so ids and trace context behave the same either way.
+// generated, and echoed back), its correlation id, and its server span continuing the caller's W3C
+// trace (or starting one). The span is the app's own, named by the route that matched
+// (`GET /api/v1/products/:sku`); with tracing off it records nothing but still gives the request
+// trace ids for its log lines, its outgoing calls and the events it publishes.
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { context, propagation, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { runWithContext } from '../context/request-context.ts';
+import { runWithContext, withRequestContext } from '../context/request-context.ts';
 import { currentTraceparent, tracer } from '../observability/trace-context.ts';
 
 const safeId = /^[A-Za-z0-9._:-]{1,128}$/;
+// Probes and scrapes every few seconds would bury the requests people look for.
+const unobserved = /^\/(health\/|metrics$)/;
 
 export const requestContext: RequestHandler = (req, res, next) => {
   const given = req.get('x-request-id');
   const requestId = given && safeId.test(given) ? given : randomUUID();
   const correlation = req.get('x-correlation-id');
-  const ctx = { requestId, correlationId: correlation && safeId.test(correlation) ? correlation : requestId };
+  const ids = { requestId, correlationId: correlation && safeId.test(correlation) ? correlation : requestId };
   res.setHeader('X-Request-Id', requestId);
-  if (trace.getSpan(context.active())) {
-    const traceparent = currentTraceparent();
-    if (traceparent) res.setHeader('traceparent', traceparent);
-    runWithContext(ctx, next);
+  if (unobserved.test(req.path)) {
+    runWithContext(ids, next);
     return;
   }
   // The propagator ignores a malformed traceparent: the request then starts a trace of its own.
   const parent = propagation.extract(context.active(), req.headers);
-  const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method } }, parent);
+  const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path, 'url.scheme': req.protocol } }, parent);
   res.once('close', () => {
     if (span.isRecording()) {
+      // Known once express has matched: the pattern, never the raw path (one name per route).
+      const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : undefined;
+      if (route) {
+        span.updateName(`${req.method} ${route}`);
+        span.setAttribute('http.route', route);
+      }
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     }
@@ -35,5 +42,5 @@ export const requestContext: RequestHandler = (req, res, next) => {
   const active = trace.setSpan(parent, span);
   const traceparent = currentTraceparent(active);
   if (traceparent) res.setHeader('traceparent', traceparent);
-  context.with(active, () => runWithContext(ctx, next));
+  context.with(withRequestContext(active, ids), next);
 };
