@@ -2,7 +2,7 @@
 // the proxy config and the deploy folder: what it checks, what it writes, that every command is
 // idempotent, and that the bundle it builds holds no other module's implementation and runs.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,14 +39,11 @@ const proxyConfig = () => JSON.parse(readFileSync(paths.proxy, 'utf8')) as { poo
 const state = (module: string) => readTopologyFile(paths.topology).modules[module]?.state ?? 'local';
 
 beforeAll(() => {
-  // The deploy folder sits where the Dockerfile puts it (<root>/deploy/<module>/dist), beside a
-  // migrations folder and node_modules, so the bundle can run from the copy as it would in the image.
+  // The deploy folder lives outside the repository, as --deploy-dir allows.
   dir = mkdtempSync(join(tmpdir(), 'extract-'));
   paths = { topology: join(dir, 'topology.json'), proxy: join(dir, 'proxy.json'), deploy: join(dir, 'deploy') };
   cpSync(join(repoRoot, 'topology.json'), paths.topology);
   cpSync(join(repoRoot, 'proxy/config.json'), paths.proxy);
-  symlinkSync(join(repoRoot, 'migrations'), join(dir, 'migrations'), 'dir');
-  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -73,16 +70,28 @@ describe('npm run extract', () => {
     expect(state('catalog')).toBe('migrating');
     const home = join(paths.deploy, 'catalog');
     const env = readFileSync(join(home, 'catalog.env'), 'utf8');
-    expect(env).toMatch(/^PORT=\d+$/m);
+    // catalog is the first module: public 3101, internal 4101 (the address the topology records).
+    expect(env).toMatch(/^PORT=3101$/m);
+    expect(env).toMatch(/^INTERNAL_PORT=4101$/m);
     expect(env).toMatch(/^DATA_DIR=/m);
-    expect(env).toMatch(/DATABASE_URL=/);
+    expect(env).toMatch(/DATABASE_URL/);
     expect(env).toMatch(/^BUS=bullmq$/m);
-    expect(readFileSync(join(home, 'Dockerfile'), 'utf8')).toMatch(/CMD \["node", ".*catalog\/dist\/service\.mjs"\]/);
-    const k8s = readFileSync(join(home, 'kubernetes.yaml'), 'utf8');
-    for (const probe of ['startupProbe:[\\s\\S]*?/health/started', 'livenessProbe:[\\s\\S]*?/health/live', 'readinessProbe:[\\s\\S]*?/health/ready']) expect(k8s).toMatch(new RegExp(probe));
+    expect(readTopologyFile(paths.topology).modules.catalog!.urls).toEqual(['http://127.0.0.1:4101']);
+    // The image builds its own bundle from the repository: nothing is copied from the deploy folder.
+    const dockerfile = readFileSync(join(home, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/RUN node scripts\/build-deployable\.ts catalog \/out/);
+    expect(dockerfile).toMatch(/CMD \["node", "dist\/service\.mjs"\]/);
+    expect(dockerfile).not.toMatch(/COPY \.\./);
+    for (const variant of ['sqlite', 'postgres']) {
+      const k8s = readFileSync(join(home, 'kubernetes', variant, 'catalog-service.yaml'), 'utf8');
+      for (const probe of ['startupProbe:[\\s\\S]*?/health/started', 'livenessProbe:[\\s\\S]*?/health/live', 'readinessProbe:[\\s\\S]*?/health/ready']) expect(k8s).toMatch(new RegExp(probe));
+    }
     const proxy = proxyConfig();
     expect(proxy.routes).toContainEqual(expect.objectContaining({ name: 'catalog', prefix: '/api/v1/products', new: 'catalog', weight: 0 }));
-    expect(proxy.pools.catalog!.instances).toEqual(readTopologyFile(paths.topology).modules.catalog!.urls);
+    // Proxy pools name public listeners; the topology names internal ones.
+    expect(proxy.pools.catalog!.instances).toEqual(['http://127.0.0.1:3101']);
+    const deployed = JSON.parse(readFileSync(join(paths.deploy, 'system/proxy/config.json'), 'utf8')) as { pools: Record<string, { instances: string[] }> };
+    expect(deployed.pools.catalog!.instances).toEqual(['http://catalog-service:3101']);
   });
 
   it('bundles the platform and the module, and of other modules only their contracts and manifests', () => {
@@ -108,7 +117,7 @@ describe('npm run extract', () => {
     expect(readFileSync(paths.proxy, 'utf8')).toBe(proxyBefore);
   });
 
-  describe('the bundle, started on its own', () => {
+  describe('the bundle, copied elsewhere and started on its own', () => {
     let child: Child | undefined;
     const bus = busPrefix();
     afterAll(async () => {
@@ -121,7 +130,16 @@ describe('npm run extract', () => {
       const port = await freePort();
       const internalPort = await freePort();
       const data = mkdtempSync(join(dir, 'data-'));
-      child = startTs(join(paths.deploy, 'catalog/dist/service.mjs'), {
+      // The folder alone, moved: its package.json names what the bundle cannot hold, and that is
+      // all it gets (linked from the repository's install, as npm install in the copy would put it).
+      const copy = join(dir, 'catalog-copy');
+      cpSync(join(paths.deploy, 'catalog'), copy, { recursive: true });
+      const runtime = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+      const installed = (name: string) => (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+      expect(runtime.dependencies).toEqual({ 'better-sqlite3': installed('better-sqlite3') });
+      mkdirSync(join(copy, 'node_modules'));
+      for (const name of Object.keys(runtime.dependencies)) symlinkSync(join(repoRoot, 'node_modules', name), join(copy, 'node_modules', name), 'dir');
+      child = startTs(join(copy, 'dist/service.mjs'), {
         ...testKeysEnv,
         PORT: String(port),
         INTERNAL_PORT: String(internalPort),
@@ -137,7 +155,7 @@ describe('npm run extract', () => {
       const internal = `http://127.0.0.1:${internalPort}`;
       await waitReady(base, child, 120_000);
       // The background WAL checkpointer's worker ships beside the bundle (esbuild does not follow it).
-      expect(existsSync(join(paths.deploy, 'catalog/dist/wal-checkpoint-worker.mjs'))).toBe(true);
+      expect(existsSync(join(copy, 'dist/wal-checkpoint-worker.mjs'))).toBe(true);
       expect(child.output()).not.toMatch(/background checkpoints unavailable/);
       // It started through the same bootstrap as `npm run service`, with the same start-up hooks.
       expect(child.output()).toMatch(/"hooks":\["drizzle-as-commonjs"\].*"msg":"starting"/);
@@ -172,6 +190,9 @@ describe('npm run extract', () => {
     const r = await extract('catalog', '--undo');
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/catalog remote → local/);
+    // It says what to do now, in order: the monolith takes the module back, then the service stops.
+    expect(r.out).toMatch(/1\. restart the monolith[^\n]*runs catalog again/);
+    expect(r.out).toMatch(/2\. stop the catalog service[\s\S]*npm run service -- catalog[\s\S]*compose[\s\S]*kubectl delete [^\n]*app\.kubernetes\.io\/name=catalog-service/);
     expect(state('catalog')).toBe('local');
     expect(proxyConfig().routes.some((x) => x.new === 'catalog')).toBe(false);
     expect(proxyConfig().pools.catalog).toBeUndefined();

@@ -2,6 +2,7 @@
 // together with the platform's own tables.
 import { pgKit, sqliteKit, type Dialect, type SchemaKit } from './column-kits.ts';
 import { join, resolve } from 'node:path';
+import { migrationsRoot } from './migrations-root.ts';
 import { platformTables } from './platform-tables.ts';
 
 export type { Dialect, SchemaKit } from './column-kits.ts';
@@ -28,7 +29,7 @@ export function defineSchema<T extends Record<string, unknown>>(
     module,
     // Resolved on use: drizzle-kit loads schema files as CommonJS, where import.meta is empty.
     get migrationsDir() {
-      return resolve(import.meta.dirname, '../../..', options.migrationsDir ?? join('migrations', module));
+      return resolve(migrationsRoot(), options.migrationsDir ?? join('migrations', module));
     },
     tables(dialect) {
       let tables = cache.get(dialect);

@@ -8,6 +8,7 @@ import { loadDeployableConfig } from '../config/settings.ts';
 import { loadAll, UnknownModule, type SystemDefinition } from '../modules/system.ts';
 import { ServiceCredentialsMissing } from '../remote/remote-contracts.ts';
 import { TopologyError } from './topology.ts';
+import { serviceListenDefaults } from './service-ports.ts';
 import { createApp, type RunningApp } from './create-app.ts';
 import { startupHooks } from './startup-hooks.ts';
 import { currentTracing, startTracing, TracingSettingsError } from '../../../lib/telemetry/index.ts';
@@ -41,8 +42,9 @@ export async function bootstrap(o: BootstrapOptions): Promise<RunningApp | undef
       throw new UnknownModule(`Unknown module "${o.run}"; known: ${o.system.manifests.map((m) => m.name).join(', ')}`);
     }
     const modules = monolith ? await loadAll(o.system) : [await o.system.load(o.run)];
-    // A module apart from the monolith only meets the others through Redis: BullMQ by default.
-    const { config, settings } = loadDeployableConfig(modules, monolith ? env : { BUS: 'bullmq', ...env });
+    // A module apart from the monolith only meets the others through Redis: BullMQ by default; and
+    // without PORT it listens where the topology says it is, never on the monolith's port.
+    const { config, settings } = loadDeployableConfig(modules, monolith ? env : { BUS: 'bullmq', ...env, ...serviceListenDefaults(o.system.manifests, o.run, env) });
     const deployable = monolith ? MONOLITH : serviceDeployable(o.run);
     // Before the app: its spans, and the instrumentations registered by the start-up hook, report
     // under this deployable's name.

@@ -53,6 +53,11 @@ export function readTopologyFile(path: string): TopologyFile {
   } catch (err) {
     throw new TopologyError(`${path}: not valid JSON: ${(err as Error).message}`);
   }
+  return validateTopology(raw, path);
+}
+
+/** Checks a topology as parsed from JSON (a file, or an edit about to be written); names every bad field. */
+export function validateTopology(raw: unknown, path: string): TopologyFile {
   const parsed = topologySchema.safeParse(raw);
   if (!parsed.success) {
     throw new TopologyError(`${path}: invalid topology\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);

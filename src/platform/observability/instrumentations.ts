@@ -39,5 +39,10 @@ const chosen = [...enabled].filter((name) => {
   return false;
 });
 
-register({ include: chosen.flatMap((name) => available[name]!.modules) });
+// In a deployable's bundle (scripts/extract-bundle.ts) express, pg and ioredis are inlined: there is
+// no import left to intercept, and import-in-the-middle's loader would look for its own files beside
+// the bundle. There the instrumentations patch what still loads through require() (Node's http),
+// and pg and ioredis go untraced; the app's own spans are the same.
+const fromSource = import.meta.url.endsWith('.ts');
+if (fromSource) register({ include: chosen.flatMap((name) => available[name]!.modules) });
 registerInstrumentations({ instrumentations: chosen.map((name) => available[name]!.create()) });
