@@ -25,6 +25,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTS = Number(process.env.BENCH_STARTS ?? 3);
 const SKU = 'MUG-STONE'; // one of the seeded demo products
+const TRACING_PAIRS = Number(process.env.BENCH_TRACING_PAIRS ?? 10);
+const PAIR_SECONDS = Number(process.env.BENCH_PAIR_SECONDS ?? 3);
+const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these
 
 
 function rssMb(pid: number): number {
@@ -107,6 +110,20 @@ async function startTraceSink(): Promise<{ endpoint: string; bytes: () => number
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** One load run on `port`, with the server's CPU time per request it served. */
+async function measured(pid: number, port: number, token: string, seconds: number) {
+  const before = cpuMs(pid);
+  const r = await load(port, token, seconds);
+  const total = r.rps * seconds;
+  return { ...r, cpuPerRequestMs: (cpuMs(pid) - before) / total };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (n: number, d = 0) => n.toFixed(d);
 
@@ -162,15 +179,29 @@ export async function run(): Promise<void> {
     await load(traced.port, token, 1);
     const results = { app: [] as Awaited<ReturnType<typeof load>>[], quiet: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[], traced: [] as Awaited<ReturnType<typeof load>>[] };
     for (let round = 0; round < ROUNDS; round++) {
+      // Tracing on right after tracing off: the pair this bench exists to compare sees the same load.
       const a = await load(app.port, token, SECONDS);
+      const t = await load(traced.port, token, SECONDS);
       const q = await load(quiet.port, token, SECONDS);
       const b = await load(baseline.port, token, SECONDS);
-      const t = await load(traced.port, token, SECONDS);
       results.app.push(a);
       results.quiet.push(q);
       results.baseline.push(b);
       results.traced.push(t);
       console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · kernel at warn ${f(q.rps)} req/s p99 ${q.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms · tracing on ${f(t.rps)} req/s p99 ${t.p99} ms`);
+    }
+    // Tracing off against on, in short runs back to back, the order alternating: on a shared machine
+    // throughput drifts by tens of percent within seconds, so each pair's ratio is the sample and
+    // the median ratio the figure. CPU time per request served, which drift hardly moves, beside it.
+    const pairs: { off: Awaited<ReturnType<typeof measured>>; on: Awaited<ReturnType<typeof measured>> }[] = [];
+    for (let i = 0; i < TRACING_PAIRS; i++) {
+      const first = i % 2 === 0 ? 'off' : 'on';
+      const run = (which: 'off' | 'on') => (which === 'off' ? measured(app.child.pid!, app.port, token, PAIR_SECONDS) : measured(traced.child.pid!, traced.port, token, PAIR_SECONDS));
+      const x = await run(first);
+      const y = await run(first === 'off' ? 'on' : 'off');
+      const pair = first === 'off' ? { off: x, on: y } : { off: y, on: x };
+      pairs.push(pair);
+      console.log(`  tracing pair ${i + 1}: off ${f(pair.off.rps)} req/s ${f(pair.off.cpuPerRequestMs, 3)} CPU ms/req · on ${f(pair.on.rps)} req/s ${f(pair.on.cpuPerRequestMs, 3)} CPU ms/req · ratio ${f(pair.on.rps / pair.off.rps, 3)}`);
     }
     const appRss = rssMb(app.child.pid!);
     const summary = (xs: Awaited<ReturnType<typeof load>>[]) => ({
@@ -184,7 +215,10 @@ export async function run(): Promise<void> {
     const b = summary(results.baseline);
     const t = summary(results.traced);
     const ratio = k.rps / b.rps;
-    const tracingCost = 1 - t.rps / k.rps;
+    const pairRatio = median(pairs.map((p) => p.on.rps / p.off.rps));
+    const cpuOff = median(pairs.map((p) => p.off.cpuPerRequestMs));
+    const cpuOn = median(pairs.map((p) => p.on.cpuPerRequestMs));
+    const tracingCost = 1 - pairRatio;
     // Spans reach the sink in batches: wait for the last one before reading what was exported.
     await new Promise((r) => setTimeout(r, 6_000));
     const exportedMb = sink.bytes() / 1e6;
@@ -200,9 +234,11 @@ export async function run(): Promise<void> {
       ['kernel with `LOG_LEVEL=warn` (no request log line)', f(q.rps), f(q.rps / b.rps, 2), String(q.p50), String(q.p99), String(q.bad)],
       ['baseline (express + better-sqlite3)', f(b.rps), '1.00', String(b.p50), String(b.p99), String(b.bad)],
     ];
+    const pairOff = median(pairs.map((p) => p.off.rps));
+    const pairOn = median(pairs.map((p) => p.on.rps));
     const tracingRows = [
-      ['tracing off (no `OTEL_*` set: context propagated, nothing recorded)', f(k.rps), '1.00', String(k.p50), String(k.p99), String(k.bad)],
-      ['tracing on (exporting to a local collector)', f(t.rps), f(t.rps / k.rps, 2), String(t.p50), String(t.p99), String(t.bad)],
+      ['tracing off (no `OTEL_*` set: context propagated, nothing recorded)', f(pairOff), '1.00', f(cpuOff, 3), String(median(pairs.map((p) => p.off.p99))), String(pairs.reduce((n, p) => n + p.off.errors + p.off.non2xx, 0))],
+      ['tracing on (exporting to a local collector)', f(pairOn), f(pairRatio, 2), f(cpuOn, 3), String(median(pairs.map((p) => p.on.p99))), String(pairs.reduce((n, p) => n + p.on.errors + p.on.non2xx, 0))],
     ];
     writeSection(
       'kernel',
@@ -247,9 +283,16 @@ instrumentation (a span per handler, a wrapper on every router layer) cost about
 lookup's throughput, which is why the first is replaced and the second is opt-in
 (\`OTEL_NODE_ENABLED_INSTRUMENTATIONS\`, see [tracing.md](tracing.md)).
 
-${table(['server', 'req/s', 'vs tracing off', 'p50 ms', 'p99 ms', 'errors + non-2xx'], tracingRows)}
+${TRACING_PAIRS} pairs of ${PAIR_SECONDS} s runs, tracing off and on back to back (which goes first alternates):
+req/s and p99 are medians over the pairs; "vs tracing off" is the median of each pair's ratio;
+CPU ms/request is the server's CPU time (user + system, /proc) per request it served, median over
+the pairs — the steadier figure on a machine shared with other work. In the rounds above, with
+${SECONDS} s runs further apart, tracing on served ${f(t.rps)} req/s (median; p99 ${t.p99} ms).
 
-Tracing on costs **${f(tracingCost * 100, 1)} %** of throughput here (the bound is 10 %).
+${table(['server', 'req/s', 'vs tracing off', 'CPU ms / request', 'p99 ms', 'errors + non-2xx'], tracingRows)}
+
+Tracing on costs **${f(tracingCost * 100, 1)} %** of throughput here (median of the pairs; the
+bound is 10 %), and **${f((cpuOn / cpuOff - 1) * 100, 1)} %** more CPU per request.
 `,
     );
   } finally {

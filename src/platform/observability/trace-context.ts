@@ -4,7 +4,7 @@
 // by another process, continues the trace that caused it.
 import { context, propagation, trace, ROOT_CONTEXT, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
 
-export const tracer = trace.getTracer('strangler-monolith');
+export const tracer = trace.getTracer('strangler');
 
 const getter = {
   keys: (carrier: Record<string, string>) => Object.keys(carrier),
@@ -51,4 +51,9 @@ export async function inSpan<T>(name: string, attributes: Attributes, fn: (span:
 /** Runs `fn` under the span a stored traceparent names (a saga row's, an envelope's), not the caller's. */
 export function underTraceparent<T>(traceparent: string | null | undefined, fn: () => T): T {
   return context.with(contextFromTraceparent(traceparent), fn);
+}
+
+/** Runs `fn` in no trace: background work that must not appear under whichever request woke it. */
+export function outsideAnyTrace<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
 import { runWithContext } from '../../../platform/context/request-context.ts';
-import { inSpan, underTraceparent } from '../../../platform/observability/trace-context.ts';
+import { inSpan, outsideAnyTrace, underTraceparent } from '../../../platform/observability/trace-context.ts';
 import { backoffDelay } from '../../../platform/bus/backoff.ts';
 import { CancelReason as CancelReasons, OrderCancelled, OrderConfirmed } from '../events.ts';
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
@@ -252,14 +252,14 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
       return;
     }
     scheduled = true;
-    // The runner's own context, not the one of the request that happened to wake it.
-    setImmediate(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed'))));
+    // The runner's own context and no trace, not those of the request that happened to wake it.
+    setImmediate(() => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed')))));
   }
 
   return {
     kick,
     async poll() {
-      await runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick());
+      await outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick()));
     },
     async idle() {
       while (inFlight.size || polling || scheduled) await Promise.allSettled([...inFlight.values(), new Promise((r) => setImmediate(r))]);
