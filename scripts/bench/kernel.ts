@@ -291,8 +291,8 @@ ${SECONDS} s runs further apart, tracing on served ${f(t.rps)} req/s (median; p9
 
 ${table(['server', 'req/s', 'vs tracing off', 'CPU ms / request', 'p99 ms', 'errors + non-2xx'], tracingRows)}
 
-Tracing on costs **${f(tracingCost * 100, 1)} %** of throughput here (median of the pairs; the
-bound is 10 %), and **${f((cpuOn / cpuOff - 1) * 100, 1)} %** more CPU per request.
+Tracing on costs ${tracingCost > 0 ? `**${f(tracingCost * 100, 1)} %** of throughput` : `no throughput measurable against the drift (on served ${f(pairRatio * 100, 0)} % of off)`} here (median of the
+pairs; the bound is 10 %), and **${f((cpuOn / cpuOff - 1) * 100, 1)} %** more CPU per request.
 `,
     );
   } finally {

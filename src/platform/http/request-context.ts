@@ -25,7 +25,7 @@ export const requestContext: RequestHandler = (req, res, next) => {
   }
   // The propagator ignores a malformed traceparent: the request then starts a trace of its own.
   const parent = propagation.extract(context.active(), req.headers);
-  const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path, 'url.scheme': req.protocol } }, parent);
+  const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } }, parent);
   res.once('close', () => {
     if (span.isRecording()) {
       // Known once express has matched: the pattern, never the raw path (one name per route).
