@@ -26,7 +26,7 @@ import type { ModuleManifest } from '../src/platform/modules/manifest.ts';
 import { normalizeAddress, validateTopology, type ModuleState } from '../src/platform/kernel/topology.ts';
 import { defaultServicePorts, INTERNAL_PORT_OFFSET, addressPort } from '../src/platform/kernel/service-ports.ts';
 import { MONOLITH_PORTS, initialRouteTable, inClusterAddress, serviceName, type Project } from './deploy/split-system.ts';
-import { addRoutes, removeRoutes, setWeight, validateConfig, type ProxyConfigInput } from '../proxy/src/index.ts';
+import { addRoutes, finishRoutes, removeRoutes, validateConfig, type ProxyConfigInput } from '../proxy/src/index.ts';
 import { parseConfigJson } from '../proxy/src/config-file.ts';
 import { deployFiles } from './deploy/deploy-files.ts';
 import { serviceEnvFile } from './deploy/service-env.ts';
@@ -121,12 +121,13 @@ export async function runExtract(o: ExtractOptions): Promise<ExtractResult> {
     } else if (o.action === 'finish') {
       if (before === 'local') throw new ExtractRefused(`${o.module} is not extracted yet: run npm run extract -- ${o.module} first, shift traffic, then --finish`);
       nextTopology.modules[o.module]!.state = 'remote';
-      const finish = (c: ProxyConfigInput) => (c.routes ?? []).filter((r) => r.new === o.module).reduce((acc, r) => setWeight(acc, r.name, 100), c);
-      nextLocal = finish(nextLocal);
-      nextDeployed = finish(nextDeployed);
+      // The routes lose their old side: no fallback, weight or rollback sends this module's traffic
+      // to a monolith that no longer runs it; canary and shadow settings go with it.
+      nextLocal = finishRoutes(nextLocal, o.module);
+      nextDeployed = finishRoutes(nextDeployed, o.module);
       described.set(o.topologyFile, `${rel(o.topologyFile)}: ${o.module} ${before} → remote (restart the monolith: it stops running ${o.module} and calls its service)`);
-      described.set(o.proxyConfig, `${rel(o.proxyConfig)}: every route of ${o.module} sends all traffic (weight 100) to its service`);
-      described.set(deployedRoutes.path, `${rel(deployedRoutes.path)}: every route of ${o.module} sends all traffic (weight 100) to ${deployed.name}`);
+      described.set(o.proxyConfig, `${rel(o.proxyConfig)}: every route of ${o.module} goes to its service only (no old side, weight 100)`);
+      described.set(deployedRoutes.path, `${rel(deployedRoutes.path)}: every route of ${o.module} goes to ${deployed.name} only (no old side, weight 100)`);
       tail = [`${o.module} is remote. Restart the monolith (BUS=bullmq npm start; kubectl rollout restart; docker compose up -d monolith). Undo at any time: npm run extract -- ${o.module} --undo`];
     } else {
       const problems = [...schemaProblems(manifest, o.manifests), ...(await o.boundaryFindings(o.module))];

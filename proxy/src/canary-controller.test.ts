@@ -69,4 +69,34 @@ describe('canary controller', () => {
     bad.canary.tick();
     expect(bad.weights).toEqual([10, 0]);
   });
+
+  it('keeps its step and tries again when a weight cannot be written, without throwing from the timer', () => {
+    let now = 0;
+    let failing = true;
+    const weights: number[] = [];
+    const failures: string[] = [];
+    const canary = new CanaryController(
+      {
+        setWeight: (_r, w) => {
+          if (failing && w !== 10) throw Object.assign(new Error('/tmp/x.json: invalid JSON'), { reason: 'invalid JSON at line 1' });
+          weights.push(w);
+        },
+        now: () => now,
+        onFailure: (_r, m) => failures.push(m),
+      },
+      0,
+    );
+    canary.start('r', canarySchema.parse({ steps: [{ weight: 10, dwellMs: 1000 }, { weight: 50, dwellMs: 1000 }], minRequests: 1 }));
+    canary.record('r', 'old', 10, false);
+    canary.record('r', 'new', 10, false);
+    now += 2000;
+    expect(() => canary.tick()).not.toThrow();
+    expect(() => canary.tick()).not.toThrow();
+    expect(failures).toEqual(['the weight could not be set to 50, retrying: invalid JSON at line 1']);
+    expect((canary.snapshot().r as { step: number }).step).toBe(0);
+    failing = false;
+    canary.tick();
+    expect(weights).toEqual([10, 50]);
+    expect((canary.snapshot().r as { step: number }).step).toBe(1);
+  });
 });

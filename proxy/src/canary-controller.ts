@@ -60,6 +60,17 @@ interface RouteCanary {
   // The old side's figures from the last step where it had traffic: the baseline at weight 100.
   baseline?: SideWindow;
   history: CanaryEvent[];
+  /** Why the last weight change failed, while it keeps failing (reported once). */
+  failure?: string;
+}
+
+export interface CarriedCanary {
+  route: string;
+  config: CanaryConfig;
+  status: CanaryStatus;
+  step: number;
+  stepStartedAt: number;
+  history: CanaryEvent[];
 }
 
 export interface CanaryDeps {
@@ -67,6 +78,8 @@ export interface CanaryDeps {
   setWeight(route: string, weight: number): void;
   now?(): number;
   onEvent?(route: string, e: CanaryEvent): void;
+  /** A weight change from the timer failed and will be retried. */
+  onFailure?(route: string, message: string): void;
 }
 
 export class CanaryController {
@@ -127,8 +140,8 @@ export class CanaryController {
       const breach = this.breach(rc);
       const summary = { old: rc.windows.old.summary(), new: fresh.summary() };
       if (breach) {
+        if (!this.setWeight(route, rc, 0)) continue;
         rc.status = 'rolled-back';
-        this.deps.setWeight(route, 0);
         this.push(route, rc, { event: 'rolled-back', weight: 0, reason: breach, step: summary });
         continue;
       }
@@ -139,12 +152,30 @@ export class CanaryController {
         this.push(route, rc, { event: 'completed', weight: step.weight, step: summary });
         continue;
       }
+      const next = config.steps[rc.step + 1]!.weight;
+      if (!this.setWeight(route, rc, next)) continue;
       rc.step++;
       rc.stepStartedAt = this.now();
       rc.windows = { old: new SideWindow(), new: new SideWindow() };
-      const next = config.steps[rc.step]!.weight;
-      this.deps.setWeight(route, next);
       this.push(route, rc, { event: 'advanced', weight: next, step: summary });
+    }
+  }
+
+  /**
+   * Sets a weight from the timer. If it cannot be written now (the file is mid-edit, say), the step
+   * stays where it is and the next tick tries again: a rollback in particular must not be lost,
+   * and a timer callback must never throw (that would end the process).
+   */
+  private setWeight(route: string, rc: RouteCanary, weight: number): boolean {
+    try {
+      this.deps.setWeight(route, weight);
+      rc.failure = undefined;
+      return true;
+    } catch (err) {
+      const message = (err as { reason?: string }).reason ?? (err as Error).message;
+      if (message !== rc.failure) this.deps.onFailure?.(route, `the weight could not be set to ${weight}, retrying: ${message}`);
+      rc.failure = message;
+      return false;
     }
   }
 
@@ -187,6 +218,24 @@ export class CanaryController {
       };
     }
     return out;
+  }
+
+  /**
+   * What another process needs to carry on this controller's canaries (several proxies sharing
+   * one table through Redis, when the one running the canary dies): each route's config, status,
+   * step, when the step started and the history. The current step's samples are not carried: the
+   * next controller judges the step on what it sees from then on.
+   */
+  exportState(): CarriedCanary[] {
+    return [...this.routes].map(([route, rc]) => ({ route, config: rc.config, status: rc.status, step: rc.step, stepStartedAt: rc.stepStartedAt, history: rc.history }));
+  }
+
+  /** Takes over canaries exported by another controller (replacing what this one had). */
+  importState(carried: CarriedCanary[]): void {
+    this.routes.clear();
+    for (const c of carried) {
+      this.routes.set(c.route, { ...c, windows: { old: new SideWindow(), new: new SideWindow() } });
+    }
   }
 
   /** 0 idle/none, 1 running, 2 completed, 3 rolled back, 4 aborted — for the canary_state gauge. */

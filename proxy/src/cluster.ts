@@ -1,5 +1,7 @@
-// PROXY_WORKERS > 1: one worker per core behind node:cluster (the primary accepts, workers serve).
-// How state stays consistent:
+// The proxy always runs as a primary and PROXY_WORKERS workers behind node:cluster (the primary
+// accepts, workers serve). The primary supervises: a worker that dies, whatever the reason, is
+// logged with its exit code or signal and replaced, with a growing pause if replacements keep dying
+// at once (a crash loop must not spin a core). How state stays consistent across workers:
 // - config: the file is the single source of truth. Every worker watches it; an admin weight change
 //   made on one worker is written to the file and the primary tells every worker to reload at once.
 // - canary: runs only in the primary. Workers send it every finished request on a canary route (in
@@ -34,8 +36,11 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
       log.info({ route, ...e }, `canary ${e.event}`);
       broadcast({ t: 'canary-state', state: canary.snapshot() });
     },
+    onFailure: (route, message) => log.error({ route }, message),
   });
-  for (const r of readConfig(opts.configPath).routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
+  // With REDIS_URL the workers share the table through Redis and one of them runs the canary
+  // (shared-table.ts); the primary's controller then stays idle.
+  if (!opts.redisUrl) for (const r of readConfig(opts.configPath).routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
 
   const onMessage = (msg: ToPrimary) => {
     if (msg.t === 'results') for (const [route, side, ms, err] of msg.batch) canary.record(route, side, ms, err);
@@ -53,9 +58,11 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
       broadcast({ t: 'canary-state', state: canary.snapshot() });
     }
   };
+  const startedAt = new Map<number, number>();
   const fork = (): Worker => {
     const w = cluster.fork();
     w.on('message', onMessage);
+    startedAt.set(w.id, Date.now());
     return w;
   };
   // A larger young generation means fewer scavenges per request served: measurably better
@@ -64,10 +71,18 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
   for (let i = 0; i < workers; i++) fork();
   const stateTimer = setInterval(() => broadcast({ t: 'canary-state', state: canary.snapshot() }), 500);
   let stopping = false;
-  cluster.on('exit', (w, code) => {
+  let quickDeaths = 0;
+  cluster.on('exit', (w, code, signal) => {
+    const lived = Date.now() - (startedAt.get(w.id) ?? 0);
+    startedAt.delete(w.id);
     if (stopping) return;
-    log.error({ pid: w.process.pid, code }, 'worker died; starting another');
-    fork();
+    // Dying within seconds of starting, again and again, is a crash loop: wait longer each time.
+    quickDeaths = lived < 5_000 ? quickDeaths + 1 : 0;
+    const delayMs = quickDeaths === 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(quickDeaths, 9));
+    log.error({ workerPid: w.process.pid, code, signal, livedMs: lived, restartInMs: delayMs }, `worker died (${signal ? `signal ${signal}` : `exit code ${code}`}); starting another`);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delayMs);
   });
   const stop = () => {
     stopping = true;
@@ -90,15 +105,20 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
     batch = [];
   }, 100);
   flush.unref();
+  const canaryHooks = opts.redisUrl
+    ? {}
+    : {
+        // Only routes with a running canary are worth the IPC; the primary's state says which.
+        reportResult: (route: string, side: Side, ms: number, isError: boolean) => {
+          const s = (canaryState as Record<string, { status?: string }>)[route];
+          if (s?.status === 'running') batch.push([route, side, ms, isError]);
+        },
+        canaryState: () => canaryState,
+        canaryCommand: (cmd: { op: 'start' | 'abort'; route: string }) => send({ t: 'canary', ...cmd }),
+      };
   const proxy = await startProxy({
     ...opts,
-    // Only routes with a running canary are worth the IPC; the primary's state says which.
-    reportResult: (route: string, side: Side, ms: number, isError: boolean) => {
-      const s = (canaryState as Record<string, { status?: string }>)[route];
-      if (s?.status === 'running') batch.push([route, side, ms, isError]);
-    },
-    canaryState: () => canaryState,
-    canaryCommand: (cmd) => send({ t: 'canary', ...cmd }),
+    ...canaryHooks,
     onWeightPersisted: () => send({ t: 'reload-all' }),
   });
   process.on('message', (msg: ToWorker) => {

@@ -42,9 +42,26 @@ export function removeRoutes(config: ProxyConfigInput, pool: string): ProxyConfi
   return { ...config, pools, routes: (config.routes ?? []).filter((r) => r.new !== pool && r.old !== pool) };
 }
 
-/** Sets the new side's weight (0–100) of one route; throws if the route does not exist. */
+/** Sets the new side's weight (0–100) of one route; throws if the route does not exist or has no old side. */
 export function setWeight(config: ProxyConfigInput, route: string, weight: number): ProxyConfigInput {
   const routes = config.routes ?? [];
-  if (!routes.some((r) => r.name === route)) throw new Error(`no route named "${route}"`);
+  const found = routes.find((r) => r.name === route);
+  if (!found) throw new Error(`no route named "${route}"`);
+  if (found.old === undefined) throw new Error(`route "${route}" has no old side: all its traffic goes to "${found.new}"`);
   return { ...config, routes: routes.map((r) => (r.name === route ? { ...r, weight } : r)) };
+}
+
+/**
+ * The module behind `pool` is remote for good (`npm run extract -- <m> --finish`): its routes lose
+ * their old side, so no fallback, weight or rollback can send its traffic back to the monolith,
+ * and their canary and shadow settings go (there is nothing left to shift or compare). Weight 100
+ * stays written, to say so to a reader.
+ */
+export function finishRoutes(config: ProxyConfigInput, pool: string): ProxyConfigInput {
+  const routes = (config.routes ?? []).map((r) => {
+    if (r.new !== pool) return r;
+    const { old: _old, canary: _canary, shadow: _shadow, ...rest } = r;
+    return { ...rest, weight: 100 };
+  });
+  return { ...config, routes };
 }

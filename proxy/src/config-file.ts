@@ -2,10 +2,17 @@
 // JSON syntax, the field path for schema violations, so a bad edit is fixed in one look.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { jsonErrorOffset } from './json-error-position.ts';
+import { editJsonText } from './json-text-edit.ts';
 import { proxyConfigSchema, type ProxyConfig, type ProxyConfigInput } from './config-schema.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** What is wrong, without naming the file (safe to show a remote caller). */
+  readonly reason: string;
+  constructor(source: string, reason: string) {
+    super(`${source}: ${reason}`);
+    this.reason = reason;
+  }
 }
 
 function lineColumn(text: string, position: number): { line: number; column: number } {
@@ -24,7 +31,7 @@ export function parseConfigJson(text: string, source = 'config'): ProxyConfigInp
     const offset = jsonErrorOffset(text);
     const { line, column } = lineColumn(text, Math.max(0, offset));
     const reason = message.replace(/ in JSON at position.*$/, '').replace(/, ".*$/s, '');
-    throw new ConfigError(`${source}: invalid JSON at line ${line}, column ${column}: ${reason}`);
+    throw new ConfigError(source, `invalid JSON at line ${line}, column ${column}: ${reason}`);
   }
 }
 
@@ -33,7 +40,7 @@ export function validateConfig(raw: unknown, source = 'config'): ProxyConfig {
   const result = proxyConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  throw new ConfigError(`${source}: invalid config\n${lines.join('\n')}`);
+  throw new ConfigError(source, `invalid config\n${lines.join('\n')}`);
 }
 
 export function parseConfigText(text: string, source = 'config'): ProxyConfig {
@@ -54,17 +61,26 @@ function readConfigText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
+    throw new ConfigError(path, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
 /**
  * Validates, then replaces the file atomically (write a sibling, rename over): a running proxy that
- * reloads at the wrong moment sees the old file or the new one, never half of it.
+ * reloads at the wrong moment sees the old file or the new one, never half of it. An existing file
+ * keeps its formatting: only what changed is edited (see json-text-edit.ts).
  */
 export function writeConfig(path: string, raw: ProxyConfigInput): void {
   validateConfig(raw, path);
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, 'utf8');
+    JSON.parse(current);
+  } catch {
+    current = undefined; // no file yet, or not JSON: written afresh
+  }
+  const text = current === undefined ? `${JSON.stringify(raw, null, 2)}\n` : editJsonText(current, raw);
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(raw, null, 2)}\n`);
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
 }

@@ -82,16 +82,26 @@ export const routeSchema = z
     name: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
     prefix: z.string().startsWith('/'),
     methods: z.array(method).optional(),
-    old: z.string().min(1),
+    // The pool that served the route before (the monolith). Left out once the module is remote:
+    // then `new` serves every request, and no fallback, weight or rollback sends any to `old`.
+    old: z.string().min(1).optional(),
     new: z.string().min(1),
-    // Share (0–100) of users sent to the `new` pool.
-    weight: z.number().int().min(0).max(100).default(0),
+    // Share (0–100) of users sent to the `new` pool; default 0, and 100 for a route without `old`.
+    weight: z.number().int().min(0).max(100).optional(),
     shadow: shadowSchema.optional(),
     canary: canarySchema.optional(),
     auth: authSchema.optional(),
     rateLimit: rateLimitSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.old !== undefined) return;
+    const only = `route "${r.name}" has no old side: every request goes to "${r.new}"`;
+    if (r.weight !== undefined && r.weight !== 100) ctx.addIssue({ code: 'custom', path: ['weight'], message: `${only}; leave weight out or set it to 100` });
+    if (r.canary) ctx.addIssue({ code: 'custom', path: ['canary'], message: `${only}, so there is nothing to shift` });
+    if (r.shadow) ctx.addIssue({ code: 'custom', path: ['shadow'], message: `${only}, so there is nothing to compare with` });
+  })
+  .transform((r) => ({ ...r, weight: r.weight ?? (r.old === undefined ? 100 : 0) }));
 
 export const proxyConfigSchema = z
   .object({
@@ -99,8 +109,11 @@ export const proxyConfigSchema = z
     defaultPool: z.string().min(1).default('monolith'),
     routes: z.array(routeSchema).default([]),
     rateLimit: rateLimitSchema.optional(),
-    // Header a tester sets to `old` or `new` to force a side.
-    overrideHeader: z.string().min(1).default('x-proxy-side'),
+    // Header a tester sets to `old` or `new` (any case) to force a side. Honoured only for a caller
+    // whose verified token has the `tester` scope (or `admin`), or who sends `overrideSecret` in the
+    // header of the same name plus `-secret` (x-proxy-side-secret); anyone else is routed by weight.
+    overrideHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').transform((h) => h.toLowerCase()).default('x-proxy-side'),
+    overrideSecret: z.string().min(16, 'at least 16 characters').optional(),
     stickyCookie: z.string().min(1).default('proxy_uid'),
     // Largest request body buffered so an Idempotency-Key request can be replayed on the other side.
     maxReplayBodyBytes: z.number().int().min(0).default(1_048_576),
@@ -108,6 +121,9 @@ export const proxyConfigSchema = z
     // How long a new connection to an instance (TCP, and TLS for https) may take before the
     // instance counts as unreachable: safe requests then fall back, and it counts towards ejection.
     connectTimeoutMs: z.number().int().min(1).default(3_000),
+    // Set → every forwarded answer carries this header saying which side served it (`old` or
+    // `new`). Off by default: it tells clients something about the migration.
+    servedByHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').transform((h) => h.toLowerCase()).optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -120,7 +136,8 @@ export const proxyConfigSchema = z
       if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${r.name}"` });
       names.add(r.name);
       for (const side of ['old', 'new'] as const) {
-        if (!pools.has(r[side])) ctx.addIssue({ code: 'custom', path: ['routes', i, side], message: `names unknown pool "${r[side]}"` });
+        const pool = r[side];
+        if (pool !== undefined && !pools.has(pool)) ctx.addIssue({ code: 'custom', path: ['routes', i, side], message: `names unknown pool "${pool}"` });
       }
     });
   });

@@ -3,7 +3,8 @@
 // Only a change of content triggers a reload; an invalid file is reported and the old config kept.
 import { watchFile, unwatchFile, readFileSync, type Stats } from 'node:fs';
 
-export function watchConfig(path: string, intervalMs: number, onText: (text: string) => void): () => void {
+/** `persistent`: keep the process alive while watching (a watcher on its own, not beside a server). */
+export function watchConfig(path: string, intervalMs: number, onText: (text: string) => void, persistent = false): () => void {
   const listener = (cur: Stats, prev: Stats) => {
     if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size && cur.ino === prev.ino) return;
     let text: string;
@@ -14,6 +15,6 @@ export function watchConfig(path: string, intervalMs: number, onText: (text: str
     }
     onText(text);
   };
-  watchFile(path, { interval: intervalMs, persistent: false }, listener);
+  watchFile(path, { interval: intervalMs, persistent }, listener);
   return () => unwatchFile(path, listener);
 }

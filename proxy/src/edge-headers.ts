@@ -7,11 +7,18 @@ import type { IncomingMessage } from 'node:http';
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const SANE_ID = /^[\w.:-]{1,128}$/;
 
+/** The request's id: the client's if it sent a sane one, else a new one, kept on the request from then on. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && SANE_ID.test(given)) return given;
+  const id = randomId();
+  req.headers['x-request-id'] = id;
+  return id;
+}
+
 export function applyEdgeHeaders(req: IncomingMessage, encrypted: boolean): string {
   const h = req.headers;
-  const given = h['x-request-id'];
-  const requestId = typeof given === 'string' && SANE_ID.test(given) ? given : randomId();
-  h['x-request-id'] = requestId;
+  const requestId = requestIdOf(req);
 
   const span = randomHex(8);
   const tp = typeof h.traceparent === 'string' ? TRACEPARENT.exec(h.traceparent) : null;

@@ -3,4 +3,4 @@
 // (The proxy imports nothing from src/; src/ imports nothing from here.)
 export * from './config-schema.ts';
 export { readConfig, readRawConfig, writeConfig, parseConfigText, validateConfig, ConfigError } from './config-file.ts';
-export { addRoutes, removeRoutes, setWeight, type ModuleRoutes } from './config-edit.ts';
+export { addRoutes, removeRoutes, setWeight, finishRoutes, type ModuleRoutes } from './config-edit.ts';

@@ -1,15 +1,22 @@
-// `npm run proxy`: the strangler proxy as its own deployable (it imports nothing from src/).
-// PROXY_WORKERS=N (or `auto`, one per core) runs N workers behind node:cluster; see cluster.ts for
-// how reload, admin changes and the canary stay consistent across them.
+// `npm run proxy`: the strangler proxy as its own deployable (it imports nothing from src/). A
+// primary process supervises PROXY_WORKERS workers (1 by default, `auto` for one per core) and
+// starts another when one dies, so no request can take the edge down; see cluster.ts for how
+// reload, admin changes and the canary stay consistent across them.
 import cluster from 'node:cluster';
 import { setFlagsFromString } from 'node:v8';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
-import { readProxyEnv } from './proxy-env.ts';
-import { readConfig, ConfigError } from './config-file.ts';
-import { startProxy } from './proxy-server.ts';
+import { isLoopbackHost } from '../../lib/trust/index.ts';
+import { readProxyEnv, type ProxyEnv } from './proxy-env.ts';
+import { readConfig } from './config-file.ts';
 import { runPrimary, runWorker } from './cluster.ts';
-import { currentTracing, exportRequested, startTracing } from '../../lib/telemetry/index.ts';
+import { exportRequested, startTracing } from '../../lib/telemetry/index.ts';
+
+// `npm run proxy -- export <engine>`: the route table for nginx or Kubernetes, then exit.
+if (process.argv[2] === 'export') {
+  const { runExport } = await import('./export/cli.ts');
+  process.exit(await runExport(process.argv.slice(3)));
+}
 
 // V8 otherwise learns, while the proxy warms up, to allocate per-request objects (request, headers,
 // upstream answer) straight into the old generation: every young collection then scans them and
@@ -17,41 +24,45 @@ import { currentTracing, exportRequested, startTracing } from '../../lib/telemet
 // --trace-gc at 8,000 req/s; see docs/proxy.md (Performance).
 setFlagsFromString('--no-allocation-site-pretenuring');
 
-let env;
+let env: ProxyEnv;
 try {
   env = readProxyEnv();
   // Fail fast with the line/column or the field path before anything listens.
   if (cluster.isPrimary) readConfig(env.PROXY_CONFIG);
-  // Spans only when OTEL_* asks for export (request-trace.ts); each process exports its own.
-  if (exportRequested()) await startTracing({ serviceName: 'proxy' });
 } catch (err) {
-  console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);
+  console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 }
 
 const log = pino({ level: env.LOG_LEVEL });
-const workers = env.PROXY_WORKERS === 'auto' ? availableParallelism() : env.PROXY_WORKERS;
-const baseOptions = {
+const options = {
   configPath: env.PROXY_CONFIG,
   port: env.PROXY_PORT,
-  jwtSecret: env.jwtSecret,
+  host: env.host,
+  internalPort: env.internalPort,
+  internalHost: env.internalHost,
+  tokens: env.tokens,
   redisUrl: env.REDIS_URL,
   redisPrefix: env.PROXY_REDIS_PREFIX,
   logger: log,
+  accessLog: env.PROXY_ACCESS_LOG,
 };
 
-if (workers > 1 && cluster.isPrimary) {
-  runPrimary(workers, baseOptions, log);
-} else if (cluster.isWorker) {
-  await runWorker(baseOptions);
+if (cluster.isPrimary) {
+  if (env.developmentKeys && !(isLoopbackHost(env.host) && isLoopbackHost(env.internalHost))) {
+    log.warn(
+      { host: env.host, internalHost: env.internalHost, keys: 'development' },
+      'tokens are checked with the generated development key on a non-loopback address: anyone who can read DATA_DIR can mint tokens; set JWT_SECRET or JWT_JWKS_URL',
+    );
+  }
+  runPrimary(env.PROXY_WORKERS === 'auto' ? availableParallelism() : env.PROXY_WORKERS, options, log);
 } else {
-  const proxy = await startProxy(baseOptions);
-  const stop = async () => {
-    log.info('draining');
-    await proxy.close();
-    await currentTracing()?.shutdown();
-    process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Spans only when OTEL_* asks for export (request-trace.ts); each worker exports its own.
+  try {
+    if (exportRequested()) await startTracing({ serviceName: 'proxy' });
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
+  await runWorker(options);
 }

@@ -30,6 +30,12 @@ export class ProxyMetrics {
     labelNames: ['route', 'from', 'to'] as const,
     registers: [this.registry],
   });
+  readonly refusedRetries = new Counter({
+    name: 'proxy_refused_connection_retries_total',
+    help: 'Requests of any method sent again because a connection was refused (nothing reached the upstream), per route, side and where to',
+    labelNames: ['route', 'side', 'to'] as const,
+    registers: [this.registry],
+  });
   readonly shadow = new Counter({
     name: 'proxy_shadow_comparisons_total',
     help: 'Shadow comparisons, per route and result (match, mismatch, error)',

@@ -20,7 +20,7 @@ const proxyAnswer = (description: string) => ({
 function poolFor(table: RouteTable, path: string, method: string): string {
   const route = table.match(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'))?.config;
   if (!route) return table.config.defaultPool;
-  return route.weight >= 50 ? route.new : route.old;
+  return route.old === undefined || route.weight >= 50 ? route.new : route.old;
 }
 
 export function mergeDocuments(table: RouteTable, documents: ReadonlyMap<string, Document>): Document {

@@ -1,33 +1,52 @@
-// One proxy process: loads and watches the config, serves its own probes, metrics and admin API,
-// and forwards everything else. `startProxy` is what main.ts, the tests and the bench call.
+// One proxy process: its parts put together and listening on two ports. The public port forwards
+// (and answers its own probes); the internal port serves the admin API, /metrics and the probes,
+// and is meant for operators and scrapers only, never an ingress. The config (live-config.ts), the
+// forwarding pipeline (forwarder.ts), the canary, the admin API and the probes are each in their
+// own file; this one wires them and owns the servers' lifetime. `startProxy` is what main.ts, the
+// tests and the bench call.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { parseConfigText, readRawConfig, writeConfig, readConfig } from './config-file.ts';
-import { setWeight as editWeight } from './config-edit.ts';
+import { createTokenVerifier, type VerifierOptions } from '../../lib/trust/index.ts';
 import type { ProxyConfig } from './config-schema.ts';
-import { RouteTable } from './route-table.ts';
 import { UpstreamAgents } from './upstream-agents.ts';
 import { Forwarder } from './forwarder.ts';
+import { WebSocketTunnels } from './websocket-tunnel.ts';
+import { Gate } from './gate.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.ts';
-import { JwtVerifier } from './jwt-auth.ts';
 import { ShadowReport } from './shadow-compare.ts';
 import { CanaryController } from './canary-controller.ts';
-import { watchConfig } from './config-watcher.ts';
+import { LiveConfig, readConfigFile } from './live-config.ts';
+import { SharedTable } from './shared-table.ts';
+import { SharedCanary } from './shared-canary.ts';
+import { adminActions } from './admin-actions.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin-api.ts';
-import { sendJson, sendProblem } from './problem.ts';
-import type { Side } from './side-assignment.ts';
+import { answerMetrics, answerProbe } from './own-endpoints.ts';
+import { classifyPublicPath } from './public-paths.ts';
+import { createAccessLog, type AccessLogLevel, type TimedRequest } from './access-log.ts';
+import { answerClientError, refuseConnect, sendJson, sendProblem } from './problem.ts';
 import { routedDocument } from './openapi-merge.ts';
+import type { Side } from './side-assignment.ts';
 
 export interface ProxyOptions {
   configPath: string;
+  /** Public port (0: any free one). */
   port?: number;
+  /** Default 127.0.0.1. */
   host?: string;
-  jwtSecret: string;
-  /** Set → rate-limit buckets live in Redis, shared by every proxy using the same prefix. */
+  /** Admin API, /metrics, probes. Default port + 1000, or any free one when `port` is 0. */
+  internalPort?: number;
+  /** Default `host`. */
+  internalHost?: string;
+  /** How end-user tokens are checked (HS256 secret or JWKS, issuer, audience, lifetime). */
+  tokens: VerifierOptions;
+  /**
+   * Set → rate-limit buckets live in Redis, and (unless `shareTable` is false) the live table too:
+   * weights, the canary and shadow and fallback figures, shared by every proxy using the same prefix.
+   */
   redisUrl?: string;
+  shareTable?: boolean;
   redisPrefix?: string;
   logger?: Logger;
   watchIntervalMs?: number;
@@ -44,11 +63,18 @@ export interface ProxyOptions {
   drainMs?: number;
   /** Called after this process wrote a weight to the file (a cluster worker tells its siblings). */
   onWeightPersisted?: () => void;
+  /** One line per request at this level (default off); `accessLogger` writes them elsewhere (tests). */
+  accessLog?: AccessLogLevel;
+  accessLogger?: Logger;
 }
 
 export interface RunningProxy {
   port: number;
+  /** The public listener: forwarded traffic and probes. */
   url: string;
+  internalPort: number;
+  /** The internal listener: admin API, /metrics, probes. */
+  internalUrl: string;
   config(): ProxyConfig;
   metrics: ProxyMetrics;
   canary: CanaryController;
@@ -61,202 +87,201 @@ export interface RunningProxy {
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const log = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  // Throws a ConfigError naming the line/column or field: main.ts prints it and exits.
-  let table!: RouteTable;
-  let lastText = readFileSync(opts.configPath, 'utf8');
-  const initial = parseConfigText(lastText, opts.configPath);
   const metrics = new ProxyMetrics();
-  const agents = new UpstreamAgents(initial.connectTimeoutMs);
-  const poolEvents = {
-    onEjected: (pool: string, instance: string) => {
-      metrics.instanceHealthy.labels(pool, instance).set(0);
-      log.warn({ pool, instance }, 'instance taken out of rotation');
+  const inCluster = opts.reportResult !== undefined;
+  // Throws a ConfigError naming the line/column or field: main.ts prints it and exits.
+  const first = readConfigFile(opts.configPath);
+  const agents = new UpstreamAgents(first.config.connectTimeoutMs);
+  // With Redis, every proxy process sharing the prefix shares the live table (shared-table.ts).
+  const shared = opts.redisUrl && opts.shareTable !== false ? new SharedTable(opts.redisUrl, opts.redisPrefix ?? 'proxy:rl:', log) : undefined;
+  const canary = new CanaryController(
+    {
+      setWeight: (route, weight) => live.persistWeight(route, weight),
+      onEvent: (route, e) => log.info({ route, ...e }, `canary ${e.event}`),
+      onFailure: (route, message) => log.error({ route }, message),
     },
-    onReadmitted: (pool: string, instance: string) => {
-      metrics.instanceHealthy.labels(pool, instance).set(1);
-      log.info({ pool, instance }, 'instance back in rotation');
+    // In a cluster worker the primary runs the canary, with a shared table the lease holder does
+    // (driven by SharedCanary): this controller never ticks on its own then.
+    inCluster || shared ? 0 : 100,
+  );
+  const live = new LiveConfig({
+    path: opts.configPath,
+    first,
+    agents,
+    metrics,
+    log,
+    healthChecks: opts.healthChecks !== false,
+    watchIntervalMs: opts.watchIntervalMs ?? 200,
+    onApplied: (config) => {
+      for (const r of config.routes) metrics.canaryState.labels(r.name).set(canary.stateCode(r.name));
+      for (const name of Object.keys(canary.snapshot())) {
+        const rc = config.routes.find((r) => r.name === name);
+        if (!rc) canary.abort(name, 'route removed from config');
+        else if (rc.old === undefined) canary.abort(name, 'the route has no old side any more');
+      }
     },
-  };
-  const healthChecks = opts.healthChecks !== false;
-
-  const canary = new CanaryController({
-    setWeight: (route, weight) => persistWeight(route, weight),
-    onEvent: (route, e) => log.info({ route, ...e }, `canary ${e.event}`),
-  }, opts.reportResult ? 0 : 100);
-
-  const apply = (config: ProxyConfig) => {
-    agents.setConnectTimeout(config.connectTimeoutMs);
-    const next = new RouteTable(config, agents, poolEvents, table);
-    const previous = table;
-    table = next;
-    if (healthChecks) next.start();
-    previous?.stop();
-    for (const r of config.routes) {
-      metrics.routeWeight.labels(r.name).set(r.weight);
-      metrics.canaryState.labels(r.name).set(canary.stateCode(r.name));
-    }
-    for (const pool of next.pools.values()) for (const inst of pool.instances) metrics.instanceHealthy.labels(pool.name, inst.base).set(inst.healthy ? 1 : 0);
-    for (const name of canaryRoutes()) if (!config.routes.some((r) => r.name === name)) canary.abort(name, 'route removed from config');
-  };
-  const canaryRoutes = () => Object.keys(canary.snapshot());
-
-  function persistWeight(route: string, weight: number): void {
-    const raw = editWeight(readRawConfig(opts.configPath), route, weight);
-    writeConfig(opts.configPath, raw);
-    lastText = readFileSync(opts.configPath, 'utf8');
-    apply(parseConfigText(lastText, opts.configPath));
-    log.info({ route, weight }, 'route weight set');
-    opts.onWeightPersisted?.();
-  }
-
-  apply(initial);
-  for (const r of initial.routes) if (r.canary?.autoStart && !opts.reportResult) canary.start(r.name, r.canary);
-
-  const onText = (text: string) => {
-    if (text === lastText) return;
-    lastText = text;
-    try {
-      apply(parseConfigText(text, opts.configPath));
-      metrics.reloads.labels('applied').inc();
-      log.info({ path: opts.configPath }, 'config reloaded');
-    } catch (err) {
-      metrics.reloads.labels('rejected').inc();
-      log.error({ err: (err as Error).message }, 'config change rejected; the previous config keeps serving');
-    }
-  };
-  const stopWatching = watchConfig(opts.configPath, opts.watchIntervalMs ?? 200, onText);
-  const reload = () => {
-    try {
-      onText(readFileSync(opts.configPath, 'utf8'));
-    } catch {
-      // unreadable for a moment: the watcher will try again
-    }
-  };
+    onWeightPersisted: opts.onWeightPersisted,
+    onWeightsChanged: (weights) => void shared?.publishWeights(weights).catch((err: Error) => log.error({ err: err.message }, 'weights not shared')),
+  });
+  live.start();
+  const sharedCanary = shared ? new SharedCanary(shared, canary, () => live.table(), log) : undefined;
+  if (shared && sharedCanary) {
+    live.applyShared(
+      await shared.start({
+        onWeights: (weights) => live.applyShared(weights),
+        onCanaryCommand: (cmd) => sharedCanary.apply(cmd),
+        onLease: (held) => void sharedCanary.onLease(held),
+      }),
+    );
+    sharedCanary.start();
+  } else if (!inCluster) for (const r of first.config.routes) if (r.canary?.autoStart) canary.start(r.name, r.canary);
 
   const limiter: RateLimiter = opts.redisUrl
     ? new RedisRateLimiter(opts.redisUrl, opts.redisPrefix ?? 'proxy:rl:', (err) => log.error({ err: err.message }, 'rate limit store error'))
     : new MemoryRateLimiter();
-  const verifier = new JwtVerifier(opts.jwtSecret);
-  const shadowReport = new ShadowReport();
+  const shadowReport = new ShadowReport(20, shared ? (route, outcome, diff) => shared.recordShadow(route, outcome, diff) : undefined);
+  const fallbackCounts = new Map<string, number>();
+  const recordFallback = (route: string, from: Side, to: Side) => {
+    if (shared) return shared.recordFallback(route, from, to);
+    const key = `${route} ${from}→${to}`;
+    fallbackCounts.set(key, (fallbackCounts.get(key) ?? 0) + 1);
+  };
+  const fallbacks = () => {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [key, n] of fallbackCounts) {
+      const [route, move] = key.split(' ');
+      (out[route!] ??= {})[move!] = n;
+    }
+    return out;
+  };
+  const table = () => live.table();
+  const gate = new Gate(createTokenVerifier(opts.tokens), limiter, metrics);
+  const forwarder = new Forwarder(
+    {
+      table,
+      agents,
+      metrics,
+      shadowReport,
+      log,
+      recordFallback,
+      onResult: sharedCanary ? (route, side, ms, isError) => sharedCanary.report(route, side, ms, isError) : (opts.reportResult ?? ((route, side, ms, isError) => canary.record(route, side, ms, isError))),
+    },
+    gate,
+  );
+  const tunnels = new WebSocketTunnels(table, gate);
+  const clusterCanary = sharedCanary ?? (inCluster ? { state: () => opts.canaryState?.() ?? {}, command: (cmd: { op: 'start' | 'abort'; route: string }) => opts.canaryCommand?.(cmd) } : undefined);
+  const sharedFigures = shared && { id: shared.id, shadow: (routes: string[]) => shared.shadowSnapshot(routes), fallbacks: () => shared.fallbackCounts(), leaseHolder: () => shared.leaseHolder() };
+  const actions = adminActions(live, canary, shadowReport, fallbacks, clusterCanary, sharedFigures || undefined);
+  /** The last word on anything that escaped a handler: logged, answered, the process keeps serving. */
+  const failed = (res: http.ServerResponse) => (err: unknown) => {
+    log.error({ err, url: res.req.url }, 'request failed');
+    sendProblem(res, 500, 'InternalError', 'the proxy could not handle this request');
+  };
 
-  const forwarder = new Forwarder({
-    table: () => table,
-    agents,
-    metrics,
-    limiter,
-    verifier,
-    shadowReport,
-    log,
-    onResult: opts.reportResult ?? ((route, side, ms, isError) => canary.record(route, side, ms, isError)),
-  });
+  // The proxy documents what it routes (openapi-merge.ts): its pools' documents, merged by route.
+  const answerRoutedDocument = (res: http.ServerResponse) => {
+    routedDocument(table()).then(
+      (doc) => (doc ? sendJson(res, 200, doc) : sendProblem(res, 502, 'UpstreamUnreachable', 'no pool answered its /openapi.json')),
+      () => sendProblem(res, 502, 'UpstreamUnreachable', 'the routed document could not be assembled'),
+    );
+  };
 
+  const accessLog = createAccessLog(opts.accessLog ?? 'off', log.level, opts.accessLogger);
   let draining = false;
-  const state = () => {
-    const cfg = table.config;
-    const canaryState = opts.canaryState ? opts.canaryState() : canary.snapshot();
-    return {
-      // Which process answered (several with PROXY_WORKERS): lets an operator see they agree.
-      pid: process.pid,
-      routes: cfg.routes.map((r) => ({ name: r.name, prefix: r.prefix, methods: r.methods ?? 'any', old: r.old, new: r.new, weight: r.weight, shadow: r.shadow, canary: r.canary })),
-      pools: [...table.pools.values()].map((p) => ({
-        name: p.name,
-        balance: p.config.balance,
-        instances: p.instances.map((i) => ({ url: i.base, healthy: i.healthy, inFlight: i.inFlight })),
-      })),
-      defaultPool: cfg.defaultPool,
-      shadow: shadowReport.snapshot(),
-      canary: canaryState,
-      config: cfg,
-    };
-  };
-  const actions = {
-    state,
-    setWeight: (route: string, weight: number) => {
-      if (!table.config.routes.some((r) => r.name === route)) throw new Error(`no route named "${route}"`);
-      // A hand-set weight wins over a running canary: the operator is in charge.
-      if (opts.canaryCommand) opts.canaryCommand({ op: 'abort', route });
-      else canary.abort(route, `weight set to ${weight} through the admin API`);
-      persistWeight(route, weight);
-    },
-    startCanary: (route: string) => {
-      const rc = table.config.routes.find((r) => r.name === route);
-      if (!rc) throw new Error(`no route named "${route}"`);
-      if (!rc.canary) throw new Error(`route "${route}" has no canary steps in the config`);
-      if (opts.canaryCommand) opts.canaryCommand({ op: 'start', route });
-      else canary.start(route, rc.canary);
-    },
-    abortCanary: (route: string) => {
-      if (opts.canaryCommand) opts.canaryCommand({ op: 'abort', route });
-      else canary.abort(route, 'aborted through the admin API');
-    },
-  };
-
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url.charCodeAt(1) === 95 /* _ */ && url.startsWith(ADMIN_PREFIX)) {
-      void handleAdmin(req, res, verifier, actions);
-      return;
+  const publicServer = http.createServer((req, res) => {
+    if (accessLog) {
+      (req as TimedRequest).receivedAt = performance.now();
+      res.on('finish', accessLog.onFinish);
     }
-    if (req.method === 'GET' && (url === '/health/live' || url === '/health/started')) return sendJson(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && url === '/health/ready') {
-      return draining ? sendProblem(res, 503, 'Draining', 'the proxy is shutting down') : sendJson(res, 200, { status: 'ok' });
-    }
-    if (req.method === 'GET' && url === '/openapi.json') {
-      void routedDocument(table).then(
-        (doc) => (doc ? sendJson(res, 200, doc) : sendProblem(res, 502, 'Bad Gateway', 'no pool answered its /openapi.json')),
-        () => sendProblem(res, 502, 'Bad Gateway', 'the routed document could not be assembled'),
-      );
-      return;
-    }
-    if (req.method === 'GET' && url === '/metrics') {
-      for (const r of table.config.routes) {
-        const s = shadowReport.snapshot().routes[r.name];
-        if (s?.matchRate != null) metrics.shadowMatchRatio.labels(r.name).set(s.matchRate);
-        metrics.canaryState.labels(r.name).set(canary.stateCode(r.name));
+    try {
+      const path = classifyPublicPath(req.url ?? '/');
+      if (path.kind === 'forward') {
+        if (req.url === '/openapi.json' && req.method === 'GET') return answerRoutedDocument(res);
+        return forwarder.handle(req, res);
       }
-      void metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-      });
-      return;
+      if (path.kind === 'health') return answerProbe(res, req.method, path.probe, draining);
+      if (path.kind === 'malformed') return sendProblem(res, 400, 'MalformedPath', path.reason);
+      // Contract endpoints, metrics and admin routes live on internal listeners only.
+      sendProblem(res, 404, 'RouteNotFound', 'no such route on the public port');
+    } catch (err) {
+      failed(res)(err);
     }
-    forwarder.handle(req, res);
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.on('upgrade', (req, socket, head) => forwarder.upgrade(req, socket as import('node:net').Socket, head));
-  server.on('clientError', (_err, socket) => socket.destroy());
+  publicServer.on('upgrade', (req, socket: Socket, head) => {
+    const path = classifyPublicPath(req.url ?? '/');
+    if (path.kind === 'forward') return tunnels.upgrade(req, socket, head);
+    socket.end(`HTTP/1.1 ${path.kind === 'malformed' ? '400 Bad Request' : '404 Not Found'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 8080, opts.host ?? '0.0.0.0', () => resolve());
+  const internalServer = http.createServer((req, res) => {
+    try {
+      const url = req.url ?? '/';
+      if (url.startsWith(ADMIN_PREFIX)) return void handleAdmin(req, res, gate, actions, log).catch(failed(res));
+      if (req.method === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
+        return void answerMetrics(res, metrics, table().config, shadowReport, canary).catch(failed(res));
+      }
+      const path = classifyPublicPath(url);
+      if (path.kind === 'health') return answerProbe(res, req.method, path.probe, draining);
+      if (path.kind === 'malformed') return sendProblem(res, 400, 'MalformedPath', path.reason);
+      sendProblem(res, 404, 'RouteNotFound', `the internal port serves ${ADMIN_PREFIX}*, /metrics and /health/*`);
+    } catch (err) {
+      failed(res)(err);
+    }
   });
-  const port = (server.address() as AddressInfo).port;
-  log.info({ port, config: opts.configPath }, 'proxy listening');
+
+  for (const server of [publicServer, internalServer]) {
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.on('clientError', answerClientError);
+    server.on('connect', refuseConnect);
+  }
+  const host = opts.host ?? '127.0.0.1';
+  const port = await listen(publicServer, opts.port ?? 8080, host);
+  const internalPort = await listen(internalServer, opts.internalPort ?? (port === 0 || opts.port === 0 ? 0 : port + 1000), opts.internalHost ?? host).catch(async (err) => {
+    await new Promise((resolve) => publicServer.close(resolve));
+    throw err;
+  });
+  log.info({ port, internalPort, config: opts.configPath }, 'proxy listening');
 
   return {
     port,
     url: `http://127.0.0.1:${port}`,
-    config: () => table.config,
+    internalPort,
+    internalUrl: `http://127.0.0.1:${internalPort}`,
+    config: () => table().config,
     metrics,
     canary,
     setWeight: actions.setWeight,
-    reload,
+    reload: () => live.reload(),
     async close() {
       draining = true;
-      stopWatching();
+      live.stop();
       canary.stop();
-      table.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Requests in flight get a grace period; tunnels (WebSockets) would otherwise hold us forever.
-        setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 10_000).unref();
-      });
+      sharedCanary?.stop();
+      await Promise.all([publicServer, internalServer].map((server) => drain(server, opts.drainMs ?? 10_000)));
       agents.destroy();
       await limiter.close();
+      await shared?.close();
+      accessLog?.flush();
     },
   };
 }
 
-export { readConfig };
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Closes a server: idle connections now, requests in flight after a grace period (tunnels would hold it forever). */
+function drain(server: http.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
+}

@@ -73,12 +73,16 @@ export class ShadowReport {
   private diffs: ShadowDiff[] = [];
 
   private readonly keep: number;
+  private readonly mirror: ((route: string, outcome: 'match' | 'mismatch' | 'error', diff?: ShadowDiff) => void) | undefined;
 
-  constructor(keep = 20) {
+  /** `mirror`: also told of every result (proxies sharing one table count them together). */
+  constructor(keep = 20, mirror?: (route: string, outcome: 'match' | 'mismatch' | 'error', diff?: ShadowDiff) => void) {
     this.keep = keep;
+    this.mirror = mirror;
   }
 
   record(route: string, match: boolean, diff?: ShadowDiff): void {
+    this.mirror?.(route, match ? 'match' : 'mismatch', diff);
     const s = this.stats(route);
     s.compared++;
     if (match) s.matched++;
@@ -86,6 +90,7 @@ export class ShadowReport {
   }
 
   recordError(route: string): void {
+    this.mirror?.(route, 'error');
     this.stats(route).errors++;
   }
 

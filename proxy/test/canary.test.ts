@@ -30,8 +30,8 @@ async function setup(overrides: Partial<typeof canary> = {}) {
   const adminHeaders = { authorization: `Bearer ${await token('ops', 'admin')}` };
   const traffic = () =>
     Promise.all(users.map((u) => request(proxy.url, '/api/v1/orders/1', { headers: { authorization: `Bearer ${u}` } })));
-  const status = async () => (await request(proxy.url, '/_proxy/canary', { headers: adminHeaders })).json<any>().orders;
-  const start = () => request(proxy.url, '/_proxy/routes/orders/canary', { method: 'POST', headers: adminHeaders });
+  const status = async () => (await request(proxy.internalUrl, '/_proxy/canary', { headers: adminHeaders })).json<any>().orders;
+  const start = () => request(proxy.internalUrl, '/_proxy/routes/orders/canary', { method: 'POST', headers: adminHeaders });
   return { old, fresh, proxy, traffic, status, start };
 }
 
@@ -62,7 +62,7 @@ describe('automatic canary', () => {
       'completed@100',
     ]);
     expect(readConfig(proxy.configPath).routes[0]!.weight).toBe(100);
-    expect((await request(proxy.url, '/metrics')).body).toContain('proxy_canary_state{route="orders"} 2');
+    expect((await request(proxy.internalUrl, '/metrics')).body).toContain('proxy_canary_state{route="orders"} 2');
   });
 
   it('rolls back to weight 0 on an error-rate breach and records why', async () => {

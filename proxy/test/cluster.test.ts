@@ -10,6 +10,7 @@ let old: Upstream;
 let fresh: Upstream;
 let child: ChildProcess;
 let base: string;
+let internal: string;
 let configPath: string;
 let output = '';
 
@@ -23,9 +24,11 @@ beforeAll(async () => {
     }),
   );
   const port = await freePort();
+  const internalPort = await freePort();
   base = `http://127.0.0.1:${port}`;
+  internal = `http://127.0.0.1:${internalPort}`;
   child = spawn(process.execPath, ['proxy/src/main.ts'], {
-    env: { ...process.env, PROXY_PORT: String(port), PROXY_CONFIG: configPath, PROXY_WORKERS: '2', JWT_SECRET: SECRET, LOG_LEVEL: 'info' },
+    env: { ...process.env, PROXY_PORT: String(port), PROXY_INTERNAL_PORT: String(internalPort), PROXY_CONFIG: configPath, PROXY_WORKERS: '2', JWT_SECRET: SECRET, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c) => (output += c));
@@ -61,7 +64,7 @@ describe('several workers', () => {
     const admin = { authorization: `Bearer ${await token('ops', 'admin')}` };
     await waitFor(async () => {
       const pids = new Set<number>();
-      for (let i = 0; i < 10; i++) pids.add((await request(base, '/_proxy/state', { headers: admin, agent: false })).json<{ pid: number }>().pid);
+      for (let i = 0; i < 10; i++) pids.add((await request(internal, '/_proxy/state', { headers: admin, agent: false })).json<{ pid: number }>().pid);
       return pids.size === 2;
     }, 'answers from two worker processes');
   });
@@ -69,7 +72,7 @@ describe('several workers', () => {
   it('applies an admin weight change in every worker', async () => {
     const admin = { authorization: `Bearer ${await token('ops', 'admin')}`, 'content-type': 'application/json' };
     expect(await sides(10)).toEqual(new Set(['monolith']));
-    const set = await request(base, '/_proxy/routes/orders/weight', { method: 'PUT', headers: admin, body: '{"weight":100}', agent: false });
+    const set = await request(internal, '/_proxy/routes/orders/weight', { method: 'PUT', headers: admin, body: '{"weight":100}', agent: false });
     expect(set.status).toBe(200);
     await waitFor(async () => (await sides(10)).size === 1 && (await sides(10)).has('orders'), 'every worker to send to the new side');
   });
@@ -86,13 +89,13 @@ describe('several workers', () => {
 
   it('runs one canary for all workers and shows the same state on each', async () => {
     const admin = { authorization: `Bearer ${await token('ops', 'admin')}` };
-    const started = await request(base, '/_proxy/routes/orders/canary', { method: 'POST', headers: admin, agent: false });
+    const started = await request(internal, '/_proxy/routes/orders/canary', { method: 'POST', headers: admin, agent: false });
     expect(started.status).toBe(202);
     const users = await Promise.all(Array.from({ length: 30 }, (_, i) => token(`w-${i}`)));
     await waitFor(async () => {
       await Promise.all(users.map((u) => request(base, '/api/v1/orders/1', { agent: false, headers: { authorization: `Bearer ${u}` } })));
       const states = await Promise.all(
-        [1, 2, 3, 4].map(async () => (await request(base, '/_proxy/canary', { headers: admin, agent: false })).json<any>().orders?.status),
+        [1, 2, 3, 4].map(async () => (await request(internal, '/_proxy/canary', { headers: admin, agent: false })).json<any>().orders?.status),
       );
       if (states.includes('rolled-back')) throw new Error(`canary rolled back: ${output.split('canary rolled-back')[1]?.slice(0, 300)}`);
       return states.every((s) => s === 'completed');

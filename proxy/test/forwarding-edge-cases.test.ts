@@ -34,7 +34,7 @@ afterAll(async () => {
 const upstreamErrors = async (proxy: RunningProxy = p) =>
   (await proxy.metrics.registry.getSingleMetricAsString('proxy_upstream_errors_total')).split('\n').filter((l) => l.startsWith('proxy_upstream_errors_total{'));
 const inFlight = async (proxy: RunningProxy = p) =>
-  (await request(proxy.url, '/_proxy/state', { headers: { authorization: admin } })).json<{ pools: { instances: { inFlight: number }[] }[] }>().pools.flatMap((x) => x.instances.map((i) => i.inFlight));
+  (await request(proxy.internalUrl, '/_proxy/state', { headers: { authorization: admin } })).json<{ pools: { instances: { inFlight: number }[] }[] }>().pools.flatMap((x) => x.instances.map((i) => i.inFlight));
 const health = (req: { url: string }, res: http.ServerResponse) => (req.url === '/health/ready' ? (res.end('ok'), true) : false);
 
 /** A request on its own connection; resolves with status, reason, headers and body, or the error (a 2 s timeout included). */
@@ -349,7 +349,7 @@ describe('kept as before (pins)', () => {
         });
         expect(got).toBe(body.length);
         const shadow = await waitFor(async () => {
-          const s = (await request(q.url, '/_proxy/shadow', { headers: { authorization: admin } })).json<{ routes: Record<string, { compared: number; matched: number }> }>();
+          const s = (await request(q.internalUrl, '/_proxy/shadow', { headers: { authorization: admin } })).json<{ routes: Record<string, { compared: number; matched: number }> }>();
           return s.routes.orders?.compared ? s.routes.orders : undefined;
         }, 'the comparison');
         expect(shadow).toMatchObject({ compared: 1, matched: 1 });

@@ -10,11 +10,15 @@ import type { RunningProxy } from '../src/proxy-server.ts';
 let old: Upstream;
 let fresh: Upstream;
 let proxy: TwoSides['proxy'];
-let upstreamConnections = 0;
+// Connections that carried forwarded requests (health probes have their own, recycled whenever a
+// probe times out on a busy machine, so they are left out of the count).
+const forwardingSockets = new Set<import('node:net').Socket>();
 
 beforeAll(async () => {
   ({ old, fresh, proxy } = await startTwoSides());
-  old.server.on('connection', () => upstreamConnections++);
+  old.server.on('request', (req: http.IncomingMessage) => {
+    if (req.url !== '/health/ready') forwardingSockets.add(req.socket);
+  });
 });
 afterAll(() => stopTwoSides({ old, fresh, proxy }));
 
@@ -36,7 +40,7 @@ function send(path: string, opts: { method?: string; headers?: Record<string, st
 
 describe('forwarding', () => {
   it('reuses a few pooled connections to the upstream for many requests', async () => {
-    upstreamConnections = 0;
+    forwardingSockets.clear();
     for (let round = 0; round < 25; round++) {
       const replies = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
@@ -45,10 +49,10 @@ describe('forwarding', () => {
       );
       expect(replies.every((r) => r.status === 200)).toBe(true);
     }
-    // 200 requests, at most 8 at a time: the pool never needs more than 8 connections (plus the
-    // health checker's own).
-    expect(upstreamConnections).toBeGreaterThan(0);
-    expect(upstreamConnections).toBeLessThanOrEqual(9);
+    // 200 requests, at most 8 at a time: the pool never needs more than 8 connections. A socket
+    // goes back to the pool as its answer ends, before the client can send the next round.
+    expect(forwardingSockets.size).toBeGreaterThan(0);
+    expect(forwardingSockets.size).toBeLessThanOrEqual(8);
   });
 
   it('streams a chunked request body of 1 MiB to the upstream byte for byte', async () => {
@@ -169,7 +173,7 @@ describe('clients that leave, error answers and refused requests', () => {
     await a.close();
     await b.close();
   });
-  const inFlight = async () => (await request(p.url, '/_proxy/state', { headers: { authorization: admin } })).json<{ pools: { instances: { inFlight: number }[] }[] }>().pools.flatMap((x) => x.instances.map((i) => i.inFlight));
+  const inFlight = async () => (await request(p.internalUrl, '/_proxy/state', { headers: { authorization: admin } })).json<{ pools: { instances: { inFlight: number }[] }[] }>().pools.flatMap((x) => x.instances.map((i) => i.inFlight));
   const upstreamErrors = async () => (await p.metrics.registry.getSingleMetricAsString('proxy_upstream_errors_total')).split('\n').filter((l) => l.startsWith('proxy_upstream_errors_total{'));
   const leaveAfter = (path: string, when: 'first byte' | number) =>
     new Promise<void>((resolve) => {

@@ -58,13 +58,13 @@ describe('health checks', () => {
     const p = await proxyFor([a, b], 'round-robin');
     const admin = { authorization: `Bearer ${await token('ops', 'admin')}` };
     const instances = async () =>
-      (await request(p.url, '/_proxy/pools', { headers: admin })).json<{ name: string; instances: { url: string; healthy: boolean }[] }[]>()[0]!
+      (await request(p.internalUrl, '/_proxy/pools', { headers: admin })).json<{ name: string; instances: { url: string; healthy: boolean }[] }[]>()[0]!
         .instances;
 
     const port = b.port;
     await b.close();
     await waitFor(async () => (await instances()).find((i) => i.url === b.url)?.healthy === false, 'b to be taken out');
-    expect((await request(p.url, '/metrics')).body).toContain(`proxy_upstream_healthy{pool="monolith",upstream="${b.url}"} 0`);
+    expect((await request(p.internalUrl, '/metrics')).body).toContain(`proxy_upstream_healthy{pool="monolith",upstream="${b.url}"} 0`);
     a.seen.length = 0;
     for (let i = 0; i < 10; i++) expect((await request(p.url, `/y/${i}`)).status).toBe(200);
     expect(a.seen.length).toBe(10);
@@ -109,7 +109,7 @@ describe('health checks', () => {
     cleanup.push(() => p.close());
     for (let i = 0; i < 6; i++) expect((await request(p.url, `/q/${i}`)).status).toBe(200);
     const admin = { authorization: `Bearer ${await token('ops', 'admin')}` };
-    const pool = (await request(p.url, '/_proxy/pools', { headers: admin })).json<{ instances: { url: string; healthy: boolean }[] }[]>()[0]!;
+    const pool = (await request(p.internalUrl, '/_proxy/pools', { headers: admin })).json<{ instances: { url: string; healthy: boolean }[] }[]>()[0]!;
     expect(pool.instances.find((i) => i.url === deadUrl)!.healthy).toBe(false);
     expect(a.seen).toHaveLength(6);
   });

@@ -91,7 +91,7 @@ export async function proxyWith(config: ProxyConfigInput, extra: Partial<ProxyOp
     configPath,
     port: 0,
     host: '127.0.0.1',
-    jwtSecret: SECRET,
+    tokens: { secret: SECRET },
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...extra,
   });
@@ -132,26 +132,40 @@ export interface Reply {
   json<T = Record<string, unknown>>(): T;
 }
 
-export function request(
-  base: string,
-  path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string; agent?: http.Agent | false } = {},
-): Promise<Reply> {
+export interface RequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  agent?: http.Agent | false;
+  /** Gives up (rejects) when no answer has come by then. */
+  timeoutMs?: number;
+}
+
+export function request(base: string, path: string, init: RequestInit = {}): Promise<Reply> {
+  return send(new URL(path, base), {}, init);
+}
+
+/** Sends `path` exactly as written (no URL normalisation of `//`, `/./` or `..`). */
+export function requestVerbatim(base: string, path: string, init: RequestInit = {}): Promise<Reply> {
+  const { hostname, port } = new URL(base);
+  return send(undefined, { host: hostname, port, path }, init);
+}
+
+function send(url: URL | undefined, where: http.RequestOptions, init: RequestInit): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      new URL(path, base),
-      { method: init.method ?? 'GET', headers: init.headers, agent: init.agent ?? keepAlive },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+    const options = { ...where, method: init.method ?? 'GET', headers: init.headers, agent: init.agent ?? keepAlive };
+    const onResponse = (res: http.IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) });
         });
         res.on('error', reject);
-      },
-    );
+    };
+    const req = url ? http.request(url, options, onResponse) : http.request(options, onResponse);
     req.on('error', reject);
+    if (init.timeoutMs) req.setTimeout(init.timeoutMs, () => req.destroy(new Error(`no answer within ${init.timeoutMs} ms`)));
     req.end(init.body);
   });
 }

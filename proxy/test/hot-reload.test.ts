@@ -45,13 +45,13 @@ describe('hot reload', () => {
     const valid = readFileSync(proxy.configPath, 'utf8');
     writeFileSync(proxy.configPath, valid.replace('"weight": 100', '"weight": "lots"'));
     await waitFor(
-      async () => (await request(proxy.url, '/metrics')).body.includes('proxy_config_reloads_total{result="rejected"} 1'),
+      async () => (await request(proxy.internalUrl, '/metrics')).body.includes('proxy_config_reloads_total{result="rejected"} 1'),
       'the rejection to be counted',
     );
     expect(await served()).toBe('orders');
     writeFileSync(proxy.configPath, '{ "pools": ');
     await waitFor(
-      async () => (await request(proxy.url, '/metrics')).body.includes('proxy_config_reloads_total{result="rejected"} 2'),
+      async () => (await request(proxy.internalUrl, '/metrics')).body.includes('proxy_config_reloads_total{result="rejected"} 2'),
       'the second rejection',
     );
     expect(await served()).toBe('orders');
@@ -65,27 +65,27 @@ describe('hot reload', () => {
 
 describe('admin API', () => {
   it('refuses requests without an admin token', async () => {
-    const none = await request(proxy.url, '/_proxy/state');
+    const none = await request(proxy.internalUrl, '/_proxy/state');
     expect(none.status).toBe(401);
     expect(none.headers['content-type']).toBe('application/problem+json');
-    const user = await request(proxy.url, '/_proxy/state', { headers: { authorization: `Bearer ${await token('bob', 'orders:read')}` } });
+    const user = await request(proxy.internalUrl, '/_proxy/state', { headers: { authorization: `Bearer ${await token('bob', 'orders:read')}` } });
     expect(user.status).toBe(403);
   });
 
   it('reads the live state and sets a weight, persisting it to the file', async () => {
     const auth = { authorization: `Bearer ${await token('ops', 'admin')}`, 'content-type': 'application/json' };
-    const set = await request(proxy.url, '/_proxy/routes/orders/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 100 }) });
+    const set = await request(proxy.internalUrl, '/_proxy/routes/orders/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 100 }) });
     expect(set.status).toBe(200);
     expect(readConfig(proxy.configPath).routes[0]!.weight).toBe(100);
     expect(await served()).toBe('orders');
 
-    const state = (await request(proxy.url, '/_proxy/state', { headers: auth })).json<any>();
+    const state = (await request(proxy.internalUrl, '/_proxy/state', { headers: auth })).json<any>();
     expect(state.routes[0]).toMatchObject({ name: 'orders', weight: 100, old: 'monolith', new: 'orders' });
     expect(state.pools.map((p: { name: string }) => p.name).sort()).toEqual(['monolith', 'orders']);
 
-    const bad = await request(proxy.url, '/_proxy/routes/orders/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 101 }) });
+    const bad = await request(proxy.internalUrl, '/_proxy/routes/orders/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 101 }) });
     expect(bad.status).toBe(400);
-    const missing = await request(proxy.url, '/_proxy/routes/nope/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 1 }) });
+    const missing = await request(proxy.internalUrl, '/_proxy/routes/nope/weight', { method: 'PUT', headers: auth, body: JSON.stringify({ weight: 1 }) });
     expect(missing.status).toBe(404);
   });
 });

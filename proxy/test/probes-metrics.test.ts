@@ -1,6 +1,6 @@
 // The proxy's own probes and Prometheus metrics per route and side.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
+import { request, token, type Upstream, startTwoSides, stopTwoSides, type TwoSides } from './helpers.ts';
 
 let old: Upstream;
 let fresh: Upstream;
@@ -21,9 +21,9 @@ describe('probes and metrics', () => {
 
   it('exposes requests and latency per route and side, weights and canary state', async () => {
     await request(proxy.url, '/api/v1/orders/1');
-    await request(proxy.url, '/api/v1/orders/1', { headers: { 'x-proxy-side': 'new' } });
+    await request(proxy.url, '/api/v1/orders/1', { headers: { 'x-proxy-side': 'new', authorization: `Bearer ${await token('tess', 'tester')}` } });
     await request(proxy.url, '/elsewhere');
-    const reply = await request(proxy.url, '/metrics');
+    const reply = await request(proxy.internalUrl, '/metrics');
     expect(reply.headers['content-type']).toContain('text/plain');
     const text = reply.body;
     expect(text).toContain('proxy_requests_total{route="orders",side="old",code="2xx"} 1');
@@ -32,10 +32,13 @@ describe('probes and metrics', () => {
     expect(text).toMatch(/proxy_request_duration_seconds_count\{route="orders",side="new"\} 1/);
     expect(text).toContain('proxy_route_weight{route="orders"} 0');
     expect(text).toContain('proxy_canary_state{route="orders"} 0');
+    // Process metrics under the proxy's prefix once, not twice.
+    expect(text).toContain('proxy_process_cpu_user_seconds_total');
+    expect(text).not.toContain('proxy_process_process_');
   });
 
   it('answers problem+json for an unknown admin path', async () => {
-    const reply = await request(proxy.url, '/_proxy/nothing');
+    const reply = await request(proxy.internalUrl, '/_proxy/nothing');
     expect(reply.headers['content-type']).toBe('application/problem+json');
   });
 

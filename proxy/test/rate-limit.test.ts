@@ -30,7 +30,7 @@ describe('rate limiting', () => {
     expect(refused.headers['content-type']).toBe('application/problem+json');
     expect(refused.json()).toMatchObject({ status: 429, title: 'Too Many Requests' });
     expect(u.seen).toHaveLength(3);
-    expect((await request(p.url, '/metrics')).body).toContain('proxy_rate_limited_total{route="(default)"} 2');
+    expect((await request(p.internalUrl, '/metrics')).body).toContain('proxy_rate_limited_total{route="(default)"} 2');
   });
 
   it('keys buckets by the verified JWT subject on routes that check tokens', async () => {

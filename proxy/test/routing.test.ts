@@ -59,10 +59,11 @@ describe('weighted, sticky routing', () => {
   });
 
   it('lets a tester force a side with the override header', async () => {
+    const tester = { authorization: `Bearer ${await token('tess', 'tester')}` };
     proxy.setWeight('orders', 0);
-    expect(await served('/api/v1/orders/1', { 'x-proxy-side': 'new' })).toBe('orders');
+    expect(await served('/api/v1/orders/1', { 'x-proxy-side': 'new', ...tester })).toBe('orders');
     proxy.setWeight('orders', 100);
-    expect(await served('/api/v1/orders/1', { 'x-proxy-side': 'old' })).toBe('monolith');
+    expect(await served('/api/v1/orders/1', { 'x-proxy-side': 'old', ...tester })).toBe('monolith');
   });
 
   it('buckets are independent of the weight, so assignment is monotonic in the weight', () => {

@@ -34,7 +34,7 @@ describe('shadow comparison', () => {
     }
     expect(fresh.seen.filter((s) => s.headers['x-proxy-shadow'] === '1')).toHaveLength(5);
     const shadow = await waitFor(async () => {
-      const s = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>();
+      const s = (await request(proxy.internalUrl, '/_proxy/shadow', { headers: await admin() })).json<any>();
       return s.routes.orders?.compared === 5 ? s : undefined;
     }, 'five comparisons');
     expect(shadow.routes.orders).toMatchObject({ compared: 5, matched: 5, matchRate: 1 });
@@ -44,7 +44,7 @@ describe('shadow comparison', () => {
     freshPrice = 12;
     await request(proxy.url, '/api/v1/orders/2');
     const shadow = await waitFor(async () => {
-      const s = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>();
+      const s = (await request(proxy.internalUrl, '/_proxy/shadow', { headers: await admin() })).json<any>();
       return s.latestDiffs.length ? s : undefined;
     }, 'a difference to be reported');
     const diff = shadow.latestDiffs[0];
@@ -53,13 +53,13 @@ describe('shadow comparison', () => {
     expect(JSON.parse(diff.shadow.body).price).toBe(12);
     expect(diff.primary.side).toBe('old');
     expect(diff.shadow.side).toBe('new');
-    const metrics = (await request(proxy.url, '/metrics')).body;
+    const metrics = (await request(proxy.internalUrl, '/metrics')).body;
     expect(metrics).toContain('proxy_shadow_comparisons_total{route="orders",result="mismatch"} 1');
     expect(metrics).toMatch(/proxy_shadow_match_ratio\{route="orders"\} 0\.83/);
   });
 
   it('finds two equal answers larger than the comparison keeps equal, however each side was split', async () => {
-    const before = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>().routes.orders;
+    const before = (await request(proxy.internalUrl, '/_proxy/shadow', { headers: await admin() })).json<any>().routes.orders;
     // 3 MiB of JSON, written in different chunk sizes on each side: only the first 1 MiB is kept.
     const big = Buffer.from(JSON.stringify({ items: Array.from({ length: 110_000 }, (_, i) => ({ n: i, name: `item ${i}` })) }));
     expect(big.length).toBeGreaterThan(3 * 1024 * 1024);
@@ -76,7 +76,7 @@ describe('shadow comparison', () => {
       expect(reply.status).toBe(200);
       expect(reply.body.length).toBe(big.length);
       const after = await waitFor(async () => {
-        const s = (await request(proxy.url, '/_proxy/shadow', { headers: await admin() })).json<any>();
+        const s = (await request(proxy.internalUrl, '/_proxy/shadow', { headers: await admin() })).json<any>();
         return s.routes.orders.compared === before.compared + 1 ? s.routes.orders : undefined;
       }, 'the comparison of the large answer');
       expect(after.matched).toBe(before.matched + 1);

@@ -3,12 +3,14 @@
 // throughput, then latency at half of the proxy's saturation; "added" = minus the no-proxy figure.
 // Writes the `proxy` section of docs/benchmarks.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 import { table, writeSection } from './report.ts';
 import { freePort } from './harness.ts';
+import { parseConfigText } from '../../proxy/src/config-file.ts';
+import { renderNginx } from '../../proxy/src/export/nginx.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const SATURATE_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -127,23 +129,59 @@ http {
   return child;
 }
 
+const NJS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
+
+/** The same route table the strangler proxy is benched with, run by nginx through `export nginx`. */
+async function startExportedNginx(bin: string, port: number, upstreamPort: number): Promise<ChildProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-export-'));
+  const config = parseConfigText(benchRouteTable(upstreamPort));
+  writeFileSync(join(dir, 'strangler.conf'), renderNginx(config, { listen: `127.0.0.1:${port}`, keepalive: 128 }));
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `load_module ${NJS_MODULE};
+worker_processes auto;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  include ${dir}/strangler.conf;
+}
+`,
+  );
+  const child = startChild(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+  await waitHttp(`http://127.0.0.1:${port}${PATH}`, 'nginx driven by the export');
+  return child;
+}
+
+/**
+ * A realistic route: the products module half-extracted (both sides point at the same fixed
+ * upstream so only the proxy differs), sticky assignment computed on every request.
+ */
+function benchRouteTable(upstreamPort: number): string {
+  return JSON.stringify({
+    pools: {
+      monolith: { instances: [`http://127.0.0.1:${upstreamPort}`] },
+      catalog: { instances: [`http://127.0.0.1:${upstreamPort}`] },
+    },
+    routes: [{ name: 'catalog', prefix: '/api/v1/products', old: 'monolith', new: 'catalog', weight: 50 }],
+  });
+}
+
 async function startProxy(port: number, upstreamPort: number, workers: string): Promise<ChildProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
   const configPath = join(dir, 'config.json');
-  // A realistic route: the products module half-extracted (both sides point at the same fixed
-  // upstream so only the proxy differs), sticky assignment computed on every request.
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      pools: {
-        monolith: { instances: [`http://127.0.0.1:${upstreamPort}`] },
-        catalog: { instances: [`http://127.0.0.1:${upstreamPort}`] },
-      },
-      routes: [{ name: 'catalog', prefix: '/api/v1/products', old: 'monolith', new: 'catalog', weight: 50 }],
-    }),
-  );
+  writeFileSync(configPath, benchRouteTable(upstreamPort));
   const child = startChild(process.execPath, ['proxy/src/main.ts'], {
     PROXY_PORT: String(port),
+    PROXY_INTERNAL_PORT: '0',
+    PROXY_ACCESS_LOG: 'off',
     PROXY_CONFIG: configPath,
     PROXY_WORKERS: workers,
     LOG_LEVEL: 'warn',
@@ -250,6 +288,12 @@ export async function run(): Promise<void> {
   if (nginx) {
     const port = await freePort();
     targets.push({ name: `nginx (${cores} workers)`, url: `http://127.0.0.1:${port}`, start: () => startNginx(nginx, port, upstreamPort) });
+    if (existsSync(NJS_MODULE)) {
+      const exportPort = await freePort();
+      targets.push({ name: `nginx driven by the export (${cores} workers, weight 50, sticky)`, url: `http://127.0.0.1:${exportPort}`, start: () => startExportedNginx(nginx, exportPort, upstreamPort) });
+    } else {
+      console.log('nginx has no njs module, so the row of nginx driven by the export is skipped: apt-get install -y libnginx-mod-http-js');
+    }
   }
   {
     const port = await freePort();

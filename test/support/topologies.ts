@@ -192,14 +192,16 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
     if (options.proxy ?? distributed) {
       const configPath = join(dir, 'proxy.json');
       const pools: Record<string, { instances: string[] }> = { monolith: { instances: [monolithUrl] } };
-      const routes: { name: string; prefix: string; old: string; new: string; weight: number }[] = [];
+      const routes: { name: string; prefix: string; old?: string; new: string; weight: number }[] = [];
+      // A remote module's routes have no old side (the monolith no longer serves them); a migrating one's do.
+      const old = (options.state ?? 'remote') === 'remote' ? {} : { old: 'monolith' };
       for (const m of extracted) {
         pools[m] = { instances: serviceUrls[m]! };
         const manifest = deployables.manifests.find((x) => x.name === m)!;
-        manifest.publicPaths.forEach((prefix, i) => routes.push({ name: i ? `${m}-${i + 1}` : m, prefix, old: 'monolith', new: m, weight: options.weight ?? 100 }));
+        manifest.publicPaths.forEach((prefix, i) => routes.push({ name: i ? `${m}-${i + 1}` : m, prefix, ...old, new: m, weight: options.state === 'migrating' ? (options.weight ?? 100) : 100 }));
       }
       writeFileSync(configPath, JSON.stringify({ pools, defaultPool: 'monolith', routes }, null, 2));
-      proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', jwtSecret: TEST_JWT_SECRET, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
+      proxy = await startProxy({ configPath, port: 0, host: '127.0.0.1', tokens: { secret: TEST_JWT_SECRET }, logger: pino({ level: 'silent' }), watchIntervalMs: 60_000 });
     }
   } catch (err) {
     const output = slots.map((s) => `--- ${s.which}:${s.port}\n${s.child?.output().slice(-3000) ?? '(not started)'}`).join('\n');

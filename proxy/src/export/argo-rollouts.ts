@@ -1,0 +1,100 @@
+// A route's canary as Argo Rollouts: a Rollout over the new side's Deployment (named like its
+// Service) whose steps are the
+// config's canary steps (setWeight, then a pause for the dwell time), shifting the HTTPRoute of
+// `export gateway-api` through Argo's Gateway API plugin, and an AnalysisTemplate that judges each
+// step as the built-in canary does, from the deployables' own metrics: the new side's 5xx ratio
+// may exceed the old side's by at most maxErrorRateIncrease, and its p99 may be at most
+// maxP99Ratio × the old side's + p99SlackMs. A failed analysis aborts the rollout, which sends the
+// traffic back to the stable (old) side.
+import type { CanaryConfig, ProxyConfig, RouteConfig } from '../config-schema.ts';
+import { toYamlDocuments } from './yaml-text.ts';
+import { LABELS, dnsName, httpRouteName, serviceOf, type KubernetesExportOptions } from './kubernetes-names.ts';
+
+const WINDOW = '2m';
+
+/** PromQL selecting one deployable's requests on the route's prefix. */
+function selector(label: string, service: string, r: RouteConfig, extra = ''): string {
+  const prefix = r.prefix.replace(/\/+$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&');
+  return `{${label}="${service}",route=~"${prefix}(/.*)?"${extra}}`;
+}
+
+function errorRatio(label: string, service: string, r: RouteConfig): string {
+  const errors = `sum(rate(http_requests_total${selector(label, service, r, ',status=~"5.."')}[${WINDOW}]))`;
+  const all = `sum(rate(http_requests_total${selector(label, service, r)}[${WINDOW}]))`;
+  return `((${errors} or vector(0)) / clamp_min(${all}, 1e-9))`;
+}
+
+function p99(label: string, service: string, r: RouteConfig): string {
+  return `(histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket${selector(label, service, r)}[${WINDOW}]))) or vector(0))`;
+}
+
+/** The Services of a route's two sides. */
+interface Sides {
+  old: string;
+  new: string;
+}
+
+function analysisTemplate(r: RouteConfig, sides: Sides, canary: CanaryConfig, opts: KubernetesExportOptions): Record<string, unknown> {
+  const label = opts.serviceLabel ?? 'service';
+  const prometheus = { address: '{{args.prometheus-address}}' };
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AnalysisTemplate',
+    metadata: { name: dnsName('strangler', r.name), namespace: opts.namespace, labels: LABELS },
+    spec: {
+      args: [{ name: 'prometheus-address', value: opts.prometheusAddress ?? 'http://prometheus.monitoring:9090' }],
+      metrics: [
+        {
+          name: 'error-rate-increase',
+          interval: '1m',
+          failureLimit: 0,
+          // New side's 5xx ratio minus the old side's, over the same window.
+          successCondition: `result[0] <= ${canary.maxErrorRateIncrease}`,
+          provider: { prometheus: { ...prometheus, query: `${errorRatio(label, sides.new, r)} - ${errorRatio(label, sides.old, r)}` } },
+        },
+        {
+          name: 'p99-latency',
+          interval: '1m',
+          failureLimit: 0,
+          // New side's p99 minus what it may be: old p99 × maxP99Ratio + p99SlackMs (seconds).
+          successCondition: 'result[0] <= 0',
+          provider: { prometheus: { ...prometheus, query: `${p99(label, sides.new, r)} - (${p99(label, sides.old, r)} * ${canary.maxP99Ratio} + ${canary.p99SlackMs / 1000})` } },
+        },
+      ],
+    },
+  };
+}
+
+function rollout(r: RouteConfig, sides: Sides, canary: CanaryConfig, opts: KubernetesExportOptions): Record<string, unknown> {
+  const steps = canary.steps.flatMap((s) => [{ setWeight: s.weight }, { pause: { duration: `${Math.max(1, Math.ceil(s.dwellMs / 1000))}s` } }]);
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: dnsName('strangler', r.name), namespace: opts.namespace, labels: { ...LABELS, 'strangler.proxy/route': r.name } },
+    spec: {
+      workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: sides.new },
+      strategy: {
+        canary: {
+          canaryService: sides.new,
+          stableService: sides.old,
+          trafficRouting: { plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: httpRouteName(r), namespace: opts.namespace } } },
+          analysis: { templates: [{ templateName: dnsName('strangler', r.name) }], startingStep: 1 },
+          steps,
+        },
+      },
+    },
+  };
+}
+
+export function argoObjects(config: ProxyConfig, opts: KubernetesExportOptions): Record<string, unknown>[] {
+  return config.routes.flatMap((r) => {
+    if (!r.canary || r.old === undefined || r.old === r.new) return [];
+    const sides = { old: serviceOf(config, r.old, opts).name, new: serviceOf(config, r.new, opts).name };
+    return [rollout(r, sides, r.canary, opts), analysisTemplate(r, sides, r.canary, opts)];
+  });
+}
+
+export function renderArgoRollouts(config: ProxyConfig, opts: KubernetesExportOptions): string {
+  const objects = argoObjects(config, opts);
+  return `# Generated by \`npm run proxy -- export argo-rollouts\`: a Rollout and an AnalysisTemplate per route with canary steps.\n${objects.length ? toYamlDocuments(objects) : '# (no route has canary steps)\n'}`;
+}
