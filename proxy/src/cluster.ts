@@ -15,6 +15,7 @@ import { readConfig, readRawConfig, writeConfig } from './config-file.ts';
 import { setWeight } from './config-edit.ts';
 import { startProxy, type ProxyOptions } from './proxy-server.ts';
 import type { Side } from './side-assignment.ts';
+import { currentTracing } from '../../lib/telemetry/index.ts';
 
 type ToPrimary =
   | { t: 'results'; batch: [string, Side, number, boolean][] }
@@ -128,6 +129,7 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
   });
   process.once('SIGTERM', async () => {
     await proxy.close();
+    await currentTracing()?.shutdown();
     process.exit(0);
   });
 }

@@ -33,6 +33,7 @@ import type { RouteDecision } from './route-decision.ts';
 import { Attempt, type AttemptListener } from './attempt.ts';
 import { ShadowCopy, wantsShadow, type ShadowDeps } from './shadow-copy.ts';
 import { HOP_BY_HOP, NOT_FORWARDED, flatHeaders } from './hop-by-hop.ts';
+import type { RequestTrace } from './request-trace.ts';
 import { CLIENT_GONE, REFUSED_REQUEST, RETRY_STATUS, TIMEOUT_CODES, clientGone, isConnectError } from './upstream-failures.ts';
 import { sendProblem } from './problem.ts';
 
@@ -53,7 +54,8 @@ export interface ExchangeDeps extends ShadowDeps {
 }
 
 /** The client request, carrying its exchange so the shared `close` listener can find it. */
-export type ExchangeRequest = http.IncomingMessage & { exchange?: Exchange };
+/** `trace`: the request's spans, when this process exports them (request-trace.ts). */
+export type ExchangeRequest = http.IncomingMessage & { exchange?: Exchange; trace?: RequestTrace };
 
 /**
  * Aborts the upstream request when the client leaves before its answer is complete (nobody would
@@ -143,6 +145,11 @@ export class Exchange implements AttemptListener {
     const { req } = this;
     const instance = this.pool.pick(avoid);
     const timeout = this.deps.table().config.upstreamTimeoutMs;
+    if (req.trace) {
+      // Each attempt is a client span of its own; the upstream's server span hangs below it.
+      const traceparent = req.trace.attempt(req.method ?? 'GET', instance.url, this.side);
+      if (traceparent) req.headers.traceparent = traceparent;
+    }
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
       origin: instance.url.origin,
       // TLS names the instance, not the client's Host (which is forwarded as is): one pool of
@@ -162,6 +169,7 @@ export class Exchange implements AttemptListener {
 
   answerStarted(_attempt: Attempt, controller: Dispatcher.DispatchController, status: number, upstream: Record<string, string | string[] | undefined>, statusMessage: string | undefined): void {
     const { res } = this;
+    this.req.trace?.attemptAnswered(status);
     if (RETRY_STATUS.has(status) && this.replayable && !this.triedOtherSide && this.other !== undefined && !res.destroyed) {
       // Counted against this side now; read to the end (so the connection goes back to the pool),
       // then retried on the other side.
@@ -196,6 +204,7 @@ export class Exchange implements AttemptListener {
   }
 
   answerEnded(_attempt: Attempt): void {
+    this.req.trace?.attemptEnded();
     if (this.state === 'discarding') return this.tryOtherSideAfterStatus();
     this.res.end();
     this.state = 'answered';
@@ -207,6 +216,7 @@ export class Exchange implements AttemptListener {
   }
 
   answerFailed(attempt: Attempt, err: NodeJS.ErrnoException): void {
+    this.req.trace?.attemptFailed(err);
     // A 502/503/504 already counted against this side, whatever became of its body: try the other.
     if (this.state === 'discarding') return this.tryOtherSideAfterStatus();
     this.failed(attempt, err);
@@ -236,6 +246,7 @@ export class Exchange implements AttemptListener {
     this.pool = this.other;
     this.other = failed;
     this.side = to;
+    this.req.trace?.fellBack(from, to, this.pool.name, why);
     this.send();
     return true;
   }

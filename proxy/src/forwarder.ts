@@ -7,8 +7,9 @@ import type { RouteTable, CompiledRoute } from './route-table.ts';
 import { overrideSecretHeader, type Gate } from './gate.ts';
 import { decideRoute } from './route-decision.ts';
 import { applyEdgeHeaders } from './edge-headers.ts';
-import { Exchange, isEncrypted, type ExchangeDeps } from './exchange.ts';
+import { Exchange, isEncrypted, type ExchangeDeps, type ExchangeRequest } from './exchange.ts';
 import { sendProblem } from './problem.ts';
+import { traceRequest } from './request-trace.ts';
 
 export class Forwarder {
   private readonly deps: ExchangeDeps;
@@ -21,6 +22,11 @@ export class Forwarder {
 
   /** Handles one client request (everything but the proxy's own endpoints). */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const trace = traceRequest(req);
+    if (trace) {
+      (req as ExchangeRequest).trace = trace;
+      res.once('close', () => trace.end(res.statusCode));
+    }
     const table = this.deps.table();
     const route = table.match(req.method ?? 'GET', req.url ?? '/');
     if (this.gate.needed(table, route, req)) {
@@ -47,6 +53,8 @@ export class Forwarder {
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, table: RouteTable, route: CompiledRoute | undefined, mayForce: boolean): void {
     const decision = decideRoute(table, route, req, mayForce);
+    const forced = mayForce && /^(old|new)$/i.test(String(req.headers[table.config.overrideHeader] ?? ''));
+    (req as ExchangeRequest).trace?.routed({ route: decision.routeName, prefix: route?.config.prefix, side: decision.side, weight: route?.config.weight, pool: decision.pool.name, forced });
     // The shared secret is for the proxy alone.
     const secretHeader = overrideSecretHeader(table.config.overrideHeader);
     if (req.headers[secretHeader] !== undefined) delete req.headers[secretHeader];

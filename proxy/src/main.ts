@@ -10,6 +10,7 @@ import { isLoopbackHost } from '../../lib/trust/index.ts';
 import { readProxyEnv, type ProxyEnv } from './proxy-env.ts';
 import { readConfig } from './config-file.ts';
 import { runPrimary, runWorker } from './cluster.ts';
+import { exportRequested, startTracing } from '../../lib/telemetry/index.ts';
 
 // `npm run proxy -- export <engine>`: the route table for nginx or Kubernetes, then exit.
 if (process.argv[2] === 'export') {
@@ -61,5 +62,12 @@ if (cluster.isPrimary) {
   }
   runPrimary(env.PROXY_WORKERS === 'auto' ? availableParallelism() : env.PROXY_WORKERS, options, log);
 } else {
+  // Spans only when OTEL_* asks for export (request-trace.ts); each worker exports its own.
+  try {
+    if (exportRequested()) await startTracing({ serviceName: 'proxy' });
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
   await runWorker(options);
 }

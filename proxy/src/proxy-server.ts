@@ -25,7 +25,8 @@ import { ADMIN_PREFIX, handleAdmin } from './admin-api.ts';
 import { answerMetrics, answerProbe } from './own-endpoints.ts';
 import { classifyPublicPath } from './public-paths.ts';
 import { createAccessLog, type AccessLogLevel, type TimedRequest } from './access-log.ts';
-import { answerClientError, refuseConnect, sendProblem } from './problem.ts';
+import { answerClientError, refuseConnect, sendJson, sendProblem } from './problem.ts';
+import { routedDocument } from './openapi-merge.ts';
 import type { Side } from './side-assignment.ts';
 import type { CanaryCommand } from './canary-controller.ts';
 import { MigrationConsole, type ConsoleOptions } from './console/migration-console.ts';
@@ -190,6 +191,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     sendProblem(res, 500, 'InternalError', 'the proxy could not handle this request');
   };
 
+  // The proxy documents what it routes (openapi-merge.ts): its pools' documents, merged by route.
+  const answerRoutedDocument = (res: http.ServerResponse) => {
+    routedDocument(table()).then(
+      (doc) => (doc ? sendJson(res, 200, doc) : sendProblem(res, 502, 'UpstreamUnreachable', 'no pool answered its /openapi.json')),
+      () => sendProblem(res, 502, 'UpstreamUnreachable', 'the routed document could not be assembled'),
+    );
+  };
+
   const accessLog = createAccessLog(opts.accessLog ?? 'off', log.level, opts.accessLogger);
   let draining = false;
   const publicServer = http.createServer((req, res) => {
@@ -200,6 +209,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     try {
       const path = classifyPublicPath(req.url ?? '/');
       if (path.kind === 'forward') {
+        if (req.url === '/openapi.json' && req.method === 'GET') return answerRoutedDocument(res);
         res.on('finish', migrationConsole.failures.onFinish);
         return forwarder.handle(req, res);
       }

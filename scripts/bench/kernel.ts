@@ -3,9 +3,13 @@
 //     with a fresh DATA_DIR (migrations and seed run) and warm (the same DATA_DIR again);
 //   - GET /api/v1/products/:sku under autocannon, side by side in the same run with a minimal
 //     express + better-sqlite3 server doing the same lookup on the same file
-//     (scripts/bench/kernel-baseline.ts). The ratio is the figure: what the module system costs.
+//     (scripts/bench/kernel-baseline.ts). The ratio is the figure: what the module system costs;
+//   - the same lookup with tracing on (every request sampled, spans exported over OTLP/HTTP to a
+//     local sink standing in for a collector) against tracing off: what OpenTelemetry costs.
 // Traffic goes to 127.0.0.1 only. Writes the `kernel` section of docs/benchmarks.md.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +25,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTS = Number(process.env.BENCH_STARTS ?? 3);
 const SKU = 'MUG-STONE'; // one of the seeded demo products
+const TRACING_PAIRS = Number(process.env.BENCH_TRACING_PAIRS ?? 10);
+const PAIR_SECONDS = Number(process.env.BENCH_PAIR_SECONDS ?? 3);
+const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these
 
 
 function rssMb(pid: number): number {
@@ -62,10 +69,10 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
 }
 
 /** `entry` scripts/bench/monolith-without-hooks.ts is the same app without main.ts's hook: drizzle-orm loads as ES modules. */
-const startApp = async (dataDir: string, entry = 'src/main.ts', logLevel = 'info') => {
+const startApp = async (dataDir: string, entry = 'src/main.ts', logLevel = 'info', extraEnv: Record<string, string> = {}) => {
   const port = await freePort();
   // LOG_LEVEL at its default (info: one JSON line per request), as deployed; stdout is discarded.
-  const s = await startServer([entry], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel }, port);
+  const s = await startServer([entry], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel, ...extraEnv }, port);
   return { ...s, port };
 };
 
@@ -85,12 +92,52 @@ async function load(port: number, token: string, seconds: number): Promise<{ rps
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
+/**
+ * Stands in for an OpenTelemetry collector: takes OTLP/HTTP exports (protobuf, the default
+ * protocol), counts their bytes and answers an empty success, as a collector would.
+ */
+async function startTraceSink(): Promise<{ endpoint: string; bytes: () => number; close: () => Promise<void> }> {
+  let bytes = 0;
+  const server: Server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bytes: () => bytes,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** The sentence under the tracing table: a cost inside the drift is said to be so, not printed as a gain. */
+function tracingVerdict(cost: number, ratio: number, extraCpu: number): string {
+  const throughput = cost > 0 ? `Tracing on costs **${f(cost * 100, 1)} %** of throughput` : `Tracing on costs no throughput measurable against the drift (it served ${f(ratio * 100, 0)} % of tracing off)`;
+  const cpu = extraCpu > 0 ? `and **${f(extraCpu * 100, 1)} %** more CPU per request` : `and no more CPU per request than tracing off (${f(extraCpu * 100, 1)} %: within the drift)`;
+  return `${throughput} here (median of the pairs; the bound is 10 %), ${cpu}.`;
+}
+
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** One load run on `port`, with the server's CPU time per request it served. */
+async function measured(pid: number, port: number, token: string, seconds: number) {
+  const before = cpuMs(pid);
+  const r = await load(port, token, seconds);
+  const total = r.rps * seconds;
+  return { ...r, cpuPerRequestMs: (cpuMs(pid) - before) / total };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (n: number, d = 0) => n.toFixed(d);
 
 export async function run(): Promise<void> {
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
+  const sinks: { close: () => Promise<void> }[] = [];
   try {
     // --- start-up: fresh data dir, then warm (the same dir again)
     const fresh: { ms: number; rss: number }[] = [];
@@ -124,6 +171,10 @@ export async function run(): Promise<void> {
     children.push(quiet.child);
     const baseline = await startBaseline(dataDir);
     children.push(baseline.child);
+    const sink = await startTraceSink();
+    sinks.push(sink);
+    const traced = await startApp(dataDir, 'src/main.ts', 'info', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint });
+    children.push(traced.child);
     const check = await fetch(`http://127.0.0.1:${app.port}/api/v1/products/${SKU}`, { headers: { authorization: `Bearer ${token}` } });
     const expected = await check.json();
     const same = await (await fetch(`http://127.0.0.1:${baseline.port}/api/v1/products/${SKU}`)).json();
@@ -132,15 +183,32 @@ export async function run(): Promise<void> {
     await load(app.port, token, 1);
     await load(quiet.port, token, 1);
     await load(baseline.port, token, 1);
-    const results = { app: [] as Awaited<ReturnType<typeof load>>[], quiet: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[] };
+    await load(traced.port, token, 1);
+    const results = { app: [] as Awaited<ReturnType<typeof load>>[], quiet: [] as Awaited<ReturnType<typeof load>>[], baseline: [] as Awaited<ReturnType<typeof load>>[], traced: [] as Awaited<ReturnType<typeof load>>[] };
     for (let round = 0; round < ROUNDS; round++) {
+      // Tracing on right after tracing off: the pair this bench exists to compare sees the same load.
       const a = await load(app.port, token, SECONDS);
+      const t = await load(traced.port, token, SECONDS);
       const q = await load(quiet.port, token, SECONDS);
       const b = await load(baseline.port, token, SECONDS);
       results.app.push(a);
       results.quiet.push(q);
       results.baseline.push(b);
-      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · kernel at warn ${f(q.rps)} req/s p99 ${q.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms`);
+      results.traced.push(t);
+      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s p99 ${a.p99} ms · kernel at warn ${f(q.rps)} req/s p99 ${q.p99} ms · baseline ${f(b.rps)} req/s p99 ${b.p99} ms · tracing on ${f(t.rps)} req/s p99 ${t.p99} ms`);
+    }
+    // Tracing off against on, in short runs back to back, the order alternating: on a shared machine
+    // throughput drifts by tens of percent within seconds, so each pair's ratio is the sample and
+    // the median ratio the figure. CPU time per request served, which drift hardly moves, beside it.
+    const pairs: { off: Awaited<ReturnType<typeof measured>>; on: Awaited<ReturnType<typeof measured>> }[] = [];
+    for (let i = 0; i < TRACING_PAIRS; i++) {
+      const first = i % 2 === 0 ? 'off' : 'on';
+      const run = (which: 'off' | 'on') => (which === 'off' ? measured(app.child.pid!, app.port, token, PAIR_SECONDS) : measured(traced.child.pid!, traced.port, token, PAIR_SECONDS));
+      const x = await run(first);
+      const y = await run(first === 'off' ? 'on' : 'off');
+      const pair = first === 'off' ? { off: x, on: y } : { off: y, on: x };
+      pairs.push(pair);
+      console.log(`  tracing pair ${i + 1}: off ${f(pair.off.rps)} req/s ${f(pair.off.cpuPerRequestMs, 3)} CPU ms/req · on ${f(pair.on.rps)} req/s ${f(pair.on.cpuPerRequestMs, 3)} CPU ms/req · ratio ${f(pair.on.rps / pair.off.rps, 3)}`);
     }
     const appRss = rssMb(app.child.pid!);
     const summary = (xs: Awaited<ReturnType<typeof load>>[]) => ({
@@ -152,7 +220,15 @@ export async function run(): Promise<void> {
     const k = summary(results.app);
     const q = summary(results.quiet);
     const b = summary(results.baseline);
+    const t = summary(results.traced);
     const ratio = k.rps / b.rps;
+    const pairRatio = median(pairs.map((p) => p.on.rps / p.off.rps));
+    const cpuOff = median(pairs.map((p) => p.off.cpuPerRequestMs));
+    const cpuOn = median(pairs.map((p) => p.on.cpuPerRequestMs));
+    const tracingCost = 1 - pairRatio;
+    // Spans reach the sink in batches: wait for the last one before reading what was exported.
+    await new Promise((r) => setTimeout(r, 6_000));
+    const exportedMb = sink.bytes() / 1e6;
 
     const startRows = [
       ['`node src/main.ts`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
@@ -164,6 +240,12 @@ export async function run(): Promise<void> {
       ['kernel (`node src/main.ts`)', f(k.rps), f(ratio, 2), String(k.p50), String(k.p99), String(k.bad)],
       ['kernel with `LOG_LEVEL=warn` (no request log line)', f(q.rps), f(q.rps / b.rps, 2), String(q.p50), String(q.p99), String(q.bad)],
       ['baseline (express + better-sqlite3)', f(b.rps), '1.00', String(b.p50), String(b.p99), String(b.bad)],
+    ];
+    const pairOff = median(pairs.map((p) => p.off.rps));
+    const pairOn = median(pairs.map((p) => p.on.rps));
+    const tracingRows = [
+      ['tracing off (no `OTEL_*` set: context propagated, nothing recorded)', f(pairOff), '1.00', f(cpuOff, 3), String(median(pairs.map((p) => p.off.p99))), String(pairs.reduce((n, p) => n + p.off.errors + p.off.non2xx, 0))],
+      ['tracing on (exporting to a local collector)', f(pairOn), f(pairRatio, 2), f(cpuOn, 3), String(median(pairs.map((p) => p.on.p99))), String(pairs.reduce((n, p) => n + p.on.errors + p.on.non2xx, 0))],
     ];
     writeSection(
       'kernel',
@@ -194,10 +276,34 @@ build (\`src/platform/kernel/load-drizzle-as-commonjs.ts\`), which reads that fi
 with other processes' load (a 2-core box shared with test runs): compare rows of the same run.
 
 The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput on this lookup.
+
+### Tracing
+
+The same lookup on the same data, with tracing off (the \`kernel\` row above) and on:
+\`OTEL_EXPORTER_OTLP_ENDPOINT\` set, the default sampler (\`parentbased_always_on\`: every request
+is recorded), the default instrumentations (http client, undici, pg, ioredis) loaded by the
+start-up hook, and spans exported over OTLP/HTTP (protobuf) in batches to a local sink standing in
+for a collector (${f(exportedMb, 1)} MB of spans over the run). Each request records one server
+span, the app's own, named by its route (\`src/platform/http/request-context.ts\`). Measured while
+choosing the defaults: the http instrumentation's own server span plus the express
+instrumentation (a span per handler, a wrapper on every router layer) cost about 40 % of this
+lookup's throughput, which is why the first is replaced and the second is opt-in
+(\`OTEL_NODE_ENABLED_INSTRUMENTATIONS\`, see [tracing.md](tracing.md)).
+
+${TRACING_PAIRS} pairs of ${PAIR_SECONDS} s runs, tracing off and on back to back (which goes first alternates):
+req/s and p99 are medians over the pairs; "vs tracing off" is the median of each pair's ratio;
+CPU ms/request is the server's CPU time (user + system, /proc) per request it served, median over
+the pairs — the steadier figure on a machine shared with other work. In the rounds above, with
+${SECONDS} s runs further apart, tracing on served ${f(t.rps)} req/s (median; p99 ${t.p99} ms).
+
+${table(['server', 'req/s', 'vs tracing off', 'CPU ms / request', 'p99 ms', 'errors + non-2xx'], tracingRows)}
+
+${tracingVerdict(tracingCost, pairRatio, cpuOn / cpuOff - 1)}
 `,
     );
   } finally {
     for (const c of children) await stop(c).catch(() => {});
+    for (const s of sinks) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 // What the commerce tests need from a running system, whatever its topology: a base URL to send
 // HTTP to and a way to mint tokens. The same suite runs in-process and with modules extracted.
-import { client } from '../support/http.ts';
+import { client, type ReplyObserver } from '../support/http.ts';
 import { eventually } from '../support/eventually.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -10,6 +10,8 @@ export const domainTestEnv = { PAYMENT_TIMEOUT_MS: '150', PAYMENT_SLOW_MS: '1000
 export interface World {
   baseUrl: string;
   token(sub: string, scopes?: string[]): Promise<string>;
+  /** Sees every answer the actors' clients get. */
+  observe?: ReplyObserver;
 }
 
 export function uniqueSku(prefix = 'SKU'): string {
@@ -17,8 +19,8 @@ export function uniqueSku(prefix = 'SKU'): string {
 }
 
 export async function actors(world: World) {
-  const admin = client(world.baseUrl, await world.token('ops', ['admin']));
-  const customer = async (name = `cust-${randomBytes(4).toString('hex')}`) => ({ name, api: client(world.baseUrl, await world.token(name)) });
+  const admin = client(world.baseUrl, await world.token('ops', ['admin']), world.observe);
+  const customer = async (name = `cust-${randomBytes(4).toString('hex')}`) => ({ name, api: client(world.baseUrl, await world.token(name), world.observe) });
   return {
     admin,
     customer,

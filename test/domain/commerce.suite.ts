@@ -2,14 +2,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
 import { actors, settled, type World } from './commerce-world.ts';
+import { responseChecker } from '../openapi/response-conformance.ts';
 
 export function commerceSuite(name: string, start: () => Promise<World & { close: () => Promise<void> }>) {
   describe(name, () => {
     let world: World & { close: () => Promise<void> };
     let a: Awaited<ReturnType<typeof actors>>;
+    // Every answer the scenarios get is checked against the OpenAPI document the system serves
+    // where they send their requests (the proxy's, when modules are extracted).
+    const answers = { checked: 0, violations: [] as string[] };
 
     beforeAll(async () => {
       world = await start();
+      const document = await (await fetch(`${world.baseUrl}/openapi.json`)).json();
+      const conformance = responseChecker(document);
+      world.observe = (method, path, reply, contentType) => {
+        answers.checked++;
+        const violation = conformance.check(method, path, reply.status, contentType, reply.body);
+        if (violation) answers.violations.push(violation);
+      };
       a = await actors(world);
     }, 300_000);
     afterAll(() => world?.close(), 60_000);
@@ -167,6 +178,11 @@ export function commerceSuite(name: string, start: () => Promise<World & { close
       }
       expect((await api.get('/api/v1/customers/me/orders')).body.items).toHaveLength(0);
       expect((await api.get(`/api/v1/inventory/${sku}`)).body).toMatchObject({ onHand: 5, reserved: 0 });
+    });
+
+    it('every answer the scenarios received conforms to the OpenAPI document', () => {
+      expect(answers.violations).toEqual([]);
+      expect(answers.checked).toBeGreaterThan(50);
     });
   });
 }

@@ -5,7 +5,10 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
-export function client(baseUrl: string, token?: string) {
+/** Sees every answer a client gets (a test checking them all against the OpenAPI document). */
+export type ReplyObserver = (method: string, path: string, reply: Reply, contentType: string | null) => void;
+
+export function client(baseUrl: string, token?: string, observe?: ReplyObserver) {
   async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
     const res = await fetch(baseUrl + path, {
       method,
@@ -23,7 +26,9 @@ export function client(baseUrl: string, token?: string) {
     } catch {
       // not JSON: keep the text
     }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    const reply = { status: res.status, body: parsed as T, headers: res.headers };
+    observe?.(method, path, reply, res.headers.get('content-type'));
+    return reply;
   }
   return {
     get: <T = any>(path: string, headers?: Record<string, string>) => call<T>('GET', path, undefined, headers),

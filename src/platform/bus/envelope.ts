@@ -1,20 +1,15 @@
-import { newId, randomHex } from '../data/ids.ts';
+import { newId } from '../data/ids.ts';
 import type { StoredEnvelope } from '../data/platform-tables.ts';
 import { currentContext } from '../context/request-context.ts';
+import { currentTraceparent } from '../observability/trace-context.ts';
 import type { EventDefinition } from './define-event.ts';
 export { eventKey } from './define-event.ts';
 
 export type EventEnvelope = StoredEnvelope;
 
-// Span and trace ids come from a pooled buffer (randomHex): one randomBytes call per id cost a
-// few percent of the bus's throughput. Event ids are time-ordered, for the outbox's and inboxes'
-// indexes (see ids.ts).
-
-/** A W3C traceparent for a new span under the current trace, or a new trace. */
-export function childTraceparent(parent?: string): string {
-  const traceId = parent?.split('-')[1] ?? randomHex(16);
-  return `00-${traceId}-${randomHex(8)}-01`;
-}
+// Event ids are time-ordered, for the outbox's and inboxes' indexes (see ids.ts). The envelope's
+// traceparent names the span that published the event (the request's, a saga step's, a
+// handler's): the relay's publish span and the subscriber's handling span hang below it.
 
 export function envelopeFor(source: string, event: EventDefinition, payload: unknown, causationId?: string): EventEnvelope {
   const ctx = currentContext();
@@ -27,7 +22,7 @@ export function envelopeFor(source: string, event: EventDefinition, payload: unk
     occurredAt: new Date().toISOString(),
     correlationId: ctx?.correlationId ?? id,
     causationId: causationId ?? ctx?.causationId,
-    traceparent: childTraceparent(ctx?.traceparent),
+    traceparent: currentTraceparent(),
     payload,
   };
 }

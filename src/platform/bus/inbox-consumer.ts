@@ -8,8 +8,10 @@ import type { ModuleStore } from '../data/module-store.ts';
 import type { RunUnitOfWork } from './unit-of-work.ts';
 import type { Subscription } from '../modules/define-module.ts';
 import type { Logger } from '../logging/logger.ts';
+import { context, trace, SpanKind, SpanStatusCode, type Context, type Link } from '@opentelemetry/api';
 import { runWithContext } from '../context/request-context.ts';
-import { childTraceparent, eventKey, type EventEnvelope } from './envelope.ts';
+import { contextFromTraceparent, tracer } from '../observability/trace-context.ts';
+import { eventKey, type EventEnvelope } from './envelope.ts';
 import type { ConsumeFn } from './transport.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 
@@ -53,23 +55,27 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ');
       return deadLetter(envelope, `invalid ${key} payload: ${issues}`, attempt, key);
     }
-    const context = {
-      requestId: envelope.id,
-      correlationId: envelope.correlationId,
-      causationId: envelope.id,
-      traceparent: childTraceparent(envelope.traceparent),
-    };
+    const ids = { requestId: envelope.id, correlationId: envelope.correlationId, causationId: envelope.id };
+    const producer = contextFromTraceparent(envelope.traceparent);
+    const span = handlingSpan(o.module, key, envelope, attempt, producer);
     try {
-      const outcome = await runWithContext(context, () =>
-        o.unitOfWork(async (uow) => {
-          if (!(await o.store.platform.claimInbox(uow.db, envelope.id, key, new Date()))) return 'duplicate' as const;
-          await subscription.handle(parsed.data, uow, envelope);
-          return 'handled' as const;
-        }),
+      const outcome = await context.with(trace.setSpan(producer, span), () =>
+        runWithContext(ids, () =>
+          o.unitOfWork(async (uow) => {
+            if (!(await o.store.platform.claimInbox(uow.db, envelope.id, key, new Date()))) return 'duplicate' as const;
+            await subscription.handle(parsed.data, uow, envelope);
+            return 'handled' as const;
+          }),
+        ),
       );
+      span.setAttribute('messaging.outcome', outcome);
+      span.end();
       o.metrics.handled.inc({ subscriber: o.module, event: key, outcome });
       if (outcome === 'handled') o.metrics.lag.observe({ subscriber: o.module, event: key }, (Date.now() - Date.parse(envelope.occurredAt)) / 1000);
     } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      span.end();
       o.metrics.failures.inc({ subscriber: o.module, event: key });
       if (attempt >= maxAttempts) {
         return deadLetter(envelope, `handler failed ${attempt} time(s): ${(err as Error).message}`, attempt, key);
@@ -81,6 +87,34 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
   return Object.assign(consume, {
     giveUp: (envelope: EventEnvelope, reason: string, attempts: number) => deadLetter(envelope, reason, attempts, keyOf(envelope)),
   });
+}
+
+/**
+ * The subscriber's handling of one delivery. Its parent is the span that published the event
+ * (the envelope's traceparent, written by the relay), not a link: each delivery is handled on its
+ * own, and an order's whole story (request, saga steps, every module's reaction) then reads as one
+ * trace. The transport's own span, when it has one active (a broker's consumer span), is linked.
+ */
+function handlingSpan(module: string, key: string, envelope: EventEnvelope, attempt: number, producer: Context) {
+  const transport = trace.getSpanContext(context.active());
+  const parent = trace.getSpanContext(producer);
+  const links: Link[] = transport && trace.isSpanContextValid(transport) && transport.spanId !== parent?.spanId ? [{ context: transport }] : [];
+  return tracer.startSpan(
+    `process ${key}`,
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: {
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': envelope.type,
+        'messaging.message.id': envelope.id,
+        'messaging.consumer.group.name': module,
+        'messaging.message.delivery_count': attempt,
+        'event.source': envelope.source,
+      },
+    },
+    producer,
+  );
 }
 
 /** Dead letters not yet replayed, oldest first. */

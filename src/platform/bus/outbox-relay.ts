@@ -2,10 +2,12 @@
 // something (kick) and on a slow poll, which also picks up rows left by a crash or written by
 // another process sharing the store. A row is marked dispatched only after the transport has
 // taken it safely, so delivery is at-least-once; inboxes make it exactly-once in effect.
+import { context, trace, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ModuleStore } from '../data/module-store.ts';
+import { contextFromTraceparent, currentTraceparent, tracer } from '../observability/trace-context.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { EventRouting } from './event-routing.ts';
-import type { Transport } from './transport.ts';
+import type { Delivery, Transport } from './transport.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import { backoffDelay } from './backoff.ts';
 
@@ -36,10 +38,46 @@ export function outboxRelay(o: {
       const rows = await o.store.platform.pendingOutbox(batchSize);
       if (rows.length === 0 || stopped) return;
       const batch = rows.map((r) => ({ envelope: r.envelope, subscribers: o.routing(r.type) })).filter((d) => d.subscribers.length > 0);
-      if (batch.length) await o.transport.deliver(batch);
+      if (batch.length) await publish(batch);
       await o.store.transaction((tx) => o.store.platform.markDispatched(tx, rows.map((r) => r.seq), new Date()));
       o.metrics.dispatched.inc({ module: o.store.module }, rows.length);
       if (rows.length < batchSize) return;
+    }
+  }
+
+  /**
+   * One publish span per event, under the span that wrote it (the envelope's traceparent): the
+   * event leaves with the publish span as its traceparent, so the subscriber's handling hangs
+   * below the moment it was sent, and the stored row keeps the writer's context for a resend.
+   */
+  async function publish(batch: Delivery[]): Promise<void> {
+    const spans = batch.map((d) =>
+      tracer.startSpan(
+        `publish ${d.envelope.type}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.operation.type': 'send',
+            'messaging.system': o.transport.kind,
+            'messaging.destination.name': d.envelope.type,
+            'messaging.message.id': d.envelope.id,
+            'messaging.batch.message_count': batch.length,
+          },
+        },
+        contextFromTraceparent(d.envelope.traceparent),
+      ),
+    );
+    const sent = batch.map((d, i) => {
+      const traceparent = currentTraceparent(trace.setSpan(ROOT_CONTEXT, spans[i]!));
+      return traceparent ? { ...d, envelope: { ...d.envelope, traceparent } } : d;
+    });
+    try {
+      await o.transport.deliver(sent);
+    } catch (err) {
+      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      for (const span of spans) span.end();
     }
   }
 
@@ -49,7 +87,8 @@ export function outboxRelay(o: {
       again = true;
       return;
     }
-    running = drain()
+    // The relay's own work, not part of whichever request's commit kicked it.
+    running = context.with(ROOT_CONTEXT, drain)
       .then(() => {
         failures = 0;
       })

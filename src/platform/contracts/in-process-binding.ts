@@ -5,6 +5,8 @@ import { ContractViolation } from '../errors/domain-error.ts';
 import { fieldIssues, parseOrThrow } from '../errors/validation.ts';
 import type { CallContext, Contract, ContractApi, ContractHandlers } from './define-contract.ts';
 import { toWire } from './wire.ts';
+import { currentTraceparent } from '../observability/trace-context.ts';
+import { inContractSpan, startContractSpan } from '../observability/contract-span.ts';
 
 export function callContextFromScope(): CallContext {
   const ctx = currentContext();
@@ -13,7 +15,7 @@ export function callContextFromScope(): CallContext {
     caller: ctx?.caller,
     correlationId: ctx?.correlationId ?? id,
     requestId: id,
-    traceparent: ctx?.traceparent,
+    traceparent: currentTraceparent(),
   };
 }
 
@@ -53,7 +55,7 @@ export function bindInProcess<C extends Contract>(
     api[name] = async (input) => {
       const end = latency?.startTimer({ contract: contract.name, operation: name, binding: 'in-process' });
       try {
-        const out = await invokeOperation(contract, handlers, name, input, callContextFromScope());
+        const out = await inContractSpan(startContractSpan(contract.name, name, 'in-process'), () => invokeOperation(contract, handlers, name, input, callContextFromScope()));
         end?.({ outcome: 'ok' });
         return out;
       } catch (err) {

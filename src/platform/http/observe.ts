@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { context } from '@opentelemetry/api';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/registry.ts';
 
@@ -6,6 +7,9 @@ import type { Metrics } from '../metrics/registry.ts';
 export function observe(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
+    // 'finish' may fire in another context (the http instrumentation binds the response to its
+    // span's): the line is written in the request's, so it carries the request's ids.
+    const requestScope = context.active();
     metrics.httpInFlight.inc();
     res.once('close', () => metrics.httpInFlight.dec());
     res.on('finish', () => {
@@ -15,7 +19,7 @@ export function observe(logger: Logger, metrics: Metrics): RequestHandler {
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
       if (!req.path.startsWith('/health') && req.path !== '/metrics') {
-        logger.info({ method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+        context.with(requestScope, () => logger.info({ method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request'));
       }
     });
     next();

@@ -11,6 +11,7 @@ import { TopologyError } from './topology.ts';
 import { serviceListenDefaults } from './service-ports.ts';
 import { createApp, type RunningApp } from './create-app.ts';
 import { startupHooks } from './startup-hooks.ts';
+import { currentTracing, startTracing, TracingSettingsError } from '../../../lib/telemetry/index.ts';
 
 export const MONOLITH = 'monolith';
 
@@ -44,13 +45,17 @@ export async function bootstrap(o: BootstrapOptions): Promise<RunningApp | undef
     // A module apart from the monolith only meets the others through Redis: BullMQ by default; and
     // without PORT it listens where the topology says it is, never on the monolith's port.
     const { config, settings } = loadDeployableConfig(modules, monolith ? env : { BUS: 'bullmq', ...env, ...serviceListenDefaults(o.system.manifests, o.run, env) });
-    const app = await createApp({ config, settings, manifests: o.system.manifests, modules, deployable: monolith ? MONOLITH : serviceDeployable(o.run) });
-    app.logger.info({ hooks: startupHooks() }, 'starting');
+    const deployable = monolith ? MONOLITH : serviceDeployable(o.run);
+    // Before the app: its spans, and the instrumentations registered by the start-up hook, report
+    // under this deployable's name.
+    const tracing = await startTracing({ serviceName: deployable, env });
+    const app = await createApp({ config, settings, manifests: o.system.manifests, modules, deployable });
+    app.logger.info({ hooks: startupHooks(), tracing: tracing.exporting ? 'exported' : 'propagated only' }, 'starting');
     await app.listen();
     stopOnSignals(app);
     return app;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ServiceCredentialsMissing || err instanceof TopologyError) {
+    if (err instanceof ConfigError || err instanceof ServiceCredentialsMissing || err instanceof TopologyError || err instanceof TracingSettingsError) {
       console.error(err instanceof ConfigError ? err.message : `Invalid configuration:\n  - ${err.message}`);
       process.exit(EX_CONFIG);
     }
@@ -75,7 +80,11 @@ function stopOnSignals(app: RunningApp): void {
       process.exit(1);
     }, app.config.SHUTDOWN_TIMEOUT_MS + 5_000);
     guard.unref();
-    app.stop().then(
+    app
+      .stop()
+      // Spans still buffered leave before the process does.
+      .then(() => currentTracing()?.shutdown())
+      .then(
       () => process.exit(0),
       (err) => {
         app.logger.error({ err }, 'shutdown failed');

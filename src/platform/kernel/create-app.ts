@@ -32,6 +32,7 @@ import { internalHttp } from './internal-http.ts';
 import { listen, type Listener } from './listener.ts';
 import { scheduleJobs, type JobScheduler, type OwnedJob } from './jobs.ts';
 import { housekeepingJobs } from './housekeeping.ts';
+import { startTracing } from '../../../lib/telemetry/index.ts';
 
 /** A contract bound to hand-written handlers instead of its real module (a module test's neighbours). */
 export interface ContractFake {
@@ -90,6 +91,9 @@ export interface RunningApp {
 
 export async function createApp(options: AppOptions): Promise<RunningApp> {
   const { config, deployable } = options;
+  // A no-op when bootstrap started tracing already; an app built directly (tests) propagates trace
+  // context the same way a deployable does.
+  await startTracing({ serviceName: deployable });
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, { deployable });
   const metrics = createMetrics({ deployable });
   const container = rootContainer.createChildContainer();
@@ -161,9 +165,9 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   }
 
   const verifier = tokenVerifierFor(config);
-  const edge = { config, logger, metrics, health, readiness: () => readiness, verifier };
+  const edge = { deployable, config, logger, metrics, health, readiness: () => readiness, verifier };
   const http = publicHttp(edge, [...parts.values()].flatMap((p) => (p.routes ? [p.routes] : [])));
-  const internal = internalHttp(edge, { contracts: remote.endpoint(served), bus });
+  const internal = internalHttp(edge, { contracts: remote.endpoint(served), served: [...served.values()].map((s) => s.contract), bus });
 
   if (config.seed) for (const part of parts.values()) await part.seed?.();
   bus.start(

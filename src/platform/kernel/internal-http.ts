@@ -10,10 +10,16 @@ import { jsonBody } from '../http/json-body.ts';
 import { adminRoutes } from '../http/admin-routes.ts';
 import { notFoundHandler, problemHandler } from '../http/problem.ts';
 import { baseApp, type Edge } from './public-http.ts';
+import type { Contract } from '../contracts/define-contract.ts';
+import { contractDocument } from '../http/openapi/contract-document.ts';
 
-export function internalHttp(edge: Edge, o: { contracts: Router; bus: EventBus }): Express {
+export function internalHttp(edge: Edge, o: { contracts: Router; served: readonly Contract[]; bus: EventBus }): Express {
   const { config, metrics } = edge;
   const app = baseApp(edge);
+  const document = JSON.stringify(contractDocument({ deployable: edge.deployable, contracts: o.served }));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(document);
+  });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -14,8 +14,12 @@ import { jsonBody } from '../http/json-body.ts';
 import { refuseMalformedPaths } from '../http/path-guard.ts';
 import { notFoundHandler, problemHandler } from '../http/problem.ts';
 import { healthRoutes, type HealthState, type ReadinessCheck } from '../http/health.ts';
+import { declaredRoutes } from '../http/route.ts';
+import { publicDocument } from '../http/openapi/public-document.ts';
 
 export interface Edge {
+  /** `monolith` or `<module>-service`: names the deployable's OpenAPI documents. */
+  deployable: string;
   config: Config;
   logger: Logger;
   metrics: Metrics;
@@ -47,6 +51,11 @@ export function baseApp(edge: Edge): Express {
 export function publicHttp(edge: Edge, moduleRoutes: readonly Router[]): Express {
   const { config } = edge;
   const app = baseApp(edge);
+  // Generated once from the routes' own declarations: what is served is what is documented.
+  const document = JSON.stringify(publicDocument({ deployable: edge.deployable, routes: moduleRoutes.flatMap((r) => declaredRoutes(r)) }));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(document);
+  });
   app.use('/api', authenticate(edge.verifier), requireJsonBody, jsonBody({ limit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH }));
   for (const routes of moduleRoutes) app.use(routes);
   app.use(notFoundHandler);

@@ -1,7 +1,9 @@
-// JSON lines on stdout, each stamped with the ids of the request or message being handled;
-// secrets and card data are censored wherever they appear.
+// JSON lines on stdout, each stamped with the ids of the request or message being handled and of
+// the active trace span (trace_id, span_id: what a tracing backend finds the line by); secrets
+// and card data are censored wherever they appear.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentContext } from '../context/request-context.ts';
+import { currentTraceIds } from '../observability/trace-context.ts';
 
 export type { Logger } from 'pino';
 
@@ -21,8 +23,9 @@ export function createLogger(level: string, base: Record<string, unknown> = {}, 
     formatters: { level: (label) => ({ level: label }) },
     mixin() {
       const ctx = currentContext();
-      if (!ctx) return {};
-      return { requestId: ctx.requestId, correlationId: ctx.correlationId, traceparent: ctx.traceparent };
+      const ids = currentTraceIds();
+      if (!ctx) return ids ?? {};
+      return { requestId: ctx.requestId, correlationId: ctx.correlationId, ...ids };
     },
   };
   return destination ? pino(options, destination) : pino(options);

@@ -16,7 +16,11 @@ import { policySet } from '../resilience/policy.ts';
 import type { Histogram } from 'prom-client';
 import type { Contract, ContractApi } from '../contracts/define-contract.ts';
 import { toWire } from '../contracts/wire.ts';
+import { context, type Span } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { currentContext } from '../context/request-context.ts';
+import { currentTraceparent } from '../observability/trace-context.ts';
+import { inContractSpan, startContractSpan } from '../observability/contract-span.ts';
 import { DomainError, ContractViolation, ServiceUnavailable, type AnyErrorClass } from '../errors/domain-error.ts';
 import { fieldIssues, parseOrThrow } from '../errors/validation.ts';
 import { INTERNAL_PREFIX } from './contract-endpoint.ts';
@@ -97,7 +101,11 @@ export function bindRemote<C extends Contract>(
     const where = `${contract.name}.${name}`;
     const path = `${INTERNAL_PREFIX}/${encodeURIComponent(contract.name)}/${encodeURIComponent(name)}`;
     const policy = spec.idempotent ? o.policies.idempotent : o.policies.once;
-    api[name] = async (input) => {
+    api[name] = (input) => {
+      const span = startContractSpan(contract.name, name, 'remote');
+      return inContractSpan(span, () => call(input, span));
+    };
+    const call = async (input: unknown, span: Span) => {
       const end = o.latency?.startTimer({ contract: contract.name, operation: name, binding: 'remote' });
       let outcome = 'error';
       try {
@@ -106,8 +114,13 @@ export function bindRemote<C extends Contract>(
         parseOrThrow(spec.input, wire, `${where} input`);
         const body = JSON.stringify({ input: wire });
         const headers = await headersFor(contract.name, o.credentials);
+        let attempts = 0;
         const reply = await policy.execute(async ({ signal }) => {
-          const r = await o.pool.post(path, body, headers, signal, spec.idempotent);
+          span.setAttribute('contract.attempts', ++attempts);
+          // This span is the call's client span: the http instrumentation adds none below it, so the
+          // callee's server span is the direct child of the contract call.
+          const r = await context.with(suppressTracing(context.active()), () => o.pool.post(path, body, headers, signal, spec.idempotent));
+          span.setAttribute('http.response.status_code', r.status);
           if (r.status >= 500) {
             const problem = parseProblem(r.body);
             // Up but failing (or itself cut off from a dependency): the breaker counts it. A declared
@@ -158,7 +171,9 @@ async function headersFor(module: string, credentials: ServiceCredentials): Prom
   if (ctx?.caller) headers[END_USER_HEADER] = await credentials.endUserToken(ctx.caller, module);
   if (ctx?.requestId) headers['x-request-id'] = ctx.requestId;
   if (ctx?.correlationId) headers['x-correlation-id'] = ctx.correlationId;
-  if (ctx?.traceparent) headers.traceparent = ctx.traceparent;
+  // The active span is the contract call's client span (see bindRemote).
+  const traceparent = currentTraceparent();
+  if (traceparent) headers.traceparent = traceparent;
   return headers;
 }
 

@@ -2,11 +2,11 @@
 import type { Router } from 'express';
 import { strictRouter } from '../../../platform/http/strict-router.ts';
 import { z } from 'zod';
-import { parseOrThrow } from '../../../platform/errors/validation.ts';
 import { plainText } from '../../../platform/contracts/text.ts';
-import { requireScope } from '../../../platform/auth/caller.ts';
-import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
-import { Currency, Sku } from '../contract.ts';
+import { sendStored } from '../../../platform/http/idempotency.ts';
+import { route } from '../../../platform/http/route.ts';
+import { Conflict } from '../../../platform/errors/domain-error.ts';
+import { Currency, ProductNotFound, ProductView, Sku } from '../contract.ts';
 import type { CatalogDeps } from '../app/catalog-deps.ts';
 import { listProducts } from '../app/list-products.ts';
 import { getProduct } from '../app/get-product.ts';
@@ -18,9 +18,14 @@ const ListQuery = z.object({
   currency: Currency.optional(),
   minPrice: z.coerce.number().int().nonnegative().optional(),
   maxPrice: z.coerce.number().int().nonnegative().optional(),
-  after: Sku.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: Sku.optional().meta({ description: 'Cursor: the nextCursor of the previous page (the last sku it listed)' }),
+  limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: 'Page size' }),
 });
+const ProductPage = z.object({
+  items: z.array(ProductView),
+  nextCursor: Sku.nullable().meta({ description: 'Pass as `after` for the next page; null on the last page' }),
+});
+const location = { Location: { description: 'Where the product now lives' } };
 
 const Name = plainText({ max: 200 }).trim().min(1);
 const Price = z.number().int().nonnegative().max(100_000_000);
@@ -44,31 +49,58 @@ const SkuParam = z.object({ sku: Sku });
 
 export function catalogRoutes(deps: CatalogDeps, idempotencyTtlSeconds: number): Router {
   const r = strictRouter();
+  const store = { store: deps.store, ttlSeconds: idempotencyTtlSeconds };
 
-  r.get('/api/v1/products', async (req, res) => {
-    const q = parseOrThrow(ListQuery, req.query, 'query');
-    res.json(await listProducts(deps, { q: q.q, currency: q.currency, minPriceMinor: q.minPrice, maxPriceMinor: q.maxPrice, after: q.after, limit: q.limit }));
+  route(r, {
+    method: 'get',
+    path: '/api/v1/products',
+    summary: 'List products, filtered, a page at a time',
+    query: ListQuery,
+    responses: { 200: { description: 'One page of products, in sku order', body: ProductPage } },
+    handler: async ({ query: q }, res) => {
+      res.json(await listProducts(deps, { q: q.q, currency: q.currency, minPriceMinor: q.minPrice, maxPriceMinor: q.maxPrice, after: q.after, limit: q.limit }));
+    },
   });
 
-  r.get('/api/v1/products/:sku', async (req, res) => {
-    const { sku } = parseOrThrow(SkuParam, req.params, 'path');
-    res.json(await getProduct(deps, sku));
+  route(r, {
+    method: 'get',
+    path: '/api/v1/products/:sku',
+    summary: 'One product',
+    params: SkuParam,
+    responses: { 200: { description: 'The product', body: ProductView } },
+    errors: [ProductNotFound],
+    handler: async ({ params }, res) => {
+      res.json(await getProduct(deps, params.sku));
+    },
   });
 
-  r.post(
-    '/api/v1/products',
-    idempotent(deps.store, idempotencyTtlSeconds, async (req, res, key) => {
-      requireScope('admin');
-      const body = parseOrThrow(CreateBody, req.body, 'body');
+  route(r, {
+    method: 'post',
+    path: '/api/v1/products',
+    summary: 'Add a product to the catalog',
+    auth: 'admin',
+    idempotent: store,
+    body: CreateBody,
+    responses: { 201: { description: 'The product was added', body: ProductView, headers: location } },
+    errors: [Conflict],
+    handler: async ({ body, key }, res) => {
       sendStored(res, await addProduct(deps, body, key), false);
-    }),
-  );
+    },
+  });
 
-  r.patch('/api/v1/products/:sku', async (req, res) => {
-    requireScope('admin');
-    const { sku } = parseOrThrow(SkuParam, req.params, 'path');
-    const { expectedVersion, ...changes } = parseOrThrow(PatchBody, req.body, 'body');
-    res.json(await updateProduct(deps, sku, changes, expectedVersion));
+  route(r, {
+    method: 'patch',
+    path: '/api/v1/products/:sku',
+    summary: 'Change a product (optimistic concurrency with expectedVersion)',
+    auth: 'admin',
+    params: SkuParam,
+    body: PatchBody,
+    responses: { 200: { description: 'The product as changed', body: ProductView } },
+    errors: [ProductNotFound, Conflict],
+    handler: async ({ params, body }, res) => {
+      const { expectedVersion, ...changes } = body;
+      res.json(await updateProduct(deps, params.sku, changes, expectedVersion));
+    },
   });
 
   return r;

@@ -48,7 +48,7 @@ describe.each(engines)('catalog over HTTP on %s', (engine) => {
     expect(rows.map((r) => (r.envelope.payload as { sku: string }).sku)).toContain('TEA-1');
     const envelope = rows[0]!.envelope;
     expect(envelope).toMatchObject({ type: 'ProductCreated', version: 1, source: 'catalog' });
-    expect(envelope.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(envelope.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
   });
 
   it('lists with filters and cursor pagination', async () => {

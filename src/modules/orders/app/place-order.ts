@@ -1,6 +1,7 @@
 import { newId } from '../../../platform/data/ids.ts';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import { currentContext } from '../../../platform/context/request-context.ts';
+import { currentTraceparent } from '../../../platform/observability/trace-context.ts';
 import { defineError, ServiceUnavailable } from '../../../platform/errors/domain-error.ts';
 import type { IdempotencyKey } from '../../../platform/http/idempotency.ts';
 import { MixedCurrencies, ProductNotFound } from '../../catalog/index.ts';
@@ -46,7 +47,7 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
     const ctx = currentContext();
     await uow.db.insert(sagas).values({
       orderId: id, plan: happyPath, reason: null, attempts: 0, nextAttemptAt: now, startedAt: now, updatedAt: now, done: false,
-      correlationId: ctx?.correlationId ?? id, traceparent: ctx?.traceparent ?? null,
+      correlationId: ctx?.correlationId ?? id, traceparent: currentTraceparent() ?? null,
     });
     await uow.publish(OrderPlaced, {
       orderId: id, customerId: customer.sub, totalMinor: priced.totalMinor, currency: priced.currency, placedAt: now.toISOString(),

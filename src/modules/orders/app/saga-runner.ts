@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
 import { runWithContext } from '../../../platform/context/request-context.ts';
+import { inSpan, outsideAnyTrace, underTraceparent } from '../../../platform/observability/trace-context.ts';
 import { backoffDelay } from '../../../platform/bus/backoff.ts';
 import { CancelReason as CancelReasons, OrderCancelled, OrderConfirmed } from '../events.ts';
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
@@ -91,7 +92,12 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
     });
   }
 
-  async function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
+  function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
+    const step = outcome === 'CONFIRMED' ? 'confirm' : 'cancel';
+    return inSpan(`saga step ${step}`, { 'saga.name': 'order', 'saga.order_id': orderId, 'saga.step': step, ...(reason ? { 'saga.reason': reason } : {}) }, () => settle(orderId, outcome, reason));
+  }
+
+  async function settle(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
     const now = deps.clock.now();
     await deps.unitOfWork(async (uow) => {
       const held = await uow.db
@@ -116,13 +122,17 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
     deps.logger.info({ orderId, outcome, reason }, 'order saga finished');
   }
 
-  /** Runs a saga under the ids of the request that placed it, never under whoever woke the runner. */
+  /**
+   * Runs a saga under the ids and the trace of the request that placed it (the row keeps its
+   * traceparent, so a saga resumed after a crash, by any instance, continues that trace), never
+   * under whoever woke the runner.
+   */
   async function drive(orderId: string): Promise<void> {
     const [saga] = await deps.store.db.select().from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
     if (!saga) return;
-    const context = { requestId: `saga:${orderId}`, correlationId: saga.correlationId ?? orderId, traceparent: saga.traceparent ?? undefined };
+    const context = { requestId: `saga:${orderId}`, correlationId: saga.correlationId ?? orderId };
     try {
-      await runWithContext(context, () => steps(orderId, saga));
+      await underTraceparent(saga.traceparent, () => runWithContext(context, () => steps(orderId, saga)));
     } catch (err) {
       if (!(err instanceof LostLease)) throw err;
       deps.logger.warn({ orderId }, 'order saga lease lost to another runner; leaving it to them');
@@ -145,7 +155,13 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
       if (step === 'confirm') return finish(orderId, 'CONFIRMED', null);
       if (step === 'cancel') return finish(orderId, 'CANCELLED', cancelReasonOf(saga));
 
-      const outcome = await runStep(deps, step, order);
+      const outcome = await inSpan(`saga step ${step}`, { 'saga.name': 'order', 'saga.order_id': orderId, 'saga.step': step, 'saga.attempt': saga.attempts + 1 }, async (span) => {
+        const result = await runStep(deps, step, order);
+        span.setAttribute('saga.outcome', result.kind);
+        if (result.kind === 'failed') span.setAttribute('saga.reason', result.reason);
+        if (result.kind === 'retry') span.setAttribute('saga.error', result.error);
+        return result;
+      });
       if (outcome.kind === 'done') {
         saga = await save(orderId, rest, {});
       } else if (outcome.kind === 'failed') {
@@ -236,14 +252,14 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
       return;
     }
     scheduled = true;
-    // The runner's own context, not the one of the request that happened to wake it.
-    setImmediate(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed'))));
+    // The runner's own context and no trace, not those of the request that happened to wake it.
+    setImmediate(() => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed')))));
   }
 
   return {
     kick,
     async poll() {
-      await runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick());
+      await outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick()));
     },
     async idle() {
       while (inFlight.size || polling || scheduled) await Promise.allSettled([...inFlight.values(), new Promise((r) => setImmediate(r))]);

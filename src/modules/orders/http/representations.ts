@@ -1,6 +1,50 @@
 // Two versions of the order resource side by side. v1 is the original flat shape and is
 // deprecated; v2 groups state, money and lines. Both are views of the same write model.
+import { z } from 'zod';
 import type { OrderRecord } from '../app/get-order.ts';
+import { CancelReason } from '../events.ts';
+
+const Status = z.enum(['PENDING', 'CONFIRMED', 'CANCELLED']);
+const Money = z.object({ amountMinor: z.number().int(), currency: z.string() });
+
+/** What placing an order answers (202). */
+export const PlacedOrder = z.object({ id: z.string(), status: z.literal('PENDING') });
+
+export const OrderV1 = z.object({
+  id: z.string(),
+  status: Status,
+  reason: CancelReason.optional(),
+  items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), unitPriceMinor: z.number().int() })),
+  totalMinor: z.number().int(),
+  currency: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const OrderV2 = z.object({
+  id: z.string(),
+  state: z.object({ code: Status, reason: CancelReason.nullable(), final: z.boolean() }),
+  customer: z.object({ id: z.string() }),
+  lines: z.array(z.object({ sku: z.string(), name: z.string(), quantity: z.number().int(), unitPrice: Money, total: Money })),
+  total: Money,
+  payment: z.object({ method: z.string() }),
+  timestamps: z.object({ createdAt: z.string(), updatedAt: z.string() }),
+});
+
+export const OrderHistory = z.object({
+  items: z.array(
+    z.object({
+      orderId: z.string(),
+      status: Status,
+      reason: CancelReason.optional(),
+      itemCount: z.number().int().optional(),
+      totalMinor: z.number().int(),
+      currency: z.string(),
+      placedAt: z.string().optional(),
+      updatedAt: z.string(),
+    }),
+  ),
+});
 
 export function orderV1(o: OrderRecord) {
   return {

@@ -1,16 +1,17 @@
-import type { Response, Router } from 'express';
+import type { Router } from 'express';
 import { strictRouter } from '../../../platform/http/strict-router.ts';
 import { z } from 'zod';
-import { parseOrThrow } from '../../../platform/errors/validation.ts';
-import { idempotent, sendStored } from '../../../platform/http/idempotency.ts';
+import { sendStored } from '../../../platform/http/idempotency.ts';
+import { route } from '../../../platform/http/route.ts';
+import { NotFound, ServiceUnavailable } from '../../../platform/errors/domain-error.ts';
 import { PaymentMethod } from '../../payments/index.ts';
 import { Sku } from '../../catalog/index.ts';
 import { MAX_UNITS_PER_SKU, mergeItems } from '../domain/order.ts';
 import type { OrdersDeps } from '../app/orders-deps.ts';
-import { placeOrder } from '../app/place-order.ts';
+import { placeOrder, UnknownProducts, UnpriceableOrder } from '../app/place-order.ts';
 import { getOrder } from '../app/get-order.ts';
 import { listMyOrders } from '../app/order-history.ts';
-import { orderV1, orderV2, v1Deprecation } from './representations.ts';
+import { OrderHistory, OrderV1, OrderV2, orderV1, orderV2, PlacedOrder, v1Deprecation } from './representations.ts';
 
 const Items = z
   .array(z.strictObject({ sku: Sku, quantity: z.number().int().min(1).max(MAX_UNITS_PER_SKU) }))
@@ -30,39 +31,58 @@ const PlaceOrderBody = z.strictObject({
   paymentMethod: PaymentMethod.default('tok_ok'),
 });
 const OrderParam = z.object({ id: z.string().uuid('must be an order id') });
-const HistoryQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
-
-function deprecatedV1(res: Response, successor: string) {
-  res.setHeader('Deprecation', v1Deprecation.deprecation);
-  res.setHeader('Sunset', v1Deprecation.sunset);
-  res.setHeader('Link', `<${successor}>; rel="successor-version"`);
-}
+const HistoryQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50).meta({ description: 'How many, newest first' }) });
 
 export function ordersRoutes(deps: OrdersDeps, idempotencyTtlSeconds: number): Router {
   const r = strictRouter();
 
-  r.post(
-    '/api/v1/orders',
-    idempotent(deps.store, idempotencyTtlSeconds, async (req, res, key) => {
-      const body = parseOrThrow(PlaceOrderBody, req.body, 'body');
+  route(r, {
+    method: 'post',
+    path: '/api/v1/orders',
+    summary: 'Place an order; the saga then reserves stock, charges and confirms (or cancels with a reason)',
+    idempotent: { store: deps.store, ttlSeconds: idempotencyTtlSeconds },
+    body: PlaceOrderBody,
+    responses: { 202: { description: 'Accepted: the order is PENDING until its saga ends', body: PlacedOrder, headers: { Location: { description: 'Where to follow the order' } } } },
+    errors: [UnknownProducts, UnpriceableOrder, ServiceUnavailable],
+    handler: async ({ body, key }, res) => {
       sendStored(res, await placeOrder(deps, body, key), false);
-    }),
-  );
-
-  r.get('/api/v1/orders/:id', async (req, res) => {
-    const { id } = parseOrThrow(OrderParam, req.params, 'path');
-    deprecatedV1(res, `/api/v2/orders/${id}`);
-    res.json(orderV1(await getOrder(deps, id)));
+    },
   });
 
-  r.get('/api/v2/orders/:id', async (req, res) => {
-    const { id } = parseOrThrow(OrderParam, req.params, 'path');
-    res.json(orderV2(await getOrder(deps, id)));
+  route(r, {
+    method: 'get',
+    path: '/api/v1/orders/:id',
+    summary: 'One of the caller’s orders (v1, flat)',
+    params: OrderParam,
+    deprecated: { ...v1Deprecation, successor: (p) => `/api/v2/orders/${p.id}` },
+    responses: { 200: { description: 'The order', body: OrderV1 } },
+    errors: [NotFound],
+    handler: async ({ params }, res) => {
+      res.json(orderV1(await getOrder(deps, params.id)));
+    },
   });
 
-  r.get('/api/v1/customers/me/orders', async (req, res) => {
-    const { limit } = parseOrThrow(HistoryQuery, req.query, 'query');
-    res.json(await listMyOrders(deps, limit));
+  route(r, {
+    method: 'get',
+    path: '/api/v2/orders/:id',
+    summary: 'One of the caller’s orders (v2: state, money and lines grouped)',
+    params: OrderParam,
+    responses: { 200: { description: 'The order', body: OrderV2 } },
+    errors: [NotFound],
+    handler: async ({ params }, res) => {
+      res.json(orderV2(await getOrder(deps, params.id)));
+    },
+  });
+
+  route(r, {
+    method: 'get',
+    path: '/api/v1/customers/me/orders',
+    summary: 'The caller’s order history (read model)',
+    query: HistoryQuery,
+    responses: { 200: { description: 'The newest orders first', body: OrderHistory } },
+    handler: async ({ query }, res) => {
+      res.json(await listMyOrders(deps, query.limit));
+    },
   });
 
   return r;
