@@ -19,6 +19,7 @@ import { TEST_JWT_SECRET } from '../support/keys.ts';
 import { manifests } from '../../src/manifests.ts';
 import { queueName } from '../../src/platform/bus/bullmq-transport.ts';
 import { sideFor } from '../../proxy/src/side-assignment.ts';
+import { SpanKind, startOtlpReceiver, type OtlpReceiver } from '../observability/otlp-receiver.ts';
 import { launchBrowser, seriousAccessibilityFindings, type Browser } from './browser.ts';
 
 const TRACE_URL = 'http://traces.example:16686/trace/{traceId}';
@@ -33,6 +34,8 @@ describe('the migration console, in a browser, steering a real split', () => {
   let publicUrl: string;
   let consoleUrl: string;
   let users: { sub: string; token: string }[];
+  /** Where the proxy exports its traces: what a trace link opens. */
+  let traces: OtlpReceiver;
 
   const startProxyProcess = async () => {
     proxy = startTs('proxy/src/main.ts', proxyEnv);
@@ -42,6 +45,7 @@ describe('the migration console, in a browser, steering a real split', () => {
   beforeAll(async () => {
     browser = await launchBrowser();
     page = browser.page;
+    traces = await startOtlpReceiver();
     sys = await startSystem({ name: 'payments migrating', extracted: ['payments'] }, { state: 'migrating', proxy: false });
     dir = mkdtempSync(join(tmpdir(), 'console-test-'));
     const configPath = join(dir, 'proxy.json');
@@ -84,6 +88,9 @@ describe('the migration console, in a browser, steering a real split', () => {
       LOG_LEVEL: 'warn',
       PROXY_ACCESS_LOG: 'off',
       REDIS_URL: '',
+      OTEL_EXPORTER_OTLP_ENDPOINT: traces.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
     };
     await startProxyProcess();
     users = await Promise.all(Array.from({ length: 40 }, async (_, i) => ({ sub: `shopper-${i}`, token: await sys.token(`shopper-${i}`) })));
@@ -96,6 +103,7 @@ describe('the migration console, in a browser, steering a real split', () => {
       await proxy.exited;
     }
     await sys?.close();
+    await traces?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -256,6 +264,11 @@ describe('the migration console, in a browser, steering a real split', () => {
     await link.waitFor({ timeout: 20_000 });
     expect(await link.getAttribute('href')).toBe(TRACE_URL.replace('{traceId}', traceId));
     expect(await text(page.locator('#failures tbody tr').first())).toMatch(/new failed, old answered/);
+    // The trace is there to open: the proxy exported it, the failed attempt and the fallback with it.
+    await eventually(() => {
+      const spans = traces.spans.filter((sp) => sp.traceId === traceId && sp.service === 'proxy');
+      return spans.some((sp) => sp.kind === SpanKind.SERVER) && spans.filter((sp) => sp.kind === SpanKind.CLIENT).length >= 2;
+    }, 'the proxy’s spans of the linked trace', 20_000, 100);
   });
 
   it('replays a dead letter through the deployable that holds it', async () => {
