@@ -31,7 +31,7 @@ import { parseConfigJson } from '../proxy/src/config-file.ts';
 import { deployFiles } from './deploy/deploy-files.ts';
 import { serviceEnvFile } from './deploy/service-env.ts';
 import { parseEnv, secretsFile, secretKeys } from './deploy/system-settings.ts';
-import { editJsonText, newJsonText } from './extract-json-edit.ts';
+import { editJsonText, newJsonText } from '../lib/json-text/edit-json-text.ts';
 import { applyAll, effective, type FileChange, type WriteIo } from './extract-writes.ts';
 
 export type ExtractAction = 'extract' | 'finish' | 'undo' | 'refresh';

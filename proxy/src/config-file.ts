@@ -2,7 +2,7 @@
 // JSON syntax, the field path for schema violations, so a bad edit is fixed in one look.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { jsonErrorOffset } from './json-error-position.ts';
-import { editJsonText } from './json-text-edit.ts';
+import { editJsonText, newJsonText } from '../../lib/json-text/edit-json-text.ts';
 import { proxyConfigSchema, type ProxyConfig, type ProxyConfigInput } from './config-schema.ts';
 
 export class ConfigError extends Error {
@@ -79,7 +79,7 @@ export function writeConfig(path: string, raw: ProxyConfigInput): void {
   } catch {
     current = undefined; // no file yet, or not JSON: written afresh
   }
-  const text = current === undefined ? `${JSON.stringify(raw, null, 2)}\n` : editJsonText(current, raw);
+  const text = current === undefined ? newJsonText(raw) : editJsonText(current, JSON.parse(current), raw);
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);

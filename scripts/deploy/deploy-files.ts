@@ -12,7 +12,7 @@ import { deployableResources, ROUTES, SECRETS, SETTINGS, TOPOLOGY, type StoreVar
 import { composeFile } from './compose.ts';
 import { deployedTopology, splitSystem, type Deployable, type Project, type SplitSystem } from './split-system.ts';
 import { postgresSettingsFile, secretsExampleFile, settingsFile } from './system-settings.ts';
-import { newJsonText } from '../extract-json-edit.ts';
+import { newJsonText } from '../../lib/json-text/edit-json-text.ts';
 
 export interface DeployFilesOptions {
   root: string;

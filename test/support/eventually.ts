@@ -1,15 +1,2 @@
-/** Polls `check` until it returns a truthy value or the deadline passes; never a fixed sleep. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null> | T | undefined | false | null, what = 'condition', timeoutMs = 15_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+// The platform's own polling helper, the one every test waits with.
+export { eventually } from '../../src/platform/testing/eventually.ts';

@@ -25,6 +25,7 @@ import type { ModuleStore } from '../data/module-store.ts';
 import { createApp, type ContractFake, type RunningApp } from '../kernel/create-app.ts';
 import { resolveTopology, emptyTopology } from '../kernel/topology.ts';
 import { manualClock, type ManualClock } from './manual-clock.ts';
+import { eventually } from './eventually.ts';
 
 export interface HarnessOptions {
   /** Contracts the module calls, answered by the test (see fake()). */
@@ -138,8 +139,8 @@ export async function bootModule(module: Module, o: HarnessOptions = {}): Promis
       await app.bus.transport.deliver([{ envelope, subscribers: [name] }]);
     },
     published,
-    event: (event, match = () => true, w = {}) => waitFor(async () => (await published(event)).find(match), `${event.key} to be published`, w.within),
-    state: (check, w = {}) => waitFor(check, 'the expected state', w.within),
+    event: (event, match = () => true, w = {}) => eventually(async () => (await published(event)).find(match), `${event.key} to be published`, w.within),
+    state: (check, w = {}) => eventually(check, 'the expected state', w.within),
     async advance(ms) {
       clock.advance(ms);
       await runJobs();
@@ -159,11 +160,11 @@ function scenario(h: ModuleHarness): Scenario {
     async andWaitForEvent(event, match = () => true, w = {}) {
       const before = (await h.published(event)).length;
       await stimulus();
-      return waitFor(async () => (await h.published(event)).slice(before).find(match), `${event.key} to be published`, w.within);
+      return eventually(async () => (await h.published(event)).slice(before).find(match), `${event.key} to be published`, w.within);
     },
     async andWaitForState(check, w = {}) {
       await stimulus();
-      return waitFor(check, 'the expected state', w.within);
+      return eventually(check, 'the expected state', w.within);
     },
   });
   return {
@@ -173,20 +174,6 @@ function scenario(h: ModuleHarness): Scenario {
   };
 }
 
-async function waitFor<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, within = 15_000): Promise<T> {
-  const deadline = Date.now() + within;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`waited ${within} ms for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function jobNames(app: RunningApp, module: string): string[] {
   return app.jobs.names(module);

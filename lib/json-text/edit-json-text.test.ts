@@ -1,6 +1,6 @@
-// Edits of the config file keep the file as its author formatted it.
+// Edits of a JSON file (the proxy's route table, the topology) keep it as its author formatted it.
 import { describe, expect, it } from 'vitest';
-import { editJsonText } from './json-text-edit.ts';
+import { editJsonText } from './edit-json-text.ts';
 
 const file = `{
     "pools": {
@@ -18,7 +18,7 @@ describe('format-preserving JSON edits', () => {
   it('changes a value in place and leaves every other line as it was', () => {
     const next = JSON.parse(file);
     next.routes[0].weight = 25;
-    const out = editJsonText(file, next);
+    const out = editJsonText(file, JSON.parse(file), next);
     expect(out).toBe(file.replace('"weight": 10,', '"weight": 25,'));
   });
 
@@ -28,7 +28,7 @@ describe('format-preserving JSON edits', () => {
     delete next.routes[0].old;
     next.routes.splice(1, 1);
     delete next.pools.orders;
-    const out = editJsonText(file, next);
+    const out = editJsonText(file, JSON.parse(file), next);
     expect(JSON.parse(out)).toEqual(next);
     expect(out).toContain('        "monolith": { "instances": ["http://127.0.0.1:3000"], "balance": "round-robin" }\n');
     expect(out).toContain('{ "name": "orders", "prefix": "/api/v1/orders", "new": "orders", "weight": 10 }');
@@ -38,9 +38,10 @@ describe('format-preserving JSON edits', () => {
     const next = JSON.parse(file);
     next.pools.payments = { instances: ['http://127.0.0.1:4002'] };
     next.routes.push({ name: 'payments', prefix: '/api/v1/payments', old: 'monolith', new: 'payments', weight: 0 });
-    const out = editJsonText(file, next);
+    const out = editJsonText(file, JSON.parse(file), next);
     expect(JSON.parse(out)).toEqual(next);
-    expect(out).toContain('        "orders": { "instances": ["http://127.0.0.1:4001"] },\n        "payments": {\n            "instances": [\n');
+    // Objects one key a line at the depth they land, lists of plain values on one line.
+    expect(out).toContain('        "orders": { "instances": ["http://127.0.0.1:4001"] },\n        "payments": {\n            "instances": ["http://127.0.0.1:4002"]\n        }\n');
     expect(out).toContain('\n        {\n            "name": "payments",\n');
     expect(out.split('\n').slice(0, 3).join('\n')).toBe(file.split('\n').slice(0, 3).join('\n'));
   });

@@ -1,8 +1,9 @@
 // Edits JSON text the way a person would: only the values that change are touched, so a
-// hand-formatted topology.json or proxy config keeps its layout, its key order and everything
-// extract has no business with. The caller says what the document was and what it must become
-// (plain objects); the difference becomes text edits, one at a time, each placed with jsonc-parser's
-// syntax tree and written in the indentation of its neighbours (an inline list stays inline).
+// hand-formatted topology.json or proxy config keeps its layout, its key order and everything the
+// editor (npm run extract, the proxy's admin API) has no business with. The caller says what the
+// document was and what it must become (plain objects); the difference becomes text edits, one at
+// a time, each placed with jsonc-parser's syntax tree and written in the indentation of its
+// neighbours (an inline list stays inline).
 import { findNodeAtLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -80,10 +81,14 @@ export function editJsonText(text: string, before: unknown, after: unknown): str
         a.forEach((value, i) => walk([...path, i], b[i], value));
         return;
       }
-      // Elements kept in order stay as written; the others are removed (from the end, so indexes
-      // hold) and the new ones inserted at their final places, in ascending order.
-      const { keptBefore, keptAfter } = commonSubsequence(b, a);
+      // Elements kept in order stay as written (those that changed but are the same thing — the
+      // same route by name — are edited in place); the others are removed (from the end, so
+      // indexes hold), then the new ones inserted at their final places, in ascending order.
+      const kept = commonSubsequence(b, a);
+      const keptBefore = new Set(kept.map(([i]) => i));
+      const keptAfter = new Set(kept.map(([, j]) => j));
       for (let i = b.length - 1; i >= 0; i--) if (!keptBefore.has(i)) remove([...path, i]);
+      kept.forEach(([i, j], k) => walk([...path, k], b[i], a[j]));
       a.forEach((value, i) => {
         if (!keptAfter.has(i)) insert([...path, i], value);
       });
@@ -127,22 +132,26 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Longest common subsequence of two short arrays, by deep equality: which indexes of each are kept. */
-function commonSubsequence(b: readonly unknown[], a: readonly unknown[]): { keptBefore: Set<number>; keptAfter: Set<number> } {
+/** The same element in two versions of a list: equal, or the same named thing (a route, a pool entry). */
+function sameElement(x: unknown, y: unknown): boolean {
+  if (isDeepStrictEqual(x, y)) return true;
+  const key = (v: unknown) => (isRecord(v) ? (typeof v.name === 'string' ? `name:${v.name}` : typeof v.id === 'string' ? `id:${v.id}` : undefined) : undefined);
+  return key(x) !== undefined && key(x) === key(y);
+}
+
+/** Longest common subsequence of two short arrays by sameElement: the index pairs kept, in order. */
+function commonSubsequence(b: readonly unknown[], a: readonly unknown[]): [number, number][] {
   const lengths = Array.from({ length: b.length + 1 }, () => new Array<number>(a.length + 1).fill(0));
   for (let i = b.length - 1; i >= 0; i--) {
     for (let j = a.length - 1; j >= 0; j--) {
-      lengths[i]![j] = isDeepStrictEqual(b[i], a[j]) ? lengths[i + 1]![j + 1]! + 1 : Math.max(lengths[i + 1]![j]!, lengths[i]![j + 1]!);
+      lengths[i]![j] = sameElement(b[i], a[j]) ? lengths[i + 1]![j + 1]! + 1 : Math.max(lengths[i + 1]![j]!, lengths[i]![j + 1]!);
     }
   }
-  const keptBefore = new Set<number>();
-  const keptAfter = new Set<number>();
+  const kept: [number, number][] = [];
   for (let i = 0, j = 0; i < b.length && j < a.length; ) {
-    if (isDeepStrictEqual(b[i], a[j])) {
-      keptBefore.add(i++);
-      keptAfter.add(j++);
-    } else if (lengths[i + 1]![j]! >= lengths[i]![j + 1]!) i++;
+    if (sameElement(b[i], a[j])) kept.push([i++, j++]);
+    else if (lengths[i + 1]![j]! >= lengths[i]![j + 1]!) i++;
     else j++;
   }
-  return { keptBefore, keptAfter };
+  return kept;
 }
