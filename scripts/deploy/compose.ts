@@ -40,7 +40,8 @@ export function composeFile(system: SplitSystem, o: { context: string; dockerfil
         env_file: [...envFiles],
         environment: { PROXY_CONFIG: '/config/proxy/config.json' },
         // The folder, not the file: the proxy saves admin and canary changes by replacing the file.
-        volumes: ['./system/proxy:/config/proxy'],
+        // The topology too: the proxy's migration console shows where each module runs.
+        volumes: ['./system/proxy:/config/proxy', './system/topology.json:/config/system/topology.json:ro'],
         ports: [`${d.port}:${d.port}`, `127.0.0.1:${d.internalPort}:${d.internalPort}`],
         depends_on: { monolith: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } },
       };

@@ -80,7 +80,9 @@ function podSpec(d: Deployable, system: SplitSystem, variant: StoreVariant | 'no
     : [{ name: 'PORT', value: String(d.port) }, { name: 'INTERNAL_PORT', value: String(d.internalPort) }, secret('JWT_SECRET'), secret('SERVICE_JWT_SECRET'), ...passwords];
   const mounts = [
     { name: 'tmp', mountPath: '/tmp' },
-    ...(proxy ? [{ name: 'routes', mountPath: '/config/proxy' }] : [{ name: 'data', mountPath: '/data' }, { name: 'topology', mountPath: '/config/system', readOnly: true }]),
+    // Every deployable reads where modules run; the proxy's migration console shows it.
+    { name: 'topology', mountPath: '/config/system', readOnly: true },
+    ...(proxy ? [{ name: 'routes', mountPath: '/config/proxy' }] : [{ name: 'data', mountPath: '/data' }]),
   ];
   const resources = { requests: { cpu: '100m', memory: proxy ? '128Mi' : '192Mi' }, limits: { memory: proxy ? '256Mi' : '512Mi' } };
   const initContainers: Obj[] = [];
@@ -102,10 +104,9 @@ function podSpec(d: Deployable, system: SplitSystem, variant: StoreVariant | 'no
       volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'data', mountPath: '/data' }],
     });
   }
-  const volumes: Obj[] = [{ name: 'tmp', emptyDir: {} }];
+  const volumes: Obj[] = [{ name: 'tmp', emptyDir: {} }, { name: 'topology', configMap: { name: TOPOLOGY } }];
   if (proxy) volumes.push({ name: 'routes', emptyDir: {} }, { name: 'routes-source', configMap: { name: ROUTES } });
   else {
-    volumes.push({ name: 'topology', configMap: { name: TOPOLOGY } });
     if (postgres) volumes.push({ name: 'data', emptyDir: {} });
     else if (d.kind === 'service') volumes.push({ name: 'data', persistentVolumeClaim: { claimName: 'data-monolith-0' } });
   }
