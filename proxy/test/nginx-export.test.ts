@@ -13,6 +13,10 @@ import { proxyWith, request, requestVerbatim, startUpstream, tempConfig, waitFor
 import { startNginx, type RunningNginx } from './nginx-engine.ts';
 import type { RunningProxy } from '../src/proxy-server.ts';
 import { sideFor } from '../src/side-assignment.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const nginxErrors = (n: RunningNginx) => readFileSync(join(n.dir, 'error.log'), 'utf8').split('\n').slice(-40).join('\n');
 
 const SECRET = 'nginx-shared-secret-0123';
 let old: Upstream;
@@ -237,7 +241,8 @@ describe('nginx driven by the export', () => {
       run.stop();
       const result = await finished;
       const failures = { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, resets: result.resets, total: result.requests.total };
-      expect(failures, watchLog).toMatchObject({ errors: 0, timeouts: 0, non2xx: 0, resets: 0 });
+      const diagnosis = `${watchLog}\nstatus codes: ${JSON.stringify(result.statusCodeStats)}\nnginx error log:\n${nginxErrors(nginx)}`;
+      expect(failures, diagnosis).toMatchObject({ errors: 0, timeouts: 0, non2xx: 0, resets: 0 });
       expect(result.requests.total).toBeGreaterThan(1500);
       expect(bad).toEqual([]);
       expect(watchLog.split('wrote').length - 1).toBeGreaterThanOrEqual(5);

@@ -136,6 +136,10 @@ export function renderNginx(config: ProxyConfig, opts: NginxExportOptions): stri
       out(`    server ${url.host} max_fails=${pool.healthCheck.unhealthyAfter} fail_timeout=${seconds(pool.healthCheck.intervalMs)};`);
     }
     out(`    keepalive ${opts.keepalive ?? 64};`);
+    // Idle upstream connections go before the deployables close them (their listeners keep an idle
+    // connection 5 s): a request nginx sends on one the upstream is closing at that instant fails
+    // with a 502, and a POST without an Idempotency-Key is not tried again.
+    out('    keepalive_timeout 4s;');
     out('}');
   }
   out();
