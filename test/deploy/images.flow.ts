@@ -8,12 +8,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot } from '../support/processes.ts';
+import { freePair, repoRoot } from '../support/processes.ts';
 import { eventually } from '../support/eventually.ts';
 import { redisUrl } from '../support/databases.ts';
 import { busPrefix } from '../support/redis.ts';
@@ -33,19 +32,6 @@ const volume = `strangler-test-data-${tag}`;
 const containers: Container[] = [];
 let ports: { monolith: number; service: number; proxy: number };
 
-/** A port p whose p + 1000 is free too: a public and internal pair. */
-async function freePair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port + 1000 > 65535) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port + 1000, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
 
 async function extract(...args: string[]): Promise<string> {
   const { stdout } = await exec(process.execPath, [join(repoRoot, 'scripts/extract.ts'), ...args, '--topology', paths.topology, '--proxy-config', paths.proxy, '--deploy-dir', paths.deploy], { cwd: repoRoot });

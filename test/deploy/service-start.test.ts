@@ -2,11 +2,10 @@
 // the topology (so it runs beside `npm start` without a collision), and in production it asks for
 // SERVICE_JWT_SECRET only when it really calls or serves a contract across processes.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freePort, startTs, waitReady, type Child } from '../support/processes.ts';
+import { freePair, freePort, startTs, waitReady, type Child } from '../support/processes.ts';
 import { redisUrl } from '../support/databases.ts';
 import { busPrefix } from '../support/redis.ts';
 import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
@@ -31,19 +30,6 @@ function start(entry: string, env: Record<string, string>, args: string[] = []):
   return child;
 }
 
-/** A port p whose p + 1000 is free too: a public and internal pair nobody else holds. */
-async function freePair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port + 1000 > 65535) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port + 1000, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
 
 describe('a service started without PORT', () => {
   it('listens at its address in the topology, beside a monolith started as npm start does', async () => {

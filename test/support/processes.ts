@@ -18,6 +18,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A port p whose p + 1000 is free too: a public and internal listener pair (INTERNAL_PORT = PORT + 1000). */
+export async function freePair(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 1000 > 65535) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port + 1000, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
 export interface Child {
   proc: ChildProcess;
   output: () => string;
