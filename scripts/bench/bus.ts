@@ -167,13 +167,16 @@ async function storeOnlyPath(): Promise<Path> {
 
 const newIds = (n: number) => Array.from({ length: n }, newId);
 
-async function measureBurst(path: Path): Promise<number> {
+/** Events per second for one burst, and this process's CPU time per event (µs): on a shared host the second is the steadier figure. */
+async function measureBurst(path: Path): Promise<{ eps: number; cpuUs: number }> {
   const ids = newIds(EVENTS);
   const done = awaitHandled(ids);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await path.burst(ids);
   await done;
-  return EVENTS / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
+  return { eps: EVENTS / ((performance.now() - t0) / 1000), cpuUs: (cpu.user + cpu.system) / EVENTS };
 }
 
 async function measureLatency(path: Path, rate: number): Promise<{ p50: number; p99: number; n: number }> {
@@ -224,14 +227,17 @@ export async function run(): Promise<void> {
       await warmed;
     }
     const throughput = new Map<string, number[]>([...paths.keys()].map((k) => [k, []]));
+    const cpuPerEvent = new Map<string, number[]>([...paths.keys()].map((k) => [k, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [key, path] of paths) {
-        const eps = await measureBurst(path);
+        const { eps, cpuUs } = await measureBurst(path);
         throughput.get(key)!.push(eps);
-        console.log(`  round ${round + 1} ${path.name}: ${fmt(eps)} events/s`);
+        cpuPerEvent.get(key)!.push(cpuUs);
+        console.log(`  round ${round + 1} ${path.name}: ${fmt(eps)} events/s, ${fmt(cpuUs)} µs CPU/event`);
       }
     }
     const eps = new Map([...throughput].map(([k, xs]) => [k, median(xs)]));
+    const cpu = new Map([...cpuPerEvent].map(([k, xs]) => [k, median(xs)]));
     // BENCH_BUS_RATE fixes the paced rate, to compare latency across runs whose throughputs differ
     // (and measures it in a subset run too).
     if (only && !process.env.BENCH_BUS_RATE) return;
@@ -246,7 +252,7 @@ export async function run(): Promise<void> {
     const raw = eps.get('raw')!;
     const rows = [...paths].map(([key, path]) => {
       const l = latency.get(key)!;
-      return [path.name, fmt(eps.get(key)!), key === 'raw' ? '1.00' : fmt(eps.get(key)! / raw, 2), fmt(l.p50, 2), fmt(l.p99, 2)];
+      return [path.name, fmt(eps.get(key)!), key === 'raw' ? '1.00' : fmt(eps.get(key)! / raw, 2), fmt(cpu.get(key)!), fmt(l.p50, 2), fmt(l.p99, 2)];
     });
     const bullRatio = eps.get('bullmq')! / raw;
     writeSection(
@@ -269,7 +275,7 @@ transport, beside raw BullMQ on the same Redis (\`Queue.addBulk\` in batches of 
 
 Bar: the BullMQ outbox path keeps ≥ 0.5 of raw BullMQ's throughput. This run: **${fmt(bullRatio, 2)}**.
 
-${table(['path', 'events/s (burst)', 'vs raw BullMQ', `p50 ms @ ${rate}/s`, `p99 ms @ ${rate}/s`], rows)}
+${table(['path', 'events/s (burst)', 'vs raw BullMQ', 'CPU µs/event (bench process)', `p50 ms @ ${rate}/s`, `p99 ms @ ${rate}/s`], rows)}
 
 Reading it. Raw BullMQ keeps nothing: no store, no transaction. Every outbox-path event runs two
 units of work on SQLite (the publisher's state + outbox row, the subscriber's inbox claim + effect),
