@@ -8,7 +8,7 @@
 //     path's burst throughput), so the figure is the path's own delay, not a queue's backlog.
 // Writes the `bus` section of docs/benchmarks.md.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/platform/data/ids.ts';
@@ -276,6 +276,7 @@ transport, beside raw BullMQ on the same Redis (\`Queue.addBulk\` in batches of 
 Bar: the BullMQ outbox path keeps ≥ 0.65 of raw BullMQ's throughput (aim 0.8). This run: **${fmt(bullRatio, 2)}**.
 The CPU column is this process's CPU time per event over the burst rounds (median): on a shared
 host it moves far less than events/s, and its ratio to raw BullMQ's is the cost the outbox path adds.
+Load average of the host when the run ended: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (other benchmarks may share it).
 
 ${table(['path', 'events/s (burst)', 'vs raw BullMQ', 'CPU µs/event (bench process)', `p50 ms @ ${rate}/s`, `p99 ms @ ${rate}/s`], rows)}
 

@@ -5,7 +5,7 @@
 // Writes the `contracts` section of docs/benchmarks.md.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../src/platform/config/env.ts';
 import { BENCH_SERVICE_SECRET, benchKeysEnv } from './keys.ts';
@@ -161,6 +161,7 @@ Remote costs ${(b.p50 / a.p50).toFixed(1)}× the in-process p50 (+${(b.p50 - a.p
 throughput is ${((b.rps / a.rps) * 100).toFixed(0)}% of in-process (bars: p50 ≤ 0.5 ms and 30%). CPU per call: ${Math.round(cpuUs['in-process']!.own)} µs in-process,
 ${Math.round(cpuUs['remote (HTTP over loopback)']!.own + cpuUs['remote (HTTP over loopback)']!.provided)} µs remote (caller + provider). A use case that makes several contract calls pays this per call,
 which is why queries that cross modules in a loop belong in one batched operation (\`priceItems\`).
+Load average of the host when the run ended: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (other benchmarks may share it).
 
 What changed, and what it bought. The callee verified the caller's service JWT (jose, WebCrypto HMAC:
 an importKey and a verify per call, each a thread-pool job) on every request although a caller
