@@ -23,7 +23,8 @@ export function callContextFromScope(): CallContext {
  * Runs one operation the way any binding must: input through JSON and its schema (a bad input
  * is the caller's ValidationFailed), the handler, then the output through JSON and its schema
  * (a bad output is the provider's ContractViolation). Used by the in-process binding and by the
- * HTTP endpoint that serves a contract to other deployables.
+ * HTTP endpoint that serves a contract to other deployables (whose input, parsed from the request
+ * body, is already wire-shaped: `inputIsWire`).
  */
 export async function invokeOperation<C extends Contract>(
   contract: C,
@@ -31,12 +32,13 @@ export async function invokeOperation<C extends Contract>(
   name: string,
   input: unknown,
   ctx: CallContext,
+  o: { inputIsWire?: boolean } = {},
 ): Promise<unknown> {
   const spec = contract.operations[name];
   const handler = (handlers as Record<string, (i: unknown, c: CallContext) => Promise<unknown>>)[name];
   if (!spec || !handler) throw new ContractViolation(`${contract.name} has no operation ${name}`);
   const where = `${contract.name}.${name}`;
-  const parsedInput = parseOrThrow(spec.input, toWire(input, `${where} input`), `${where} input`);
+  const parsedInput = parseOrThrow(spec.input, o.inputIsWire ? input : toWire(input, `${where} input`), `${where} input`);
   const output = toWire(await handler(parsedInput, ctx), `${where} output`);
   const parsedOutput = spec.output.safeParse(output);
   if (!parsedOutput.success) {

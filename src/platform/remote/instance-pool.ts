@@ -48,7 +48,20 @@ export function instancePool(o: {
   const downUntil = new Map<string, number>();
   let next = 0;
 
-  function order(): string[] {
+  const single = o.instances.length === 1 ? [...o.instances] : undefined;
+  // Each instance's address parsed once, not a URL built per call.
+  const targets = new Map(
+    o.instances.map((base) => {
+      const url = new URL(`${base}/`);
+      // As node:http wants it: an IPv6 literal without its brackets, no port for the scheme's default.
+      const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      return [base, { protocol: url.protocol, hostname, port: url.port || undefined }];
+    }),
+  );
+
+  function order(): readonly string[] {
+    // One instance: it is tried whether or not it was marked down, as below.
+    if (single) return single;
     const n = o.instances.length;
     const start = next++ % Math.max(n, 1);
     const rotated = [...o.instances.slice(start), ...o.instances.slice(0, start)];
@@ -58,14 +71,16 @@ export function instancePool(o: {
   }
 
   function once(base: string, path: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<RawReply> {
-    const url = new URL(path, `${base}/`);
-    const lib = url.protocol === 'https:' ? https : http;
+    const target = targets.get(base)!;
+    const secure = target.protocol === 'https:';
     return new Promise<RawReply>((resolve, reject) => {
-      const req = lib.request(
-        url,
+      const req = (secure ? https : http).request(
         {
+          ...target,
+          // An absolute path, as before: it replaces any path in the instance's address.
+          path,
           method: 'POST',
-          agent: url.protocol === 'https:' ? httpsAgent : httpAgent,
+          agent: secure ? httpsAgent : httpAgent,
           headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
           signal,
         },

@@ -239,6 +239,26 @@ describe('resilience per remote module: timeout, retry, breaker, bulkhead', () =
     }
   });
 
+  it('keeps working over fresh connections after the provider restarts on the same address', async () => {
+    const a = await provider();
+    const { api } = client([a.url], { retries: 0 });
+    const burst = (tag: string) =>
+      Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? api.level({ sku: 'A' }) : api.reserve({ orderId: `${tag}${i}`, sku: 'A', quantity: 1 }))),
+      );
+    // Several pooled keep-alive sockets, all closed under the client when the provider goes away.
+    expect(await burst('before')).toHaveLength(8);
+    await a.close();
+    const b = await provider(a.port);
+    try {
+      // No retries: neither a reading nor a non-idempotent call may land on a dead pooled socket.
+      expect(await burst('after')).toHaveLength(8);
+      expect(b.hits).toBe(8);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('limits calls in flight with a bulkhead and refuses the overflow as ServiceUnavailable', async () => {
     const a = await provider();
     try {

@@ -15,7 +15,7 @@ import {
 import { policySet } from '../resilience/policy.ts';
 import type { Histogram } from 'prom-client';
 import type { Contract, ContractApi } from '../contracts/define-contract.ts';
-import { toWire } from '../contracts/wire.ts';
+import { wireText } from '../contracts/wire.ts';
 import { context, type Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { currentContext } from '../context/request-context.ts';
@@ -110,9 +110,10 @@ export function bindRemote<C extends Contract>(
       let outcome = 'error';
       try {
         // The caller's mistakes stay the caller's: validated here, before any network.
-        const wire = toWire(input, `${where} input`);
-        parseOrThrow(spec.input, wire, `${where} input`);
-        const body = JSON.stringify({ input: wire });
+        // Serialised once: the text validated (what survives JSON) is the text sent.
+        const text = wireText(input, `${where} input`);
+        parseOrThrow(spec.input, text === undefined ? undefined : JSON.parse(text), `${where} input`);
+        const body = text === undefined ? '{}' : `{"input":${text}}`;
         const headers = await headersFor(contract.name, o.credentials);
         let attempts = 0;
         const reply = await policy.execute(async ({ signal }) => {

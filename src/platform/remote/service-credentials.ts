@@ -2,7 +2,7 @@
 // credential (HS256 with SERVICE_JWT_SECRET; iss = calling deployable, aud = target module,
 // exp ≤ 60 s). The end user travels separately, in its own signed header, so the callee checks the
 // user's scopes again exactly as it would in-process, and a service token never passes for a user.
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { Caller } from '../context/request-context.ts';
 import { defineError } from '../errors/domain-error.ts';
 
@@ -13,6 +13,8 @@ export const ServiceForbidden = defineError('ServiceForbidden', 403, 'This servi
 
 export const SERVICE_TOKEN_TTL_S = 60;
 export const END_USER_HEADER = 'x-end-user';
+/** Verified tokens remembered per deployable (service tokens are a handful; end users' fill the rest). */
+const VERIFIED_CACHE_SIZE = 5_000;
 
 type Kind = 'service' | 'end-user';
 
@@ -50,7 +52,19 @@ export function serviceCredentials(options: { secret: string; deployable: string
     return token;
   }
 
-  async function check(token: string, audience: string, kind: Kind) {
+  // A caller reuses its token for half the token's life, so a callee sees the same few strings
+  // thousands of times: the signature is checked once per string and the claims it carries are
+  // remembered until the token's own expiry (the same instant jose would call it expired). The
+  // claims checks below still run on every call. A new secret means new credentials, so a
+  // rotated key starts with an empty cache.
+  const verified = new Map<string, JWTPayload & { exp: number }>();
+
+  async function signatureAndExpiry(token: string, kind: Kind): Promise<JWTPayload> {
+    const hit = verified.get(token);
+    if (hit) {
+      if (Math.floor(now() / 1000) < hit.exp) return hit;
+      verified.delete(token);
+    }
     let payload;
     try {
       ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], currentDate: new Date(now()) }));
@@ -58,6 +72,16 @@ export function serviceCredentials(options: { secret: string; deployable: string
       if (err instanceof joseErrors.JWTExpired) throw new ServiceUnauthenticated(`The ${kind} credential has expired`);
       throw new ServiceUnauthenticated(`The ${kind} credential is not valid`);
     }
+    if (typeof payload.exp === 'number') {
+      // Bounded: many end users must not grow this forever; the oldest entry goes first.
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(token, payload as JWTPayload & { exp: number });
+    }
+    return payload;
+  }
+
+  async function check(token: string, audience: string, kind: Kind) {
+    const payload = await signatureAndExpiry(token, kind);
     if (payload.kind !== kind) throw new ServiceUnauthenticated(`Expected a ${kind} credential`);
     if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > SERVICE_TOKEN_TTL_S) {
       throw new ServiceUnauthenticated(`The ${kind} credential lives longer than ${SERVICE_TOKEN_TTL_S} s`);

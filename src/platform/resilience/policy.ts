@@ -73,7 +73,10 @@ export function policySet(o: PolicySetOptions): PolicySet {
   // cockatiel's default generator is exponential with decorrelated jitter: callers that failed
   // together do not come back together. An open breaker is not retried: failing fast is the point.
   const retries = retry(transient, { maxAttempts: o.retries, backoff: new ExponentialBackoff({ initialDelay: o.backoffMs, maxDelay: o.maxBackoffMs }) });
-  const perAttempt = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
+  // An attempt that returned has finished its work (the whole reply is read), so there is nothing
+  // left to cancel: aborting its signal anyway built a DOMException with a stack on every call.
+  // A timed-out attempt is still aborted.
+  const perAttempt = timeout(o.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
   const limit = bulkhead(o.concurrency, o.queue);
   // Outermost first: the bulkhead bounds concurrent callers, each retry passes the breaker, and
   // every single attempt has its own timeout.
