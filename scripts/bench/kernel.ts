@@ -349,20 +349,30 @@ What the embedded default no longer loads at start: \`pg\` and drizzle's node-po
 (loaded by \`openModuleStore\`/\`migrateModules\` only for a Postgres store), \`bullmq\` and
 \`ioredis\` with their dependencies (semver, cron-parser, msgpackr, luxon: about 300 files,
 loaded by \`createEventBus\` only with \`BUS=bullmq\`); the OpenTelemetry SDK was already loaded
-only when \`OTEL_*\` asks for export. Where a warm start goes now (phases timed inside the process,
-2026-11-30, a quiet moment): Node itself and the two start-up hooks (OpenTelemetry API and W3C
-propagator) ~60–100 ms; importing the platform ~375 ms and +56 MB RSS (zod 65–110 ms, express
-~75 ms and ~8 MB, drizzle core with its SQLite and Postgres table builders ~120 ms, prom-client,
-jose, cockatiel, and Node's TypeScript stripping of ~150 source files); loading the five modules
-~90 ms; \`createApp\` to listening ~125 ms and +44 MB (five stores of two connections each, and
-the SQLite WAL checkpoint worker thread, ~22 MB of it).
+only when \`OTEL_*\` asks for export. And a warm start no longer strips types from and compiles
+every source file again: the first start-up hook (\`src/platform/kernel/compile-cache.ts\`)
+turns on Node's on-disk compile cache, which keeps each file's stripped TypeScript and V8 code
+(in \`NODE_COMPILE_CACHE\`, else the OS temp dir): about a fifth less CPU to ready in trials
+(~900 → ~720 ms), and the WAL checkpoint worker thread, which inherits it, no longer loads a
+TypeScript stripper of its own (~16 MB). Every row here runs with that cache filled (it outlives a
+data dir: "fresh" is a fresh DATA_DIR); the first start of a checkout pays the full compile once.
+
+Where a warm start goes now (phases timed inside the process, 2026-11-30, a quiet moment): Node
+itself and the start-up hooks (OpenTelemetry API and W3C propagator) ~60–100 ms; importing the
+platform ~375 ms and +56 MB RSS before the compile cache (zod 65–110 ms, express ~75 ms and
+~8 MB, drizzle core with its SQLite and Postgres table builders ~120 ms, prom-client, jose,
+cockatiel, and Node's TypeScript stripping of ~150 source files); loading the five modules
+~90 ms; \`createApp\` to listening ~125 ms and +44 MB (five stores of two connections each, the
+OpenAPI documents built from the routes ~40 ms, and the SQLite WAL checkpoint worker thread).
 
 Where resident memory goes at ready: V8's young generation holds ~34 MB of physical pages with
-under 1 MB in use (start-up's allocation burst grows it; \`node --max-semi-space-size=4\` took
-~23 MB off at ready in a trial); the WAL checkpoint worker thread ~22 MB (a worker on a \`.ts\` file
-runs its own TypeScript stripper: the same worker on a plain \`.mjs\` file costs ~17 MB less);
-TypeScript stripping and per-file module records of the main thread: the service's bundle, the
-same code as one file with no stripping, is the difference between the last two start-up rows.
+under 1 MB in use — start-up's allocation burst grows it and V8 keeps it. Measured in a trial:
+\`node --max-semi-space-size=4\` takes ~23 MB off at ready; keeping the young generation from
+growing at all (\`--semi-space-growth-factor=1\`) gave 140–145 MB at ready and 152–187 MB after
+load, but 25–30 % more CPU per request under load, so neither is set here (a deployment may set
+the first in its start command). The checkpoint worker thread costs ~19 MB (a Node isolate);
+the main thread's TypeScript stripper and per-file module records are the difference between
+the last two start-up rows (the bundle is the same code as a few files, no stripping).
 
 Where the lookup's time goes (CPU profile of the kernel under this load): the product lookup runs
 a statement drizzle prepared once (\`src/modules/catalog/db/prepared-read.ts\`) — no select is
