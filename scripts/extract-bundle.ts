@@ -147,7 +147,7 @@ function common(root: string) {
 
 /** The generated entries: each imports the start-up hooks first and the rest dynamically, as src/main.ts does. */
 function entrySources(o: BundleOptions): Record<string, string> {
-  const hooks = [`import './src/platform/observability/instrumentation-hook.ts';`, `import './src/platform/kernel/load-drizzle-as-commonjs.ts';`].join('\n');
+  const hooks = [`import './src/platform/kernel/compile-cache.ts';`, `import './src/platform/observability/instrumentation-hook.ts';`, `import './src/platform/kernel/load-drizzle-as-commonjs.ts';`].join('\n');
   if (o.kind === 'proxy') return { proxy: `// Generated: npm run proxy.\nimport './proxy/src/main.ts';` };
   /** `npm run migrate` (scripts/migrate.ts) for the modules `load` answers. */
   const migrate = (what: string, load: string) =>

@@ -17,7 +17,7 @@ try {
   if (!run) throw new Error(`${moduleName} has no command "${command}"; it has: ${Object.keys(def.commands).join(', ') || 'none'}`);
   const settings = loadModuleSettings(def);
   if (config.storeEngine === 'sqlite') await migrateModules([def.schema], config);
-  const store = openModuleStore(def.schema, config, `command:${moduleName}`);
+  const store = await openModuleStore(def.schema, config, `command:${moduleName}`);
   try {
     console.log(await run({ config, settings, logger: createLogger(config.LOG_LEVEL, { command }), store }));
   } finally {

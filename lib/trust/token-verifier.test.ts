@@ -76,6 +76,40 @@ describe('the shared token verifier', () => {
     await expect(createTokenVerifier({ jwksUrl: 'http://127.0.0.1:9/jwks.json' }).verify(token)).rejects.toBeInstanceOf(TokenKeysUnavailable);
   });
 
+  it('stops accepting a remembered token once the JWKS no longer holds the key it was verified with', async () => {
+    const pair = async (kid: string) => {
+      const { publicKey, privateKey } = await generateKeyPair('ES256');
+      return { privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
+    };
+    const [k1, k2] = [await pair('k1'), await pair('k2')];
+    let served = [k1.jwk];
+    let fetches = 0;
+    const server = createServer((_req, res) => {
+      fetches++;
+      res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: served }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
+      const signWith = (k: typeof k1) => new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: k.jwk.kid }).setSubject('dave').setExpirationTime('5m').sign(k.privateKey);
+      const keysMaxAgeMs = 300;
+      const v = createTokenVerifier({ jwksUrl: url, keysMaxAgeMs });
+      const old = await signWith(k1);
+      expect((await v.verify(old)).sub).toBe('dave');
+      expect((await v.verify(old)).sub).toBe('dave');
+      // The key is rotated out: once the fetched keys are stale they are fetched again, and the
+      // token remembered as verified is checked against them, not trusted from the cache.
+      served = [k2.jwk];
+      const before = fetches;
+      await new Promise((r) => setTimeout(r, keysMaxAgeMs + 50));
+      await expect(v.verify(old)).rejects.toBeInstanceOf(TokenRejected);
+      expect(fetches).toBeGreaterThan(before);
+      expect((await v.verify(await signWith(k2))).sub).toBe('dave');
+    } finally {
+      server.close();
+    }
+  });
+
   it('reads the bearer token whatever the case of the scheme, and nothing else', () => {
     expect(bearerToken('Bearer abc.def.ghi')).toBe('abc.def.ghi');
     expect(bearerToken('bearer abc.def.ghi')).toBe('abc.def.ghi');

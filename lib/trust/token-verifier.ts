@@ -18,6 +18,12 @@ export interface VerifierOptions {
   clockToleranceSeconds?: number;
   /** Verified tokens remembered until they expire (bounded). Default 5,000. */
   cacheSize?: number;
+  /**
+   * How long fetched JWKS keys are used before they are fetched again (jose's `cacheMaxAge`), and
+   * so how long a token verified with a key the JWKS has since dropped can still be accepted.
+   * Default 10 minutes.
+   */
+  keysMaxAgeMs?: number;
   now?: () => number;
 }
 
@@ -39,6 +45,14 @@ export interface TokenVerifier {
 }
 
 export const DEFAULT_MAX_LIFETIME_SECONDS = 24 * 3600;
+
+interface Verified {
+  identity: Identity;
+  /** The token's own expiry, in ms. */
+  expiresAt: number;
+  /** The JWKS key it was verified with (none with a shared secret). */
+  kid: string | undefined;
+}
 const MAX_SUBJECT = 200;
 
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
@@ -47,7 +61,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
   const tolerance = options.clockToleranceSeconds ?? 30;
   const cacheSize = options.cacheSize ?? 5_000;
-  const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl), options.keysMaxAgeMs === undefined ? {} : { cacheMaxAge: options.keysMaxAgeMs }) : undefined;
   const secret = jwks ? undefined : new TextEncoder().encode(options.secret);
   const expected = {
     ...(options.issuer ? { issuer: options.issuer } : {}),
@@ -56,14 +70,26 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     currentDate: undefined as Date | undefined,
   };
   // A client sends the same token on every request: its signature is checked once, and the
-  // identity it gave is trusted until the token's own expiry. Oldest out first when full.
-  const verified = new Map<string, { identity: Identity; expiresAt: number }>();
+  // identity it gave is trusted until the token's own expiry. Oldest out first when full. With a
+  // JWKS, a remembered token is trusted no longer than the keys it was checked with: once they are
+  // stale (keysMaxAgeMs) or no longer hold its key, it is checked again against the keys as fetched
+  // then, so a key removed from the JWKS stops being accepted when it would without this cache.
+  const verified = new Map<string, Verified>();
 
-  async function check(token: string): Promise<{ identity: Identity; expiresAt: number }> {
+  function stillTrusted(hit: Verified): boolean {
+    if (hit.expiresAt <= now()) return false;
+    if (!jwks) return true;
+    return jwks.fresh && (jwks.jwks()?.keys.some((k) => k.kid === hit.kid) ?? false);
+  }
+
+  async function check(token: string): Promise<Verified> {
     let payload: JWTPayload;
+    let kid: string | undefined;
     try {
       const at = { ...expected, currentDate: new Date(now()) };
-      ({ payload } = jwks ? await jwtVerify(token, jwks, at) : await jwtVerify(token, secret!, { ...at, algorithms: ['HS256'] }));
+      const result = jwks ? await jwtVerify(token, jwks, at) : await jwtVerify(token, secret!, { ...at, algorithms: ['HS256'] });
+      payload = result.payload;
+      kid = result.protectedHeader.kid;
     } catch (err) {
       if (jwks && (err instanceof joseErrors.JWKSTimeout || !(err instanceof joseErrors.JOSEError))) {
         throw new TokenKeysUnavailable('The token keys could not be fetched; try again shortly');
@@ -83,14 +109,14 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (payload.sub.length > MAX_SUBJECT) throw new TokenRejected(`The token subject is longer than ${MAX_SUBJECT} characters`);
     // Subjects become account and order keys, and log fields: no control characters in them.
     if (/[\u0000-\u001f\u007f-\u009f]/.test(payload.sub)) throw new TokenRejected('The token subject contains control characters');
-    return { identity: { sub: payload.sub, scopes: scopesFromClaims(payload) }, expiresAt: payload.exp * 1000 };
+    return { identity: { sub: payload.sub, scopes: scopesFromClaims(payload) }, expiresAt: payload.exp * 1000, kid };
   }
 
   return {
     async verify(token) {
       const hit = verified.get(token);
       if (hit) {
-        if (hit.expiresAt > now()) return hit.identity;
+        if (stillTrusted(hit)) return hit.identity;
         verified.delete(token);
       }
       const fresh = await check(token);

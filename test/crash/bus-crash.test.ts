@@ -136,8 +136,8 @@ describe.each(matrix)('crash safety: $bus on $engine', ({ bus, engine }) => {
     // --- drain, then read the truth from the stores
     const config = loadConfig({ ...store.env, LOG_LEVEL: 'silent' });
     const [ledgerSchema, tallySchema] = schemas;
-    const ledger = openModuleStore(ledgerSchema!, config, 'crash-test') as unknown as ModuleStore<any>;
-    const tally = openModuleStore(tallySchema!, config, 'crash-test') as unknown as ModuleStore<any>;
+    const ledger = await openModuleStore(ledgerSchema!, config, 'crash-test') as unknown as ModuleStore<any>;
+    const tally = await openModuleStore(tallySchema!, config, 'crash-test') as unknown as ModuleStore<any>;
     cleanups.push(async () => {
       await ledger.close();
       await tally.close();

@@ -70,7 +70,7 @@ describe('order sagas under kill -9', () => {
     // Everything placed and acknowledged ends decided; nothing half-done remains.
     const config = loadConfig({ ...testKeysEnv, DATA_DIR: dir, LOG_LEVEL: 'silent' });
     const defs = await loadAll(system, ['orders', 'inventory', 'payments']);
-    const [orders, inventory, payments] = defs.map((d) => openModuleStore(d.schema, config, 'test'));
+    const [orders, inventory, payments] = await Promise.all(defs.map((d) => openModuleStore(d.schema, config, 'test')));
     const stores = { orders, inventory, payments } as Stores;
     try {
       await eventually(async () => {

@@ -158,7 +158,7 @@ describe('npm run extract', () => {
       expect(existsSync(join(copy, 'dist/wal-checkpoint-worker.mjs'))).toBe(true);
       expect(child.output()).not.toMatch(/background checkpoints unavailable/);
       // It started through the same bootstrap as `npm run service`, with the same start-up hooks.
-      expect(child.output()).toMatch(/"hooks":\["drizzle-as-commonjs"\].*"msg":"starting"/);
+      expect(child.output()).toMatch(/"hooks":\["compile-cache","drizzle-as-commonjs"\].*"msg":"starting"/);
       expect(child.output()).toMatch(/"deployable":"catalog-service"/);
       for (const probe of ['live', 'ready', 'started']) expect((await fetch(`${base}/health/${probe}`)).status).toBe(200);
       expect(await (await fetch(`${internal}/metrics`)).text()).toMatch(/deployable="catalog-service"/);

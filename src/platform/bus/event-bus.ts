@@ -9,7 +9,6 @@ import type { Subscription } from '../modules/define-module.ts';
 import type { RunUnitOfWork } from './unit-of-work.ts';
 import { eventRouting } from './event-routing.ts';
 import { inProcessTransport } from './in-process-transport.ts';
-import { bullmqTransport } from './bullmq-transport.ts';
 import { outboxRelay, type OutboxRelay } from './outbox-relay.ts';
 import { deadLetterCount, inboxConsumer, markReplayed, outboxBacklog, pendingDeadLetters } from './inbox-consumer.ts';
 import { busMetrics } from './bus-metrics.ts';
@@ -34,7 +33,8 @@ export interface EventBus {
   replay(module: string, seq?: number): Promise<number>;
 }
 
-export function createEventBus(o: { config: Config; manifests: readonly ModuleManifest[]; hostedNames: readonly string[]; metrics: Metrics; logger: Logger }): EventBus {
+/** BullMQ (and ioredis under it) load only when BUS=bullmq: the in-process default starts without them. */
+export async function createEventBus(o: { config: Config; manifests: readonly ModuleManifest[]; hostedNames: readonly string[]; metrics: Metrics; logger: Logger }): Promise<EventBus> {
   const { config } = o;
   const metrics = busMetrics(o.metrics);
   const routing = eventRouting(o.manifests);
@@ -49,7 +49,7 @@ export function createEventBus(o: { config: Config; manifests: readonly ModuleMa
   }
   const transport =
     config.BUS === 'bullmq'
-      ? bullmqTransport({
+      ? (await import('./bullmq-transport.ts')).bullmqTransport({
           redisUrl: config.REDIS_URL,
           prefix: config.BUS_PREFIX,
           maxAttempts: config.BUS_MAX_ATTEMPTS,

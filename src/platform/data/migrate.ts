@@ -2,11 +2,9 @@
 // on the embedded default the app runs this itself at start). On Postgres the admin connection
 // also creates each module's schema and role, and grants the role its own schema only.
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
 import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../config/env.ts';
 import { migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
@@ -20,7 +18,9 @@ export interface MigrateOptions {
 
 export async function migrateModules(schemas: readonly ModuleSchema[], config: Config, options: MigrateOptions = {}): Promise<void> {
   if (config.storeEngine === 'pg') {
-    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 });
+    // Loaded only here: the embedded default never pays for the Postgres driver at start.
+    const { default: pgDriver } = await import('pg');
+    const pool = new pgDriver.Pool({ connectionString: config.DATABASE_URL, max: 1 });
     try {
       const prefix = rolePrefix(config.DATABASE_URL!, config.PG_ROLE_PREFIX);
       for (const schema of schemas) await migratePgModule(pool, schema, prefix, options);
@@ -55,6 +55,7 @@ async function migratePgModule(pool: pg.Pool, schema: ModuleSchema, prefix: stri
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`migrate:${name}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${name}"`);
+    const [{ drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
     await migratePg(drizzlePg({ client }), {
       migrationsFolder: migrationsFolder(schema, 'pg'),
       migrationsSchema: name,

@@ -114,7 +114,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   for (const fake of options.fakes ?? []) {
     container.register(fake.contract.token, { useValue: bindInProcess(fake.contract, fake.handlers, metrics.contractCalls) });
   }
-  const bus = createEventBus({ config, manifests: options.manifests, hostedNames: [...hosted.keys()], metrics, logger });
+  const bus = await createEventBus({ config, manifests: options.manifests, hostedNames: [...hosted.keys()], metrics, logger });
   const stores = new Map<string, ModuleStore>();
   const unitsOfWork = new Map<string, RunUnitOfWork>();
   const parts = new Map<string, ModuleParts<Contract | undefined>>();
@@ -124,7 +124,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   try {
     for (const def of modules) {
       const name = def.manifest.name;
-      const store = openModuleStore(def.schema, config, deployable);
+      const store = await openModuleStore(def.schema, config, deployable);
       stores.set(name, store);
       readiness.push(storeReadiness(name, store));
       const declared = new Set(def.manifest.dependsOn);

@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger.ts';
+import { BUFFER_BYTES, createLogger } from './logger.ts';
 import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { runWithContext } from '../context/request-context.ts';
 
@@ -26,4 +28,17 @@ describe('structured logs', () => {
     expect(parsed[0].headers.authorization).toBe('[redacted]');
     expect(parsed[0].payment.cardNumber).toBe('[redacted]');
   });
+
+  // Lines sit in a buffer until it holds BUFFER_BYTES or the next periodic flush: a process that
+  // dies first must still write every line it logged.
+  for (const end of ['throw', 'exit'] as const) {
+    it(`writes every buffered line before the process ends (${end === 'throw' ? 'an uncaught exception' : 'process.exit'})`, () => {
+      const lines = 3 + Math.ceil(BUFFER_BYTES / 100); // over a buffer's worth (lines are over 100 bytes): the last ones still buffered
+      const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures/log-then-fail.ts'), end], { env: { ...process.env, LINES: String(lines) }, encoding: 'utf8' });
+      expect(child.status).toBe(end === 'throw' ? 1 : 3);
+      if (end === 'throw') expect(child.stderr).toMatch(/fatal on purpose/);
+      const logged = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as { i: number });
+      expect(logged.map((l) => l.i)).toEqual(Array.from({ length: lines }, (_, i) => i));
+    });
+  }
 });

@@ -1,9 +1,10 @@
 // The catalog's queries. Every function takes the handle it should run on: the store's read
 // handle, or a unit of work's transaction.
-import { and, asc, eq, gt, gte, inArray, like, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, like, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import type { Product } from '../domain/product.ts';
 import type { CatalogTables } from './schema.ts';
+import { preparedRead } from './prepared-read.ts';
 
 export interface ProductFilter {
   q?: string;
@@ -16,9 +17,11 @@ export interface ProductFilter {
 
 export function productQueries(store: ModuleStore<CatalogTables>) {
   const p = store.tables.products;
+  const bySku = preparedRead<Product>(store as unknown as ModuleStore, 'catalog_product_by_sku', (db) => db.select().from(p).where(eq(p.sku, sql.placeholder('sku'))).limit(1));
   return {
     async findBySku(db: Db, sku: string): Promise<Product | undefined> {
-      const rows = await db.select().from(p).where(eq(p.sku, sku)).limit(1);
+      // The store's read handle runs the statement prepared once; a unit of work's transaction builds its own.
+      const rows = db === store.db ? await bySku({ sku }) : await db.select().from(p).where(eq(p.sku, sku)).limit(1);
       return rows[0];
     },
     /** Reads the row for a read-modify-write inside a unit of work (locked until it ends). */

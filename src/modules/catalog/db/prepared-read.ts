@@ -1,0 +1,22 @@
+// A read the catalog runs on every product lookup, built once: drizzle then skips building the
+// same select and rendering its SQL per request (most of the kernel's own time under load), and
+// runs the statement it prepared with the request's values bound to placeholders.
+import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import type { Db } from '../../../platform/data/module-store.ts';
+
+interface Preparable {
+  prepare(name?: string): { execute(values: Record<string, unknown>): unknown };
+}
+
+/**
+ * Prepares `build`'s query on the store's read handle: a statement of the reader connection on
+ * SQLite, a named server-side statement on Postgres. The answer runs it with `values` for the
+ * placeholders (`sql.placeholder(name)`) and resolves to its rows.
+ */
+export function preparedRead<Row>(store: ModuleStore, name: string, build: (db: Db) => unknown): (values: Record<string, unknown>) => Promise<Row[]> {
+  const engine = store.engine;
+  const handle = (engine.dialect === 'sqlite' ? engine.reader : engine.pool) as unknown as Db;
+  const query = build(handle) as Preparable;
+  const prepared = query.prepare(engine.dialect === 'pg' ? name : undefined);
+  return async (values) => (await prepared.execute(values)) as Row[];
+}
