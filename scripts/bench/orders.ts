@@ -16,12 +16,13 @@ import { loadAll } from '../../src/platform/modules/system.ts';
 import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
 import { percentile, waitReady } from './harness.ts';
+import { checkOrdersRun } from './orders-checks.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 400);
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 2000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 
-interface Result { name: string; confirmed: number; seconds: number; p50: number; p99: number }
+interface Result { name: string; confirmed: number; cancelled: number; seconds: number; p50: number; p99: number }
 
 const rate = (r: Result) => r.confirmed / r.seconds;
 
@@ -45,20 +46,25 @@ async function startDeployables(env: Record<string, string>, port: number, extra
   return children;
 }
 
+const STOCK = 1_000_000;
+
 async function runOne(name: string, env: Record<string, string>, port: number, extracted: string[] = []): Promise<Result> {
   const children = await startDeployables(env, port, extracted);
   const base = `http://127.0.0.1:${port}`;
+  let sku = '';
+  const latencies: number[] = [];
+  let cancelled = 0;
+  let seconds = 0;
   try {
     await waitReady(base);
     const admin = { authorization: `Bearer ${await mintToken({ sub: 'bench-admin', scopes: ['admin'], secret: BENCH_JWT_SECRET })}`, 'content-type': 'application/json' };
-    const sku = `BENCH-${randomBytes(3).toString('hex').toUpperCase()}`;
+    sku = `BENCH-${randomBytes(3).toString('hex').toUpperCase()}`;
     await fetch(`${base}/api/v1/products`, { method: 'POST', headers: admin, body: JSON.stringify({ sku, name: 'Bench', priceMinor: 100, currency: 'EUR' }) });
     // Restocking is inventory's route: the monolith's when it runs there, else its service's.
     const inventoryBase = extracted.includes('inventory') ? `http://127.0.0.1:${port + 1 + extracted.indexOf('inventory')}` : base;
-    const stocked = await fetch(`${inventoryBase}/api/v1/inventory/${sku}/restock`, { method: 'POST', headers: admin, body: JSON.stringify({ quantity: 1_000_000 }) });
+    const stocked = await fetch(`${inventoryBase}/api/v1/inventory/${sku}/restock`, { method: 'POST', headers: admin, body: JSON.stringify({ quantity: STOCK }) });
     if (!stocked.ok) throw new Error(`restock failed: ${stocked.status} ${await stocked.text()}`);
     const customers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mintToken({ sub: `bench-${i}`, secret: BENCH_JWT_SECRET })));
-    const latencies: number[] = [];
     let next = 0;
     const started = performance.now();
     await Promise.all(
@@ -68,25 +74,35 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
           next++;
           const t0 = performance.now();
           const res = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: h, body: JSON.stringify({ items: [{ sku, quantity: 1 }] }) });
+          if (res.status !== 202) throw new Error(`placing an order answered ${res.status}: ${await res.text()}`);
           const { id } = (await res.json()) as { id: string };
-          for (;;) {
-            const o = (await (await fetch(`${base}/api/v1/orders/${id}`, { headers: h })).json()) as { status: string };
-            if (o.status === 'CONFIRMED') break;
-            if (o.status === 'CANCELLED') throw new Error(`bench order cancelled: ${JSON.stringify(o)}`);
-            await new Promise((r) => setTimeout(r, 20));
+          // The product's long-poll: the answer comes when the order is final (or after 10 s, then again).
+          for (let polls = 0; ; polls++) {
+            if (polls > 30) throw new Error(`order ${id} still PENDING after ${polls} long-polls`);
+            const o = (await (await fetch(`${base}/api/v2/orders/${id}?waitSeconds=10`, { headers: h })).json()) as { state: { code: string } };
+            if (o.state.code === 'CONFIRMED') {
+              latencies.push(performance.now() - t0);
+              break;
+            }
+            if (o.state.code === 'CANCELLED') {
+              cancelled++;
+              break;
+            }
           }
-          latencies.push(performance.now() - t0);
         }
       }),
     );
-    const seconds = (performance.now() - started) / 1000;
-    return { name, confirmed: latencies.length, seconds, p50: percentile(latencies.sort((a, b) => a - b), 50), p99: percentile(latencies, 99) };
+    seconds = (performance.now() - started) / 1000;
   } finally {
     for (const child of children.reverse()) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
   }
+  // The figure counts only if the stores agree with what the clients saw.
+  const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length);
+  if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
+  return { name, confirmed: latencies.length, cancelled, seconds, p50: percentile(latencies.sort((a, b) => a - b), 50), p99: percentile(latencies, 99) };
 }
 
 export async function run(): Promise<void> {

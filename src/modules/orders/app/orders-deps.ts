@@ -8,6 +8,8 @@ import type { catalogContract } from '../../catalog/index.ts';
 import type { inventoryContract } from '../../inventory/index.ts';
 import type { paymentsContract } from '../../payments/index.ts';
 import type { OrdersTables } from '../db/schema.ts';
+import type { OrderRecord } from './get-order.ts';
+import type { OrderWatchers } from './order-watchers.ts';
 
 export interface OrdersDeps {
   store: ModuleStore<OrdersTables>;
@@ -23,6 +25,8 @@ export interface OrdersDeps {
     retries: Counter<'step'>;
     parked: Counter<'step'>;
   };
-  /** Wakes the saga runner right after an order is placed. */
-  kickSaga: () => void;
+  /** Hands a just-placed order's saga to the runner, once its unit of work has committed. */
+  driveSaga: (orderId: string, order: OrderRecord) => void;
+  /** Requests waiting for an order to be settled. */
+  watchers: OrderWatchers;
 }

@@ -9,6 +9,7 @@ import { OrderPlaced } from '../events.ts';
 import { happyPath } from '../domain/saga.ts';
 import type { OrderLine } from '../domain/order.ts';
 import type { OrdersDeps } from './orders-deps.ts';
+import type { OrderRecord } from './get-order.ts';
 
 export const UnknownProducts = defineError<{ skus: string[] }>('UnknownProducts', 422, 'Some items are not in the catalog');
 export const UnpriceableOrder = defineError('UnpriceableOrder', 422, 'The items cannot be priced together');
@@ -37,13 +38,14 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
   const id = newId();
   const now = deps.clock.now();
   const lines: OrderLine[] = priced.lines;
+  const order: OrderRecord = {
+    id, customerId: customer.sub, status: 'PENDING', reason: null, lines, totalMinor: priced.totalMinor, currency: priced.currency,
+    paymentMethod: cmd.paymentMethod, createdAt: now, updatedAt: now,
+  };
   const response = { status: 202, body: { id, status: 'PENDING' as const }, headers: { Location: `/api/v1/orders/${id}` } };
   await deps.unitOfWork(async (uow) => {
     const { orders, sagas } = deps.store.tables;
-    await uow.db.insert(orders).values({
-      id, customerId: customer.sub, status: 'PENDING', reason: null, lines, totalMinor: priced.totalMinor, currency: priced.currency,
-      paymentMethod: cmd.paymentMethod, createdAt: now, updatedAt: now,
-    });
+    await uow.db.insert(orders).values(order);
     const ctx = currentContext();
     await uow.db.insert(sagas).values({
       orderId: id, plan: happyPath, reason: null, attempts: 0, nextAttemptAt: now, startedAt: now, updatedAt: now, done: false,
@@ -55,6 +57,6 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
     });
     await key.record(uow, response);
   });
-  deps.kickSaga();
+  deps.driveSaga(id, order);
   return response;
 }
