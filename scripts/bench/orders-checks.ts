@@ -1,7 +1,7 @@
 // What an orders bench run must leave behind before its figure counts, read straight from each
 // module's own store once the deployables have stopped: every order decided (CONFIRMED, or
 // CANCELLED with a reason from the list), no oversell, and money equal to the confirmed orders.
-import { CancelReason } from '../../src/modules/orders/events.ts';
+import { CancelReason } from '../../src/modules/orders/index.ts';
 import { openModuleStore } from '../../src/platform/data/open-store.ts';
 import { loadAll } from '../../src/platform/modules/system.ts';
 import { system } from '../../src/composition-root.ts';

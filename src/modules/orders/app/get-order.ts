@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import { NotFound } from '../../../platform/errors/domain-error.ts';
 import type { OrdersDeps } from './orders-deps.ts';
-import type { OrdersTables } from '../db/schema.ts';
+import type { OrderRecord } from '../db/schema.ts';
 
 /**
  * Reads the write model, so a customer sees their order at once. Someone else's is a 404.
@@ -28,4 +28,4 @@ export async function getOrder(deps: OrdersDeps, id: string, waitMs = 0): Promis
   }
 }
 
-export type OrderRecord = OrdersTables['orders']['$inferSelect'];
+export type { OrderRecord };

@@ -7,8 +7,7 @@ import type { Counter } from 'prom-client';
 import type { catalogContract } from '../../catalog/index.ts';
 import type { inventoryContract } from '../../inventory/index.ts';
 import type { paymentsContract } from '../../payments/index.ts';
-import type { OrdersTables } from '../db/schema.ts';
-import type { OrderRecord } from './get-order.ts';
+import type { OrderRecord, OrdersTables } from '../db/schema.ts';
 import type { OrderWatchers } from './order-watchers.ts';
 
 export interface OrdersDeps {
