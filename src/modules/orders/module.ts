@@ -58,8 +58,13 @@ export default defineModule({
         retries: ctx.metrics.counter('order_saga_step_retries_total', 'Saga steps put off for a retry (a dependency was unavailable)', ['step']),
         parked: ctx.metrics.counter('order_sagas_parked_total', 'Sagas whose compensation was refused and that wait for an operator', ['step']),
       },
-      driveSaga: (orderId, order) => runner?.driveNow(orderId, order),
-      watchers: orderWatchers(s.SAGA_POLL_MS),
+      sagas: {
+        leaseForNew: (orderId) => runner?.leaseForNew(orderId),
+        driveNow: (orderId, order, saga) => runner?.driveNow(orderId, order, saga),
+        abandon: (orderId) => runner?.abandon(orderId),
+      },
+      // Woken by this instance's settles and events; the re-read is for another instance's.
+      watchers: orderWatchers(Math.max(s.SAGA_POLL_MS, 1000)),
     };
     runner = sagaRunner(deps, { driveOnCommit: s.SAGA_DRIVE_ON_COMMIT === 'true' });
     const project = on(OrderPlaced, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope));

@@ -14,8 +14,7 @@ import { CancelReason as CancelReasons, OrderCancelled, OrderConfirmed } from '.
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
 import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
-import type { OrdersDeps } from './orders-deps.ts';
-import type { OrderRecord } from './get-order.ts';
+import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -23,15 +22,9 @@ const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   commit: 'inventory_unavailable',
 };
 
-export interface SagaRunner {
+export interface SagaRunner extends SagaHandOver {
   /** Looks for due sagas soon (after the current poll if one runs). */
   kick(): void;
-  /**
-   * Drives this saga now: the unit of work that made it due has just committed. `order` is the
-   * order as that unit wrote it (spares reading it back). At capacity, or with the hand-over
-   * switched off, it is left to the poll.
-   */
-  driveNow(orderId: string, order?: OrderRecord): void;
   /**
    * One look for due sagas now: claims them and starts driving them. The safety net behind the
    * kicks (a saga whose retry came due, one a crashed instance left), run as the module's
@@ -54,7 +47,7 @@ const PARK_MS = 60 * 60 * 1000;
  */
 const cancelReasonOf = (saga: { reason: string | null }): CancelReason => (CancelReasons.options as readonly string[]).includes(saga.reason ?? '') ? (saga.reason as CancelReason) : 'rejected';
 
-type SagaRow = OrdersDeps['store']['tables']['sagas']['$inferSelect'];
+import type { OrderRecord, SagaRow } from '../db/schema.ts';
 
 export interface SagaRunnerOptions {
   maxConcurrent?: number;
@@ -76,6 +69,8 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
   let stopped = false;
   // A saga was left for later because the runner was full: look again as soon as one finishes.
   let deferred = false;
+  /** Slots taken by `leaseForNew`, waiting for their unit of work to commit (or not). */
+  const awaitingCommit = new Map<string, (run?: () => Promise<void>) => void>();
 
   /** Takes the lease; answers the saga row as it now stands (no read before driving it), or undefined. */
   async function claim(orderId: string): Promise<SagaRow | undefined> {
@@ -309,7 +304,30 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     return decided;
   }
 
-  function driveNow(orderId: string, order?: OrderRecord): void {
+  function leaseForNew(orderId: string): { leaseOwner: string; leaseUntil: Date } | undefined {
+    if (!driveOnCommit || stopped || inFlight.has(orderId)) return undefined;
+    if (inFlight.size >= maxConcurrent) {
+      deferred = true;
+      return undefined;
+    }
+    track(orderId, new Promise<void>((resolve, reject) => awaitingCommit.set(orderId, (run) => (run ? run().then(resolve, reject) : resolve()))));
+    return { leaseOwner: me, leaseUntil: new Date(deps.clock.now().getTime() + deps.saga.leaseMs) };
+  }
+
+  function abandon(orderId: string): void {
+    awaitingCommit.get(orderId)?.();
+    awaitingCommit.delete(orderId);
+  }
+
+  function driveNow(orderId: string, order?: OrderRecord, saga?: SagaRow): void {
+    const leased = awaitingCommit.get(orderId);
+    if (leased) {
+      awaitingCommit.delete(orderId);
+      // Ours since it was written: drive it, after the placing request's answer is written and
+      // under the runner's context (drive() takes up the saga's own trace and ids).
+      setImmediate(() => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => leased(saga ? () => drive(saga, order) : undefined))));
+      return;
+    }
     if (stopped) return;
     if (!driveOnCommit || inFlight.size >= maxConcurrent) {
       if (inFlight.size >= maxConcurrent) deferred = true;
@@ -341,6 +359,8 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
   return {
     kick,
     driveNow,
+    leaseForNew,
+    abandon,
     async poll() {
       await outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick()));
     },

@@ -63,3 +63,4 @@ export type OrdersTables = ReturnType<typeof ordersSchema.tables>;
 
 /** An order as its row stands. */
 export type OrderRecord = OrdersTables['orders']['$inferSelect'];
+export type SagaRow = OrdersTables['sagas']['$inferSelect'];

@@ -78,6 +78,20 @@ describe.each(engines)('order sagas on %s', (engine) => {
     expect(done).toEqual({ confirmed: ORDERS, openSagas: 0 });
   });
 
+  it('gives the slot back when a placement does not commit (the runner still finishes the others and stops)', async () => {
+    m = await moduleOn(engine, orders, { env: { SAGA_POLL_MS: '600000' }, fakes: fakes() });
+    const api = m.api('twice');
+    // The same key with two different bodies at once: one placement commits, the other is refused.
+    const both = await Promise.all([1, 2].map((q) => api.post('/api/v1/orders', { items: [{ sku: 'TEA', quantity: q }] }, { 'idempotency-key': 'same-key' })));
+    const placed = both.filter((r) => r.status === 202);
+    expect(placed.length).toBeGreaterThanOrEqual(1);
+    const ids = [...new Set(placed.map((r) => r.body.id as string))];
+    await m.state(async () => (await statuses(m!, ids)).confirmed === ids.length);
+    // A slot held for the refused one would keep stop() waiting forever.
+    await m.close();
+    m = undefined;
+  });
+
   it('answers a long-poll when the order is final, and PENDING when the wait runs out', async () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
