@@ -13,16 +13,20 @@ export interface RunOutcome {
   cancelled: Record<string, number>;
 }
 
-/** Throws with every broken invariant listed; answers what the stores hold. */
+/**
+ * Throws with every broken invariant listed; answers what the stores hold for this run: the
+ * orders for its sku (a store may hold an earlier round's orders, of another sku).
+ */
 export async function checkOrdersRun(config: Config, sku: string, startStock: number, confirmedSeen: number): Promise<RunOutcome> {
   const defs = await loadAll(system, ['orders', 'inventory', 'payments']);
   const [o, i, p] = defs.map((d) => openModuleStore(d.schema, config, 'bench-check')) as any[];
   try {
-    const orders = (await o.db.select().from(o.tables.orders)) as any[];
-    const sagas = (await o.db.select().from(o.tables.sagas)) as any[];
+    const orders = ((await o.db.select().from(o.tables.orders)) as any[]).filter((x) => x.lines.some((l: any) => l.sku === sku));
+    const ids = new Set(orders.map((x) => x.id));
+    const sagas = ((await o.db.select().from(o.tables.sagas)) as any[]).filter((x) => ids.has(x.orderId));
     const stock = ((await i.db.select().from(i.tables.stock)) as any[]).find((r) => r.sku === sku);
     const reservations = new Map(((await i.db.select().from(i.tables.reservations)) as any[]).map((r) => [r.orderId, r]));
-    const events = (await p.db.select().from(p.tables.accountEvents)) as any[];
+    const events = ((await p.db.select().from(p.tables.accountEvents)) as any[]).filter((e) => ids.has(e.data.orderId));
     const problems: string[] = [];
     const fail = (what: string) => problems.length < 20 && problems.push(what);
 

@@ -20,9 +20,12 @@ import { checkOrdersRun } from './orders-checks.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 2000);
+// The cases run in rounds, forward then backward (A B C C B A …), each round placing ORDERS / ROUNDS
+// orders: a machine that gets busier or quieter during the run weighs on every case alike.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 
-interface Result { name: string; confirmed: number; cancelled: number; seconds: number; p50: number; p99: number }
+interface Result { name: string; confirmed: number; cancelled: number; seconds: number; p50: number; p99: number; latencies: number[] }
 
 const rate = (r: Result) => r.confirmed / r.seconds;
 // Request logs at info, as in production: written (to /dev/null) and paid for; errors still show.
@@ -50,7 +53,7 @@ async function startDeployables(env: Record<string, string>, port: number, extra
 
 const STOCK = 1_000_000;
 
-async function runOne(name: string, env: Record<string, string>, port: number, extracted: string[] = []): Promise<Result> {
+async function runOne(name: string, env: Record<string, string>, port: number, extracted: string[] = [], orders = ORDERS): Promise<Result> {
   const children = await startDeployables(env, port, extracted);
   const base = `http://127.0.0.1:${port}`;
   let sku = '';
@@ -72,7 +75,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     await Promise.all(
       customers.map(async (token) => {
         const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-        while (next < ORDERS) {
+        while (next < orders) {
           next++;
           const t0 = performance.now();
           const res = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: h, body: JSON.stringify({ items: [{ sku, quantity: 1 }] }) });
@@ -104,7 +107,12 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   // The figure counts only if the stores agree with what the clients saw.
   const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length);
   if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
-  return { name, confirmed: latencies.length, cancelled, seconds, p50: percentile(latencies.sort((a, b) => a - b), 50), p99: percentile(latencies, 99) };
+  return summary(name, latencies, cancelled, seconds);
+}
+
+function summary(name: string, latencies: number[], cancelled: number, seconds: number): Result {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { name, confirmed: latencies.length, cancelled, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), latencies };
 }
 
 export async function run(): Promise<void> {
@@ -119,27 +127,34 @@ export async function run(): Promise<void> {
     const modules = await loadAll(system);
     await migrateModules(modules.map((m) => m.schema), loadConfig({ ...benchKeysEnv, DATABASE_URL: dbUrl, LOG_LEVEL: 'silent' }));
     const redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const cases: [string, () => Promise<Result>][] = [
-      ['embedded', () => runOne('embedded: SQLite + in-process bus, all in one process', { DATA_DIR: dir }, 3411)],
-      ['extracted', () => runOne('SQLite + BullMQ, inventory and payments extracted', { DATA_DIR: join(dir, 'split'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-split-${dbName}` }, 3421, ['inventory', 'payments'])],
-      ['postgres', () => runOne('Postgres + BullMQ, all in one process', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}`, PG_POOL_MAX: '8' }, 3431)],
+    const cases: [string, (orders?: number) => Promise<Result>][] = [
+      ['embedded', (n) => runOne('embedded: SQLite + in-process bus, all in one process', { DATA_DIR: dir }, 3411, [], n)],
+      ['extracted', (n) => runOne('SQLite + BullMQ, inventory and payments extracted', { DATA_DIR: join(dir, 'split'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-split-${dbName}` }, 3421, ['inventory', 'payments'], n)],
+      ['postgres', (n) => runOne('Postgres + BullMQ, all in one process', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}`, PG_POOL_MAX: '8' }, 3431, [], n)],
     ];
     // BENCH_ORDERS_CASES=postgres (comma-separated) runs a subset for profiling; only a full run writes the doc.
     const only = process.env.BENCH_ORDERS_CASES?.split(',').map((c) => c.trim()).filter(Boolean);
     if (only?.length) {
       const partial = [];
       for (const [key, go] of cases) if (only.includes(key)) partial.push(await go());
-      console.table(partial);
+      console.table(partial.map(({ latencies, ...r }) => r));
       return;
     }
-    const results = [];
-    for (const [, go] of cases) results.push(await go());
+    const rounds = new Map<string, Result[]>(cases.map(([key]) => [key, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [key, go] of r % 2 ? [...cases].reverse() : cases) rounds.get(key)!.push(await go(Math.ceil(ORDERS / ROUNDS)));
+    }
+    const results = cases.map(([key]) => {
+      const rs = rounds.get(key)!;
+      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.reduce((n, x) => n + x.cancelled, 0), rs.reduce((n, x) => n + x.seconds, 0));
+    });
     const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1)]);
     writeSection(
       'orders',
       `## Order placement, POST to CONFIRMED (\`npm run bench -- orders\`)
 
-${ORDERS} orders from ${CLIENTS} concurrent customers (each places an order, follows it to CONFIRMED, then places the
+${ORDERS} orders from ${CLIENTS} concurrent customers, in ${ROUNDS} rounds per topology run forward then backward
+(embedded, extracted, Postgres, Postgres, extracted, embedded, …) so a machine busier at one moment weighs on all alike (each places an order, follows it to CONFIRMED, then places the
 next); the saga: price → reserve → charge → commit → confirm, with the outbox, inbox, history projection and
 notifications running. The real deployables run as child processes with every production feature on
 (JWT auth, request logs at \`info\`, metrics, validation, idempotency keys, SQLite \`synchronous=NORMAL\` in WAL,
@@ -170,7 +185,7 @@ step (reservation inserted and moved to committed in one statement each, the pay
 account read before the provider call, claim and saga read-backs gone). The extracted row spreads the
 same work over three processes (two cores), and pays an HTTP hop for each of the saga's four contract calls.`,
     );
-    console.table(results);
+    console.table(results.map(({ latencies, ...r }) => r));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     await admin.end();
