@@ -16,19 +16,25 @@ import { loadAll } from '../../src/platform/modules/system.ts';
 import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
 import { percentile, waitReady } from './harness.ts';
+import { checkOrdersRun } from './orders-checks.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 400);
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 2000);
+// The cases run in rounds, forward then backward (A B C C B A …), each round placing ORDERS / ROUNDS
+// orders: a machine that gets busier or quieter during the run weighs on every case alike.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 
-interface Result { name: string; confirmed: number; seconds: number; p50: number; p99: number }
+interface Result { name: string; confirmed: number; cancelled: number; seconds: number; p50: number; p99: number; latencies: number[] }
 
 const rate = (r: Result) => r.confirmed / r.seconds;
+// Request logs at info, as in production: written (to /dev/null) and paid for; errors still show.
+const LOGS: ['ignore', 'ignore', 'inherit'] = ['ignore', 'ignore', 'inherit'];
 
 
 /** Starts the deployables: the monolith, plus one service per extracted module (BullMQ between them). */
 async function startDeployables(env: Record<string, string>, port: number, extracted: string[]) {
-  const common: Record<string, string | undefined> = { ...process.env, ...benchKeysEnv, ...env, HOST: '127.0.0.1', LOG_LEVEL: 'error', SEED: 'false' };
+  const common: Record<string, string | undefined> = { ...process.env, ...benchKeysEnv, ...env, HOST: '127.0.0.1', LOG_LEVEL: 'info', SEED: 'false' };
   const children = [];
   if (extracted.length) {
     const topology = join(mkdtempSync(join(tmpdir(), 'bench-topology-')), 'topology.json');
@@ -37,56 +43,76 @@ async function startDeployables(env: Record<string, string>, port: number, extra
     writeFileSync(topology, JSON.stringify({ monolith: { urls: [`http://127.0.0.1:${port + 1000}`] }, modules }));
     common.TOPOLOGY_FILE = topology;
     for (const [i, m] of extracted.entries()) {
-      children.push(spawn(process.execPath, ['src/service.ts', m], { cwd: root, env: { ...common, PORT: String(port + 1 + i) }, stdio: 'inherit' }));
+      children.push(spawn(process.execPath, ['src/service.ts', m], { cwd: root, env: { ...common, PORT: String(port + 1 + i) }, stdio: LOGS }));
       await waitReady(`http://127.0.0.1:${port + 1 + i}`);
     }
   }
-  children.push(spawn(process.execPath, ['src/main.ts'], { cwd: root, env: { ...common, PORT: String(port) }, stdio: 'inherit' }));
+  children.push(spawn(process.execPath, ['src/main.ts'], { cwd: root, env: { ...common, PORT: String(port) }, stdio: LOGS }));
   return children;
 }
 
-async function runOne(name: string, env: Record<string, string>, port: number, extracted: string[] = []): Promise<Result> {
+const STOCK = 1_000_000;
+
+async function runOne(name: string, env: Record<string, string>, port: number, extracted: string[] = [], orders = ORDERS): Promise<Result> {
   const children = await startDeployables(env, port, extracted);
   const base = `http://127.0.0.1:${port}`;
+  let sku = '';
+  const latencies: number[] = [];
+  let cancelled = 0;
+  let seconds = 0;
   try {
     await waitReady(base);
     const admin = { authorization: `Bearer ${await mintToken({ sub: 'bench-admin', scopes: ['admin'], secret: BENCH_JWT_SECRET })}`, 'content-type': 'application/json' };
-    const sku = `BENCH-${randomBytes(3).toString('hex').toUpperCase()}`;
+    sku = `BENCH-${randomBytes(3).toString('hex').toUpperCase()}`;
     await fetch(`${base}/api/v1/products`, { method: 'POST', headers: admin, body: JSON.stringify({ sku, name: 'Bench', priceMinor: 100, currency: 'EUR' }) });
     // Restocking is inventory's route: the monolith's when it runs there, else its service's.
     const inventoryBase = extracted.includes('inventory') ? `http://127.0.0.1:${port + 1 + extracted.indexOf('inventory')}` : base;
-    const stocked = await fetch(`${inventoryBase}/api/v1/inventory/${sku}/restock`, { method: 'POST', headers: admin, body: JSON.stringify({ quantity: 1_000_000 }) });
+    const stocked = await fetch(`${inventoryBase}/api/v1/inventory/${sku}/restock`, { method: 'POST', headers: admin, body: JSON.stringify({ quantity: STOCK }) });
     if (!stocked.ok) throw new Error(`restock failed: ${stocked.status} ${await stocked.text()}`);
     const customers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mintToken({ sub: `bench-${i}`, secret: BENCH_JWT_SECRET })));
-    const latencies: number[] = [];
     let next = 0;
     const started = performance.now();
     await Promise.all(
       customers.map(async (token) => {
         const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-        while (next < ORDERS) {
+        while (next < orders) {
           next++;
           const t0 = performance.now();
           const res = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: h, body: JSON.stringify({ items: [{ sku, quantity: 1 }] }) });
+          if (res.status !== 202) throw new Error(`placing an order answered ${res.status}: ${await res.text()}`);
           const { id } = (await res.json()) as { id: string };
-          for (;;) {
-            const o = (await (await fetch(`${base}/api/v1/orders/${id}`, { headers: h })).json()) as { status: string };
-            if (o.status === 'CONFIRMED') break;
-            if (o.status === 'CANCELLED') throw new Error(`bench order cancelled: ${JSON.stringify(o)}`);
-            await new Promise((r) => setTimeout(r, 20));
+          // The product's long-poll: the answer comes when the order is final (or after 10 s, then again).
+          for (let polls = 0; ; polls++) {
+            if (polls > 30) throw new Error(`order ${id} still PENDING after ${polls} long-polls`);
+            const o = (await (await fetch(`${base}/api/v2/orders/${id}?waitSeconds=10`, { headers: h })).json()) as { state: { code: string } };
+            if (o.state.code === 'CONFIRMED') {
+              latencies.push(performance.now() - t0);
+              break;
+            }
+            if (o.state.code === 'CANCELLED') {
+              cancelled++;
+              break;
+            }
           }
-          latencies.push(performance.now() - t0);
         }
       }),
     );
-    const seconds = (performance.now() - started) / 1000;
-    return { name, confirmed: latencies.length, seconds, p50: percentile(latencies.sort((a, b) => a - b), 50), p99: percentile(latencies, 99) };
+    seconds = (performance.now() - started) / 1000;
   } finally {
     for (const child of children.reverse()) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
   }
+  // The figure counts only if the stores agree with what the clients saw.
+  const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length);
+  if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
+  return summary(name, latencies, cancelled, seconds);
+}
+
+function summary(name: string, latencies: number[], cancelled: number, seconds: number): Result {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { name, confirmed: latencies.length, cancelled, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), latencies };
 }
 
 export async function run(): Promise<void> {
@@ -101,41 +127,67 @@ export async function run(): Promise<void> {
     const modules = await loadAll(system);
     await migrateModules(modules.map((m) => m.schema), loadConfig({ ...benchKeysEnv, DATABASE_URL: dbUrl, LOG_LEVEL: 'silent' }));
     const redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const cases: [string, () => Promise<Result>][] = [
-      ['embedded', () => runOne('embedded: SQLite + in-process bus, all in one process', { DATA_DIR: dir }, 3411)],
-      ['extracted', () => runOne('SQLite + BullMQ, inventory and payments extracted', { DATA_DIR: join(dir, 'split'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-split-${dbName}` }, 3421, ['inventory', 'payments'])],
-      ['postgres', () => runOne('Postgres + BullMQ, all in one process', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}`, PG_POOL_MAX: '8' }, 3431)],
+    const cases: [string, (orders?: number) => Promise<Result>][] = [
+      ['embedded', (n) => runOne('embedded: SQLite + in-process bus, all in one process', { DATA_DIR: dir }, 3411, [], n)],
+      ['extracted', (n) => runOne('SQLite + BullMQ, inventory and payments extracted', { DATA_DIR: join(dir, 'split'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-split-${dbName}` }, 3421, ['inventory', 'payments'], n)],
+      ['postgres', (n) => runOne('Postgres + BullMQ, all in one process', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}`, PG_POOL_MAX: '8' }, 3431, [], n)],
     ];
     // BENCH_ORDERS_CASES=postgres (comma-separated) runs a subset for profiling; only a full run writes the doc.
     const only = process.env.BENCH_ORDERS_CASES?.split(',').map((c) => c.trim()).filter(Boolean);
     if (only?.length) {
       const partial = [];
       for (const [key, go] of cases) if (only.includes(key)) partial.push(await go());
-      console.table(partial);
+      console.table(partial.map(({ latencies, ...r }) => r));
       return;
     }
-    const results = [];
-    for (const [, go] of cases) results.push(await go());
-    const rows = results.map((r) => [r.name, r.confirmed, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1)]);
+    const rounds = new Map<string, Result[]>(cases.map(([key]) => [key, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [key, go] of r % 2 ? [...cases].reverse() : cases) rounds.get(key)!.push(await go(Math.ceil(ORDERS / ROUNDS)));
+    }
+    const results = cases.map(([key]) => {
+      const rs = rounds.get(key)!;
+      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.reduce((n, x) => n + x.cancelled, 0), rs.reduce((n, x) => n + x.seconds, 0));
+    });
+    const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1)]);
     writeSection(
       'orders',
       `## Order placement, POST to CONFIRMED (\`npm run bench -- orders\`)
 
-${ORDERS} orders from ${CLIENTS} concurrent customers; each posts an order and polls it until CONFIRMED
-every 20 ms (the saga: price → reserve → charge → commit → confirm, with the outbox, inbox and history projection
-running). The real monolith runs as a child process.
+${ORDERS} orders from ${CLIENTS} concurrent customers (each places an order, follows it to CONFIRMED, then places the
+next), in ${ROUNDS} rounds per topology run forward then backward (embedded, extracted, Postgres, Postgres, extracted,
+embedded, …) so a machine busier at one moment weighs on all alike; the saga: price → reserve → charge → commit → confirm, with the outbox, inbox, history projection and
+notifications running. The real deployables run as child processes with every production feature on
+(JWT auth, request logs at \`info\`, metrics, validation, idempotency keys, SQLite \`synchronous=NORMAL\` in WAL,
+Postgres defaults). A client follows its order with the product's long-poll, \`GET /api/v2/orders/:id?waitSeconds=10\`,
+which answers as soon as the order is CONFIRMED or CANCELLED: the latency is POST to CONFIRMED as the client sees it.
+Before a figure is written the run is checked against the stores (\`orders-checks.ts\`): every order CONFIRMED or
+CANCELLED with a listed reason, every saga done, stock on hand = start − confirmed and nothing left reserved,
+each confirmed order's reservation committed, one capture per confirmed order, every other capture refunded,
+payments net = confirmed totals. A failed check fails the bench and writes nothing.
 
-${table(['topology', 'orders confirmed', 'orders/s', 'p50 ms', 'p99 ms'], rows)}
+${table(['topology', 'orders confirmed', 'cancelled', 'orders/s', 'p50 ms', 'p99 ms'], rows)}
 
 Throughput relative to the embedded default: extracted **${(rate(results[1]!) / rate(results[0]!)).toFixed(2)}**, Postgres + BullMQ **${(rate(results[2]!) / rate(results[0]!)).toFixed(2)}**.
-The extracted row pays an HTTP hop (service credential, breaker, schema on both sides) for each
-of the saga's four contract calls, and BullMQ between the processes.
-The Postgres row is bound by the monolith's CPU (under 5% idle in a CPU profile), not by its pools
-or locks: every statement is a round trip, and writing to the sockets is about a third of that CPU,
-building queries in drizzle a fifth. An order takes about 64 statements (place, claim, four steps
-and their saves, outbox relay, inbox, projections), plus one for each of the bench's polls.`,
+
+Where the time goes. An order no longer waits on a poll: placement writes its saga already leased to
+the runner of the instance that placed it, and the runner drives it the moment that unit of work
+commits (no claim, no read back of the saga or the order); the last forward step settles the order
+in the same unit of work that ends the saga. \`SAGA_POLL_MS\` (250 ms) is the safety net for retries that
+came due, sagas a crashed instance left, and any saga the runner had no room for (32 at once).
+Every topology is then bound by CPU, not by waiting: a CPU profile of the embedded monolith under this
+load has about 3% idle; drizzle (building each query, then running it) is about a third of its self time,
+SQLite commits (BEGIN/COMMIT/savepoints of the group commit, WAL appends) about 15%, socket writes 6%,
+GC 6%; the orders, inventory and payments code itself is a few percent. An order is about 11 units of work
+over four SQLite files (place, reserve, save, capture, save, commit, settle, two history projections,
+a notification, the relays' marks). The Postgres row takes 47–48 statements per order (was about 64 plus
+one per client poll): 18 of them are the BEGIN/COMMIT of 9 transactions, the rest one statement per
+step (reservation inserted and moved to committed in one statement each, the payment recorded on the
+account read before the provider call, claim and saga read-backs gone). The extracted row spreads the
+same work over three processes (two cores), and pays an HTTP hop for each of the saga's four contract calls.
+On a machine shared with other work the ratios move from run to run: the extracted row's three processes
+get a larger share of the cores than one process does, which flatters it.`,
     );
-    console.table(results);
+    console.table(results.map(({ latencies, ...r }) => r));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     await admin.end();

@@ -9,6 +9,7 @@ import { OrderCancelled, OrderConfirmed, OrderPlaced } from './events.ts';
 import { ordersSchema } from './db/schema.ts';
 import type { OrdersDeps } from './app/orders-deps.ts';
 import { sagaRunner } from './app/saga-runner.ts';
+import { orderWatchers } from './app/order-watchers.ts';
 import { projectOrderEvent } from './app/history-projector.ts';
 import { rebuildHistory } from './app/order-history.ts';
 import { ordersRoutes } from './http/routes.ts';
@@ -18,6 +19,11 @@ export default defineModule({
   settings: {
     /** How often the saga runner looks for due sagas, besides being woken by new orders. */
     SAGA_POLL_MS: z.coerce.number().int().min(10).default(250),
+    /**
+     * Drive an order's saga the moment its placement commits (true), or leave every saga to the
+     * poll (false: a diagnostic switch; orders then wait up to SAGA_POLL_MS to start).
+     */
+    SAGA_DRIVE_ON_COMMIT: z.enum(['true', 'false']).default('true'),
     /** First delay before a step is retried (doubling, with jitter). */
     SAGA_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(200),
     /** How long a runner holds a saga before another may take it over (a crashed instance's). */
@@ -52,22 +58,36 @@ export default defineModule({
         retries: ctx.metrics.counter('order_saga_step_retries_total', 'Saga steps put off for a retry (a dependency was unavailable)', ['step']),
         parked: ctx.metrics.counter('order_sagas_parked_total', 'Sagas whose compensation was refused and that wait for an operator', ['step']),
       },
-      kickSaga: () => runner?.kick(),
+      sagas: {
+        leaseForNew: (orderId) => runner?.leaseForNew(orderId),
+        driveNow: (orderId, order, saga) => runner?.driveNow(orderId, order, saga),
+        abandon: (orderId) => runner?.abandon(orderId),
+      },
+      // Woken by this instance's settles and events; the re-read is for another instance's.
+      watchers: orderWatchers(Math.max(s.SAGA_POLL_MS, 1000)),
     };
-    runner = sagaRunner(deps);
+    runner = sagaRunner(deps, { driveOnCommit: s.SAGA_DRIVE_ON_COMMIT === 'true' });
     const project = on(OrderPlaced, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope));
     return {
       routes: ordersRoutes(deps, ctx.config.IDEMPOTENCY_TTL_SECONDS),
       subscriptions: [
         project,
-        on(OrderConfirmed, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope)),
-        on(OrderCancelled, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope)),
+        // Settled by whichever instance drove the saga: wake this one's waiting requests too.
+        on(OrderConfirmed, async (p, uow, envelope) => {
+          await projectOrderEvent(uow.db, ctx.store.tables, envelope);
+          deps.watchers.changed(p.orderId);
+        }),
+        on(OrderCancelled, async (p, uow, envelope) => {
+          await projectOrderEvent(uow.db, ctx.store.tables, envelope);
+          deps.watchers.changed(p.orderId);
+        }),
       ],
       jobs: [{ name: 'saga-poll', everyMs: s.SAGA_POLL_MS, run: () => runner!.poll() }],
       async start() {
         runner!.kick();
       },
       async stop() {
+        deps.watchers.close();
         await runner!.stop();
       },
     };

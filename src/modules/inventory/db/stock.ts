@@ -47,6 +47,27 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
     async insertReservation(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }) {
       await db.insert(reservations).values({ orderId: r.orderId, status: r.status, lines: r.lines, expiresAt: r.expiresAt, createdAt: r.now, updatedAt: r.now });
     },
+    /**
+     * Inserts the reservation unless one exists for the order: answers whether it did. On Postgres
+     * a concurrent insert for the same order waits for that one to commit, then inserts nothing.
+     */
+    async insertNewReservation(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }): Promise<boolean> {
+      const rows = await db
+        .insert(reservations)
+        .values({ orderId: r.orderId, status: r.status, lines: r.lines, expiresAt: r.expiresAt, createdAt: r.now, updatedAt: r.now })
+        .onConflictDoNothing()
+        .returning({ orderId: reservations.orderId });
+      return rows.length === 1;
+    },
+    /** Moves the reservation from `from` to `to` in one statement; answers it as it now stands, or nothing if it was not `from`. */
+    async moveStatus(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: Date) {
+      const rows = await db
+        .update(reservations)
+        .set({ status: to, updatedAt: now })
+        .where(and(eq(reservations.orderId, orderId), eq(reservations.status, from)))
+        .returning();
+      return rows[0];
+    },
     async setStatus(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: Date): Promise<boolean> {
       const rows = await db
         .update(reservations)

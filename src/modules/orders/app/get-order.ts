@@ -2,13 +2,30 @@ import { eq } from 'drizzle-orm';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import { NotFound } from '../../../platform/errors/domain-error.ts';
 import type { OrdersDeps } from './orders-deps.ts';
+import type { OrderRecord } from '../db/schema.ts';
 
-/** Reads the write model, so a customer sees their order at once. Someone else's is a 404. */
-export async function getOrder(deps: OrdersDeps, id: string) {
+/**
+ * Reads the write model, so a customer sees their order at once. Someone else's is a 404.
+ * With `waitMs`, a PENDING order is answered once it is CONFIRMED or CANCELLED, or when the wait
+ * runs out (then still PENDING): a client follows its order with one request instead of many.
+ */
+export async function getOrder(deps: OrdersDeps, id: string, waitMs = 0): Promise<OrderRecord> {
   const caller = requireCaller();
-  const [order] = await deps.store.db.select().from(deps.store.tables.orders).where(eq(deps.store.tables.orders.id, id)).limit(1);
-  if (!order || (order.customerId !== caller.sub && !caller.scopes.includes('admin'))) throw new NotFound(`No order ${id}`);
-  return order;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const watch = waitMs > 0 ? deps.watchers.watch(id) : undefined;
+    try {
+      const [order] = await deps.store.db.select().from(deps.store.tables.orders).where(eq(deps.store.tables.orders.id, id)).limit(1);
+      if (!order || (order.customerId !== caller.sub && !caller.scopes.includes('admin'))) throw new NotFound(`No order ${id}`);
+      const left = deadline - Date.now();
+      if (!watch || order.status !== 'PENDING' || left <= 0 || deps.watchers.closed) return order;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([watch.changed, new Promise((r) => (timer = setTimeout(r, Math.min(left, deps.watchers.recheckMs))))]);
+      clearTimeout(timer);
+    } finally {
+      watch?.stop();
+    }
+  }
 }
 
-export type OrderRecord = Awaited<ReturnType<typeof getOrder>>;
+export type { OrderRecord };

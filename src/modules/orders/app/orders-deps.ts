@@ -7,7 +7,26 @@ import type { Counter } from 'prom-client';
 import type { catalogContract } from '../../catalog/index.ts';
 import type { inventoryContract } from '../../inventory/index.ts';
 import type { paymentsContract } from '../../payments/index.ts';
-import type { OrdersTables } from '../db/schema.ts';
+import type { OrderRecord, OrdersTables, SagaRow } from '../db/schema.ts';
+import type { OrderWatchers } from './order-watchers.ts';
+
+/** How placement hands a new saga to the runner (saga-runner.ts). */
+export interface SagaHandOver {
+  /**
+   * Drives this saga now: the unit of work that made it due has just committed. `order` and
+   * `saga` are the rows as that unit wrote them (spares reading them back). At capacity, or with
+   * the hand-over switched off, it is left to the poll.
+   */
+  driveNow(orderId: string, order?: OrderRecord, saga?: SagaRow): void;
+  /**
+   * A slot for a saga about to be written: the placing unit of work writes it already leased to
+   * this runner (the lease answered here), so driving it needs no claim. Undefined when the runner
+   * is full or hand-overs are off (the saga is then written unleased, for `driveNow` or the poll).
+   * Must be followed by `driveNow` once the unit commits, or `abandon` if it does not.
+   */
+  leaseForNew(orderId: string): { leaseOwner: string; leaseUntil: Date } | undefined;
+  abandon(orderId: string): void;
+}
 
 export interface OrdersDeps {
   store: ModuleStore<OrdersTables>;
@@ -23,6 +42,8 @@ export interface OrdersDeps {
     retries: Counter<'step'>;
     parked: Counter<'step'>;
   };
-  /** Wakes the saga runner right after an order is placed. */
-  kickSaga: () => void;
+  /** Hands a just-placed order's saga to the runner. */
+  sagas: SagaHandOver;
+  /** Requests waiting for an order to be settled. */
+  watchers: OrderWatchers;
 }

@@ -9,6 +9,8 @@ import { OrderPlaced } from '../events.ts';
 import { happyPath } from '../domain/saga.ts';
 import type { OrderLine } from '../domain/order.ts';
 import type { OrdersDeps } from './orders-deps.ts';
+import type { OrderRecord } from './get-order.ts';
+import type { SagaRow } from '../db/schema.ts';
 
 export const UnknownProducts = defineError<{ skus: string[] }>('UnknownProducts', 422, 'Some items are not in the catalog');
 export const UnpriceableOrder = defineError('UnpriceableOrder', 422, 'The items cannot be priced together');
@@ -37,24 +39,36 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
   const id = newId();
   const now = deps.clock.now();
   const lines: OrderLine[] = priced.lines;
+  const order: OrderRecord = {
+    id, customerId: customer.sub, status: 'PENDING', reason: null, lines, totalMinor: priced.totalMinor, currency: priced.currency,
+    paymentMethod: cmd.paymentMethod, createdAt: now, updatedAt: now,
+  };
   const response = { status: 202, body: { id, status: 'PENDING' as const }, headers: { Location: `/api/v1/orders/${id}` } };
-  await deps.unitOfWork(async (uow) => {
-    const { orders, sagas } = deps.store.tables;
-    await uow.db.insert(orders).values({
-      id, customerId: customer.sub, status: 'PENDING', reason: null, lines, totalMinor: priced.totalMinor, currency: priced.currency,
-      paymentMethod: cmd.paymentMethod, createdAt: now, updatedAt: now,
+  const ctx = currentContext();
+  // Written already leased to this instance's runner when it has room: it drives the saga as soon
+  // as this commits, with no claim. A crash before it finishes leaves the lease to run out, and
+  // then any instance's poll resumes it, as for any saga a crashed instance was driving.
+  const lease = deps.sagas.leaseForNew(id);
+  const saga: SagaRow = {
+    orderId: id, plan: happyPath, reason: null, attempts: 0, nextAttemptAt: now, startedAt: now, updatedAt: now, done: false,
+    correlationId: ctx?.correlationId ?? id, traceparent: currentTraceparent() ?? null, lastError: null,
+    leaseOwner: lease?.leaseOwner ?? null, leaseUntil: lease?.leaseUntil ?? null,
+  };
+  try {
+    await deps.unitOfWork(async (uow) => {
+      const { orders, sagas } = deps.store.tables;
+      await uow.db.insert(orders).values(order);
+      await uow.db.insert(sagas).values(saga);
+      await uow.publish(OrderPlaced, {
+        orderId: id, customerId: customer.sub, totalMinor: priced.totalMinor, currency: priced.currency, placedAt: now.toISOString(),
+        lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor })),
+      });
+      await key.record(uow, response);
     });
-    const ctx = currentContext();
-    await uow.db.insert(sagas).values({
-      orderId: id, plan: happyPath, reason: null, attempts: 0, nextAttemptAt: now, startedAt: now, updatedAt: now, done: false,
-      correlationId: ctx?.correlationId ?? id, traceparent: currentTraceparent() ?? null,
-    });
-    await uow.publish(OrderPlaced, {
-      orderId: id, customerId: customer.sub, totalMinor: priced.totalMinor, currency: priced.currency, placedAt: now.toISOString(),
-      lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor })),
-    });
-    await key.record(uow, response);
-  });
-  deps.kickSaga();
+  } catch (err) {
+    deps.sagas.abandon(id);
+    throw err;
+  }
+  deps.sagas.driveNow(id, order, saga);
   return response;
 }

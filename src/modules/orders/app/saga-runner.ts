@@ -1,8 +1,10 @@
-// The orchestrator's engine. Sagas live in the orders store; the runner polls for due ones,
-// takes a lease on each (so two instances never drive the same saga at once, and a crashed
-// instance's sagas are picked up when its lease runs out), and drives each through its plan,
-// persisting after every step. Restarting mid-saga resumes from the persisted step; steps are
-// idempotent, so repeating the one that was in flight is safe.
+// The orchestrator's engine. Sagas live in the orders store. A saga is driven the moment the unit
+// of work that made it due commits (placement hands it over with `driveNow`); a poll looks for due
+// ones as the safety net (retries that came due, a crashed instance's, a hand-over that was lost).
+// Either way the runner takes a lease on the saga (so two instances never drive the same saga at
+// once, and a crashed instance's sagas are picked up when its lease runs out), and drives it
+// through its plan, persisting after every step. Restarting mid-saga resumes from the persisted
+// step; steps are idempotent, so repeating the one that was in flight is safe.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
 import { runWithContext } from '../../../platform/context/request-context.ts';
@@ -12,7 +14,7 @@ import { CancelReason as CancelReasons, OrderCancelled, OrderConfirmed } from '.
 import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
 import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
-import type { OrdersDeps } from './orders-deps.ts';
+import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -20,7 +22,7 @@ const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   commit: 'inventory_unavailable',
 };
 
-export interface SagaRunner {
+export interface SagaRunner extends SagaHandOver {
   /** Looks for due sagas soon (after the current poll if one runs). */
   kick(): void;
   /**
@@ -45,9 +47,17 @@ const PARK_MS = 60 * 60 * 1000;
  */
 const cancelReasonOf = (saga: { reason: string | null }): CancelReason => (CancelReasons.options as readonly string[]).includes(saga.reason ?? '') ? (saga.reason as CancelReason) : 'rejected';
 
-type SagaRow = OrdersDeps['store']['tables']['sagas']['$inferSelect'];
+import type { OrderRecord, SagaRow } from '../db/schema.ts';
 
-export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
+export interface SagaRunnerOptions {
+  maxConcurrent?: number;
+  /** false: `driveNow` only kicks the poll (the poll alone drives sagas; a diagnostic switch). */
+  driveOnCommit?: boolean;
+}
+
+export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): SagaRunner {
+  const maxConcurrent = options.maxConcurrent ?? 32;
+  const driveOnCommit = options.driveOnCommit ?? true;
   const { sagas, orders } = deps.store.tables;
   const me = randomUUID();
   const inFlight = new Map<string, Promise<void>>();
@@ -57,16 +67,21 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   let polling = false;
   let pollAgain = false;
   let stopped = false;
+  // A saga was left for later because the runner was full: look again as soon as one finishes.
+  let deferred = false;
+  /** Slots taken by `leaseForNew`, waiting for their unit of work to commit (or not). */
+  const awaitingCommit = new Map<string, (run?: () => Promise<void>) => void>();
 
-  async function claim(orderId: string): Promise<boolean> {
+  /** Takes the lease; answers the saga row as it now stands (no read before driving it), or undefined. */
+  async function claim(orderId: string): Promise<SagaRow | undefined> {
     const now = deps.clock.now();
     return deps.store.writeStatement(async (tx) => {
       const rows = await tx
         .update(sagas)
         .set({ leaseUntil: new Date(now.getTime() + deps.saga.leaseMs), leaseOwner: me })
         .where(and(eq(sagas.orderId, orderId), eq(sagas.done, false), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
-        .returning({ orderId: sagas.orderId });
-      return rows.length === 1;
+        .returning();
+      return rows[0];
     });
   }
 
@@ -102,7 +117,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
     await deps.unitOfWork(async (uow) => {
       const held = await uow.db
         .update(sagas)
-        .set({ plan: [], done: true, leaseUntil: null, updatedAt: now })
+        .set({ plan: [], done: true, reason, leaseUntil: null, updatedAt: now })
         .where(and(eq(sagas.orderId, orderId), eq(sagas.leaseOwner, me), eq(sagas.done, false)))
         .returning({ orderId: sagas.orderId });
       if (held.length === 0) throw new LostLease();
@@ -118,6 +133,7 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
         else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'rejected', cancelledAt: now.toISOString() });
       }
     });
+    deps.watchers.changed(orderId);
     deps.metrics.finished.inc({ outcome, reason: reason ?? '' });
     deps.logger.info({ orderId, outcome, reason }, 'order saga finished');
   }
@@ -127,12 +143,11 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
    * traceparent, so a saga resumed after a crash, by any instance, continues that trace), never
    * under whoever woke the runner.
    */
-  async function drive(orderId: string): Promise<void> {
-    const [saga] = await deps.store.db.select().from(sagas).where(eq(sagas.orderId, orderId)).limit(1);
-    if (!saga) return;
+  async function drive(saga: SagaRow, order: OrderRecord | undefined): Promise<void> {
+    const orderId = saga.orderId;
     const context = { requestId: `saga:${orderId}`, correlationId: saga.correlationId ?? orderId };
     try {
-      await underTraceparent(saga.traceparent, () => runWithContext(context, () => steps(orderId, saga)));
+      await underTraceparent(saga.traceparent, () => runWithContext(context, () => steps(orderId, saga, order)));
     } catch (err) {
       if (!(err instanceof LostLease)) throw err;
       deps.logger.warn({ orderId }, 'order saga lease lost to another runner; leaving it to them');
@@ -140,13 +155,14 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
   }
 
   /**
-   * Reads the saga and its order once, then carries the saga row that each save returns: while we
-   * hold the lease nobody else writes either row (a save that finds the lease gone throws
-   * LostLease), and the order's lines and amounts never change after placement.
+   * Starts from the saga row the claim returned and reads the order once (unless placement handed
+   * it over), then carries the saga row that each save returns: while we hold the lease nobody
+   * else writes either row (a save that finds the lease gone throws LostLease), and the order's
+   * lines and amounts never change after placement.
    */
-  async function steps(orderId: string, first: SagaRow): Promise<void> {
+  async function steps(orderId: string, first: SagaRow, placed: OrderRecord | undefined): Promise<void> {
     let saga = first;
-    const [order] = await deps.store.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
+    const order = placed ?? (await deps.store.db.select().from(orders).where(eq(orders.id, orderId)).limit(1))[0];
     for (;;) {
       if (stopped) return;
       if (saga.done || !order) return;
@@ -163,6 +179,10 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
         return result;
       });
       if (outcome.kind === 'done') {
+        // The step before the end: settling is itself the save (one unit of work, lease checked),
+        // and a crash before it repeats this idempotent step.
+        if (rest[0] === 'confirm') return finish(orderId, 'CONFIRMED', null);
+        if (rest[0] === 'cancel') return finish(orderId, 'CANCELLED', cancelReasonOf(saga));
         saga = await save(orderId, rest, {});
       } else if (outcome.kind === 'failed') {
         deps.logger.info({ orderId, step, reason: outcome.reason }, 'order saga compensating');
@@ -203,7 +223,12 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
       pollAgain = true;
       return;
     }
-    if (stopped || inFlight.size >= maxConcurrent) return;
+    if (stopped) return;
+    if (inFlight.size >= maxConcurrent) {
+      // Full: the next saga to finish looks again.
+      deferred = true;
+      return;
+    }
     polling = true;
     try {
       await poll();
@@ -219,30 +244,105 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
 
   async function poll(): Promise<void> {
     const now = deps.clock.now();
+    const room = maxConcurrent - inFlight.size;
     const due = await deps.store.db
       .select({ orderId: sagas.orderId })
       .from(sagas)
       .where(and(eq(sagas.done, false), lte(sagas.nextAttemptAt, now), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
       .orderBy(asc(sagas.nextAttemptAt))
-      .limit(maxConcurrent - inFlight.size);
+      .limit(room);
+    // There may be more than there was room for: the next saga to finish looks again.
+    if (due.length === room) deferred = true;
     // Claimed side by side, each starting as soon as it is ours: one after the other, the last of
     // a busy poll waited behind every claim before it (~300 ms at 32 due on Postgres). Each claim
     // is its own single-row UPDATE, so they cannot deadlock with another instance's.
-    const claimed = await Promise.allSettled(
-      due.map(async ({ orderId }) => {
-        if (inFlight.has(orderId) || !(await claim(orderId))) return;
-        const run = drive(orderId)
-          .catch((err) => deps.logger.error({ err, orderId }, 'order saga crashed; it will resume when its lease ends'))
-          .finally(() => {
-            inFlight.delete(orderId);
-            kick();
-          });
-        inFlight.set(orderId, run);
-      }),
-    );
+    const claimed = await Promise.allSettled(due.map(({ orderId }) => start(orderId, undefined)));
     // Every claim has settled before the poll ends (so no two polls overlap); then report a failure.
     const failed = claimed.find((c) => c.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  function track(orderId: string, run: Promise<void>): void {
+    inFlight.set(
+      orderId,
+      run
+        .catch((err) => deps.logger.error({ err, orderId }, 'order saga crashed; it will resume when its lease ends'))
+        .finally(() => {
+          inFlight.delete(orderId);
+          if (deferred) {
+            deferred = false;
+            kick();
+          }
+        }),
+    );
+  }
+
+  /**
+   * Claims the saga and drives it if the claim is won. It is in flight from the first moment, so
+   * neither the poll nor a hand-over here claims it a second time (a claim won twice by this same
+   * runner would leave the second claimer holding a lease nobody drives). Settles once the claim
+   * is decided; rejects if the claim itself failed.
+   */
+  function start(orderId: string, order: OrderRecord | undefined): Promise<void> {
+    if (inFlight.has(orderId) || stopped) return Promise.resolve();
+    let claimed!: (err?: unknown) => void;
+    const decided = new Promise<void>((resolve, reject) => (claimed = (err) => (err === undefined ? resolve() : reject(err))));
+    track(
+      orderId,
+      (async () => {
+        let saga: SagaRow | undefined;
+        try {
+          saga = await claim(orderId);
+        } catch (err) {
+          claimed(err);
+          return;
+        }
+        claimed();
+        if (saga) await drive(saga, order);
+      })(),
+    );
+    return decided;
+  }
+
+  function leaseForNew(orderId: string): { leaseOwner: string; leaseUntil: Date } | undefined {
+    if (!driveOnCommit || stopped || inFlight.has(orderId)) return undefined;
+    if (inFlight.size >= maxConcurrent) {
+      deferred = true;
+      return undefined;
+    }
+    track(orderId, new Promise<void>((resolve, reject) => awaitingCommit.set(orderId, (run) => (run ? run().then(resolve, reject) : resolve()))));
+    return { leaseOwner: me, leaseUntil: new Date(deps.clock.now().getTime() + deps.saga.leaseMs) };
+  }
+
+  function abandon(orderId: string): void {
+    awaitingCommit.get(orderId)?.();
+    awaitingCommit.delete(orderId);
+  }
+
+  function driveNow(orderId: string, order?: OrderRecord, saga?: SagaRow): void {
+    const leased = awaitingCommit.get(orderId);
+    if (leased) {
+      awaitingCommit.delete(orderId);
+      // Ours since it was written: drive it, after the placing request's answer is written and
+      // under the runner's context (drive() takes up the saga's own trace and ids).
+      setImmediate(() => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => leased(saga ? () => drive(saga, order) : undefined))));
+      return;
+    }
+    if (stopped) return;
+    if (!driveOnCommit || inFlight.size >= maxConcurrent) {
+      if (inFlight.size >= maxConcurrent) deferred = true;
+      return kick();
+    }
+    // After the placing request's answer is written, and under the runner's own context and no
+    // trace (drive() takes up the saga's own), not those of the request that handed it over. A
+    // claim that fails is left to the poll.
+    setImmediate(() =>
+      outsideAnyTrace(() =>
+        runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () =>
+          start(orderId, order).catch((err) => deps.logger.warn({ err, orderId }, 'order saga hand-over failed; the poll will pick it up')),
+        ),
+      ),
+    );
   }
 
   function kick(): void {
@@ -258,6 +358,9 @@ export function sagaRunner(deps: OrdersDeps, maxConcurrent = 32): SagaRunner {
 
   return {
     kick,
+    driveNow,
+    leaseForNew,
+    abandon,
     async poll() {
       await outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick()));
     },

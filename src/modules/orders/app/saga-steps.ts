@@ -6,7 +6,7 @@ import { PaymentClosed, PaymentDeclined, PaymentUnavailable } from '../../paymen
 import type { CancelReason } from '../domain/order.ts';
 import type { SagaStep } from '../domain/saga.ts';
 import type { OrdersDeps } from './orders-deps.ts';
-import type { OrderRecord } from './get-order.ts';
+import type { OrderRecord } from '../db/schema.ts';
 
 export type StepOutcome =
   | { kind: 'done' }

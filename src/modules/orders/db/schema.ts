@@ -60,3 +60,7 @@ export const ordersSchema = defineSchema('orders', (k) => ({
 }));
 
 export type OrdersTables = ReturnType<typeof ordersSchema.tables>;
+
+/** An order as its row stands. */
+export type OrderRecord = OrdersTables['orders']['$inferSelect'];
+export type SagaRow = OrdersTables['sagas']['$inferSelect'];

@@ -31,6 +31,9 @@ const PlaceOrderBody = z.strictObject({
   paymentMethod: PaymentMethod.default('tok_ok'),
 });
 const OrderParam = z.object({ id: z.string().uuid('must be an order id') });
+const WaitQuery = z.strictObject({
+  waitSeconds: z.coerce.number().int().min(0).max(20).default(0).meta({ description: 'Hold the answer up to this many seconds while the order is PENDING: it comes as soon as the order is CONFIRMED or CANCELLED' }),
+});
 const HistoryQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50).meta({ description: 'How many, newest first' }) });
 
 export function ordersRoutes(deps: OrdersDeps, idempotencyTtlSeconds: number): Router {
@@ -67,10 +70,11 @@ export function ordersRoutes(deps: OrdersDeps, idempotencyTtlSeconds: number): R
     path: '/api/v2/orders/:id',
     summary: 'One of the caller’s orders (v2: state, money and lines grouped)',
     params: OrderParam,
+    query: WaitQuery,
     responses: { 200: { description: 'The order', body: OrderV2 } },
     errors: [NotFound],
-    handler: async ({ params }, res) => {
-      res.json(orderV2(await getOrder(deps, params.id)));
+    handler: async ({ params, query }, res) => {
+      res.json(orderV2(await getOrder(deps, params.id, query.waitSeconds * 1000)));
     },
   });
 

@@ -2,6 +2,7 @@ import { PaymentClosed, PaymentDeclined, PaymentUnavailable } from '../contract.
 import { PaymentCaptured, PaymentDeclinedEvent } from '../events.ts';
 import { ProviderDeclined, ProviderUnavailable } from '../provider/payment-provider.ts';
 import type { AccountState } from '../domain/account.ts';
+import type { LoadedAccount } from '../db/event-store.ts';
 import { changeAccount, type PaymentsDeps } from './payments-deps.ts';
 
 export interface ChargeCommand {
@@ -26,8 +27,8 @@ function earlierOutcome(state: AccountState, orderId: string) {
  * for the same order finds it recorded and records nothing more.
  */
 export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
-  const { state } = await deps.events.load(deps.store.db, cmd.customerId);
-  const earlier = earlierOutcome(state, cmd.orderId);
+  const loaded = await deps.events.load(deps.store.db, cmd.customerId);
+  const earlier = earlierOutcome(loaded.state, cmd.orderId);
   if (earlier) return earlier;
 
   let providerRef: string;
@@ -50,7 +51,7 @@ export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
   }
 
   try {
-    return await recordCapture(deps, cmd, providerRef);
+    return await recordCapture(deps, cmd, providerRef, loaded);
   } catch (err) {
     // The order was voided while the provider was charging (a compensation overtook a slow call):
     // the money must go back at the provider too, or the customer pays for a cancelled order.
@@ -59,7 +60,7 @@ export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
   }
 }
 
-function recordCapture(deps: PaymentsDeps, cmd: ChargeCommand, providerRef: string) {
+function recordCapture(deps: PaymentsDeps, cmd: ChargeCommand, providerRef: string, loaded: LoadedAccount) {
   return changeAccount(deps, cmd.customerId, (s) => {
     const already = earlierOutcome(s, cmd.orderId);
     if (already) return { events: [], result: already };
@@ -68,5 +69,5 @@ function recordCapture(deps: PaymentsDeps, cmd: ChargeCommand, providerRef: stri
       result: { orderId: cmd.orderId, status: 'captured' as const, providerRef },
       announce: (uow) => uow.publish(PaymentCaptured, { orderId: cmd.orderId, customerId: cmd.customerId, amountMinor: cmd.amountMinor, currency: cmd.currency }),
     };
-  });
+  }, loaded);
 }

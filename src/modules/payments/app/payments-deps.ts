@@ -17,16 +17,19 @@ export interface PaymentsDeps {
 /**
  * Load, decide, append — retried when another writer appended to the same account first.
  * `decide` sees the freshest state inside the transaction and returns what to record.
+ * `alreadyLoaded` (the account as the caller just read it) spares the first load: if anyone
+ * appended since, the append finds its version taken, and the retry loads afresh.
  */
 export async function changeAccount<R>(
   deps: PaymentsDeps,
   accountId: string,
   decide: (state: AccountState, loaded: LoadedAccount) => { events: AccountEvent[]; result: R; announce?: (uow: UnitOfWork) => Promise<void> },
+  alreadyLoaded?: LoadedAccount,
 ): Promise<R> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.unitOfWork(async (uow) => {
-        const loaded = await deps.events.load(uow.db, accountId);
+        const loaded = attempt === 1 && alreadyLoaded ? alreadyLoaded : await deps.events.load(uow.db, accountId);
         const decision = decide(loaded.state, loaded);
         const events = !loaded.state.opened && decision.events.length ? [{ type: 'AccountOpened' as const, customerId: accountId }, ...decision.events] : decision.events;
         if (events.length) await deps.events.append(uow.db, accountId, loaded, events, deps.clock.now());
