@@ -115,7 +115,8 @@ export class Exchange implements AttemptListener {
   begin(): void {
     const { req, res } = this;
     req.exchange = this;
-    res.once('close', abortUpstreamIfUnfinished);
+    // 'close' is emitted once: on() rather than once(), which wraps the listener anew per request.
+    res.on('close', abortUpstreamIfUnfinished);
     const shadowConfig = this.shadowConfig;
     const shadowed = wantsShadow(shadowConfig, req.method ?? 'GET');
     const needBody = this.hasBody && ((this.replayable && (this.other !== undefined || this.pool.instances.length > 1)) || shadowed);
