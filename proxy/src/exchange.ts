@@ -152,7 +152,7 @@ export class Exchange implements AttemptListener {
       if (traceparent) req.headers.traceparent = traceparent;
     }
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
-      origin: instance.url.origin,
+      origin: instance.origin,
       // TLS names the instance, not the client's Host (which is forwarded as is): one pool of
       // connections per instance whatever hosts the clients use. (undici takes it; its types omit it.)
       servername: instance.tlsName,
