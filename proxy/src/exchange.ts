@@ -115,7 +115,8 @@ export class Exchange implements AttemptListener {
   begin(): void {
     const { req, res } = this;
     req.exchange = this;
-    res.once('close', abortUpstreamIfUnfinished);
+    // 'close' is emitted once: on() rather than once(), which wraps the listener anew per request.
+    res.on('close', abortUpstreamIfUnfinished);
     const shadowConfig = this.shadowConfig;
     const shadowed = wantsShadow(shadowConfig, req.method ?? 'GET');
     const needBody = this.hasBody && ((this.replayable && (this.other !== undefined || this.pool.instances.length > 1)) || shadowed);
@@ -151,7 +152,7 @@ export class Exchange implements AttemptListener {
       if (traceparent) req.headers.traceparent = traceparent;
     }
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
-      origin: instance.url.origin,
+      origin: instance.origin,
       // TLS names the instance, not the client's Host (which is forwarded as is): one pool of
       // connections per instance whatever hosts the clients use. (undici takes it; its types omit it.)
       servername: instance.tlsName,

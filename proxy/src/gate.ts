@@ -97,7 +97,16 @@ function wantsToForce(table: RouteTable, route: CompiledRoute | undefined, req: 
 }
 
 /** The header that carries the shared secret beside the forced-side header. */
-export const overrideSecretHeader = (overrideHeader: string): string => `${overrideHeader}-secret`;
+export function overrideSecretHeader(overrideHeader: string): string {
+  // Asked on every forwarded request: the name is built once per configured header, not each time.
+  if (overrideHeader !== lastOverrideHeader) {
+    lastOverrideHeader = overrideHeader;
+    lastSecretHeader = `${overrideHeader}-secret`;
+  }
+  return lastSecretHeader;
+}
+let lastOverrideHeader = '';
+let lastSecretHeader = '-secret';
 
 /** The shared secret of the config was sent (compared in constant time). */
 function secretMatches(table: RouteTable, req: IncomingMessage): boolean {

@@ -1,23 +1,13 @@
 // The proxy's own /metrics. One registry per proxy instance (tests run several in one process).
-// Label children are cached because prom-client hashes labels on every `.labels()` call, which shows
-// up on the hot path at tens of thousands of requests per second.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// The two series every request touches are kept outside prom-client's label machinery
+// (request-figures.ts); the rest change rarely and use prom-client as is.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestFigures } from './request-figures.ts';
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'proxy_requests_total',
-    help: 'Requests answered, per route, side and status class',
-    labelNames: ['route', 'side', 'code'] as const,
-    registers: [this.registry],
-  });
-  private readonly duration = new Histogram({
-    name: 'proxy_request_duration_seconds',
-    help: 'Time from request to upstream response end, per route and side',
-    labelNames: ['route', 'side'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
+  /** proxy_requests_total and proxy_request_duration_seconds (request-figures.ts). */
+  private readonly figures = new RequestFigures(this.registry);
   readonly upstreamErrors = new Counter({
     name: 'proxy_upstream_errors_total',
     help: 'Upstream failures (connect errors, resets, timeouts, 502/503/504), per route and side',
@@ -80,9 +70,6 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
-  private readonly reqChildren = new Map<string, { inc(): void }>();
-  private readonly durChildren = new Map<string, { observe(v: number): void }>();
-
   constructor(defaults = true) {
     // The process metrics under the proxy's own prefix (proxy_process_cpu_seconds_total,
     // proxy_nodejs_heap_size_used_bytes...), without the three gauges named *_total that
@@ -92,14 +79,6 @@ export class ProxyMetrics {
   }
 
   observe(route: string, side: string, status: number, seconds: number): void {
-    const code = status >= 500 ? '5xx' : status >= 400 ? '4xx' : status >= 300 ? '3xx' : '2xx';
-    const rk = `${route}\0${side}\0${code}`;
-    let r = this.reqChildren.get(rk);
-    if (!r) this.reqChildren.set(rk, (r = this.requests.labels(route, side, code)));
-    r.inc();
-    const dk = `${route}\0${side}`;
-    let d = this.durChildren.get(dk);
-    if (!d) this.durChildren.set(dk, (d = this.duration.labels(route, side)));
-    d.observe(seconds);
+    this.figures.record(route, side, status, seconds);
   }
 }

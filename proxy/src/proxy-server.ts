@@ -200,24 +200,36 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
 
   const accessLog = createAccessLog(opts.accessLog ?? 'off', log.level, opts.accessLogger);
+  // A forwarded request gets one 'finish' listener doing both the access log line and the console's
+  // failure list, rather than one each; the proxy's own answers get the access log's alone.
+  const failuresOnFinish = migrationConsole.failures.onFinish;
+  const forwardedOnFinish = accessLog
+    ? function (this: http.ServerResponse) {
+        accessLog.onFinish.call(this);
+        failuresOnFinish.call(this);
+      }
+    : failuresOnFinish;
   let draining = false;
   const publicServer = http.createServer((req, res) => {
-    if (accessLog) {
-      (req as TimedRequest).receivedAt = performance.now();
-      res.on('finish', accessLog.onFinish);
-    }
+    if (accessLog) (req as TimedRequest).receivedAt = performance.now();
     try {
       const path = classifyPublicPath(req.url ?? '/');
       if (path.kind === 'forward') {
-        if (req.url === '/openapi.json' && req.method === 'GET') return answerRoutedDocument(res);
-        res.on('finish', migrationConsole.failures.onFinish);
+        if (req.url === '/openapi.json' && req.method === 'GET') {
+          if (accessLog) res.on('finish', accessLog.onFinish);
+          return answerRoutedDocument(res);
+        }
+        res.on('finish', forwardedOnFinish);
         return forwarder.handle(req, res);
       }
+      if (accessLog) res.on('finish', accessLog.onFinish);
       if (path.kind === 'health') return answerProbe(res, req.method, path.probe, draining);
       if (path.kind === 'malformed') return sendProblem(res, 400, 'MalformedPath', path.reason);
       // Contract endpoints, metrics and admin routes live on internal listeners only.
       sendProblem(res, 404, 'RouteNotFound', 'no such route on the public port');
     } catch (err) {
+      // Thrown before a listener was attached: the 500 is logged all the same.
+      if (accessLog && !res.listeners('finish').some((l) => l === accessLog.onFinish || l === forwardedOnFinish)) res.on('finish', accessLog.onFinish);
       failed(res)(err);
     }
   });

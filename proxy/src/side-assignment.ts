@@ -30,7 +30,18 @@ export type Side = 'old' | 'new';
  * same side for every route of one extracted module (its v1 and v2 paths, say).
  */
 export function bucketOf(userKey: string, newPool: string): number {
-  return mix(fnv1a(userKey, fnv1a(newPool))) % 100;
+  return mix(fnv1a(userKey, poolSeed(newPool))) % 100;
+}
+
+// Asked on every request of a split route, and only a handful of pools exist: their hashes are kept.
+const poolSeeds = new Map<string, number>();
+function poolSeed(pool: string): number {
+  let seed = poolSeeds.get(pool);
+  if (seed === undefined) {
+    if (poolSeeds.size >= 1024) poolSeeds.clear();
+    poolSeeds.set(pool, (seed = fnv1a(pool)));
+  }
+  return seed;
 }
 
 export function sideFor(weight: number, userKey: string, newPool: string): Side {
@@ -66,9 +77,9 @@ export function clientAddress(req: IncomingMessage): string {
 }
 
 export interface StickyKey {
-  key: string;
+  readonly key: string;
   /** Set when the client had neither a JWT nor the cookie: the cookie value to hand out. */
-  newCookie?: string;
+  readonly newCookie?: string;
 }
 
 /**
@@ -81,7 +92,20 @@ export function stickyKey(req: IncomingMessage, cookieName: string): StickyKey {
   if (sub) return { key: `sub:${sub}` };
   const cookie = cookieValue(req.headers.cookie, cookieName);
   if (cookie) return { key: `cookie:${cookie}` };
-  const addr = clientAddress(req);
-  const value = `${mix(fnv1a(addr)).toString(36)}${mix(fnv1a(addr, 0x9747b28c)).toString(36)}`;
-  return { key: `cookie:${value}`, newCookie: value };
+  return addressKey(clientAddress(req));
+}
+
+// A client without a cookie gets one derived from its address on each request until it sends it
+// back (a load generator or a script never does): the derivation (two hashes, two base-36
+// numbers, two strings) is kept per address, for a bounded number of addresses.
+const MAX_ADDRESSES = 4096;
+const addressKeys = new Map<string, StickyKey>();
+function addressKey(addr: string): StickyKey {
+  let k = addressKeys.get(addr);
+  if (!k) {
+    if (addressKeys.size >= MAX_ADDRESSES) addressKeys.clear();
+    const value = `${mix(fnv1a(addr)).toString(36)}${mix(fnv1a(addr, 0x9747b28c)).toString(36)}`;
+    addressKeys.set(addr, (k = { key: `cookie:${value}`, newCookie: value }));
+  }
+  return k;
 }

@@ -14,6 +14,8 @@ export class UpstreamInstance {
   private successes = 0;
 
   readonly base: string;
+  /** `url.origin`, which URL computes anew on every read: read once per forwarded request. */
+  readonly origin: string;
   /** The instance URL's path, if any, put in front of every forwarded path ('' for a bare origin). */
   readonly pathPrefix: string;
   /** The TLS server name for https instances (none for an IP address, as RFC 6066 wants). */
@@ -24,6 +26,7 @@ export class UpstreamInstance {
     this.base = base;
     this.check = check;
     this.url = new URL(base);
+    this.origin = this.url.origin;
     this.pathPrefix = this.url.pathname.replace(/\/+$/, '');
     this.tlsName = isIP(this.url.hostname) ? undefined : this.url.hostname;
   }

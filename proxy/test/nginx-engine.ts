@@ -1,7 +1,7 @@
 // Test kit: Debian's nginx driven by `npm run proxy -- export nginx`, on 127.0.0.1. Missing nginx
 // fails the test, saying what to install; it never skips.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/support/processes.ts';
@@ -34,6 +34,9 @@ export interface RunningNginx {
 export async function startNginx(configPath: string): Promise<RunningNginx> {
   const bin = nginxBinary();
   const dir = mkdtempSync(join(tmpdir(), 'strangler-nginx-'));
+  // mkdtemp makes it 0700: nginx's workers (not root) must get through it to the temp directory
+  // where they spill a request body that arrives slowly (a loaded machine), or that POST is a 500.
+  chmodSync(dir, 0o755);
   const port = await freePort();
   const confPath = join(dir, 'strangler.conf');
   const mainConf = join(dir, 'nginx.conf');
