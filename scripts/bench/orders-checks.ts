@@ -19,7 +19,7 @@ export interface RunOutcome {
  */
 export async function checkOrdersRun(config: Config, sku: string, startStock: number, confirmedSeen: number): Promise<RunOutcome> {
   const defs = await loadAll(system, ['orders', 'inventory', 'payments']);
-  const [o, i, p] = defs.map((d) => openModuleStore(d.schema, config, 'bench-check')) as any[];
+  const [o, i, p] = (await Promise.all(defs.map((d) => openModuleStore(d.schema, config, 'bench-check')))) as any[];
   try {
     const orders = ((await o.db.select().from(o.tables.orders)) as any[]).filter((x) => x.lines.some((l: any) => l.sku === sku));
     const ids = new Set(orders.map((x) => x.id));
