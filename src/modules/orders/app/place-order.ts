@@ -9,8 +9,7 @@ import { OrderPlaced } from '../events.ts';
 import { happyPath } from '../domain/saga.ts';
 import type { OrderLine } from '../domain/order.ts';
 import type { OrdersDeps } from './orders-deps.ts';
-import type { OrderRecord } from './get-order.ts';
-import type { SagaRow } from '../db/schema.ts';
+import type { OrderRecord, SagaRow } from '../db/schema.ts';
 
 export const UnknownProducts = defineError<{ skus: string[] }>('UnknownProducts', 422, 'Some items are not in the catalog');
 export const UnpriceableOrder = defineError('UnpriceableOrder', 422, 'The items cannot be priced together');

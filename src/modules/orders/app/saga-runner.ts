@@ -15,6 +15,7 @@ import { compensationsFor, happyPath, type SagaStep } from '../domain/saga.ts';
 import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
 import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
+import type { OrderRecord, SagaRow } from '../db/schema.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -45,9 +46,14 @@ const PARK_MS = 60 * 60 * 1000;
  * A plan that ends in `cancel` carries the reason that started its compensations; a row without
  * one (edited by hand) still ends with a reason from the list rather than a word nobody knows.
  */
+/**
+ * Runs the runner's own work under its own context and no trace (drive() takes up each saga's own),
+ * never under those of the request or job that woke it.
+ */
+const asRunner = <T>(fn: () => T): T => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, fn));
+
 const cancelReasonOf = (saga: { reason: string | null }): CancelReason => (CancelReasons.options as readonly string[]).includes(saga.reason ?? '') ? (saga.reason as CancelReason) : 'rejected';
 
-import type { OrderRecord, SagaRow } from '../db/schema.ts';
 
 export interface SagaRunnerOptions {
   maxConcurrent?: number;
@@ -325,24 +331,16 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       awaitingCommit.delete(orderId);
       // Ours since it was written: drive it, after the placing request's answer is written and
       // under the runner's context (drive() takes up the saga's own trace and ids).
-      setImmediate(() => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => leased(saga ? () => drive(saga, order) : undefined))));
+      setImmediate(() => asRunner(() => leased(saga ? () => drive(saga, order) : undefined)));
       return;
     }
     if (stopped) return;
-    if (!driveOnCommit || inFlight.size >= maxConcurrent) {
-      if (inFlight.size >= maxConcurrent) deferred = true;
-      return kick();
-    }
-    // After the placing request's answer is written, and under the runner's own context and no
-    // trace (drive() takes up the saga's own), not those of the request that handed it over. A
-    // claim that fails is left to the poll.
-    setImmediate(() =>
-      outsideAnyTrace(() =>
-        runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () =>
-          start(orderId, order).catch((err) => deps.logger.warn({ err, orderId }, 'order saga hand-over failed; the poll will pick it up')),
-        ),
-      ),
-    );
+    const full = inFlight.size >= maxConcurrent;
+    if (full) deferred = true;
+    if (!driveOnCommit || full) return kick();
+    // After the placing request's answer is written, under the runner's own context. A claim that
+    // fails is left to the poll.
+    setImmediate(() => asRunner(() => start(orderId, order).catch((err) => deps.logger.warn({ err, orderId }, 'order saga hand-over failed; the poll will pick it up'))));
   }
 
   function kick(): void {
@@ -353,7 +351,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     }
     scheduled = true;
     // The runner's own context and no trace, not those of the request that happened to wake it.
-    setImmediate(() => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed')))));
+    setImmediate(() => asRunner(() => tick().catch((err) => deps.logger.warn({ err }, 'saga poll failed'))));
   }
 
   return {
@@ -362,7 +360,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     leaseForNew,
     abandon,
     async poll() {
-      await outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, () => tick()));
+      await asRunner(() => tick());
     },
     async idle() {
       while (inFlight.size || polling || scheduled) await Promise.allSettled([...inFlight.values(), new Promise((r) => setImmediate(r))]);
