@@ -10,13 +10,13 @@ export async function releaseReservation(deps: InventoryDeps, orderId: string, r
     const now = deps.clock.now();
     const r = await deps.stock.reservation(uow.db, orderId);
     if (!r) {
-      await deps.stock.insertReservation(uow.db, { orderId, status: 'released', lines: [], expiresAt: now, now });
+      await deps.stock.insertNewReservation(uow.db, { orderId, status: 'released', lines: [], expiresAt: now, now });
       return { orderId, status: 'released' as const };
     }
     if (r.status !== 'held') return { orderId, status: r.status as 'released' | 'expired' | 'committed' };
     if (reason === 'expired' && r.expiresAt.getTime() > now.getTime()) return { orderId, status: 'released' as const };
     // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
-    await deps.stock.setStatus(uow.db, orderId, 'held', reason, now);
+    await deps.stock.moveStatus(uow.db, orderId, 'held', reason, now);
     await uow.publish(StockReleased, { orderId, lines: r.lines, reason });
     for (const line of r.lines) await deps.stock.giveBack(uow.db, line, now);
     return { orderId, status: reason };

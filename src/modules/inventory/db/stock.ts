@@ -44,9 +44,6 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
     async reservation(db: Db, orderId: string) {
       return (await store.forUpdate(db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(1)))[0];
     },
-    async insertReservation(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }) {
-      await db.insert(reservations).values({ orderId: r.orderId, status: r.status, lines: r.lines, expiresAt: r.expiresAt, createdAt: r.now, updatedAt: r.now });
-    },
     /**
      * Inserts the reservation unless one exists for the order: answers whether it did. On Postgres
      * a concurrent insert for the same order waits for that one to commit, then inserts nothing.
@@ -67,14 +64,6 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
         .where(and(eq(reservations.orderId, orderId), eq(reservations.status, from)))
         .returning();
       return rows[0];
-    },
-    async setStatus(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: Date): Promise<boolean> {
-      const rows = await db
-        .update(reservations)
-        .set({ status: to, updatedAt: now })
-        .where(and(eq(reservations.orderId, orderId), eq(reservations.status, from)))
-        .returning({ orderId: reservations.orderId });
-      return rows.length === 1;
     },
     async overdue(db: Db, now: Date, limit = 100) {
       return db
