@@ -381,7 +381,7 @@ the main thread's TypeScript stripper and per-file module records are the differ
 the last two start-up rows (the bundle is the same code as a few files, no stripping).
 
 Where the lookup's time goes (CPU profile of the kernel under this load): the product lookup runs
-a statement drizzle prepared once (\`src/modules/catalog/db/prepared-read.ts\`) — no select is
+a statement drizzle prepared once (\`src/platform/data/prepared-read.ts\`) — no select is
 built or rendered per request any more, and what remains of drizzle is better-sqlite3's own step
 (~15 % of busy time, the baseline pays it too); the socket write ~12 % (log lines now leave in
 4 KiB writes, not one write each: \`src/platform/logging/logger.ts\`); express's router and

@@ -4,7 +4,7 @@ import { and, asc, eq, gt, gte, inArray, like, lte, sql, type SQL } from 'drizzl
 import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import type { Product } from '../domain/product.ts';
 import type { CatalogTables } from './schema.ts';
-import { preparedRead } from './prepared-read.ts';
+import { preparedRead } from '../../../platform/data/prepared-read.ts';
 
 export interface ProductFilter {
   q?: string;

@@ -1,8 +1,8 @@
-// A read the catalog runs on every product lookup, built once: drizzle then skips building the
-// same select and rendering its SQL per request (most of the kernel's own time under load), and
-// runs the statement it prepared with the request's values bound to placeholders.
-import type { ModuleStore } from '../../../platform/data/module-store.ts';
-import type { Db } from '../../../platform/data/module-store.ts';
+// A read a module runs on every request, built once: drizzle then skips building the same select
+// and rendering its SQL per request (most of the kernel's own time on the catalog's lookup under
+// load), and runs the statement it prepared with the request's values bound to placeholders. It
+// lives here because it needs the store's engine, which modules never touch.
+import type { Db, ModuleStore } from './module-store.ts';
 
 interface Preparable {
   prepare(name?: string): { execute(values: Record<string, unknown>): unknown };
