@@ -16,8 +16,13 @@ export function requestIdOf(req: IncomingMessage): string {
   return id;
 }
 
-export function applyEdgeHeaders(req: IncomingMessage, encrypted: boolean): string {
+/**
+ * Sets the edge headers on a request about to go upstream, HTTP or WebSocket alike, and takes out
+ * `secretHeader` (the forced side's shared secret is for the proxy alone).
+ */
+export function applyEdgeHeaders(req: IncomingMessage, encrypted: boolean, secretHeader: string): string {
   const h = req.headers;
+  if (h[secretHeader] !== undefined) delete h[secretHeader];
   const requestId = requestIdOf(req);
 
   const span = randomHex(8);

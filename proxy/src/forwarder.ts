@@ -53,12 +53,8 @@ export class Forwarder {
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, table: RouteTable, route: CompiledRoute | undefined, mayForce: boolean): void {
     const decision = decideRoute(table, route, req, mayForce);
-    const forced = mayForce && /^(old|new)$/i.test(String(req.headers[table.config.overrideHeader] ?? ''));
-    (req as ExchangeRequest).trace?.routed({ route: decision.routeName, prefix: route?.config.prefix, side: decision.side, weight: route?.config.weight, pool: decision.pool.name, forced });
-    // The shared secret is for the proxy alone.
-    const secretHeader = overrideSecretHeader(table.config.overrideHeader);
-    if (req.headers[secretHeader] !== undefined) delete req.headers[secretHeader];
-    const requestId = applyEdgeHeaders(req, isEncrypted(req));
+    (req as ExchangeRequest).trace?.routed({ route: decision.routeName, prefix: route?.config.prefix, side: decision.side, weight: route?.config.weight, pool: decision.pool.name, forced: decision.forced });
+    const requestId = applyEdgeHeaders(req, isEncrypted(req), overrideSecretHeader(table.config.overrideHeader));
     new Exchange(this.deps, decision, req, res, requestId).begin();
   }
 }

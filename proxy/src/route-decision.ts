@@ -20,6 +20,8 @@ export interface RouteDecision {
   other: UpstreamPool | undefined;
   /** A `Set-Cookie` value that keeps this client in its bucket, when it had no key of its own. */
   setCookie: string | undefined;
+  /** The side was chosen by the override header (a tester, or the shared secret). */
+  forced: boolean;
 }
 
 /**
@@ -29,10 +31,10 @@ export interface RouteDecision {
 export function decideRoute(table: RouteTable, route: CompiledRoute | undefined, req: IncomingMessage, mayForce: boolean): RouteDecision {
   const rc = route?.config;
   if (!rc) {
-    return { route, routeName: DEFAULT_ROUTE, side: 'old', pool: table.pools.get(table.config.defaultPool)!, other: undefined, setCookie: undefined };
+    return { route, routeName: DEFAULT_ROUTE, side: 'old', pool: table.pools.get(table.config.defaultPool)!, other: undefined, setCookie: undefined, forced: false };
   }
   // A finished route has one side: the new one serves everything, there is nothing to fall back to.
-  if (rc.old === undefined) return { route, routeName: rc.name, side: 'new', pool: table.pools.get(rc.new)!, other: undefined, setCookie: undefined };
+  if (rc.old === undefined) return { route, routeName: rc.name, side: 'new', pool: table.pools.get(rc.new)!, other: undefined, setCookie: undefined, forced: false };
   let side: Side = 'old';
   let setCookie: string | undefined;
   const forced = mayForce ? forcedSide(req.headers[table.config.overrideHeader]) : undefined;
@@ -46,7 +48,7 @@ export function decideRoute(table: RouteTable, route: CompiledRoute | undefined,
   }
   const pool = table.pools.get(side === 'new' ? rc.new : rc.old)!;
   const other = rc.old === rc.new ? undefined : table.pools.get(side === 'new' ? rc.old : rc.new);
-  return { route, routeName: rc.name, side, pool, other, setCookie };
+  return { route, routeName: rc.name, side, pool, other, setCookie, forced: forced !== undefined };
 }
 
 /** The side named by the override header, whatever its case (`new`, `NEW`, `Old`). */

@@ -5,7 +5,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { RouteTable } from './route-table.ts';
-import type { Gate } from './gate.ts';
+import { overrideSecretHeader, type Gate } from './gate.ts';
 import { decideRoute } from './route-decision.ts';
 import { applyEdgeHeaders } from './edge-headers.ts';
 
@@ -48,7 +48,7 @@ export class WebSocketTunnels {
 
   private tunnel(req: TunnelRequest, socket: Socket, head: Buffer, table: RouteTable, route: ReturnType<RouteTable['match']>, mayForce: boolean): void {
     const decision = decideRoute(table, route, req, mayForce);
-    applyEdgeHeaders(req, false);
+    applyEdgeHeaders(req, false, overrideSecretHeader(table.config.overrideHeader));
     req.tunnelTarget = decision.pool.pick().url;
     this.hpm.upgrade(req, socket, head);
   }

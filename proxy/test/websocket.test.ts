@@ -10,6 +10,7 @@ let wss: WebSocketServer;
 let fresh: Upstream;
 let proxy: Awaited<ReturnType<typeof proxyWith>>;
 const upgradeHeaders: http.IncomingHttpHeaders[] = [];
+const OVERRIDE_SECRET = 'websocket-shared-secret-0123';
 
 beforeAll(async () => {
   server = http.createServer((_req, res) => res.end('ok'));
@@ -27,6 +28,7 @@ beforeAll(async () => {
       { name: 'orders', prefix: '/api/v1/orders', old: 'monolith', new: 'orders', weight: 0 },
       { name: 'private', prefix: '/api/v1/private', old: 'monolith', new: 'monolith', auth: { required: true } },
     ],
+    overrideSecret: OVERRIDE_SECRET,
   });
 });
 afterAll(async () => {
@@ -61,6 +63,18 @@ describe('WebSocket upgrades', () => {
     ws.close();
     // Plain HTTP still works beside the tunnel.
     expect((await request(proxy.url, '/api/v1/orders/1')).status).toBe(200);
+  });
+
+  it('keeps the shared secret of the forced side from the upstream, as for plain HTTP', async () => {
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/v1/orders/live`, { headers: { 'x-proxy-side': 'old', 'x-proxy-side-secret': OVERRIDE_SECRET } });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const seen = upgradeHeaders.at(-1)!;
+    expect(seen['x-proxy-side']).toBe('old');
+    expect(seen['x-proxy-side-secret']).toBeUndefined();
+    ws.close();
   });
 
   it('checks the token on upgrades to a route that requires one', async () => {
