@@ -86,8 +86,9 @@ export default defineModule({
       async start() {
         runner!.kick();
       },
+      // Held order reads answer with what they have as soon as shutdown begins.
+      draining: () => deps.watchers.close(),
       async stop() {
-        deps.watchers.close();
         await runner!.stop();
       },
     };

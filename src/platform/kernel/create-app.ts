@@ -215,6 +215,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     stop() {
       stopping ??= (async () => {
         health.draining = true;
+        for (const part of parts.values()) part.draining?.();
         await Promise.all(listeners.map((l) => l.drain(config.SHUTDOWN_TIMEOUT_MS, logger)));
         await scheduler.stop();
         for (const part of [...parts.values()].reverse()) await part.stop?.().catch((err) => logger.error({ err }, 'module stop failed'));

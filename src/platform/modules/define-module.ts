@@ -67,6 +67,11 @@ export interface ModuleParts<C extends Contract | undefined> {
   /** Demo data for a newcomer's first embedded start; must be idempotent. */
   seed?(): Promise<void>;
   start?(): Promise<void>;
+  /**
+   * Shutdown has begun: called before the listeners wait for requests in flight, so a module can
+   * answer requests it holds open (long-polls) at once instead of keeping the drain waiting.
+   */
+  draining?(): void;
   stop?(): Promise<void>;
 }
 

@@ -17,7 +17,7 @@ export interface SagaHandOver {
    * `saga` are the rows as that unit wrote them (spares reading them back). At capacity, or with
    * the hand-over switched off, it is left to the poll.
    */
-  driveNow(orderId: string, order?: OrderRecord, saga?: SagaRow): void;
+  driveNow(orderId: string, order: OrderRecord, saga: SagaRow): void;
   /**
    * A slot for a saga about to be written: the placing unit of work writes it already leased to
    * this runner (the lease answered here), so driving it needs no claim. Undefined when the runner

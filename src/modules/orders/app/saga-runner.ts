@@ -43,17 +43,16 @@ class LostLease extends Error {}
 const PARK_MS = 60 * 60 * 1000;
 
 /**
- * A plan that ends in `cancel` carries the reason that started its compensations; a row without
- * one (edited by hand) still ends with a reason from the list rather than a word nobody knows.
- */
-/**
  * Runs the runner's own work under its own context and no trace (drive() takes up each saga's own),
  * never under those of the request or job that woke it.
  */
 const asRunner = <T>(fn: () => T): T => outsideAnyTrace(() => runWithContext({ requestId: 'saga-runner', correlationId: 'saga-runner' }, fn));
 
+/**
+ * A plan that ends in `cancel` carries the reason that started its compensations; a row without
+ * one (edited by hand) still ends with a reason from the list rather than a word nobody knows.
+ */
 const cancelReasonOf = (saga: { reason: string | null }): CancelReason => (CancelReasons.options as readonly string[]).includes(saga.reason ?? '') ? (saga.reason as CancelReason) : 'rejected';
-
 
 export interface SagaRunnerOptions {
   maxConcurrent?: number;
@@ -325,13 +324,13 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     awaitingCommit.delete(orderId);
   }
 
-  function driveNow(orderId: string, order?: OrderRecord, saga?: SagaRow): void {
+  function driveNow(orderId: string, order: OrderRecord, saga: SagaRow): void {
     const leased = awaitingCommit.get(orderId);
     if (leased) {
       awaitingCommit.delete(orderId);
       // Ours since it was written: drive it, after the placing request's answer is written and
       // under the runner's context (drive() takes up the saga's own trace and ids).
-      setImmediate(() => asRunner(() => leased(saga ? () => drive(saga, order) : undefined)));
+      setImmediate(() => asRunner(() => leased(() => drive(saga, order))));
       return;
     }
     if (stopped) return;
@@ -369,10 +368,11 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       stopped = true;
       const driving = [...inFlight.keys()];
       await Promise.allSettled([...inFlight.values()]);
-      // A clean stop hands its sagas back at once instead of making the next instance wait out the leases.
+      // A clean stop hands its sagas back at once instead of making the next instance wait out the
+      // leases: only those it holds (a claim it lost, still in flight here, names another's saga).
       if (driving.length) {
         await deps.store.transaction(async (tx) => {
-          await tx.update(sagas).set({ leaseUntil: null }).where(and(inArray(sagas.orderId, driving), eq(sagas.done, false)));
+          await tx.update(sagas).set({ leaseUntil: null }).where(and(inArray(sagas.orderId, driving), eq(sagas.done, false), eq(sagas.leaseOwner, me)));
         });
       }
     },

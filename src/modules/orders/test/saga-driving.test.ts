@@ -111,4 +111,25 @@ describe.each(engines)('order sagas on %s', (engine) => {
     expect((await m.api('other').get(`/api/v2/orders/${body.id}?waitSeconds=1`)).status).toBe(404);
     expect((await api.get(`/api/v2/orders/${body.id}?waitSeconds=99`)).status).toBe(400);
   });
+
+  it('answers a held long-poll with what it has as soon as shutdown begins', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    m = await moduleOn(engine, orders, { env: { SAGA_POLL_MS: '600000', SHUTDOWN_TIMEOUT_MS: '60000' }, fakes: fakes({ paymentGate: () => gate }) });
+    const api = m.api('leaving');
+    const { body } = await api.post('/api/v1/orders', { items: [{ sku: 'TEA', quantity: 1 }] });
+    const asked = Date.now();
+    const waiting = api.get(`/api/v2/orders/${body.id}?waitSeconds=20`);
+    await new Promise((r) => setTimeout(r, 100));
+    // The drain waits for requests in flight: a held read must not keep it waiting out its 20 s.
+    const closing = m.close();
+    m = undefined;
+    const answered = await waiting;
+    expect(answered.status).toBe(200);
+    expect(answered.body.state.code).toBe('PENDING');
+    // Answered because shutdown began, not because its own 20 s ran out.
+    expect(Date.now() - asked).toBeLessThan(20_000);
+    open();
+    await closing;
+  });
 });
