@@ -45,8 +45,9 @@ export class Gate {
   async admit(req: IncomingMessage, table: RouteTable, route: CompiledRoute | undefined, rateLimit = true): Promise<Admission> {
     const rc = route?.config;
     const forcing = wantsToForce(table, route, req);
+    const secretOk = forcing && secretMatches(table, req);
     let identity: Identity | undefined;
-    if (rc?.auth?.required || (forcing && !secretMatches(table, req))) {
+    if (rc?.auth?.required || (forcing && !secretOk)) {
       const checked = await this.identify(req);
       if (rc?.auth?.required) {
         if ('refusal' in checked) return checked;
@@ -57,7 +58,7 @@ export class Gate {
       if ('identity' in checked) identity = checked.identity;
     }
     // A tester (or whoever holds the shared secret) may choose a side; anyone else is routed by weight.
-    const mayForce = forcing && (hasScope(identity, TESTER_SCOPE) || secretMatches(table, req));
+    const mayForce = secretOk || (forcing && hasScope(identity, TESTER_SCOPE));
     const limit = rateLimit ? (rc?.rateLimit ?? table.config.rateLimit) : undefined;
     if (!limit) return { refusal: undefined, mayForce };
     // The verified subject where the route checks tokens, else the address (users behind one NAT share).

@@ -14,7 +14,6 @@ const CODES = ['2xx', '3xx', '4xx', '5xx'] as const;
 class SideFigures {
   /** Requests per status class, in CODES order; a class is exported once it has been seen. */
   readonly codes = [0, 0, 0, 0];
-  readonly seenCodes = [false, false, false, false];
   /** Observations per bucket (not cumulative); the last slot is above the largest bound. */
   readonly buckets = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
   sum = 0;
@@ -23,7 +22,6 @@ class SideFigures {
   record(status: number, seconds: number): void {
     const c = status >= 500 ? 3 : status >= 400 ? 2 : status >= 300 ? 1 : 0;
     this.codes[c]!++;
-    this.seenCodes[c] = true;
     let b = 0;
     while (b < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[b]!) b++;
     this.buckets[b]!++;
@@ -72,7 +70,7 @@ export class RequestFigures {
   private requestValues(): Value[] {
     const out: Value[] = [];
     for (const [route, side, f] of this.series()) {
-      for (let c = 0; c < CODES.length; c++) if (f.seenCodes[c]) out.push({ value: f.codes[c]!, labels: { route, side, code: CODES[c]! } });
+      for (let c = 0; c < CODES.length; c++) if (f.codes[c]) out.push({ value: f.codes[c]!, labels: { route, side, code: CODES[c]! } });
     }
     return out;
   }
