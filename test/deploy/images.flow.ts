@@ -74,7 +74,11 @@ async function ready(port: number, c: Container): Promise<void> {
     `${c.name} ready on ${port}`,
     120_000,
     200,
-  );
+  ).catch(async (err: Error) => {
+    // Say why: what the container wrote, and what its readiness probe answers.
+    const probe = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.text(), (e: Error) => e.message);
+    throw new Error(`${err.message}\nreadiness answer: ${probe}\n${c.name} logs:\n${await c.logs()}`);
+  });
 }
 
 const proxyUrl = () => `http://127.0.0.1:${ports.proxy}`;
