@@ -10,7 +10,7 @@ import { isLoopbackHost } from '../../lib/trust/index.ts';
 import { readProxyEnv, type ProxyEnv } from './proxy-env.ts';
 import { readConfig } from './config-file.ts';
 import { runPrimary, runWorker } from './cluster.ts';
-import { exportRequested, startTracing } from '../../lib/telemetry/index.ts';
+import { exportRequested, startTracing, TracingSettingsError } from '../../lib/telemetry/index.ts';
 
 // `npm run proxy -- export <engine>`: the route table for nginx or Kubernetes, then exit.
 if (process.argv[2] === 'export') {
@@ -24,6 +24,10 @@ if (process.argv[2] === 'export') {
 // --trace-gc at 8,000 req/s; see docs/proxy.md (Performance).
 setFlagsFromString('--no-allocation-site-pretenuring');
 
+// sysexits.h's EX_CONFIG, as the app's bootstrap uses: a supervisor can tell a bad setting, which
+// a restart will not fix, from a crash.
+const EX_CONFIG = 78;
+
 let env: ProxyEnv;
 try {
   env = readProxyEnv();
@@ -31,7 +35,7 @@ try {
   if (cluster.isPrimary) readConfig(env.PROXY_CONFIG);
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  process.exit(EX_CONFIG);
 }
 
 const log = pino({ level: env.LOG_LEVEL });
@@ -67,7 +71,7 @@ if (cluster.isPrimary) {
     if (exportRequested()) await startTracing({ serviceName: 'proxy' });
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    process.exit(err instanceof TracingSettingsError ? EX_CONFIG : 1);
   }
   await runWorker(options);
 }

@@ -87,14 +87,14 @@ describe('npm run proxy', () => {
     const path = tempConfig(base);
     writeFileSync(path, '{\n  "pools": {\n    "monolith": { "instances": [ }\n  }\n}');
     const p = run({ PROXY_CONFIG: path, PROXY_PORT: '0' });
-    expect(await p.exited).toBe(1);
+    expect(await p.exited).toBe(78);
     expect(p.output()).toMatch(/invalid JSON at line 3/);
   });
 
   it('stops at start naming the bad field', async () => {
     const path = tempConfig({ ...base, routes: [{ name: 'x', prefix: 'no-slash', old: 'monolith', new: 'monolith' }] });
     const p = run({ PROXY_CONFIG: path, PROXY_PORT: '0' });
-    expect(await p.exited).toBe(1);
+    expect(await p.exited).toBe(78);
     expect(p.output()).toContain('routes.0.prefix');
   });
 
