@@ -1,11 +1,10 @@
 // One JSON line per request with the request id, the trace id, the route, the side, the status
 // and the duration; written through a buffered destination that is flushed when the process ends.
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { freePort } from '../../test/support/processes.ts';
 import { proxyWith, request, startUpstream, tempConfig, twoSides, waitFor } from './helpers.ts';
+import { spawnProxy, type ProxyProcess } from './proxy-process.ts';
 
 describe('access log', () => {
   it('writes one line per request with its id, trace, route, side, status and duration, and nothing when off', async () => {
@@ -36,32 +35,17 @@ describe('access log', () => {
 
   it('flushes its buffered lines when the process stops, at the configured level', async () => {
     const upstream = await startUpstream('monolith');
-    const [port, internalPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, ['proxy/src/main.ts'], {
-      env: {
-        ...process.env,
-        PROXY_PORT: String(port),
-        PROXY_INTERNAL_PORT: String(internalPort),
-        PROXY_CONFIG: tempConfig({ pools: { monolith: { instances: [upstream.url] } } }),
-        JWT_SECRET: 'j'.repeat(40),
-        PROXY_ACCESS_LOG: 'debug',
-        LOG_LEVEL: 'debug',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (c) => (out += c));
-    child.stderr!.on('data', (c) => (out += c));
+    let proxy: ProxyProcess | undefined;
     try {
-      await waitFor(() => out.includes('proxy listening'), 'the proxy to listen', 45_000);
-      for (let i = 0; i < 3; i++) expect((await request(`http://127.0.0.1:${port}`, `/flushed/${i}`, { agent: false })).status).toBe(200);
+      proxy = await spawnProxy({
+        env: { PROXY_CONFIG: tempConfig({ pools: { monolith: { instances: [upstream.url] } } }), JWT_SECRET: 'j'.repeat(40), PROXY_ACCESS_LOG: 'debug', LOG_LEVEL: 'debug' },
+      });
+      for (let i = 0; i < 3; i++) expect((await request(proxy.base, `/flushed/${i}`, { agent: false })).status).toBe(200);
     } finally {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      await proxy?.stop();
       await upstream.close();
     }
-    const access = out
+    const access = proxy!.output()
       .split('\n')
       .filter((l) => l.includes('"msg":"request"'))
       .map((l) => JSON.parse(l) as { level: number; path: string; status: number });

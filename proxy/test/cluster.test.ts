@@ -1,18 +1,16 @@
 // PROXY_WORKERS > 1: admin changes, hot reload and the canary stay consistent across workers.
 // Runs `proxy/src/main.ts` for real (the primary and two workers) against node:http upstreams.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { freePort } from '../../test/support/processes.ts';
 import { SECRET, request, startUpstream, tempConfig, token, twoSides, waitFor, type Upstream } from './helpers.ts';
+import { spawnProxy, type ProxyProcess } from './proxy-process.ts';
 
 let old: Upstream;
 let fresh: Upstream;
-let child: ChildProcess;
+let proxy: ProxyProcess;
 let base: string;
 let internal: string;
 let configPath: string;
-let output = '';
 
 beforeAll(async () => {
   old = await startUpstream('monolith');
@@ -23,28 +21,11 @@ beforeAll(async () => {
       canary: { steps: [{ weight: 30, dwellMs: 200 }, { weight: 100, dwellMs: 200 }], minRequests: 10, maxP99Ratio: 10, p99SlackMs: 2000 },
     }),
   );
-  const port = await freePort();
-  const internalPort = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  internal = `http://127.0.0.1:${internalPort}`;
-  child = spawn(process.execPath, ['proxy/src/main.ts'], {
-    env: { ...process.env, PROXY_PORT: String(port), PROXY_INTERNAL_PORT: String(internalPort), PROXY_CONFIG: configPath, PROXY_WORKERS: '2', JWT_SECRET: SECRET, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c) => (output += c));
-  child.stderr!.on('data', (c) => (output += c));
-  // Both workers listening: each logs "proxy listening".
-  // Generous: on a loaded 2-core CI machine three processes start at once.
-  await waitFor(() => output.split('proxy listening').length - 1 >= 2, 'two workers to listen', 45_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nproxy output:\n${output}`);
-  });
+  proxy = await spawnProxy({ env: { PROXY_CONFIG: configPath, PROXY_WORKERS: '2', JWT_SECRET: SECRET, LOG_LEVEL: 'info' }, workers: 2 });
+  ({ base, internal } = proxy);
 }, 60_000);
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await proxy?.stop();
   await old.close();
   await fresh.close();
 });
@@ -97,7 +78,7 @@ describe('several workers', () => {
       const states = await Promise.all(
         [1, 2, 3, 4].map(async () => (await request(internal, '/_proxy/canary', { headers: admin, agent: false })).json<any>().orders?.status),
       );
-      if (states.includes('rolled-back')) throw new Error(`canary rolled back: ${output.split('canary rolled-back')[1]?.slice(0, 300)}`);
+      if (states.includes('rolled-back')) throw new Error(`canary rolled back: ${proxy.output().split('canary rolled-back')[1]?.slice(0, 300)}`);
       return states.every((s) => s === 'completed');
     }, 'the canary to complete, as seen from every worker', 30_000);
     expect(JSON.parse(readFileSync(configPath, 'utf8')).routes[0].weight).toBe(100);

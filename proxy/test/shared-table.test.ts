@@ -3,22 +3,17 @@
 // all of them; traffic shifted under load fails no request; one canary controller runs at a time,
 // and when its process is killed another carries the canary on to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import { freePort } from '../../test/support/processes.ts';
 import { readRawConfig, writeConfig } from '../src/config-file.ts';
 import { setWeight } from '../src/config-edit.ts';
 import { SECRET, request, startUpstream, tempConfig, token, twoSides, waitFor, type Upstream } from './helpers.ts';
+import { spawnProxy, type ProxyProcess } from './proxy-process.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-interface Instance {
-  child: ChildProcess;
-  base: string;
-  internal: string;
+interface Instance extends ProxyProcess {
   configPath: string;
-  output: () => string;
   alive: boolean;
 }
 
@@ -28,31 +23,12 @@ let instances: Instance[] = [];
 let admin: Record<string, string>;
 
 async function startInstance(prefix: string, config: ReturnType<typeof twoSides>): Promise<Instance> {
-  const [port, internalPort] = [await freePort(), await freePort()];
   const configPath = tempConfig(config);
-  const child = spawn(process.execPath, ['proxy/src/main.ts'], {
-    env: {
-      ...process.env,
-      PROXY_PORT: String(port),
-      PROXY_INTERNAL_PORT: String(internalPort),
-      PROXY_CONFIG: configPath,
-      PROXY_WORKERS: '1',
-      JWT_SECRET: SECRET,
-      REDIS_URL,
-      PROXY_REDIS_PREFIX: prefix,
-      PROXY_ACCESS_LOG: 'off',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const proxy = await spawnProxy({
+    env: { PROXY_CONFIG: configPath, PROXY_WORKERS: '1', JWT_SECRET: SECRET, REDIS_URL, PROXY_REDIS_PREFIX: prefix, PROXY_ACCESS_LOG: 'off', LOG_LEVEL: 'info' },
+    readyTimeoutMs: 60_000,
   });
-  let out = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (out += c));
-  const instance = { child, base: `http://127.0.0.1:${port}`, internal: `http://127.0.0.1:${internalPort}`, configPath, output: () => out, alive: true };
-  await waitFor(() => out.includes('proxy listening'), 'a proxy instance to listen', 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${out}`);
-  });
-  return instance;
+  return Object.assign(proxy, { configPath, alive: true });
 }
 
 const state = async (i: Instance) => (await request(i.internal, '/_proxy/state', { headers: admin, agent: false, timeoutMs: 5000 })).json<any>();
@@ -71,11 +47,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   for (const i of instances) {
-    if (i.child.exitCode === null && i.child.signalCode === null) {
-      const exited = new Promise((r) => i.child.once('exit', r));
-      i.child.kill('SIGTERM');
-      await exited;
-    }
+    await i.stop();
   }
   await old?.close();
   await fresh?.close();

@@ -3,24 +3,23 @@
 // it listens beyond loopback, survives a request that once killed it, and its primary brings back a
 // worker that dies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { freePort } from '../../test/support/processes.ts';
 import { developmentKeys } from '../../lib/trust/index.ts';
 import { request, startUpstream, tempConfig, waitFor, type Upstream } from './helpers.ts';
+import { spawnProxy, type ProxyProcess } from './proxy-process.ts';
 
 // The development key the proxy used to fall back on, a constant in its source.
 const FORMER_SOURCE_KEY = 'dev-only-secret-change-me-0123456789abcdef';
 
 let upstream: Upstream;
-let child: ChildProcess;
+let proxy: ProxyProcess;
 let base: string;
 let internal: string;
 let dataDir: string;
-let output = '';
+const output = () => proxy.output();
 
 const sign = (secret: string, scope: string) =>
   new SignJWT({ scope }).setProtectedHeader({ alg: 'HS256' }).setSubject('ops').setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode(secret));
@@ -28,36 +27,20 @@ const sign = (secret: string, scope: string) =>
 beforeAll(async () => {
   upstream = await startUpstream('monolith');
   dataDir = join(mkdtempSync(join(tmpdir(), 'proxy-process-')), 'data');
-  const [port, internalPort] = [await freePort(), await freePort()];
-  base = `http://127.0.0.1:${port}`;
-  internal = `http://127.0.0.1:${internalPort}`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['JWT_SECRET', 'JWT_JWKS_URL', 'NODE_ENV', 'HOST', 'PROXY_HOST', 'PROXY_WORKERS']) delete env[name];
-  child = spawn(process.execPath, ['proxy/src/main.ts'], {
+  proxy = await spawnProxy({
     env: {
-      ...env,
+      ...Object.fromEntries(['JWT_SECRET', 'JWT_JWKS_URL', 'NODE_ENV', 'HOST', 'PROXY_WORKERS'].map((name) => [name, undefined])),
       DATA_DIR: dataDir,
       // Every address: the warning about development keys must show. Traffic still goes to 127.0.0.1.
       PROXY_HOST: '0.0.0.0',
-      PROXY_PORT: String(port),
-      PROXY_INTERNAL_PORT: String(internalPort),
       PROXY_CONFIG: tempConfig({ pools: { monolith: { instances: [upstream.url] } }, routes: [] }),
       LOG_LEVEL: 'info',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (c) => (output += c));
-  child.stderr!.on('data', (c) => (output += c));
-  await waitFor(() => output.includes('proxy listening'), 'the worker to listen', 45_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nproxy output:\n${output}`);
-  });
+  ({ base, internal } = proxy);
 }, 60_000);
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await proxy?.stop();
   await upstream.close();
 });
 
@@ -73,7 +56,7 @@ describe('the proxy process', () => {
   });
 
   it('warns at start that development keys are served on a non-loopback address', () => {
-    expect(output).toContain('development key on a non-loopback address');
+    expect(output()).toContain('development key on a non-loopback address');
   });
 
   it('answers 400 to an admin path with broken percent-encoding, and the same worker keeps serving', async () => {
@@ -88,7 +71,7 @@ describe('the proxy process', () => {
     expect(reply.json()).toMatchObject({ code: 'MalformedPath', requestId: expect.any(String) });
     expect((await request(base, '/api/v1/anything', { agent: false })).status).toBe(200);
     expect(await workerPid()).toBe(before);
-    expect(output).not.toContain('worker died');
+    expect(output()).not.toContain('worker died');
   });
 
   it('starts another worker when one is killed, says why, and keeps answering', async () => {
@@ -99,7 +82,7 @@ describe('the proxy process', () => {
       return pid !== victim ? pid : undefined;
     }, 'a new worker to answer', 30_000);
     expect(replacement).not.toBe(victim);
-    expect(output).toMatch(/worker died \(signal SIGKILL\)/);
+    expect(output()).toMatch(/worker died \(signal SIGKILL\)/);
     expect((await request(base, '/api/v1/anything', { agent: false })).status).toBe(200);
   });
 });
