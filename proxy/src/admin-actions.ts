@@ -3,7 +3,7 @@
 // canary commands and state go through the `cluster` hooks instead of the local controller. Every
 // change answers what it changed from and to: the audit log records exactly that.
 import type { LiveConfig } from './live-config.ts';
-import type { CanaryCommand, CanaryController } from './canary-controller.ts';
+import { isActive, type CanaryCommand, type CanaryController } from './canary-controller.ts';
 import type { ShadowReport } from './shadow-compare.ts';
 
 /** A change an action made (or asked the canary's controller to make): what, from which value to which. */
@@ -91,9 +91,7 @@ export function adminActions(
   const canaryStatus = (route: string) => canaryView()[route]?.status ?? 'none';
   const command = (cmd: CanaryCommand) => {
     if (cluster) cluster.command(cmd);
-    else if (cmd.op === 'abort') canary.abort(cmd.route, cmd.reason ?? 'aborted through the admin API');
-    else if (cmd.op === 'pause') canary.pause(cmd.route, cmd.reason);
-    else if (cmd.op === 'resume') canary.resume(cmd.route, cmd.reason);
+    else canary.apply(cmd, (route) => routeConfig(route).canary);
   };
   return {
     state,
@@ -118,8 +116,7 @@ export function adminActions(
       const rc = routeConfig(route);
       if (!rc.canary) throw new AdminRefusal(409, 'NoCanarySteps', `route "${route}" has no canary steps in the config`);
       const from = canaryStatus(route);
-      if (cluster) cluster.command({ op: 'start', route });
-      else canary.start(route, rc.canary);
+      command({ op: 'start', route });
       return { route, from, to: 'running' };
     },
     pauseCanary(route) {
@@ -140,7 +137,7 @@ export function adminActions(
       routeConfig(route);
       const from = canaryStatus(route);
       command({ op: 'abort', route, reason: 'aborted through the admin API' });
-      return { route, from, to: from === 'running' || from === 'paused' ? 'aborted' : from };
+      return { route, from, to: isActive(from) ? 'aborted' : from };
     },
   };
 }

@@ -1,6 +1,6 @@
 // The canary's judgement with a hand-driven clock: no timers, no traffic, only the rules.
 import { describe, expect, it } from 'vitest';
-import { CanaryController } from './canary-controller.ts';
+import { CanaryController, isActive } from './canary-controller.ts';
 import { canarySchema } from './config-schema.ts';
 
 function harness(overrides: Record<string, unknown> = {}) {
@@ -22,6 +22,23 @@ function harness(overrides: Record<string, unknown> = {}) {
 }
 
 describe('canary controller', () => {
+  it('applies an operator command wherever it lands: start with the steps in force, pause, resume, abort', () => {
+    const h = harness();
+    const configOf = (route: string) => (route === 'r' ? h.config : undefined);
+    h.canary.apply({ op: 'start', route: 'unknown' }, configOf);
+    expect(h.canary.status('unknown')).toBeUndefined();
+    h.canary.apply({ op: 'start', route: 'r' }, configOf);
+    expect([h.canary.status('r'), h.weights]).toEqual(['running', [10]]);
+    h.canary.apply({ op: 'pause', route: 'r' }, configOf);
+    expect(h.canary.status('r')).toBe('paused');
+    expect(isActive(h.canary.status('r'))).toBe(true);
+    h.canary.apply({ op: 'resume', route: 'r' }, configOf);
+    expect(h.canary.status('r')).toBe('running');
+    h.canary.apply({ op: 'abort', route: 'r', reason: 'by hand' }, configOf);
+    expect(h.canary.status('r')).toBe('aborted');
+    expect(isActive(h.canary.status('r'))).toBe(false);
+  });
+
   it('holds a step until both its dwell time and its minimum requests are reached', () => {
     const h = harness();
     h.canary.start('r', h.config);

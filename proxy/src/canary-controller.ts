@@ -46,6 +46,9 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 
 export type CanaryStatus = 'running' | 'paused' | 'completed' | 'rolled-back' | 'aborted';
 
+/** Running or paused: a canary that still owns its route's weight and collects its figures. */
+export const isActive = (status: string | undefined): boolean => status === 'running' || status === 'paused';
+
 export interface CanaryEvent {
   at: string;
   event: 'started' | 'advanced' | 'paused' | 'resumed' | 'completed' | 'rolled-back' | 'aborted';
@@ -137,13 +140,28 @@ export class CanaryController {
   /** Hot path: one finished request on a route with a running (or paused) canary. */
   record(route: string, side: Side, latencyMs: number, isError: boolean): void {
     const rc = this.routes.get(route);
-    if (rc && (rc.status === 'running' || rc.status === 'paused')) rc.windows[side].add(latencyMs, isError);
+    if (rc && isActive(rc.status)) rc.windows[side].add(latencyMs, isError);
+  }
+
+  /**
+   * An operator's command, where this controller is the one that runs the canaries (the process
+   * itself, the cluster's primary or the replica holding the lease). `start` takes the route's
+   * canary steps from `configOf`, the table in force where the command lands.
+   */
+  apply(cmd: CanaryCommand, configOf: (route: string) => CanaryConfig | undefined): void {
+    if (cmd.op === 'abort') this.abort(cmd.route, cmd.reason ?? 'aborted through the admin API');
+    else if (cmd.op === 'pause') this.pause(cmd.route, cmd.reason);
+    else if (cmd.op === 'resume') this.resume(cmd.route, cmd.reason);
+    else {
+      const config = configOf(cmd.route);
+      if (config) this.start(cmd.route, config);
+    }
   }
 
   /** Stops a running or paused canary (someone set the weight by hand, or the route went away). */
   abort(route: string, reason: string): void {
     const rc = this.routes.get(route);
-    if (!rc || (rc.status !== 'running' && rc.status !== 'paused')) return;
+    if (!rc || !isActive(rc.status)) return;
     rc.status = 'aborted';
     rc.pausedAt = undefined;
     this.push(route, rc, { event: 'aborted', weight: rc.config.steps[rc.step]!.weight, reason });

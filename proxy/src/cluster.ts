@@ -10,7 +10,7 @@
 // - rate limits: shared only through Redis (REDIS_URL); in memory each worker has its own buckets.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { CanaryController, type CanaryCommand } from './canary-controller.ts';
+import { CanaryController, isActive, type CanaryCommand } from './canary-controller.ts';
 import { readConfig, readRawConfig, writeConfig } from './config-file.ts';
 import { setWeight } from './config-edit.ts';
 import { startProxy, type ProxyOptions } from './proxy-server.ts';
@@ -47,13 +47,7 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
     else if (msg.t === 'reload-all') broadcast({ t: 'reload' });
     else if (msg.t === 'canary') {
       try {
-        if (msg.op === 'abort') canary.abort(msg.route, msg.reason ?? 'aborted through the admin API');
-        else if (msg.op === 'pause') canary.pause(msg.route, msg.reason);
-        else if (msg.op === 'resume') canary.resume(msg.route, msg.reason);
-        else {
-          const rc = readConfig(opts.configPath).routes.find((r) => r.name === msg.route);
-          if (rc?.canary) canary.start(msg.route, rc.canary);
-        }
+        canary.apply(msg, (route) => readConfig(opts.configPath).routes.find((r) => r.name === route)?.canary);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'canary command failed');
       }
@@ -113,7 +107,7 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
         // Only routes with a running canary are worth the IPC; the primary's state says which.
         reportResult: (route: string, side: Side, ms: number, isError: boolean) => {
           const s = (canaryState as Record<string, { status?: string }>)[route];
-          if (s?.status === 'running' || s?.status === 'paused') batch.push([route, side, ms, isError]);
+          if (isActive(s?.status)) batch.push([route, side, ms, isError]);
         },
         canaryState: () => canaryState,
         canaryCommand: (cmd: CanaryCommand) => send({ t: 'canary', ...cmd }),

@@ -4,7 +4,7 @@
 // results, forward start/abort commands, and show the holder's view. A process that gains the
 // lease carries on from the saved state.
 import type { Logger } from 'pino';
-import type { CanaryCommand, CanaryController, CarriedCanary } from './canary-controller.ts';
+import { isActive, type CanaryCommand, type CanaryController, type CanaryStatus, type CarriedCanary } from './canary-controller.ts';
 import type { ClusterCanary } from './admin-actions.ts';
 import type { RouteTable } from './route-table.ts';
 import type { SharedTable } from './shared-table.ts';
@@ -13,7 +13,7 @@ import type { Side } from './side-assignment.ts';
 const TICK_MS = 100;
 
 export class SharedCanary implements ClusterCanary {
-  private view: Record<string, { status?: string }> = {};
+  private view: Record<string, { status?: CanaryStatus }> = {};
   private batch: [string, Side, number, boolean][] = [];
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
@@ -43,7 +43,7 @@ export class SharedCanary implements ClusterCanary {
   /** Hot path: a finished request; kept only for routes whose canary is running. */
   report(route: string, side: Side, ms: number, isError: boolean): void {
     const status = this.view[route]?.status;
-    if (status === 'running' || status === 'paused') this.batch.push([route, side, ms, isError]);
+    if (isActive(status)) this.batch.push([route, side, ms, isError]);
   }
 
   state(): unknown {
@@ -58,13 +58,7 @@ export class SharedCanary implements ClusterCanary {
   /** A command, on the holder. */
   apply(cmd: CanaryCommand): void {
     try {
-      if (cmd.op === 'abort') this.controller.abort(cmd.route, cmd.reason ?? 'aborted through the admin API');
-      else if (cmd.op === 'pause') this.controller.pause(cmd.route, cmd.reason);
-      else if (cmd.op === 'resume') this.controller.resume(cmd.route, cmd.reason);
-      else {
-        const rc = this.table().config.routes.find((r) => r.name === cmd.route);
-        if (rc?.canary) this.controller.start(cmd.route, rc.canary);
-      }
+      this.controller.apply(cmd, (route) => this.table().config.routes.find((r) => r.name === route)?.canary);
     } catch (err) {
       this.log.error({ err: (err as Error).message, route: cmd.route }, 'canary command failed');
     }
@@ -98,12 +92,12 @@ export class SharedCanary implements ClusterCanary {
           for (const [route, side, ms, isError] of b as [string, Side, number, boolean][]) this.controller.record(route, side, ms, isError);
         }
         this.controller.tick();
-        const view = this.controller.snapshot() as Record<string, { status?: string }>;
+        const view = this.controller.snapshot() as Record<string, { status?: CanaryStatus }>;
         await this.shared.saveCanary(this.controller.exportState(), view);
         this.view = view;
       } else {
         const saved = await this.shared.loadCanary();
-        if (saved) this.view = saved.view as Record<string, { status?: string }>;
+        if (saved) this.view = saved.view as Record<string, { status?: CanaryStatus }>;
       }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'shared canary: tick failed');
