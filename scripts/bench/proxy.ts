@@ -5,12 +5,13 @@
 // upstream on the others (taskset), so the comparison measures the proxies, not the scheduler.
 // Writes the `proxy` section of docs/benchmarks.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 import { table, writeSection } from './report.ts';
 import { freePort } from './harness.ts';
+import { processTree, treeCpuMs } from './proc-figures.ts';
 import { parseConfigText } from '../../proxy/src/config-file.ts';
 import { renderNginx } from '../../proxy/src/export/nginx.ts';
 
@@ -117,23 +118,41 @@ function nginxBinary(): string | undefined {
   return undefined;
 }
 
-async function startNginx(bin: string, port: number, upstreamPort: number): Promise<ChildProcess> {
+/**
+ * nginx from a throwaway prefix with one worker, its default access log (buffered, to /dev/null, as
+ * the proxy's goes to its stdout) and `http` holding `httpBody`; ready once `url` answers.
+ */
+async function startNginxWith(bin: string, o: { what: string; url: string; httpBody: (dir: string) => string; loadModule?: string }): Promise<ChildProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
   writeFileSync(
     join(dir, 'nginx.conf'),
-    `worker_processes 1;
+    `${o.loadModule ? `load_module ${o.loadModule};\n` : ''}worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
-  ${NGINX_ACCESS_LOG}
+  access_log /dev/null combined buffer=64k flush=1s;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+${o.httpBody(dir)}
+}
+`,
+  );
+  const child = startChild(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+  await waitHttp(o.url, o.what);
+  return child;
+}
+
+/** nginx as a plain reverse proxy, the way it is usually set up in front of an app. */
+function startNginx(bin: string, port: number, upstreamPort: number): Promise<ChildProcess> {
+  return startNginxWith(bin, {
+    what: 'nginx',
+    url: `http://127.0.0.1:${port}${PATH}`,
+    httpBody: () => `  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }
   server {
     listen 127.0.0.1:${port};
     location / {
@@ -144,48 +163,24 @@ http {
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme;
     }
-  }
+  }`,
+  });
 }
-`,
-  );
-  const child = startChild(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
-  await waitHttp(`http://127.0.0.1:${port}${PATH}`, 'nginx');
-  return child;
-}
-
-// The proxy writes its access log by default (one JSON line per request, buffered, to its stdout:
-// /dev/null here), so nginx writes its own default one too, buffered, to the same place.
-const NGINX_ACCESS_LOG = 'access_log /dev/null combined buffer=64k flush=1s;';
 
 const NJS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
 
 /** The same route table the strangler proxy is benched with, run by nginx through `export nginx`. */
-async function startExportedNginx(bin: string, port: number, upstreamPort: number): Promise<ChildProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-export-'));
+function startExportedNginx(bin: string, port: number, upstreamPort: number): Promise<ChildProcess> {
   const config = parseConfigText(benchRouteTable(upstreamPort));
-  writeFileSync(join(dir, 'strangler.conf'), renderNginx(config, { listen: `127.0.0.1:${port}`, keepalive: 128 }));
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `load_module ${NJS_MODULE};
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  ${NGINX_ACCESS_LOG}
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/strangler.conf;
-}
-`,
-  );
-  const child = startChild(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
-  await waitHttp(`http://127.0.0.1:${port}${PATH}`, 'nginx driven by the export');
-  return child;
+  return startNginxWith(bin, {
+    what: 'nginx driven by the export',
+    url: `http://127.0.0.1:${port}${PATH}`,
+    loadModule: NJS_MODULE,
+    httpBody: (dir) => {
+      writeFileSync(join(dir, 'strangler.conf'), renderNginx(config, { listen: `127.0.0.1:${port}`, keepalive: 128 }));
+      return `  include ${dir}/strangler.conf;`;
+    },
+  });
 }
 
 /**
@@ -228,22 +223,6 @@ interface Throughput {
   errors: number;
 }
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** A process and all its descendants (nginx's master and worker, the proxy's primary and worker). */
-function processTree(pid: number): number[] {
-  const out = [pid];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) out.push(...processTree(Number(child)));
-    }
-  } catch {
-    // gone, or no /proc
-  }
-  return out;
-}
-
 // In the latency pass every process of the measurement (each proxy's, the upstream, this probe and
 // the load generators it starts) runs at this nice level, all alike: on a core shared with other people's CPU-bound work, a
 // proxy woken by a request otherwise waits out their time slices (tens of ms at p99), which
@@ -252,25 +231,6 @@ const LATENCY_NICE = Number(process.env.BENCH_LATENCY_NICE ?? -5);
 const canRenice = process.getuid?.() === 0 && LATENCY_NICE !== 0 && spawnSync('renice', ['--version'], { stdio: 'ignore' }).status === 0;
 function renice(pids: number[], level: number): void {
   if (canRenice && pids.length) spawnSync('renice', ['-n', String(level), '-p', ...pids.map(String)], { stdio: 'ignore' });
-}
-
-/**
- * CPU time (ms, user + system) used so far by a process and all its descendants (nginx's master and
- * worker, the proxy's primary and worker), from /proc. Undefined where /proc is not there.
- */
-function treeCpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let ticks = Number(fields[11]) + Number(fields[12]);
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) ticks += ((treeCpuMs(Number(child)) ?? 0) * CLOCK_TICKS) / 1000;
-    }
-    return (ticks * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
 }
 
 const AUTOCANNON = resolve(root, 'node_modules/autocannon/autocannon.js');

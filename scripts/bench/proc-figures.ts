@@ -1,0 +1,39 @@
+// What a bench reads about a process from Linux's /proc: its CPU time and its descendants. Every
+// figure is undefined where /proc is not there (or the process is gone).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+// /proc/<pid>/stat counts CPU time in clock ticks (USER_HZ, 100 on Linux).
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU time (ms, user + system) the process has used so far, all its threads included. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count fields from its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and all its descendants (nginx's master and worker, the proxy's primary and worker). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) out.push(...processTree(Number(child)));
+    }
+  } catch {
+    // gone, or no /proc
+  }
+  return out;
+}
+
+/** CPU time (ms) used so far by a process and all its descendants. */
+export function treeCpuMs(pid: number): number | undefined {
+  if (processCpuMs(pid) === undefined) return undefined;
+  return processTree(pid).reduce((sum, p) => sum + (processCpuMs(p) ?? 0), 0);
+}
