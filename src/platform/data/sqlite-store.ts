@@ -65,7 +65,10 @@ export function openSqliteStore<T extends Record<string, unknown>>(
 
   function transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R> {
     if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-    return committer.run(() => inside.run(true, () => fn(writeDb)));
+    const done = committer.run(() => inside.run(true, () => fn(writeDb)));
+    // Until a commit writes to the WAL there is nothing to checkpoint in the background.
+    if (checkpoints.waiting) void done.then(checkpoints.committed, checkpoints.committed);
+    return done;
   }
 
   return {

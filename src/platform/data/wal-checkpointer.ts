@@ -4,9 +4,13 @@
 // one worker thread per process instead, which checkpoints with a connection of its own. The
 // writer keeps a far higher automatic threshold of its own, so the WAL stays bounded even if the
 // worker falls behind or is gone.
+// The worker starts with the first commit that writes to a WAL, not when a store opens: a thread
+// is a Node isolate of its own (~10 MB resident), and a process that has only read so far (a warm
+// start, whose seeding finds its rows there; a read-mostly service) has no WAL to checkpoint.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { walState } from './wal-state.ts';
 
 /** How often the worker looks for WAL written since its last checkpoint. */
 const INTERVAL_MS = 100;
@@ -24,14 +28,14 @@ let worker: Worker | undefined;
 let nextId = 0;
 const replies = new Map<number, (error?: string) => void>();
 
-function ask(w: Worker, op: 'watch' | 'forget', file: string): Promise<void> {
+function ask(w: Worker, op: 'watch' | 'forget', file: string, seen?: string): Promise<void> {
   const id = ++nextId;
   // Held while a reply is awaited: a process whose last act is closing a store must not exit
   // before the worker answers.
   w.ref();
   return new Promise((resolve, reject) => {
     replies.set(id, (error) => (error ? reject(new Error(error)) : resolve()));
-    w.postMessage({ op, file, id });
+    w.postMessage({ op, file, id, seen });
   });
 }
 
@@ -67,20 +71,44 @@ function start(): Worker {
 }
 
 export interface BackgroundCheckpoints {
-  /** Resolves once the worker has closed its connection to the file. */
+  /** True until a commit has written to the WAL: until then each commit should be reported. */
+  readonly waiting: boolean;
+  /** Reports a settled commit: the first that wrote to the WAL starts watching the file. */
+  committed(): void;
+  /** Resolves once the worker has closed its connection to the file; later commits start nothing. */
   stop(): Promise<void>;
 }
 
+/** Whether the worker thread is running: for tests, which prove it waits for a write. */
+export function checkpointWorkerRunning(): boolean {
+  return worker !== undefined;
+}
+
+/** Background checkpoints for `file`, whose writer connection is open (in WAL mode). */
 export function checkpointInBackground(file: string): BackgroundCheckpoints {
-  worker ??= start();
-  const w = worker;
-  const watching = ask(w, 'watch', file).catch((err: Error) =>
-    process.emitWarning(`SQLite background checkpoints unavailable for ${file} (${err.message}); its commits checkpoint by themselves past ${WRITER_FALLBACK_PAGES} pages`),
-  );
-  return {
+  const atOpen = walState(file);
+  let watching: { w: Worker; answered: Promise<void> } | undefined;
+  let stopped = false;
+  const checkpoints = {
+    get waiting() {
+      return watching === undefined && !stopped;
+    },
+    committed() {
+      if (!checkpoints.waiting || walState(file) === atOpen) return;
+      worker ??= start();
+      const w = worker;
+      const answered = ask(w, 'watch', file, atOpen).catch((err: Error) =>
+        process.emitWarning(`SQLite background checkpoints unavailable for ${file} (${err.message}); its commits checkpoint by themselves past ${WRITER_FALLBACK_PAGES} pages`),
+      );
+      watching = { w, answered };
+    },
     async stop() {
-      await watching;
+      stopped = true;
+      if (!watching) return;
+      const { w, answered } = watching;
+      await answered;
       if (worker === w) await ask(w, 'forget', file).catch(() => {});
     },
   };
+  return checkpoints;
 }
