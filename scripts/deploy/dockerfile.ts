@@ -3,6 +3,7 @@
 // stage that bundles the deployable (scripts/build-deployable.ts), then a runtime stage with the
 // bundle, its migrations and the one package a bundle cannot hold, run by an unprivileged user.
 import { entryFile } from '../extract-bundle.ts';
+import { RUNTIME_FLAGS } from './runtime-flags.ts';
 import type { Deployable } from './split-system.ts';
 
 /** Pinned by major version and Debian release; pin a digest in your own registry if you need more. */
@@ -52,6 +53,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.${portVar} + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM: readiness goes down, in-flight requests finish, then the process exits 0.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/${entryFile(kind)}"]
+CMD [${['node', ...(kind === 'proxy' ? [] : RUNTIME_FLAGS), `dist/${entryFile(kind)}`].map((a) => JSON.stringify(a)).join(', ')}]
 `;
 }

@@ -6,6 +6,7 @@
 // settings — the module's role and the variable its password comes from.
 import { moduleRole, rolePrefix } from '../../src/platform/data/module-roles.ts';
 import { passwordVariable } from './split-system.ts';
+import { RUNTIME_FLAGS } from './runtime-flags.ts';
 
 export interface ServiceEnvOptions {
   module: string;
@@ -41,7 +42,7 @@ export function serviceEnvFile(o: ServiceEnvOptions): string {
   return `# Environment of the ${o.module} service run by hand, written once by npm run extract: yours to edit,
 # never rewritten (a later extract tells you where it differs from what it would write then).
 # Use: set -a; . deploy/${o.module}/${o.module}.env; set +a; npm run service -- ${o.module}
-#  or: node deploy/${o.module}/dist/service.mjs (a copy of deploy/${o.module} runs anywhere after npm install in it)
+#  or: node ${RUNTIME_FLAGS.join(' ')} deploy/${o.module}/dist/service.mjs (a copy of deploy/${o.module} runs anywhere after npm install in it)
 SERVICE_MODULE=${o.module}
 # Public REST routes on PORT; contracts, /metrics and admin routes on INTERNAL_PORT, the address
 # the topology gives ${o.module} (other deployables call it there).

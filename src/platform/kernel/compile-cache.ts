@@ -4,7 +4,9 @@
 // warm start's CPU time). Entries are keyed by the file's content and Node's version, so a
 // changed file is compiled afresh. The cache lives in NODE_COMPILE_CACHE if set, else in the OS
 // temp dir; a cache that cannot be written only costs the saving. Measured in docs/benchmarks.md
-// (kernel section).
+// (kernel section). `npm start` and `npm run service` turn it on earlier still, before the entry
+// file is read (compile-cache-preload.mjs); this hook then finds it on, and covers a plain
+// `node src/main.ts`.
 import { constants, enableCompileCache } from 'node:module';
 import { markStartupHook } from './startup-hooks.ts';
 
