@@ -7,11 +7,10 @@ import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { TokenVerifier } from '../auth/jwt.ts';
 import { authenticate } from '../auth/caller.ts';
-import { requestContext } from '../http/request-context.ts';
-import { observe } from '../http/observe.ts';
+import { edge as edgeMiddleware } from '../http/edge.ts';
+import { weakEtag } from '../http/weak-etag.ts';
 import { requireJsonBody } from '../http/require-json.ts';
 import { jsonBody } from '../http/json-body.ts';
-import { refuseMalformedPaths } from '../http/path-guard.ts';
 import { notFoundHandler, problemHandler } from '../http/problem.ts';
 import { healthRoutes, type HealthState, type ReadinessCheck } from '../http/health.ts';
 import { declaredRoutes } from '../http/route.ts';
@@ -28,7 +27,7 @@ export interface Edge {
   verifier: TokenVerifier;
 }
 
-/** What every listener does first: draining marks, request ids, well-formed paths, metrics and logs, probes. */
+/** What every listener does first (edge.ts: draining marks, request ids, spans, well-formed paths, metrics and logs), then the probes. */
 export function baseApp(edge: Edge): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -36,15 +35,11 @@ export function baseApp(edge: Edge): Express {
   app.set('query parser', 'simple');
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
-  // While draining, every answer closes its connection so keep-alive clients move elsewhere.
-  app.use((_req, res, next) => {
-    if (edge.health.draining) res.setHeader('Connection', 'close');
-    next();
-  });
-  app.use(requestContext);
-  app.use(refuseMalformedPaths);
-  app.use(observe(edge.logger, edge.metrics));
-  app.use(healthRoutes(edge.health, edge.readiness));
+  app.set('etag', weakEtag);
+  app.use(edgeMiddleware({ logger: edge.logger, figures: edge.metrics.http, health: edge.health }));
+  // The probes' router is tried only for their paths, not matched against every request.
+  const probes = healthRoutes(edge.health, edge.readiness);
+  app.use((req, res, next) => (req.path.startsWith('/health/') ? probes(req, res, next) : next()));
   return app;
 }
 

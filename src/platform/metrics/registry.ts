@@ -1,11 +1,11 @@
 // One Prometheus registry per running app, so two apps in one test process never share counters.
 import { Counter, Histogram, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HttpFigures } from './http-figures.ts';
 
 export interface Metrics {
   registry: Registry;
-  httpRequests: Counter<'method' | 'route' | 'status'>;
-  httpDuration: Histogram<'method' | 'route' | 'status'>;
-  httpInFlight: Gauge<never>;
+  /** http_requests_total, http_request_duration_seconds and http_requests_in_flight (by method, route, status). */
+  http: HttpFigures;
   contractCalls: Histogram<'contract' | 'operation' | 'binding' | 'outcome'>;
   counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L>;
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect?: (this: Gauge<L>) => void | Promise<void>): Gauge<L>;
@@ -29,9 +29,7 @@ export function createMetrics(defaultLabels: Record<string, string> = {}): Metri
     new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
   return {
     registry,
-    httpRequests: counter('http_requests_total', 'HTTP requests by route and status', ['method', 'route', 'status']),
-    httpDuration: histogram('http_request_duration_seconds', 'HTTP request latency by route', ['method', 'route', 'status']),
-    httpInFlight: gauge('http_requests_in_flight', 'Requests received and not yet answered', []),
+    http: new HttpFigures(registry, latencyBuckets),
     contractCalls: histogram('contract_call_duration_seconds', 'Contract call latency by binding', ['contract', 'operation', 'binding', 'outcome']),
     counter,
     gauge,

@@ -17,7 +17,9 @@ export interface ProductFilter {
 
 export function productQueries(store: ModuleStore<CatalogTables>) {
   const p = store.tables.products;
-  const bySku = preparedRead<Product>(store as unknown as ModuleStore, 'catalog_product_by_sku', (db) => db.select().from(p).where(eq(p.sku, sql.placeholder('sku'))).limit(1));
+  // No LIMIT: sku is the primary key, so at most one row matches, and on SQLite a bound `LIMIT ?`
+  // doubled the statement's cost (about a sixth of the lookup's CPU under load).
+  const bySku = preparedRead<Product>(store as unknown as ModuleStore, 'catalog_product_by_sku', (db) => db.select().from(p).where(eq(p.sku, sql.placeholder('sku'))));
   return {
     async findBySku(db: Db, sku: string): Promise<Product | undefined> {
       // The store's read handle runs the statement prepared once; a unit of work's transaction builds its own.
