@@ -17,6 +17,7 @@ import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
 import { percentile, waitReady } from './harness.ts';
 import { checkOrdersRun } from './orders-checks.ts';
+import { treeCpuMs } from './proc-figures.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 2000);
@@ -24,8 +25,28 @@ const ORDERS = Number(process.env.BENCH_ORDERS ?? 2000);
 // orders: a machine that gets busier or quieter during the run weighs on every case alike.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
+// The first orders a fresh process serves pay for its warm-up (code compiled, statements
+// prepared, caches filled): the warm p99 leaves out each process's first WARM_UP orders.
+const WARM_UP = 64;
+// BENCH_ORDERS_TIMELINE=1: orders confirmed and the slowest of them per second, on stderr, to see
+// when in a run the tail happens (warm-up, a checkpoint, a neighbour's burst).
+const TIMELINE = process.env.BENCH_ORDERS_TIMELINE === '1';
 
-interface Result { name: string; confirmed: number; cancelled: number; seconds: number; p50: number; p99: number; latencies: number[] }
+interface Result {
+  name: string;
+  confirmed: number;
+  cancelled: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  /** p99 without each process's first WARM_UP orders. */
+  p99Warm: number;
+  /** CPU time of every process of the topology (user + system) per order placed. */
+  cpuMsPerOrder: number;
+  latencies: number[];
+  warm: number[];
+  cpuMs: number;
+}
 
 const rate = (r: Result) => r.confirmed / r.seconds;
 // Request logs at info, as in production: written (to /dev/null) and paid for; errors still show.
@@ -58,8 +79,12 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   const base = `http://127.0.0.1:${port}`;
   let sku = '';
   const latencies: number[] = [];
+  /** When each confirmation came, in ms since the load started, in order: for the warm-up cut and the timeline. */
+  const confirmedAt: number[] = [];
   let cancelled = 0;
   let seconds = 0;
+  let cpuMs = 0;
+  const cpuNow = () => children.reduce((sum, c) => sum + (treeCpuMs(c.pid!) ?? 0), 0);
   try {
     await waitReady(base);
     const admin = { authorization: `Bearer ${await mintToken({ sub: 'bench-admin', scopes: ['admin'], secret: BENCH_JWT_SECRET })}`, 'content-type': 'application/json' };
@@ -71,6 +96,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     if (!stocked.ok) throw new Error(`restock failed: ${stocked.status} ${await stocked.text()}`);
     const customers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mintToken({ sub: `bench-${i}`, secret: BENCH_JWT_SECRET })));
     let next = 0;
+    const cpuBefore = cpuNow();
     const started = performance.now();
     await Promise.all(
       customers.map(async (token) => {
@@ -86,7 +112,9 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
             if (polls > 30) throw new Error(`order ${id} still PENDING after ${polls} long-polls`);
             const o = (await (await fetch(`${base}/api/v2/orders/${id}?waitSeconds=10`, { headers: h })).json()) as { state: { code: string } };
             if (o.state.code === 'CONFIRMED') {
-              latencies.push(performance.now() - t0);
+              const now = performance.now();
+              latencies.push(now - t0);
+              confirmedAt.push(now - started);
               break;
             }
             if (o.state.code === 'CANCELLED') {
@@ -98,6 +126,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
       }),
     );
     seconds = (performance.now() - started) / 1000;
+    cpuMs = cpuNow() - cpuBefore;
   } finally {
     for (const child of children.reverse()) {
       child.kill('SIGTERM');
@@ -107,12 +136,30 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   // The figure counts only if the stores agree with what the clients saw.
   const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length);
   if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
-  return summary(name, latencies, cancelled, seconds);
+  if (TIMELINE) printTimeline(name, latencies, confirmedAt);
+  return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs);
 }
 
-function summary(name: string, latencies: number[], cancelled: number, seconds: number): Result {
+function printTimeline(name: string, latencies: number[], confirmedAt: number[]): void {
+  const perSecond = new Map<number, number[]>();
+  confirmedAt.forEach((at, i) => {
+    const second = Math.floor(at / 1000);
+    perSecond.set(second, [...(perSecond.get(second) ?? []), latencies[i]!]);
+  });
+  console.error(`timeline ${name}`);
+  for (const [second, ls] of [...perSecond].sort((a, b) => a[0] - b[0])) {
+    console.error(`  ${String(second).padStart(3)} s  ${String(ls.length).padStart(5)} confirmed  max ${Math.max(...ls).toFixed(0)} ms`);
+  }
+}
+
+function summary(name: string, latencies: number[], warm: number[], cancelled: number, seconds: number, cpuMs: number): Result {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { name, confirmed: latencies.length, cancelled, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), latencies };
+  const sortedWarm = [...warm].sort((a, b) => a - b);
+  const placed = latencies.length + cancelled;
+  return {
+    name, confirmed: latencies.length, cancelled, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p99Warm: percentile(sortedWarm, 99),
+    cpuMsPerOrder: cpuMs / placed, latencies, warm, cpuMs,
+  };
 }
 
 export async function run(): Promise<void> {
@@ -137,7 +184,7 @@ export async function run(): Promise<void> {
     if (only?.length) {
       const partial = [];
       for (const [key, go] of cases) if (only.includes(key)) partial.push(await go());
-      console.table(partial.map(({ latencies, ...r }) => r));
+      console.table(partial.map(({ latencies, warm, ...r }) => r));
       return;
     }
     const rounds = new Map<string, Result[]>(cases.map(([key]) => [key, []]));
@@ -146,9 +193,10 @@ export async function run(): Promise<void> {
     }
     const results = cases.map(([key]) => {
       const rs = rounds.get(key)!;
-      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.reduce((n, x) => n + x.cancelled, 0), rs.reduce((n, x) => n + x.seconds, 0));
+      const sum = (f: (x: Result) => number) => rs.reduce((n, x) => n + f(x), 0);
+      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.flatMap((x) => x.warm), sum((x) => x.cancelled), sum((x) => x.seconds), sum((x) => x.cpuMs));
     });
-    const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1)]);
+    const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1), r.p99Warm.toFixed(1), r.cpuMsPerOrder.toFixed(2)]);
     writeSection(
       'orders',
       `## Order placement, POST to CONFIRMED (\`npm run bench -- orders\`)
@@ -165,7 +213,12 @@ CANCELLED with a listed reason, every saga done, stock on hand = start − confi
 each confirmed order's reservation committed, one capture per confirmed order, every other capture refunded,
 payments net = confirmed totals. A failed check fails the bench and writes nothing.
 
-${table(['topology', 'orders confirmed', 'cancelled', 'orders/s', 'p50 ms', 'p99 ms'], rows)}
+${table(['topology', 'orders confirmed', 'cancelled', 'orders/s', 'p50 ms', 'p99 ms', `p99 ms after warm-up`, 'CPU ms per order'], rows)}
+
+"After warm-up" leaves out the first ${WARM_UP} orders each process of a round served (code still being
+compiled, statements prepared). CPU ms per order is the CPU time (user + system, from \`/proc\`) of every
+process of the topology over the load, divided by the orders placed: unlike orders/s it hardly moves
+when the machine is shared.
 
 Throughput relative to the embedded default: extracted **${(rate(results[1]!) / rate(results[0]!)).toFixed(2)}**, Postgres + BullMQ **${(rate(results[2]!) / rate(results[0]!)).toFixed(2)}**.
 
@@ -187,7 +240,7 @@ same work over three processes (two cores), and pays an HTTP hop for each of the
 On a machine shared with other work the ratios move from run to run: the extracted row's three processes
 get a larger share of the cores than one process does, which flatters it.`,
     );
-    console.table(results.map(({ latencies, ...r }) => r));
+    console.table(results.map(({ latencies, warm, ...r }) => r));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     await admin.end();

@@ -13,6 +13,7 @@ import { orderWatchers } from './app/order-watchers.ts';
 import { projectOrderEvent } from './app/history-projector.ts';
 import { rebuildHistory } from './app/order-history.ts';
 import { ordersRoutes } from './http/routes.ts';
+import { orderStatements } from './db/order-writes.ts';
 
 export default defineModule({
   manifest: ordersManifest,
@@ -46,6 +47,7 @@ export default defineModule({
     let runner: ReturnType<typeof sagaRunner> | undefined;
     const deps: OrdersDeps = {
       store: ctx.store,
+      statements: orderStatements(ctx.store),
       unitOfWork: ctx.unitOfWork,
       catalog: ctx.contract(catalogContract),
       inventory: ctx.contract(inventoryContract),
@@ -67,18 +69,18 @@ export default defineModule({
       watchers: orderWatchers(Math.max(s.SAGA_POLL_MS, 1000)),
     };
     runner = sagaRunner(deps, { driveOnCommit: s.SAGA_DRIVE_ON_COMMIT === 'true' });
-    const project = on(OrderPlaced, (_p, uow, envelope) => projectOrderEvent(uow.db, ctx.store.tables, envelope));
+    const project = on(OrderPlaced, (_p, uow, envelope) => projectOrderEvent(uow.db, deps.statements, envelope));
     return {
       routes: ordersRoutes(deps, ctx.config.IDEMPOTENCY_TTL_SECONDS),
       subscriptions: [
         project,
         // Settled by whichever instance drove the saga: wake this one's waiting requests too.
         on(OrderConfirmed, async (p, uow, envelope) => {
-          await projectOrderEvent(uow.db, ctx.store.tables, envelope);
+          await projectOrderEvent(uow.db, deps.statements, envelope);
           deps.watchers.changed(p.orderId);
         }),
         on(OrderCancelled, async (p, uow, envelope) => {
-          await projectOrderEvent(uow.db, ctx.store.tables, envelope);
+          await projectOrderEvent(uow.db, deps.statements, envelope);
           deps.watchers.changed(p.orderId);
         }),
       ],

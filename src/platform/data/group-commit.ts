@@ -1,12 +1,17 @@
 // Group commit for a SQLite writer connection. Units of work on one module store run one after
-// another (there is one writer), and committing each alone costs a WAL append per unit. Units
-// that queue up while one runs are instead run back to back inside one transaction, each in its
-// own SAVEPOINT (but the first: it has nothing before it to protect), and committed together:
+// another (there is one writer), and committing each alone costs a BEGIN, a COMMIT and a WAL
+// append per unit. A group starts at the end of the event-loop turn that queued its first unit
+// (setImmediate), so every unit started in that turn (requests parsed together, a relay batch
+// delivered at once) and those that queue while it runs share one transaction, each in its own
+// SAVEPOINT (but the first: it has nothing before it to protect), and are committed together:
 // - a unit that throws is rolled back alone (to its savepoint, or the whole transaction if it
 //   was the first); the others are unaffected;
-// - a unit's promise settles only after the COMMIT that made it durable (or the failure that
-//   lost it), so a caller never acts on work that could still vanish;
-// - when nothing is waiting the group is one unit and commits at once: no added latency idle;
+// - every unit's promise, failed or not, settles only once the transaction has ended: a success
+//   after the COMMIT that made it durable (or the failure that lost it), so a caller never acts on
+//   work that could still vanish; a failure after the group's end too, so whatever the caller
+//   does about it (a retry, a dead letter) is never read back by, nor mixed into, the
+//   transaction still open;
+// - the wait for the turn's end is one trip through the event loop (no timer): nothing idles;
 // - a group is capped in units and in time so another process sharing the file (a module that is
 //   migrating runs in the monolith and as a service) is not kept from the write lock for long.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -65,7 +70,7 @@ export class GroupCommitter {
         this.active = true;
         // group() settles every unit itself; nothing is expected to escape, but if it does it
         // must not become an unhandled rejection that takes the process down.
-        this.draining = this.drain().catch(() => undefined);
+        this.draining = new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() => this.drain()).catch(() => undefined);
       }
     });
   }
@@ -94,10 +99,15 @@ export class GroupCommitter {
       return;
     }
     const done: [Unit, unknown][] = [];
+    // Units that failed and were rolled back alone: told only once the transaction has ended.
+    const failed: [Unit, unknown][] = [];
+    const settleFailed = () => {
+      for (const [u, err] of failed) u.reject(err);
+    };
     let current: Unit | undefined;
     try {
       const started = performance.now();
-      while (this.queue.length > 0 && done.length < this.maxUnits && performance.now() - started < this.maxMs) {
+      while (this.queue.length > 0 && done.length + failed.length < this.maxUnits && performance.now() - started < this.maxMs) {
         current = this.queue.shift()!;
         // Until a unit has succeeded there is nothing in the transaction to protect: a failure
         // rolls the whole of it back and the next group begins afresh. That spares the savepoint
@@ -108,13 +118,15 @@ export class GroupCommitter {
         try {
           value = await current.fn();
         } catch (err) {
-          const unit = current;
+          failed.push([current, err]);
           current = undefined;
-          unit.reject(err);
-          if (!this.writer.inTransaction) return this.lost(done, err);
+          if (!this.writer.inTransaction) {
+            this.lost(done, err);
+            return settleFailed();
+          }
           if (alone) {
             st.rollback.run();
-            return;
+            return settleFailed();
           }
           st.rollbackTo.run();
           st.release.run();
@@ -122,7 +134,10 @@ export class GroupCommitter {
         }
         // Some errors (disk full, I/O) make SQLite roll back the whole transaction, and a unit may
         // have caught one and returned: then nothing it or those before it wrote is there.
-        if (!this.writer.inTransaction) return this.lost([...done, [current, value]], new Error('the transaction ended inside the unit of work'));
+        if (!this.writer.inTransaction) {
+          this.lost([...done, [current, value]], new Error('the transaction ended inside the unit of work'));
+          return settleFailed();
+        }
         if (!alone) st.release.run();
         done.push([current, value]);
         current = undefined;
@@ -133,9 +148,10 @@ export class GroupCommitter {
       if (this.writer.inTransaction) st.rollback.run();
       current?.reject(err);
       for (const [u] of done) u.reject(err);
-      return;
+      return settleFailed();
     }
     for (const [u, value] of done) u.resolve(value);
+    settleFailed();
   }
 
   private lost(units: [Unit, unknown][], cause: unknown): void {

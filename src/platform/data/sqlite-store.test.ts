@@ -110,6 +110,45 @@ describe('SQLite unit of work', () => {
     await s.close();
   });
 
+  it('runs the units started in one event-loop turn in one transaction, with no unit holding it open', async () => {
+    const s = await store();
+    // Warm: a cold first statement can outlast the group's time cap on a busy machine.
+    await s.transaction(async (tx) => tx.select({ n: count() }).from(s.tables.products));
+    const seen: string[] = [];
+    const units = ['A', 'B', 'C'].map((sku) =>
+      s.transaction(async (tx) => {
+        await tx.insert(s.tables.products).values(row(sku));
+        seen.push(`${sku}: tx sees ${(await tx.select({ n: count() }).from(s.tables.products))[0]!.n}, readers see ${(await s.db.select({ n: count() }).from(s.tables.products))[0]!.n}`);
+      }),
+    );
+    await Promise.all(units);
+    expect(seen).toEqual(['A: tx sees 1, readers see 0', 'B: tx sees 2, readers see 0', 'C: tx sees 3, readers see 0']);
+    await s.close();
+  });
+
+  it('tells a unit that failed in a shared transaction only once that transaction has ended, and the others kept their writes', async () => {
+    const s = await store();
+    const count3 = async () => (await s.db.select({ n: count() }).from(s.tables.products))[0]!.n;
+    let readersAtRejection = -1;
+    const ok1 = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('OK1')));
+    const failing = s
+      .transaction(async (tx) => {
+        await tx.insert(s.tables.products).values(row('HALF'));
+        throw new Error('fails midway');
+      })
+      .catch(async (err: Error) => {
+        // The committed rows of its neighbours are visible: the transaction is over.
+        readersAtRejection = await count3();
+        return err.message;
+      });
+    const ok2 = s.transaction(async (tx) => tx.insert(s.tables.products).values(row('OK2')));
+    expect(await Promise.all([ok1, failing, ok2]).then((r) => r[1])).toBe('fails midway');
+    expect(readersAtRejection).toBe(2);
+    const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products).orderBy(s.tables.products.sku);
+    expect(rows).toEqual([{ sku: 'OK1' }, { sku: 'OK2' }]);
+    await s.close();
+  });
+
   it('rolls back only the unit that failed in a shared commit', async () => {
     const s = await store();
     const { gate, release } = gated();

@@ -1,4 +1,3 @@
-import { eq } from 'drizzle-orm';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import { NotFound } from '../../../platform/errors/domain-error.ts';
 import type { OrdersDeps } from './orders-deps.ts';
@@ -15,7 +14,7 @@ export async function getOrder(deps: OrdersDeps, id: string, waitMs = 0): Promis
   for (;;) {
     const watch = waitMs > 0 ? deps.watchers.watch(id) : undefined;
     try {
-      const [order] = await deps.store.db.select().from(deps.store.tables.orders).where(eq(deps.store.tables.orders.id, id)).limit(1);
+      const [order] = await deps.statements.orderById(id);
       if (!order || (order.customerId !== caller.sub && !caller.scopes.includes('admin'))) throw new NotFound(`No order ${id}`);
       const left = deadline - Date.now();
       if (!watch || order.status !== 'PENDING' || left <= 0 || deps.watchers.closed) return order;

@@ -2,11 +2,10 @@
 // (the inbox) and out-of-order arrival: one upsert per event, merged in SQL so that a terminal
 // status is never overwritten by PENDING, each event fills only what it knows, and the newest
 // timestamp wins. A single statement also means concurrent deliveries cannot race on the row.
-import { sql } from 'drizzle-orm';
 import type { Db } from '../../../platform/data/module-store.ts';
 import type { EventEnvelope } from '../../../platform/bus/envelope.ts';
 import type { OrderStatus } from '../domain/order.ts';
-import type { OrdersTables } from '../db/schema.ts';
+import type { OrderStatements } from '../db/order-writes.ts';
 
 type Payload = {
   orderId: string;
@@ -22,35 +21,23 @@ const statusOf: Record<string, OrderStatus> = { OrderPlaced: 'PENDING', OrderCon
 
 export const projectedEvents = Object.keys(statusOf);
 
-const excluded = (column: string) => sql.raw(`excluded.${column}`);
-
-export async function projectOrderEvent(db: Db, t: OrdersTables, envelope: Pick<EventEnvelope, 'type' | 'occurredAt' | 'payload'>): Promise<void> {
+/**
+ * Merges one event into the history row (the upsert is orders' `projectHistory` statement, built
+ * once: order-writes.ts).
+ */
+export async function projectOrderEvent(db: Db, statements: Pick<OrderStatements, 'projectHistory'>, envelope: Pick<EventEnvelope, 'type' | 'occurredAt' | 'payload'>): Promise<void> {
   const status = statusOf[envelope.type];
   if (!status) return;
   const p = envelope.payload as Payload;
-  const h = t.history;
-  await db
-    .insert(h)
-    .values({
-      orderId: p.orderId,
-      customerId: p.customerId,
-      status,
-      reason: status === 'CANCELLED' ? (p.reason ?? null) : null,
-      itemCount: p.lines ? p.lines.reduce((n, l) => n + l.quantity, 0) : null,
-      totalMinor: p.totalMinor,
-      currency: p.currency,
-      placedAt: p.placedAt ? new Date(p.placedAt) : null,
-      updatedAt: new Date(envelope.occurredAt),
-    })
-    .onConflictDoUpdate({
-      target: h.orderId,
-      set: {
-        // A final status (CONFIRMED, CANCELLED) is never moved back to PENDING.
-        status: sql`case when ${h.status} = 'PENDING' then ${excluded('status')} else ${h.status} end`,
-        reason: sql`coalesce(${excluded('reason')}, ${h.reason})`,
-        itemCount: sql`coalesce(${excluded('item_count')}, ${h.itemCount})`,
-        placedAt: sql`coalesce(${h.placedAt}, ${excluded('placed_at')})`,
-        updatedAt: sql`case when ${excluded('updated_at')} > ${h.updatedAt} then ${excluded('updated_at')} else ${h.updatedAt} end`,
-      },
-    });
+  await statements.projectHistory.run(db, {
+    orderId: p.orderId,
+    customerId: p.customerId,
+    status,
+    reason: status === 'CANCELLED' ? (p.reason ?? null) : null,
+    itemCount: p.lines ? p.lines.reduce((n, l) => n + l.quantity, 0) : null,
+    totalMinor: p.totalMinor,
+    currency: p.currency,
+    placedAt: p.placedAt ? new Date(p.placedAt) : null,
+    updatedAt: new Date(envelope.occurredAt),
+  });
 }

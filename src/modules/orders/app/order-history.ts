@@ -3,6 +3,7 @@ import { requireCaller } from '../../../platform/auth/caller.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { OrdersTables } from '../db/schema.ts';
 import { projectOrderEvent, projectedEvents } from './history-projector.ts';
+import { orderStatements } from '../db/order-writes.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 
 /** The customer's orders, from the read model — never from the write model. */
@@ -32,6 +33,7 @@ export async function listMyOrders(deps: OrdersDeps, limit: number) {
  */
 export async function rebuildHistory(store: ModuleStore<OrdersTables>, batchSize = 500): Promise<number> {
   const { history, outbox } = store.tables;
+  const statements = orderStatements(store);
   await store.transaction((tx) => tx.delete(history));
   const types = projectedEvents.map((t) => `${t}.v1`);
   let after = 0;
@@ -45,7 +47,7 @@ export async function rebuildHistory(store: ModuleStore<OrdersTables>, batchSize
       .limit(batchSize);
     if (batch.length === 0) return replayed;
     await store.transaction(async (tx) => {
-      for (const { envelope } of batch) await projectOrderEvent(tx, store.tables, envelope);
+      for (const { envelope } of batch) await projectOrderEvent(tx, statements, envelope);
     });
     after = batch[batch.length - 1]!.seq;
     replayed += batch.length;

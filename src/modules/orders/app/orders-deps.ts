@@ -9,6 +9,7 @@ import type { inventoryContract } from '../../inventory/index.ts';
 import type { paymentsContract } from '../../payments/index.ts';
 import type { OrderRecord, OrdersTables, SagaRow } from '../db/schema.ts';
 import type { OrderWatchers } from './order-watchers.ts';
+import type { OrderStatements } from '../db/order-writes.ts';
 
 /** How placement hands a new saga to the runner (saga-runner.ts). */
 export interface SagaHandOver {
@@ -30,6 +31,8 @@ export interface SagaHandOver {
 
 export interface OrdersDeps {
   store: ModuleStore<OrdersTables>;
+  /** The statements of the order path, built once. */
+  statements: OrderStatements;
   unitOfWork: RunUnitOfWork;
   catalog: ContractApi<typeof catalogContract>;
   inventory: ContractApi<typeof inventoryContract>;

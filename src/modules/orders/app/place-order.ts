@@ -55,9 +55,8 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
   };
   try {
     await deps.unitOfWork(async (uow) => {
-      const { orders, sagas } = deps.store.tables;
-      await uow.db.insert(orders).values(order);
-      await uow.db.insert(sagas).values(saga);
+      await deps.statements.insertOrder.run(uow.db, order);
+      await deps.statements.insertSaga.run(uow.db, saga);
       await uow.publish(OrderPlaced, {
         orderId: id, customerId: customer.sub, totalMinor: priced.totalMinor, currency: priced.currency, placedAt: now.toISOString(),
         lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor })),

@@ -92,21 +92,19 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
 
   async function save(orderId: string, plan: SagaStep[], fields: { reason?: CancelReason | null; attempts?: number; lastError?: string | null; retryAt?: Date }) {
     const now = deps.clock.now();
+    const values = {
+      orderId,
+      owner: me,
+      plan,
+      attempts: fields.attempts ?? 0,
+      lastError: fields.lastError ?? null,
+      nextAttemptAt: fields.retryAt ?? now,
+      // A retry gives the lease up; moving on renews it.
+      leaseUntil: fields.retryAt ? null : new Date(now.getTime() + deps.saga.leaseMs),
+      updatedAt: now,
+    };
     return deps.store.writeStatement(async (tx) => {
-      const saved = await tx
-        .update(sagas)
-        .set({
-          plan,
-          ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
-          attempts: fields.attempts ?? 0,
-          lastError: fields.lastError ?? null,
-          nextAttemptAt: fields.retryAt ?? now,
-          // A retry gives the lease up; moving on renews it.
-          leaseUntil: fields.retryAt ? null : new Date(now.getTime() + deps.saga.leaseMs),
-          updatedAt: now,
-        })
-        .where(and(eq(sagas.orderId, orderId), eq(sagas.leaseOwner, me)))
-        .returning();
+      const saved = fields.reason !== undefined ? await deps.statements.saveSagaWithReason.all(tx, { ...values, reason: fields.reason }) : await deps.statements.saveSaga.all(tx, values);
       if (!saved[0]) throw new LostLease();
       return saved[0];
     });
@@ -120,18 +118,9 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
   async function settle(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
     const now = deps.clock.now();
     await deps.unitOfWork(async (uow) => {
-      const held = await uow.db
-        .update(sagas)
-        .set({ plan: [], done: true, reason, leaseUntil: null, updatedAt: now })
-        .where(and(eq(sagas.orderId, orderId), eq(sagas.leaseOwner, me), eq(sagas.done, false)))
-        .returning({ orderId: sagas.orderId });
+      const held = await deps.statements.endSaga.all(uow.db, { orderId, owner: me, reason, updatedAt: now });
       if (held.length === 0) throw new LostLease();
-      const changed = await uow.db
-        .update(orders)
-        .set({ status: outcome, reason, updatedAt: now })
-        .where(and(eq(orders.id, orderId), eq(orders.status, 'PENDING')))
-        .returning();
-      const order = changed[0];
+      const order = (await deps.statements.settleOrder.all(uow.db, { id: orderId, status: outcome, reason, updatedAt: now }))[0];
       if (order) {
         const base = { orderId, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
         if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });

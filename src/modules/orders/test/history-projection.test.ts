@@ -12,6 +12,7 @@ import { paymentsContract } from '../../payments/index.ts';
 import orders from '../module.ts';
 import type { OrdersTables } from '../db/schema.ts';
 import { projectOrderEvent } from '../app/history-projector.ts';
+import { orderStatements } from '../db/order-writes.ts';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 const placed = (id: string) => ({ type: 'OrderPlaced', occurredAt: at(1), payload: { orderId: id, customerId: 'c', lines: [{ sku: 'A', quantity: 2, unitPriceMinor: 5 }, { sku: 'B', quantity: 1, unitPriceMinor: 5 }], totalMinor: 15, currency: 'EUR', placedAt: at(1) } });
@@ -30,7 +31,8 @@ describe.each(engines)('order history projection on %s', (engine) => {
 
   const apply = (events: { type: string; occurredAt: string; payload: unknown }[]) =>
     store.transaction(async (tx) => {
-      for (const e of events) await projectOrderEvent(tx, store.tables, e);
+      const statements = orderStatements(store);
+      for (const e of events) await projectOrderEvent(tx, statements, e);
     });
   const row = async (id: string) => (await store.db.select().from(store.tables.history).where(eq(store.tables.history.orderId, id)))[0];
 

@@ -1,0 +1,82 @@
+// The statements every order runs through, built once (prepared-write.ts, prepared-read.ts):
+// placement's two inserts, the saga's save after each step and its end, the order's settle, the
+// history projection's upsert and the order read its long-poll repeats. Built per call by drizzle
+// they were most of the orders module's own time under load.
+import { and, eq, getTableColumns, sql, type Table } from 'drizzle-orm';
+import type { ModuleStore } from '../../../platform/data/module-store.ts';
+import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
+import { preparedRead } from '../../../platform/data/prepared-read.ts';
+import type { OrderRecord, OrdersTables, SagaRow } from './schema.ts';
+import type { SagaStep } from '../domain/saga.ts';
+
+// `set()` is typed for values; `bound` is one at run time.
+const v = <T>(column: unknown, name: string) => bound(column, name) as unknown as T;
+const excluded = (column: string) => sql.raw(`excluded.${column}`);
+
+export function orderStatements(store: ModuleStore<OrdersTables>) {
+  const { orders, sagas, history } = store.tables;
+  const sagaFields = {
+    plan: v<SagaStep[]>(sagas.plan, 'plan'),
+    attempts: v<number>(sagas.attempts, 'attempts'),
+    lastError: v<string | null>(sagas.lastError, 'lastError'),
+    nextAttemptAt: v<Date>(sagas.nextAttemptAt, 'nextAttemptAt'),
+    leaseUntil: v<Date | null>(sagas.leaseUntil, 'leaseUntil'),
+    updatedAt: v<Date>(sagas.updatedAt, 'updatedAt'),
+  };
+  let byId: ((values: { id: string }) => Promise<OrderRecord[]>) | undefined;
+  const heldBy = and(eq(sagas.orderId, bound(sagas.orderId, 'orderId')), eq(sagas.leaseOwner, bound(sagas.leaseOwner, 'owner')));
+  return {
+    /** Values: an OrderRecord. */
+    insertOrder: preparedWrite(store, 'insert_order', (db) =>
+      db.insert(orders).values(placeholdersFor(orders) as never),
+    ),
+    insertSaga: preparedWrite(store, 'insert_saga', (db) => db.insert(sagas).values(placeholdersFor(sagas) as never)),
+    /** The saga after a step, while `owner` holds its lease; answers it, or nothing if the lease is gone. */
+    saveSaga: preparedWrite<SagaRow>(store, 'save_saga', (db) => db.update(sagas).set(sagaFields).where(heldBy).returning()),
+    saveSagaWithReason: preparedWrite<SagaRow>(store, 'save_saga_reason', (db) =>
+      db.update(sagas).set({ ...sagaFields, reason: v<string | null>(sagas.reason, 'reason') }).where(heldBy).returning(),
+    ),
+    /** Ends the saga while `owner` holds its lease; answers whether it did. */
+    endSaga: preparedWrite<{ orderId: string }>(store, 'end_saga', (db) =>
+      db
+        .update(sagas)
+        .set({ plan: [], done: true, reason: v<string | null>(sagas.reason, 'reason'), leaseUntil: null, updatedAt: v<Date>(sagas.updatedAt, 'updatedAt') })
+        .where(and(heldBy, eq(sagas.done, false)))
+        .returning({ orderId: sagas.orderId }),
+    ),
+    /** PENDING to `status`; answers the order as it now stands, or nothing if it was no longer PENDING. */
+    settleOrder: preparedWrite<OrderRecord>(store, 'settle_order', (db) =>
+      db
+        .update(orders)
+        .set({ status: v<'CONFIRMED'>(orders.status, 'status'), reason: v<string | null>(orders.reason, 'reason'), updatedAt: v<Date>(orders.updatedAt, 'updatedAt') })
+        .where(and(eq(orders.id, bound(orders.id, 'id')), eq(orders.status, 'PENDING')))
+        .returning(),
+    ),
+    /** The history projection's merge (history-projector.ts says how it merges). */
+    projectHistory: preparedWrite(store, 'project_history', (db) =>
+      db
+        .insert(history)
+        .values(placeholdersFor(history) as never)
+        .onConflictDoUpdate({
+          target: history.orderId,
+          set: {
+            // A final status (CONFIRMED, CANCELLED) is never moved back to PENDING.
+            status: sql`case when ${history.status} = 'PENDING' then ${excluded('status')} else ${history.status} end`,
+            reason: sql`coalesce(${excluded('reason')}, ${history.reason})`,
+            itemCount: sql`coalesce(${excluded('item_count')}, ${history.itemCount})`,
+            placedAt: sql`coalesce(${history.placedAt}, ${excluded('placed_at')})`,
+            updatedAt: sql`case when ${excluded('updated_at')} > ${history.updatedAt} then ${excluded('updated_at')} else ${history.updatedAt} end`,
+          },
+        }),
+    ),
+    /** On the read handle. Prepared on first use: the store opens before its migrations run. */
+    orderById: (id: string) => (byId ??= preparedRead<OrderRecord>(store, 'orders_order_by_id', (db) => db.select().from(orders).where(eq(orders.id, bound(orders.id, 'id'))).limit(1)))({ id }),
+  };
+}
+
+/** `{ column: bound(column) }` for every column of a table: an insert of a whole row. */
+function placeholdersFor(table: unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(getTableColumns(table as Table)).map(([k, column]) => [k, bound(column, k)]));
+}
+
+export type OrderStatements = ReturnType<typeof orderStatements>;
