@@ -51,6 +51,8 @@ const schema = z
     BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
     BUS_INBOX_RETENTION_DAYS: z.coerce.number().int().min(8).default(14),
     BUS_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** Events one BullMQ job carries at most; 1 keeps the one-envelope jobs versions before batching read. */
+    BUS_EVENTS_PER_JOB: z.coerce.number().int().min(1).max(500).default(50),
     IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
     TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),
     // Remote contracts: service credentials and the resilience policy per remote module.
