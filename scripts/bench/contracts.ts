@@ -101,6 +101,7 @@ export async function run(): Promise<void> {
       pool,
       policies: modulePolicies('catalog', { timeoutMs: 2_000, retries: 2, backoffMs: 50, breakerFailures: 5, halfOpenAfterMs: 5_000, bulkhead: 64, bulkheadQueue: 256 }),
       credentials: serviceCredentials({ secret: BENCH_SERVICE_SECRET, deployable: 'bench' }),
+      batchMax: config.REMOTE_BATCH_MAX,
     });
     const calls: [string, Call][] = [
       ['in-process', () => local.getProduct({ sku: SKU })],

@@ -67,6 +67,8 @@ const schema = z
     REMOTE_BULKHEAD: z.coerce.number().int().min(1).default(64),
     REMOTE_BULKHEAD_QUEUE: z.coerce.number().int().min(0).default(256),
     REMOTE_MAX_SOCKETS: z.coerce.number().int().min(1).default(32),
+    /** Calls of an idempotent operation made in the same event-loop turn that leave as one request; 1 sends each alone. At most the callee's limit (256). */
+    REMOTE_BATCH_MAX: z.coerce.number().int().min(1).max(256).default(64),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
