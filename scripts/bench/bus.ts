@@ -29,6 +29,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // BUS_CONCURRENCY (its default unless set), for the app's workers and the raw worker alike.
 const CONCURRENCY = loadConfig({ ...benchKeysEnv, BUS_CONCURRENCY: process.env.BUS_CONCURRENCY }).BUS_CONCURRENCY;
 const RAW_BATCH = 200; // the relay's batch size
+const EVENTS_PER_JOB = loadConfig({ ...benchKeysEnv, BUS_EVENTS_PER_JOB: process.env.BUS_EVENTS_PER_JOB }).BUS_EVENTS_PER_JOB;
 
 interface Path {
   name: string;
@@ -64,7 +65,7 @@ const dirs: string[] = [];
 async function outboxPath(bus: 'inprocess' | 'bullmq'): Promise<Path> {
   const dir = mkdtempSync(join(tmpdir(), `bench-bus-${bus}-`));
   dirs.push(dir);
-  const config = loadConfig({ ...benchKeysEnv, DATA_DIR: dir, BUS: bus, REDIS_URL, BUS_PREFIX: `${prefix}-${bus}`, LOG_LEVEL: 'silent', SEED: 'false', BUS_CONCURRENCY: String(CONCURRENCY) });
+  const config = loadConfig({ ...benchKeysEnv, DATA_DIR: dir, BUS: bus, REDIS_URL, BUS_PREFIX: `${prefix}-${bus}`, LOG_LEVEL: 'silent', SEED: 'false', BUS_CONCURRENCY: String(CONCURRENCY), BUS_EVENTS_PER_JOB: String(EVENTS_PER_JOB) });
   const hooks: BenchHooks = { onHandled: handled };
   const app: RunningApp = await createApp({
     config,
@@ -295,19 +296,27 @@ tables (outbox insert, inbox claim, relay read and mark) are prepared once per S
 drizzle's builder as module code does. WAL checkpoints run in a worker thread
 (\`wal-checkpointer.ts\`): inside a commit they were ~60% of the time spent committing. The floor row
 still checkpoints inside its commits (SQLite's default), so it is a reference, not a bound.
-Where the time goes now (CPU profile of the BullMQ path, counted in samples): ~18% BullMQ, ioredis
-and msgpackr (the per-job cost raw BullMQ pays as well), ~19% drizzle (~12% building the bench
-modules' two inserts, the rest running statements), ~7% group commit (BEGIN, a SAVEPOINT and RELEASE
-per unit, COMMIT), ~5% GC, ~12% idle; the bus's own code (unit of work, envelope, relay, transport,
-inbox consumer) is ~3-4%. The relay is already batched: during a burst it makes ~50 passes of ~196
-rows for 10,000 events, each one read, one \`addBulk\` per subscribing module (one MULTI) and one mark
-statement. Producers and relay are done 0.5-1.5 s into a burst; the BullMQ worker and its inbox units
-of work take the rest, and an inbox unit of work averages ~0.9 ms, so 32 jobs in flight are not
-waiting on SQLite but on the worker's Redis round trips and on the CPU they share with everything
-else in the process. What would move the ratio is outside the bus: module writes prepared once
-inside a unit of work (a data-layer API: modules reach neither the engine nor its connections) and a
-cheaper group commit per unit; pipelining the relay's mark would shorten the producer phase, which
-is not the one that takes the time.
+
+One job, many events. A BullMQ job carries up to \`BUS_EVENTS_PER_JOB\` events (${EVENTS_PER_JOB} in this run;
+\`src/platform/bus/bullmq-transport.ts\`), each still handled in its own unit of work with its own inbox
+claim; a job whose events partly fail keeps only those for its retry. Before it, a profile of the
+BullMQ path counted ~18% of its samples in BullMQ, ioredis and msgpackr: the Redis round trips to
+take, lock and complete a job, paid per event, and an inbox unit of work waited on them (32 jobs in
+flight, ~0.9 ms each). With 50 events a job the relay's ~196-row passes become ~4 jobs each, and the
+path went from 0.52–0.54 of raw BullMQ (this host, a run before the change: 4,913 against 9,071
+events/s) to above raw BullMQ, which still pays one job per event (a profiling run: 8,220–9,235
+against 4,502–8,212 events/s), and its CPU per event from ~200 to ~115–140 µs.
+
+Where the time goes now (CPU profile of the BullMQ path alone, host load average ~10, counted in
+samples): ~22% drizzle (building and running the bench modules' inserts), ~15% group commit (BEGIN, a
+SAVEPOINT and RELEASE per unit, COMMIT: SQLite's own time), ~13% GC, ~7% BullMQ, ioredis and msgpackr
+together, ~6% idle; the bus's own code is ~3%. What would move it further is outside the bus: module
+writes prepared once inside a unit of work and a cheaper group commit per unit.
+
+Rolling upgrades: workers take jobs of both shapes (a batch, or one bare envelope as earlier versions
+and replays queue them), but a worker of a version before batching cannot read a batch: keep
+\`BUS_EVENTS_PER_JOB=1\` until every subscriber runs this version (docs/bus.md).
+
 The SQLite paths also wait on the disk: the floor's in-line checkpoints fsync, and the other
 paths' checkpoint worker does. The floor ran at 15,400 events/s and the in-process path at 9,500 in
 an earlier session (an Intel Xeon host), and at about a third and two thirds of that in this run

@@ -101,6 +101,7 @@ export async function run(): Promise<void> {
       pool,
       policies: modulePolicies('catalog', { timeoutMs: 2_000, retries: 2, backoffMs: 50, breakerFailures: 5, halfOpenAfterMs: 5_000, bulkhead: 64, bulkheadQueue: 256 }),
       credentials: serviceCredentials({ secret: BENCH_SERVICE_SECRET, deployable: 'bench' }),
+      batchMax: config.REMOTE_BATCH_MAX,
     });
     const calls: [string, Call][] = [
       ['in-process', () => local.getProduct({ sku: SKU })],
@@ -151,7 +152,7 @@ export async function run(): Promise<void> {
 
 \`catalog.getProduct\` (one SQLite read), ${CALLS} sequential calls for latency and ${CALLS} with ${CONCURRENCY} in flight for
 throughput, in ${ROUNDS} interleaved rounds after ${WARMUP} warm-up calls each. Remote = the HTTP binding (service JWT,
-per-attempt timeout, retries, breaker, bulkhead, zod schemas on both sides) against the monolith's internal endpoint
+per-attempt timeout, retries, breaker, bulkhead, zod schemas on both sides, calls made in the same turn batched) against the monolith's internal endpoint
 in another process, over pooled keep-alive connections. The provider runs with \`LOG_LEVEL=info\` (one request line
 per call, to /dev/null), metrics on, SQLite store; the in-process side writes no log line per call.
 
@@ -163,29 +164,33 @@ ${Math.round(cpuUs['remote (HTTP over loopback)']!.own + cpuUs['remote (HTTP ove
 which is why queries that cross modules in a loop belong in one batched operation (\`priceItems\`).
 Load average of the host when the run ended: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (other benchmarks may share it).
 
-What changed, and what it bought. The callee verified the caller's service JWT (jose, WebCrypto HMAC:
-an importKey and a verify per call, each a thread-pool job) on every request although a caller
-reuses one token for half its 60 s life: a verified token is now remembered until its own expiry
-(\`service-credentials.ts\`; the audience, kind, lifetime, issuer and subject checks still run on every
-call; a new secret starts an empty cache). The endpoint writes its answer itself instead of through
-\`res.json\` (express hashed every answer for an ETag no POST caller uses) and does not put an input it
-just parsed from JSON through JSON again. The caller serialises its input once (the validated text is
-the sent text) and no longer aborts the signal of an attempt that already returned (cockatiel's
-default built a DOMException with a stack per call; a timed-out attempt is still aborted). Measured
-by alternating runs of the previous commit and this one (4,000 calls at 16 in flight, then 2,000
-sequential, provider at info, on this host while other benchmarks ran): provider CPU per call
-590 → 485 µs, sequential p50 1.10 → 0.77 ms, caller CPU unchanged (~290 µs); calls/s at 16 in flight
-moved with the host's load (640–1,180 against 820–940) and showed no difference beyond it.
+Batched calls. Calls of an idempotent operation made in the same turn of the event loop leave as one
+\`POST …/<operation>/batch\` of up to \`REMOTE_BATCH_MAX\` (${config.REMOTE_BATCH_MAX}; \`call-coalescer.ts\`), and the provider runs
+each call through the same pipeline as a single one (service credential and end user checked once
+per request, then per call its schemas, its handler in its own request context, its own output or
+problem: \`contract-batch.ts\`). With 16 calls in flight, the 16 that an answer resolves make their next
+calls in the same turn, so the throughput rows travel as batches of 16 (counted in a profiling run:
+185 batches of 16 and 5 of 8 for 3,000 calls); a sequential call is alone in its turn and goes out as
+before, one request. Before and after, this host, same bench (3,000 calls, 16 in flight; the
+machine shared with other benchmarks, load average 0.2 before, 5–6 after): calls/s 0.11 → 0.24–0.41
+of in-process (3,831 against 33,745; 7,262–9,149 against 19,788–31,246), CPU per call at 16 in
+flight caller 253 → 45–59 µs and provider 300 → 80–90 µs; the sequential p50 stayed where it was
+(0.59 before, 0.63–0.70 after on the loaded host; the single call's path is unchanged).
 
-Where the time goes now (CPU profile of the provider at 16 in flight, by samples): ~22% the
-socket write of each answer (on this VM a loopback write runs the receiver's TCP path and its
-wake-up), ~25% drizzle building and running the catalog's select (the kernel's prepared read of the
-product removes the building part), ~4% pino (request line and redaction), ~6% express, router and
-body-parser, the contract endpoint, schemas and the token check ~3% together. On the caller, a third
-of its CPU is the request's socket write; cockatiel's four policies, the span and the schemas are
-~15%. Keep-alive pipelining (undici \`Pool\`, 2–4 connections × 4–8 requests) was tried against the
-provider at 16 in flight: no change in provider CPU per call and no steadier throughput than
-\`http.Agent\` keep-alive, so the pool stays on node:http (and no slow call can hold up others behind it
+Where the time goes now. A sequential call is one loopback HTTP request each way, and on this VM a
+loopback socket write is the dearest thing in it: in a sequential profiling run the caller's request
+write was 11% of its wall time and ~117 µs of CPU per call (the write runs the receiver's TCP path
+and wakes it, and on 2 cores the woken process preempts the writer), and the provider's answer write
+about as much; the rest of the provider (express, the request span, the access log line, metrics, the
+token check, zod both ways, the prepared catalog read) is ~200 µs, no part above ~10%. So the p50 is
+two socket writes and two wake-ups plus the pipelines, and batching does not change a call that is
+alone. On the batched path the provider's time per call is the catalog's SQLite read (~10% of its
+samples), zod, and the per-call request context; the answer's one write is shared by the batch.
+The single call's earlier savings stay: a verified service token is remembered until its own expiry
+(\`service-credentials.ts\`; the claims are still checked on every call), the endpoint writes its answer
+itself (express's \`res.json\` hashed every answer for an ETag), and the caller serialises its input
+once. Keep-alive pipelining (undici \`Pool\`, 2–4 connections × 4–8 requests) was tried earlier: no change
+in provider CPU per call, so the pool stays on node:http (and no slow call can hold up others behind it
 on one connection).`,
     );
   } finally {

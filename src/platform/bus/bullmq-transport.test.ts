@@ -66,4 +66,24 @@ describe('bullmq transport', () => {
     r.disconnect();
     expect(waiting).toBe(3);
   });
+
+  it('dead-letters every event of a batched job whose worker stopped under it too often', async () => {
+    const batching = bullmqTransport({ redisUrl: redisUrl(), prefix: redis.prefix, maxAttempts: 3, retryDelayMs: 10, concurrency: 2, lockMs: 2000, eventsPerJob: 3, logger: createLogger('silent') });
+    try {
+      const events = [envelope(4), envelope(5), envelope(6)];
+      await batching.deliver(events.map((e) => ({ envelope: e, subscribers: ['batched'] })));
+      const r = new Redis(redisUrl());
+      const [jobId] = await r.lrange(`${redis.prefix}:${queueName('batched')}:wait`, 0, -1);
+      await r.hset(`${redis.prefix}:${queueName('batched')}:${jobId}`, 'stc', '3');
+      r.disconnect();
+      const handled: string[] = [];
+      const givenUp: string[] = [];
+      batching.consume('batched', Object.assign(async (e: EventEnvelope) => void handled.push(e.id), { giveUp: async (e: EventEnvelope) => void givenUp.push(e.id) }));
+      await eventually(() => givenUp.length === 3, 'all three given up');
+      expect(givenUp).toEqual(events.map((e) => e.id));
+      expect(handled).toEqual([]);
+    } finally {
+      await batching.close();
+    }
+  });
 });

@@ -2,6 +2,14 @@
 // worker on its queue, so instances compete and each event is taken by one of them; BullMQ's
 // retries (exponential backoff with jitter) and stalled-job recovery give at-least-once delivery,
 // and the subscriber's inbox turns that into exactly-once effects.
+//
+// A job carries up to BUS_EVENTS_PER_JOB events (`{ events: [...] }`): BullMQ's cost is per job (a
+// few Redis round trips to take it, lock it, complete it), so one job for many events is most of
+// what the outbox path gains. Each event in a job is still handled on its own: its own unit of
+// work and inbox claim, its own outcome. When some fail, the job keeps only those (updateData)
+// and fails, so BullMQ's backoff retries them without redoing the others. A job holding a single
+// envelope (the shape before batching, and of replays) is still taken, so jobs queued by an older
+// version are handled by this one.
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +24,16 @@ export interface BullmqOptions {
   retryDelayMs: number;
   concurrency: number;
   lockMs: number;
+  /** Events per job at most; 1 sends the single-envelope jobs every version understands. */
+  eventsPerJob?: number;
   logger: Logger;
+}
+
+/** What a job carries: several events, or one bare envelope (older versions, replays). */
+type JobData = { events: EventEnvelope[] } | EventEnvelope;
+
+function eventsOf(data: JobData): EventEnvelope[] {
+  return data && typeof data === 'object' && Array.isArray((data as { events?: unknown }).events) ? (data as { events: EventEnvelope[] }).events : [data as EventEnvelope];
 }
 
 /** BullMQ's stall limit, lifted: stalls are counted against the event's budget in the processor. */
@@ -28,6 +45,7 @@ export function queueName(module: string): string {
 
 export function bullmqTransport(o: BullmqOptions): Transport {
   const connection: ConnectionOptions = { url: o.redisUrl, maxRetriesPerRequest: null };
+  const perJob = Math.max(1, o.eventsPerJob ?? 1);
   const queues = new Map<string, Queue>();
   const workers: Worker[] = [];
   const health = new Redis(o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -61,23 +79,51 @@ export function bullmqTransport(o: BullmqOptions): Transport {
         }
       }
       await Promise.all(
-        [...perModule].map(([module, envelopes]) =>
-          // jobId = event id: a relay that delivers the same row twice adds one job, not two.
-          queue(module).addBulk(envelopes.map((e) => ({ name: eventKey(e), data: e, opts: { ...jobOptions, jobId: e.id } }))),
-        ),
+        [...perModule].map(([module, envelopes]) => {
+          if (perJob === 1) {
+            // jobId = event id: a relay that delivers the same row twice adds one job, not two.
+            return queue(module).addBulk(envelopes.map((e) => ({ name: eventKey(e), data: e, opts: { ...jobOptions, jobId: e.id } })));
+          }
+          const jobs = [];
+          for (let i = 0; i < envelopes.length; i += perJob) {
+            const events = envelopes.slice(i, i + perJob);
+            // A relay that sends the same rows again (a crash before its mark) reads them in the same
+            // order and cuts them the same way, so the same job id comes back and BullMQ adds nothing;
+            // where the cut differs, each event's inbox claim still makes the second delivery a no-op.
+            const jobId = events.length === 1 ? events[0]!.id : `${events[0]!.id}_${events.at(-1)!.id}_${events.length}`;
+            jobs.push({ name: events.length === 1 ? eventKey(events[0]!) : 'events', data: events.length === 1 ? events[0]! : { events }, opts: { ...jobOptions, jobId } });
+          }
+          return queue(module).addBulk(jobs);
+        }),
       );
     },
     consume(module, consume: ConsumeFn) {
       const worker = new Worker(
         queueName(module),
         async (job) => {
+          const events = eventsOf(job.data as JobData);
           // A job whose worker died under it (kill -9, lost lock) comes back as stalled. BullMQ's
           // own limit would fail it silently outside our dead letters, so its limit is lifted and
-          // the budget is kept here: past maxAttempts stalls the event is dead-lettered, unhandled.
+          // the budget is kept here: past maxAttempts stalls the events are dead-lettered, unhandled.
+          // Those of a batch that were handled before a crash are dead-lettered too (the job cannot
+          // tell which), and a replay of one of them is a duplicate the inbox skips.
           if (job.stalledCounter >= o.maxAttempts) {
-            return consume.giveUp(job.data as EventEnvelope, `its worker stopped ${job.stalledCounter} time(s) while handling it (process crash or lost lock)`, job.attemptsMade + job.stalledCounter);
+            const reason = `its worker stopped ${job.stalledCounter} time(s) while handling it (process crash or lost lock)`;
+            for (const e of events) await consume.giveUp(e, reason, job.attemptsMade + job.stalledCounter);
+            return;
           }
-          return consume(job.data as EventEnvelope, job.attemptsMade + 1, job.opts.attempts ?? 1);
+          const attempt = job.attemptsMade + 1;
+          const maxAttempts = job.opts.attempts ?? 1;
+          if (events.length === 1) return consume(events[0]!, attempt, maxAttempts);
+          // Every event of the job at once: on SQLite their units of work queue on the store and
+          // share its commits (group commit), as separate jobs in flight do.
+          const outcomes = await Promise.allSettled(events.map((e) => consume(e, attempt, maxAttempts)));
+          const failed = events.filter((_, i) => outcomes[i]!.status === 'rejected');
+          if (failed.length === 0) return;
+          // Only the failures go round again: every event still in the job has failed every attempt
+          // so far, so the job's attempt count is each one's own.
+          if (failed.length < events.length) await job.updateData({ events: failed });
+          throw (outcomes.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
         },
         {
           connection,

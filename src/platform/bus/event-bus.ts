@@ -56,6 +56,7 @@ export async function createEventBus(o: { config: Config; manifests: readonly Mo
           retryDelayMs: config.BUS_RETRY_DELAY_MS,
           concurrency: config.BUS_CONCURRENCY,
           lockMs: config.BUS_LOCK_MS,
+          eventsPerJob: config.BUS_EVENTS_PER_JOB,
           logger,
         })
       : inProcessTransport({ maxAttempts: config.BUS_MAX_ATTEMPTS, retryDelayMs: config.BUS_RETRY_DELAY_MS });

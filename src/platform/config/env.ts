@@ -51,6 +51,8 @@ const schema = z
     BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
     BUS_INBOX_RETENTION_DAYS: z.coerce.number().int().min(8).default(14),
     BUS_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+    /** Events one BullMQ job carries at most; 1 keeps the one-envelope jobs versions before batching read. */
+    BUS_EVENTS_PER_JOB: z.coerce.number().int().min(1).max(500).default(50),
     IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
     TOPOLOGY_FILE: z.string().min(1).default('./topology.json'),
     // Remote contracts: service credentials and the resilience policy per remote module.
@@ -65,6 +67,8 @@ const schema = z
     REMOTE_BULKHEAD: z.coerce.number().int().min(1).default(64),
     REMOTE_BULKHEAD_QUEUE: z.coerce.number().int().min(0).default(256),
     REMOTE_MAX_SOCKETS: z.coerce.number().int().min(1).default(32),
+    /** Calls of an idempotent operation made in the same event-loop turn that leave as one request; 1 sends each alone. At most the callee's limit (256). */
+    REMOTE_BATCH_MAX: z.coerce.number().int().min(1).max(256).default(64),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {

@@ -101,6 +101,7 @@ export function remoteContracts(o: {
         policies: p,
         credentials,
         latency: o.metrics.contractCalls,
+        batchMax: config.REMOTE_BATCH_MAX,
         onRejected: (reason) => rejections.inc({ module: m.name, reason }),
       }),
     });
@@ -117,7 +118,15 @@ export function remoteContracts(o: {
   return {
     remoteModules: [...pools.keys()],
     policies: (module) => policies.get(module),
-    endpoint: (served) => contractEndpoint({ served, credentials, bodyLimit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH }),
+    endpoint: (served) =>
+      contractEndpoint({
+        served,
+        credentials,
+        bodyLimit: config.BODY_LIMIT,
+        maxDepth: config.JSON_MAX_DEPTH,
+        servedDuration: o.metrics.histogram('contract_served_duration_seconds', 'Contract calls served here: time in the provider per call, batched or not', ['contract', 'operation', 'outcome', 'batched']),
+        logger: o.logger.child({ component: 'contract-endpoint' }),
+      }),
     close() {
       for (const pool of pools.values()) pool.close();
     },
