@@ -227,15 +227,25 @@ the runner of the instance that placed it, and the runner drives it the moment t
 commits (no claim, no read back of the saga or the order); the last forward step settles the order
 in the same unit of work that ends the saga. \`SAGA_POLL_MS\` (250 ms) is the safety net for retries that
 came due, sagas a crashed instance left, and any saga the runner had no room for (32 at once).
-Every topology is then bound by CPU, not by waiting: a CPU profile of the embedded monolith under this
-load has about 3% idle; drizzle (building each query, then running it) is about a third of its self time,
-SQLite commits (BEGIN/COMMIT/savepoints of the group commit, WAL appends) about 15%, socket writes 6%,
-GC 6%; the orders, inventory and payments code itself is a few percent. An order is about 11 units of work
+Every topology is then bound by CPU, not by waiting. Before the changes of decision 15, a CPU profile of the
+embedded monolith under this load (\`--cpu-prof\`) had ~1% idle: drizzle ~31% of self time (building the
+same insert or update for every order, then running it), the group commit's BEGIN/COMMIT ~16% (nearly
+every unit of work committed alone: a SQLite unit rarely yields, so nothing queued behind it), socket
+writes 6%, GC 4%; 9.2 ms of CPU per order. Now a group commit starts at the end of the event-loop turn,
+so the units started together (requests parsed in one turn, a relay batch, which the in-process bus now
+hands to its subscribers at once) share one transaction, each in its savepoint; and the statements every
+order runs are prepared once (\`preparedWrite\`, \`preparedRead\`). The same profile then: COMMIT ~18%
+(WAL appends, one per group), the SQLite statements themselves ~11%, drizzle's own building and mapping
+a few percent, HTTP (router, express, socket writes) ~10%, GC 3%; 5.1–5.4 ms of CPU per order, measured
+back to back on the same loaded host against 9.2 before. An order is about 11 units of work
 over four SQLite files (place, reserve, save, capture, save, commit, settle, two history projections,
-a notification, the relays' marks). The Postgres row takes 47–48 statements per order (was about 64 plus
+a notification, the relays' marks), now sharing far fewer commits. The Postgres row takes 47–48 statements per order (was about 64 plus
 one per client poll): 18 of them are the BEGIN/COMMIT of 9 transactions, the rest one statement per
 step (reservation inserted and moved to committed in one statement each, the payment recorded on the
-account read before the provider call, claim and saga read-backs gone). The extracted row spreads the
+account read before the provider call, claim and saga read-backs gone); the order path's statements run as
+named statements (parsed and planned once per connection). Its monolith's profile: socket writes ~20% (a
+write per statement to Postgres, per job to Redis), drizzle ~15% (on Postgres a prepared write is still built
+per call, on the unit's own connection), pg ~7%, BullMQ and ioredis ~6%, ~9% idle. The extracted row spreads the
 same work over three processes (two cores), and pays an HTTP hop for each of the saga's four contract calls.
 On a machine shared with other work the ratios move from run to run: the extracted row's three processes
 get a larger share of the cores than one process does, which flatters it.`,

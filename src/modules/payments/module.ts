@@ -41,7 +41,7 @@ export default defineModule({
     const deps: PaymentsDeps = {
       store: ctx.store,
       unitOfWork: ctx.unitOfWork,
-      events: eventStore(ctx.store.tables, s.SNAPSHOT_EVERY),
+      events: eventStore(ctx.store, s.SNAPSHOT_EVERY),
       provider,
       clock: ctx.clock,
     };

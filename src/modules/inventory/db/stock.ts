@@ -3,29 +3,63 @@
 // lock on Postgres and under the database write lock on SQLite.
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
+import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import type { InventoryTables } from './schema.ts';
 import type { Line, ReservationStatus } from '../domain/reservation.ts';
 
+// `set()` is typed for values; `bound` is one at run time.
+const v = <T>(column: unknown, name: string) => bound(column, name) as unknown as T;
+
 export function stockQueries(store: ModuleStore<InventoryTables>) {
   const { stock, reservations } = store.tables;
+  const any = store as unknown as ModuleStore;
+  // Every order runs these: built once (prepared-write.ts), with this call's values bound.
+  const quantity = bound(stock.reserved, 'quantity');
+  const skuIs = eq(stock.sku, bound(stock.sku, 'sku'));
+  const holdStmt = preparedWrite<InventoryTables['stock']['$inferSelect']>(any, 'hold', (db) =>
+    db
+      .update(stock)
+      .set({ reserved: sql`${stock.reserved} + ${quantity}`, updatedAt: v<Date>(stock.updatedAt, 'now') })
+      .where(and(skuIs, gte(sql`${stock.onHand} - ${stock.reserved}`, quantity)))
+      .returning(),
+  );
+  const takeStmt = preparedWrite(any, 'take', (db) =>
+    db
+      .update(stock)
+      .set({ onHand: sql`${stock.onHand} - ${quantity}`, reserved: sql`${stock.reserved} - ${quantity}`, updatedAt: v<Date>(stock.updatedAt, 'now') })
+      .where(skuIs),
+  );
+  const insertReservationStmt = preparedWrite<{ orderId: string }>(any, 'insert_reservation', (db) =>
+    db
+      .insert(reservations)
+      .values({
+        orderId: v<string>(reservations.orderId, 'orderId'),
+        status: v<ReservationStatus>(reservations.status, 'status'),
+        lines: v<Line[]>(reservations.lines, 'lines'),
+        expiresAt: v<Date>(reservations.expiresAt, 'expiresAt'),
+        createdAt: v<Date>(reservations.createdAt, 'now'),
+        updatedAt: v<Date>(reservations.updatedAt, 'now'),
+      })
+      .onConflictDoNothing()
+      .returning({ orderId: reservations.orderId }),
+  );
+  const moveStatusStmt = preparedWrite<InventoryTables['reservations']['$inferSelect']>(any, 'move_reservation', (db) =>
+    db
+      .update(reservations)
+      .set({ status: v<ReservationStatus>(reservations.status, 'to'), updatedAt: v<Date>(reservations.updatedAt, 'now') })
+      .where(and(eq(reservations.orderId, bound(reservations.orderId, 'orderId')), eq(reservations.status, bound(reservations.status, 'from'))))
+      .returning(),
+  );
   return {
     async find(db: Db, sku: string) {
       return (await db.select().from(stock).where(eq(stock.sku, sku)).limit(1))[0];
     },
     /** Holds `quantity` if that much is available; answers the row after, or nothing. */
     async hold(db: Db, line: Line, now: Date) {
-      const rows = await db
-        .update(stock)
-        .set({ reserved: sql`${stock.reserved} + ${line.quantity}`, updatedAt: now })
-        .where(and(eq(stock.sku, line.sku), gte(sql`${stock.onHand} - ${stock.reserved}`, line.quantity)))
-        .returning();
-      return rows[0];
+      return (await holdStmt.all(db, { sku: line.sku, quantity: line.quantity, now }))[0];
     },
     async take(db: Db, line: Line, now: Date) {
-      await db
-        .update(stock)
-        .set({ onHand: sql`${stock.onHand} - ${line.quantity}`, reserved: sql`${stock.reserved} - ${line.quantity}`, updatedAt: now })
-        .where(eq(stock.sku, line.sku));
+      await takeStmt.run(db, { sku: line.sku, quantity: line.quantity, now });
     },
     async giveBack(db: Db, line: Line, now: Date) {
       await db.update(stock).set({ reserved: sql`${stock.reserved} - ${line.quantity}`, updatedAt: now }).where(eq(stock.sku, line.sku));
@@ -49,21 +83,12 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
      * a concurrent insert for the same order waits for that one to commit, then inserts nothing.
      */
     async insertNewReservation(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }): Promise<boolean> {
-      const rows = await db
-        .insert(reservations)
-        .values({ orderId: r.orderId, status: r.status, lines: r.lines, expiresAt: r.expiresAt, createdAt: r.now, updatedAt: r.now })
-        .onConflictDoNothing()
-        .returning({ orderId: reservations.orderId });
+      const rows = await insertReservationStmt.all(db, r);
       return rows.length === 1;
     },
     /** Moves the reservation from `from` to `to` in one statement; answers it as it now stands, or nothing if it was not `from`. */
     async moveStatus(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: Date) {
-      const rows = await db
-        .update(reservations)
-        .set({ status: to, updatedAt: now })
-        .where(and(eq(reservations.orderId, orderId), eq(reservations.status, from)))
-        .returning();
-      return rows[0];
+      return (await moveStatusStmt.all(db, { orderId, from, to, now }))[0];
     },
     async overdue(db: Db, now: Date, limit = 100) {
       return db

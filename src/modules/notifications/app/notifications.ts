@@ -1,4 +1,5 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns } from 'drizzle-orm';
+import { bound, preparedWrite, type PreparedWrite } from '../../../platform/data/prepared-write.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { EventEnvelope } from '../../../platform/bus/envelope.ts';
@@ -6,12 +7,22 @@ import { requireCaller, requireScope } from '../../../platform/auth/caller.ts';
 import type { NotificationsTables } from '../db/schema.ts';
 import type { Message } from './compose-messages.ts';
 
+/** The insert every order's notification runs, built once per store (prepared-write.ts). */
+const inserts = new WeakMap<object, PreparedWrite<never>>();
+function insertFor(store: ModuleStore<NotificationsTables>): PreparedWrite<never> {
+  let stmt = inserts.get(store);
+  if (!stmt) {
+    const n = store.tables.notifications;
+    const columns = Object.entries(getTableColumns(n)).map(([k, column]) => [k, bound(column, k)]);
+    stmt = preparedWrite(store as unknown as ModuleStore, 'keep', (db) => db.insert(n).values(Object.fromEntries(columns) as never).onConflictDoNothing());
+    inserts.set(store, stmt);
+  }
+  return stmt;
+}
+
 /** Stores the message an event calls for; the event id is its key, so a repeat adds nothing. */
 export async function keep(store: ModuleStore<NotificationsTables>, uow: UnitOfWork, envelope: EventEnvelope, message: Message) {
-  await uow.db
-    .insert(store.tables.notifications)
-    .values({ id: envelope.id, ...message, orderId: message.orderId ?? null, occurredAt: new Date(envelope.occurredAt), createdAt: new Date() })
-    .onConflictDoNothing();
+  await insertFor(store).run(uow.db, { id: envelope.id, ...message, orderId: message.orderId ?? null, occurredAt: new Date(envelope.occurredAt), createdAt: new Date() });
 }
 
 function view(r: NotificationsTables['notifications']['$inferSelect']) {

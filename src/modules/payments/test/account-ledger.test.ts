@@ -41,8 +41,8 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
     expect(events.map((e) => e.type)).toEqual(['AccountOpened', ...Array(7).fill('PaymentCaptured'), 'PaymentRefunded']);
     const snaps = await store.db.select().from(store.tables.snapshots).where(eq(store.tables.snapshots.accountId, 'snapper'));
     expect(snaps.map((s) => s.version).sort()).toEqual([3, 6, 9]);
-    const withSnapshots = await eventStore(store.tables, 3).load(store.db, 'snapper');
-    const fromScratch = await eventStore(store.tables, 1_000_000).load(store.db, 'snapper');
+    const withSnapshots = await eventStore(store, 3).load(store.db, 'snapper');
+    const fromScratch = await eventStore(store, 1_000_000).load(store.db, 'snapper');
     expect(withSnapshots.replayed).toBe(0);
     expect(withSnapshots.state).toEqual(fromScratch.state);
     expect(await payments.getAccount({ customerId: 'snapper' })).toMatchObject({ capturedMinor: 2800, refundedMinor: 200, netMinor: 2600, version: 9 });
@@ -91,7 +91,7 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
         refunded.push(ref);
       },
     };
-    const deps = { store, unitOfWork: unitOfWorkFor(store, paymentsManifest.publishes, () => {}), events: eventStore(store.tables, 3), provider, clock: systemClock };
+    const deps = { store, unitOfWork: unitOfWorkFor(store, paymentsManifest.publishes, () => {}), events: eventStore(store, 3), provider, clock: systemClock };
     const slow = charge(deps, { orderId: 'late-1', customerId: 'slowpoke', amountMinor: 500, currency: 'EUR', paymentMethod: 'tok_ok' });
     await reachedProvider;
     expect(await refund(deps, 'late-1', 'slowpoke')).toEqual({ orderId: 'late-1', status: 'voided' });
