@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { GroupCommitter } from './group-commit.ts';
+import { GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
 import { sqlitePlatformStatements } from './sqlite-platform-statements.ts';
 import { checkpointInBackground, WAL_SIZE_LIMIT_BYTES, WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
@@ -19,6 +19,8 @@ import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 export interface SqliteStoreOptions {
   dataDir: string;
   busyTimeoutMs?: number;
+  /** How many units, and for how long, one group commit may take (group-commit.ts). */
+  groupCommit?: GroupCommitOptions;
 }
 
 export function sqliteFile(dataDir: string, module: string): string {
@@ -59,7 +61,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   // The same builder calls as on Postgres (db-handle.ts): typed once, for module code.
   const writeDb = writerDb as unknown as Db;
   const readDb = readerDb as unknown as Db;
-  const committer = new GroupCommitter(writer);
+  const committer = new GroupCommitter(writer, options.groupCommit);
   const inside = new AsyncLocalStorage<true>();
   const folder = migrationsFolder(schema, 'sqlite');
 
