@@ -1,4 +1,4 @@
-// Bench: the kernel. `node src/main.ts` (SQLite, every module, in-process bus):
+// Bench: the kernel. `npm start`, as package.json's script runs it (SQLite, every module, in-process bus):
 //   - start-up: process spawn → first 200 from /health/ready, and resident memory right after,
 //     with a fresh DATA_DIR (migrations and seed run) and warm (the same DATA_DIR again);
 //   - GET /api/v1/products/:sku under autocannon, side by side in the same run with a minimal
@@ -7,7 +7,9 @@
 //   - the same lookup with tracing on (every request sampled, spans exported over OTLP/HTTP to a
 //     local sink standing in for a collector) against tracing off: what OpenTelemetry costs;
 //   - start-up and memory of an extracted service's bundle (built into a temp dir as an image's
-//     build stage does) against `node src/service.ts <module>` for the same module.
+//     build stage does) against `npm run service -- <module>` for the same module;
+//   - resident memory and GC cost per request of npm start's command with each candidate size of
+//     V8's young generation (young-generation.ts).
 // Every load run checks its own answers (all 200, each body the expected one) before a figure is
 // reported. Traffic goes to 127.0.0.1 only. Writes the `kernel` section of docs/benchmarks.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -22,6 +24,8 @@ import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { BENCH_JWT_SECRET, benchKeysEnv } from './keys.ts';
 import { table, writeSection } from './report.ts';
 import { freePort } from './harness.ts';
+import { RUNTIME_FLAGS } from '../deploy/runtime-flags.ts';
+import { youngGenerationTrial } from './young-generation.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -32,6 +36,9 @@ const SKU = 'MUG-STONE'; // one of the seeded demo products
 const TRACING_PAIRS = Number(process.env.BENCH_TRACING_PAIRS ?? 16);
 const BUNDLED_MODULE = process.env.BENCH_BUNDLED_MODULE ?? 'catalog';
 const PAIR_SECONDS = Number(process.env.BENCH_PAIR_SECONDS ?? 3);
+const YOUNG_ROUNDS = Number(process.env.BENCH_YOUNG_ROUNDS ?? 6);
+/** Semi-space sizes (MB) the young-generation table compares with V8's default (`undefined`). */
+const YOUNG_SIZES = [undefined, 16, 8, 4];
 const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these
 
 
@@ -73,11 +80,31 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
   return { child, readyMs, rss: rssMb(child.pid!) };
 }
 
-/** `entry` scripts/bench/monolith-without-hooks.ts is the same app without main.ts's hook: drizzle-orm loads as ES modules. */
-const startApp = async (dataDir: string, entry = 'src/main.ts', logLevel = 'info', extraEnv: Record<string, string> = {}, args: string[] = []) => {
+/**
+ * A package.json script's node arguments (its flags, then its entry file): the bench starts the app
+ * as `npm start` and `npm run service` do, so it measures what users run.
+ */
+function scriptArgs(script: 'start' | 'service'): string[] {
+  const words = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts[script] as string).trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json's ${script} script does not start with node: ${words.join(' ')}`);
+  return words.slice(1);
+}
+const START = scriptArgs('start');
+const SERVICE = scriptArgs('service');
+/** The flags of a script's command, without its entry file. */
+const flagsOf = (args: string[]) => args.slice(0, -1);
+
+/**
+ * `entry` src/main.ts and src/service.ts start with their package.json script's flags;
+ * scripts/bench/monolith-without-hooks.ts (the same app without main.ts's hook: drizzle-orm loads
+ * as ES modules) with npm start's; a bundle with the flags its image's CMD passes (runtime-flags.ts);
+ * `nodeFlags`, when given, instead.
+ */
+const startApp = async (dataDir: string, entry = START.at(-1)!, logLevel = 'info', extraEnv: Record<string, string> = {}, args: string[] = [], nodeFlags?: string[]) => {
   const port = await freePort();
+  const flags = nodeFlags ?? (entry === 'src/service.ts' ? flagsOf(SERVICE) : entry.endsWith('.mjs') ? [...RUNTIME_FLAGS] : flagsOf(START));
   // LOG_LEVEL at its default (info: one JSON line per request), as deployed; stdout is discarded.
-  const s = await startServer([entry, ...args], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel, ...extraEnv }, port);
+  const s = await startServer([...flags, entry, ...args], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel, ...extraEnv }, port);
   return { ...s, port };
 };
 
@@ -296,20 +323,35 @@ export async function run(): Promise<void> {
     // Each pair's own CPU ratio is the sample: the two runs of a pair saw the same machine.
     const cpuRatios = pairs.map((p) => p.on.cpuPerRequestMs / p.off.cpuPerRequestMs - 1);
     const extraCpu = median(cpuRatios);
+    // The young generation's size: npm start's command with each candidate, on the same warm data.
+    const young = await youngGenerationTrial({
+      startArgs: START,
+      sizes: YOUNG_SIZES,
+      rounds: YOUNG_ROUNDS,
+      seconds: PAIR_SECONDS,
+      start: async (args) => {
+        const server = await startApp(dataDir, args.at(-1)!, 'info', {}, [], args.slice(0, -1));
+        await recordExpectedBody(server.port, token, reference);
+        return server;
+      },
+      measure: (pid, port, seconds) => measured(pid, port, token, seconds),
+      rssMb,
+      stop,
+    });
     // Spans reach the sink in batches: wait for the last one before reading what was exported.
     await new Promise((r) => setTimeout(r, 6_000));
     const exportedMb = sink.bytes() / 1e6;
 
     const startRows = [
-      ['`node src/main.ts`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
-      ['`node src/main.ts`, warm (same DATA_DIR)', f(median(warm.map((x) => x.ms))), f(Math.min(...warm.map((x) => x.ms))), f(median(warm.map((x) => x.rss)))],
+      ['`npm start`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
+      ['`npm start`, warm (same DATA_DIR)', f(median(warm.map((x) => x.ms))), f(Math.min(...warm.map((x) => x.ms))), f(median(warm.map((x) => x.rss)))],
       ['`node scripts/bench/monolith-without-hooks.ts`, warm: the same app with drizzle-orm as ES modules (no main.ts hook)', f(median(warmCjs.map((x) => x.ms))), f(Math.min(...warmCjs.map((x) => x.ms))), f(median(warmCjs.map((x) => x.rss)))],
       ['baseline (express + better-sqlite3)', f(median(baselineStart.map((x) => x.ms))), f(Math.min(...baselineStart.map((x) => x.ms))), f(median(baselineStart.map((x) => x.rss)))],
-      [`\`node src/service.ts ${BUNDLED_MODULE}\`, warm (BullMQ bus on the local Redis)`, f(median(fromSource.map((x) => x.ms))), f(Math.min(...fromSource.map((x) => x.ms))), f(median(fromSource.map((x) => x.rss)))],
-      [`\`node deploy/${BUNDLED_MODULE}/dist/service.mjs\` (its bundle, built by scripts/build-deployable.ts), warm, same data`, f(median(bundled.map((x) => x.ms))), f(Math.min(...bundled.map((x) => x.ms))), f(median(bundled.map((x) => x.rss)))],
+      [`\`npm run service -- ${BUNDLED_MODULE}\`, warm (BullMQ bus on the local Redis)`, f(median(fromSource.map((x) => x.ms))), f(Math.min(...fromSource.map((x) => x.ms))), f(median(fromSource.map((x) => x.rss)))],
+      [`\`node ${RUNTIME_FLAGS.join(' ')} deploy/${BUNDLED_MODULE}/dist/service.mjs\` (its bundle, built by scripts/build-deployable.ts), warm, same data`, f(median(bundled.map((x) => x.ms))), f(Math.min(...bundled.map((x) => x.ms))), f(median(bundled.map((x) => x.rss)))],
     ];
     const loadRows = [
-      ['kernel (`node src/main.ts`)', f(k.rps), f(ratio, 2), f(k.cpu, 3), f(b.cpu / k.cpu, 2), String(k.p50), String(k.p99), String(k.bad)],
+      ['kernel (`npm start`)', f(k.rps), f(ratio, 2), f(k.cpu, 3), f(b.cpu / k.cpu, 2), String(k.p50), String(k.p99), String(k.bad)],
       ['kernel with `LOG_LEVEL=warn` (no request log line)', f(q.rps), f(q.rps / b.rps, 2), f(q.cpu, 3), f(b.cpu / q.cpu, 2), String(q.p50), String(q.p99), String(q.bad)],
       ['baseline (express + better-sqlite3)', f(b.rps), '1.00', f(b.cpu, 3), '1.00', String(b.p50), String(b.p99), String(b.bad)],
     ];
@@ -323,7 +365,8 @@ export async function run(): Promise<void> {
       'kernel',
       `## Kernel
 
-\`node src/main.ts\` with SQLite stores, every module hosted and the in-process bus
+\`npm start\` (the command package.json's \`start\` script runs: \`${['node', ...START].join(' ')}\`)
+with SQLite stores, every module hosted and the in-process bus
 (\`scripts/bench/kernel.ts\`), beside a minimal express + better-sqlite3 server doing the same
 lookup on the same catalog file with one prepared statement (\`scripts/bench/kernel-baseline.ts\`).
 
@@ -371,14 +414,31 @@ cockatiel, and Node's TypeScript stripping of ~150 source files); loading the fi
 ~90 ms; \`createApp\` to listening ~125 ms and +44 MB (five stores of two connections each, the
 OpenAPI documents built from the routes ~40 ms, and the SQLite WAL checkpoint worker thread).
 
-Where resident memory goes at ready: V8's young generation holds ~34 MB of physical pages with
-under 1 MB in use — start-up's allocation burst grows it and V8 keeps it. Measured in a trial:
-\`node --max-semi-space-size=4\` takes ~23 MB off at ready; keeping the young generation from
-growing at all (\`--semi-space-growth-factor=1\`) gave 140–145 MB at ready and 152–187 MB after
-load, but 25–30 % more CPU per request under load, so neither is set here (a deployment may set
-the first in its start command). The checkpoint worker thread costs ~19 MB (a Node isolate);
-the main thread's TypeScript stripper and per-file module records are the difference between
-the last two start-up rows (the bundle is the same code as a few files, no stripping).
+Where resident memory goes at ready (\`npm start\`, warm; heap statistics and /proc/<pid>/smaps
+in a trial, 2026-12-01): ~50 MB is the node binary's own pages, ~49 MB V8's heap (old space
+~23 MB: the code and closures of ~850 files, a third of it their source text, which V8 keeps;
+young generation 16 MB; large objects ~4.5 MB), ~13 MB malloc (SQLite's page caches, ten
+connections). What \`npm start\` no longer carries: Node's TypeScript stripper (~17 MB: a
+WebAssembly module and its memory), which loaded for the entry file alone because the compile
+cache came on after it was read — \`npm start\` now preloads the cache
+(\`--import ./src/platform/kernel/compile-cache-preload.mjs\`), so a warm start strips nothing; the
+SQLite WAL checkpoint worker thread (~14 MB: an isolate of its own), which now starts at the
+first commit that writes to a WAL (\`src/platform/data/wal-checkpointer.ts\`) — a warm start's
+seeding finds its rows and commits nothing, and a lookup only reads, so this bench's server never
+starts it; a server taking orders does at its first one; and ~15 MB of young generation (below).
+
+The young generation: start-up's allocation burst grows it to its maximum and V8 keeps the pages
+(with V8's default, ~31 MB physical at ready with under 1 MB in use), and under load it stays
+there. \`npm start\`, \`npm run service\` and every app image's CMD therefore pass
+\`--max-semi-space-size=8\` (defined once, \`scripts/deploy/runtime-flags.ts\`). The table: the
+start command with each size, side by side on the same warm data (RSS at ready, after ${YOUNG_ROUNDS}
+rounds of ${PAIR_SECONDS} s of the lookup each); GC count and pause time per 1,000 requests (the server's own
+\`gc\` performance entries: \`scripts/bench/gc-tally.mjs\`); CPU per request, and its ratio to V8's
+default within each round (the servers run once per round in a rotating order; median of the rounds'
+ratios). A smaller young generation collects more often; what each collection costs is what
+survives it, which a request-scoped allocation mostly does not.
+
+${table(['young generation', 'RSS at ready MB', 'RSS after load MB', 'GCs / 1,000 req', 'GC pauses ms / 1,000 req (wall clock)', 'CPU ms / request', 'CPU vs V8 default'], young.map((y) => [y.flag, f(y.readyMb), f(y.afterMb), f(y.gcPer1000, 1), f(y.gcMsPer1000, 1), f(y.cpuPerRequestMs, 3), f(y.cpuVsDefault, 2)]))}
 
 Where the lookup's time goes (CPU profile of the kernel under this load): the product lookup runs
 a statement drizzle prepared once (\`src/platform/data/prepared-read.ts\`) — no select is

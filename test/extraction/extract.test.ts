@@ -80,7 +80,7 @@ describe('npm run extract', () => {
     // The image builds its own bundle from the repository: nothing is copied from the deploy folder.
     const dockerfile = readFileSync(join(home, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/RUN node scripts\/build-deployable\.ts catalog \/out/);
-    expect(dockerfile).toMatch(/CMD \["node", "dist\/service\.mjs"\]/);
+    expect(dockerfile).toMatch(/CMD \["node", "--max-semi-space-size=8", "dist\/service\.mjs"\]/);
     expect(dockerfile).not.toMatch(/COPY \.\./);
     for (const variant of ['sqlite', 'postgres']) {
       const k8s = readFileSync(join(home, 'kubernetes', variant, 'catalog-service.yaml'), 'utf8');
