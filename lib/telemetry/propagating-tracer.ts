@@ -2,22 +2,9 @@
 // its own under the caller's trace (or a new trace), and the caller's sampled flag passes through
 // untouched: a process that does not record must not decide for the ones after it that the trace
 // is unsampled, which is what an SDK sampler that records nothing would do. No SDK is loaded.
-import { randomFillSync } from 'node:crypto';
 import { context, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
-
 // Ids come from a pooled buffer: one randomBytes call per id costs more than the rest of a span.
-const pool = Buffer.alloc(4096);
-let offset = pool.length;
-
-function randomHex(bytes: number): string {
-  if (offset + bytes > pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const hex = pool.toString('hex', offset, offset + bytes);
-  offset += bytes;
-  return hex;
-}
+import { randomHex } from './random-ids.ts';
 
 type ActiveFn<F> = (span: Span) => F;
 

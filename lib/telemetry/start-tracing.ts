@@ -7,6 +7,7 @@ import { propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ensureContextManager } from './context-manager.ts';
 import { PropagatingTracerProvider } from './propagating-tracer.ts';
+import { PooledIdGenerator } from './random-ids.ts';
 import { tracingSettings, type TracingSettings } from './tracing-settings.ts';
 
 export interface Tracing {
@@ -50,7 +51,7 @@ async function sdkProvider(settings: TracingSettings, env: Env, serviceName: str
   else if (settings.protocol === 'http/json') exporter = new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(url ? { url } : {});
   else exporter = new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(url ? { url } : {});
   const resource = detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes({ 'service.name': serviceName }));
-  return new sdk.TracerProvider({ resource, sampler, spanProcessors: [new sdk.BatchSpanProcessor({ ...settings.batch, exporter })] });
+  return new sdk.TracerProvider({ resource, sampler, idGenerator: new PooledIdGenerator(), spanProcessors: [new sdk.BatchSpanProcessor({ ...settings.batch, exporter })] });
 }
 
 /**

@@ -440,17 +440,21 @@ survives it, which a request-scoped allocation mostly does not.
 
 ${table(['young generation', 'RSS at ready MB', 'RSS after load MB', 'GCs / 1,000 req', 'GC pauses ms / 1,000 req (wall clock)', 'CPU ms / request', 'CPU vs V8 default'], young.map((y) => [y.flag, f(y.readyMb), f(y.afterMb), f(y.gcPer1000, 1), f(y.gcMsPer1000, 1), f(y.cpuPerRequestMs, 3), f(y.cpuVsDefault, 2)]))}
 
-Where the lookup's time goes (CPU profile of the kernel under this load): the product lookup runs
-a statement drizzle prepared once (\`src/platform/data/prepared-read.ts\`) — no select is
-built or rendered per request any more, and what remains of drizzle is better-sqlite3's own step
-(~15 % of busy time, the baseline pays it too); the socket write ~12 % (log lines now leave in
-4 KiB writes, not one write each: \`src/platform/logging/logger.ts\`); express's router and
-layers ~9 %; pino and its redaction ~4 %; ETag hashing ~3 % (both sides); OpenTelemetry context
-~2 %; zod, prom-client ~1.5 % each; the JWT check, a cache hit per request, under 1 %; garbage
-collection ~3 %. No single part left is large: the rest of the gap is a dozen middlewares'
-small costs each. System calls per request (strace, 5,000 requests): one socket \`writev\`, a
-tenth of a log \`write\`, two \`fcntl\` (SQLite's read lock) and one \`stat\` — the rest is
-JavaScript.
+Where the lookup's time goes. \`node --cpu-prof\` samples wall time on the main thread, so a
+system call the process is descheduled in (the socket \`writev\`, SQLite's \`fcntl\` locks) looks
+bigger there than in CPU time; \`perf\` gives the CPU split. Before the edge work (2026-12-01,
+V8 profile, shares of busy time): socket \`writev\` 31 %; drizzle's prepared read 30 % — its
+\`LIMIT ?\` on a primary-key lookup doubled SQLite's step (a statement without it costs half in
+a micro-benchmark), so it is gone; express and its router 7 %; pino, its mixin and redaction
+4 %; four middlewares of our own (request context, path guard, metrics and log, draining mark) with
+prom-client's label lookups ~3 %; OpenTelemetry context 1.5 %; GC 3 %. After: \`writev\` 29 %,
+the SQLite step 14 %, express and its router ~10 % (now the largest piece of JavaScript), GC
+~5 %, the edge middleware with its access line, plain-number metrics and request scope ~4 %
+(\`src/platform/http/edge.ts\`), OpenTelemetry context 1.5 %, zod under 1 %, the JWT check (a
+cache hit) under 0.5 %, the ETag (\`crypto.hash\`) 0.4 %. In CPU time (\`perf\`, same load):
+V8 and our JavaScript ~70 %, the Linux kernel (socket write, loopback) ~21 %, libc 5 %, SQLite
+3 %. What is left is express's per-request machinery and Node's HTTP stack, which the baseline
+pays too, and a dozen small pieces of ours.
 
 The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput on this lookup (**${f(b.cpu / k.cpu, 2)}×** in CPU time per request).
 
@@ -461,7 +465,7 @@ The same lookup on the same data, with tracing off (the \`kernel\` row above) an
 is recorded), the default instrumentations (http client, undici, pg, ioredis) loaded by the
 start-up hook, and spans exported over OTLP/HTTP (protobuf) in batches to a local sink standing in
 for a collector (${f(exportedMb, 1)} MB of spans over the run). Each request records one server
-span, the app's own, named by its route (\`src/platform/http/request-context.ts\`). Measured while
+span, the app's own, named by its route (\`src/platform/http/request-context.ts\`, opened by \`edge.ts\`). Measured while
 choosing the defaults: the http instrumentation's own server span plus the express
 instrumentation (a span per handler, a wrapper on every router layer) cost about 40 % of this
 lookup's throughput, which is why the first is replaced and the second is opt-in

@@ -9,8 +9,7 @@ import type { TokenVerifier } from '../auth/jwt.ts';
 import { authenticate } from '../auth/caller.ts';
 import { edge as edgeMiddleware } from '../http/edge.ts';
 import { weakEtag } from '../http/weak-etag.ts';
-import { requireJsonBody } from '../http/require-json.ts';
-import { jsonBody } from '../http/json-body.ts';
+import { jsonRequestBody } from '../http/require-json.ts';
 import { notFoundHandler, problemHandler } from '../http/problem.ts';
 import { healthRoutes, type HealthState, type ReadinessCheck } from '../http/health.ts';
 import { declaredRoutes } from '../http/route.ts';
@@ -51,7 +50,7 @@ export function publicHttp(edge: Edge, moduleRoutes: readonly Router[]): Express
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(document);
   });
-  app.use('/api', authenticate(edge.verifier), requireJsonBody, jsonBody({ limit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH }));
+  app.use('/api', authenticate(edge.verifier), jsonRequestBody({ limit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH }));
   for (const routes of moduleRoutes) app.use(routes);
   app.use(notFoundHandler);
   app.use(problemHandler(edge.logger));
