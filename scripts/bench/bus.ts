@@ -304,8 +304,9 @@ BullMQ path counted ~18% of its samples in BullMQ, ioredis and msgpackr: the Red
 take, lock and complete a job, paid per event, and an inbox unit of work waited on them (32 jobs in
 flight, ~0.9 ms each). With 50 events a job the relay's ~196-row passes become ~4 jobs each, and the
 path went from 0.52–0.54 of raw BullMQ (this host, a run before the change: 4,913 against 9,071
-events/s) to above raw BullMQ, which still pays one job per event (a profiling run: 8,220–9,235
-against 4,502–8,212 events/s), and its CPU per event from ~200 to ~115–140 µs.
+events/s) to about raw BullMQ's throughput or above it, since raw BullMQ still pays one job per event
+(0.78–1.29 of raw BullMQ in four runs at host load 4–14, each the median of 3 rounds), and its CPU
+per event from ~200 to ~110–160 µs.
 
 Where the time goes now (CPU profile of the BullMQ path alone, host load average ~10, counted in
 samples): ~22% drizzle (building and running the bench modules' inserts), ~15% group commit (BEGIN, a

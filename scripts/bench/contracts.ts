@@ -172,10 +172,11 @@ problem: \`contract-batch.ts\`). With 16 calls in flight, the 16 that an answer 
 calls in the same turn, so the throughput rows travel as batches of 16 (counted in a profiling run:
 185 batches of 16 and 5 of 8 for 3,000 calls); a sequential call is alone in its turn and goes out as
 before, one request. Before and after, this host, same bench (3,000 calls, 16 in flight; the
-machine shared with other benchmarks, load average 0.2 before, 5–6 after): calls/s 0.11 → 0.24–0.41
-of in-process (3,831 against 33,745; 7,262–9,149 against 19,788–31,246), CPU per call at 16 in
-flight caller 253 → 45–59 µs and provider 300 → 80–90 µs; the sequential p50 stayed where it was
-(0.59 before, 0.63–0.70 after on the loaded host; the single call's path is unchanged).
+machine shared with other benchmarks, load average 0.2 before, 5–14 after): calls/s 0.11 → 0.24–0.41
+of in-process at load 5–8 (3,831 against 33,745; 7,262–9,149 against 19,788–31,246) and 0.20–0.26 at
+load 12–14, CPU per call at 16 in flight caller 253 → 45–59 µs and provider 300 → 80–93 µs; the
+sequential p50 stayed where it was (0.59 before, 0.63–0.88 after on the loaded host; the single
+call's path is unchanged).
 
 Where the time goes now. A sequential call is one loopback HTTP request each way, and on this VM a
 loopback socket write is the dearest thing in it: in a sequential profiling run the caller's request
@@ -189,8 +190,9 @@ samples), zod, and the per-call request context; the answer's one write is share
 The single call's earlier savings stay: a verified service token is remembered until its own expiry
 (\`service-credentials.ts\`; the claims are still checked on every call), the endpoint writes its answer
 itself (express's \`res.json\` hashed every answer for an ETag), and the caller serialises its input
-once. Keep-alive pipelining (undici \`Pool\`, 2–4 connections × 4–8 requests) was tried earlier: no change
-in provider CPU per call, so the pool stays on node:http (and no slow call can hold up others behind it
+once. TCP_NODELAY is already set on both ends (node:http sets it on client and server sockets; checked
+with strace), and each request and each answer is one write. Keep-alive pipelining (undici \`Pool\`,
+2–4 connections × 4–8 requests) was tried earlier: no change in provider CPU per call, so the pool stays on node:http (and no slow call can hold up others behind it
 on one connection).`,
     );
   } finally {

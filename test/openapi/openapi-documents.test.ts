@@ -146,6 +146,8 @@ describe('OpenAPI documents', () => {
     expect(codes(internal, '/internal/contracts/payments/charge', 'post', 422)).toContain('PaymentDeclined');
     expect(codes(internal, '/internal/contracts/payments/charge', 'post', 401)).toContain('ServiceUnauthenticated');
     expect(charge.security).toEqual([{ serviceToken: [] }]);
+    // The batch form of an idempotent operation (every operation of these contracts is).
+    expect(internal.paths['/internal/contracts/catalog/getProduct/batch']?.post.requestBody.content['application/json'].schema.properties.calls.items.properties.input).toBeDefined();
     // The public document says nothing internal, and the other way round.
     expect(operations(docs['monolith public']!).some((o) => o.includes('/internal/'))).toBe(false);
     expect(operations(internal).some((o) => o.includes('/api/'))).toBe(false);
