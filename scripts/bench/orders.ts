@@ -227,7 +227,7 @@ the runner of the instance that placed it, and the runner drives it the moment t
 commits (no claim, no read back of the saga or the order); the last forward step settles the order
 in the same unit of work that ends the saga. \`SAGA_POLL_MS\` (250 ms) is the safety net for retries that
 came due, sagas a crashed instance left, and any saga the runner had no room for (32 at once).
-Every topology is then bound by CPU, not by waiting. Before the changes of decision 15, a CPU profile of the
+Every topology is then bound by CPU, not by waiting. Before the changes of decision 17, a CPU profile of the
 embedded monolith under this load (\`--cpu-prof\`) had ~1% idle: drizzle ~31% of self time (building the
 same insert or update for every order, then running it), the group commit's BEGIN/COMMIT ~16% (nearly
 every unit of work committed alone: a SQLite unit rarely yields, so nothing queued behind it), socket
