@@ -14,9 +14,8 @@ import { problemHandler, notFoundHandler } from '../http/problem.ts';
 import { createLogger } from '../logging/logger.ts';
 import { currentContext, runWithContext } from '../context/request-context.ts';
 import { ContractViolation, Forbidden, ValidationFailed } from '../errors/domain-error.ts';
-import { requireScope } from '../auth/caller.ts';
-import type { ContractHandlers } from '../contracts/define-contract.ts';
 import { UnknownSku, warehouseContract } from '../../../test/fixtures/modules/warehouse/index.ts';
+import { stubWarehouseHandlers } from '../../../test/fixtures/modules/warehouse/stub-handlers.ts';
 
 const secret = 'test-service-secret-0123456789-abcdefghij';
 const serverCreds = serviceCredentials({ secret, deployable: 'warehouse-service' });
@@ -31,41 +30,6 @@ interface Provider {
   close(): Promise<void>;
 }
 
-function handlers(seen: Map<string, string | undefined>, attempts: Map<string, number>): ContractHandlers<typeof warehouseContract> {
-  const flaky = async ({ key, failures }: { key: string; failures: number }) => {
-    const n = (attempts.get(key) ?? 0) + 1;
-    attempts.set(key, n);
-    if (n <= failures) throw new Error(`flaky ${n}`);
-    return { attempts: n };
-  };
-  return {
-    async level({ sku }) {
-      seen.set(sku, currentContext()?.requestId);
-      if (sku === 'NOPE') throw new UnknownSku(`No sku ${sku}`, { sku });
-      return { sku, reserved: sku.length };
-    },
-    async reserve({ orderId }) {
-      return { orderId, reserved: 1 };
-    },
-    async whoami(_i, call) {
-      return { sub: call.caller?.sub ?? null, scopes: call.caller?.scopes ?? [] };
-    },
-    async adminOnly(_i, call) {
-      requireScope('admin', call.caller);
-      return { ok: true as const };
-    },
-    flaky,
-    flakyOnce: flaky,
-    async sleep({ ms }) {
-      await new Promise((r) => setTimeout(r, ms));
-      return { slept: ms };
-    },
-    async badOutput() {
-      return { n: 'x' } as unknown as { n: number };
-    },
-  };
-}
-
 /** A provider; `batchForm: false` serves only single calls, as a version before batching did. */
 async function provider(o: { batchForm?: boolean } = {}): Promise<Provider> {
   const app = express();
@@ -76,7 +40,7 @@ async function provider(o: { batchForm?: boolean } = {}): Promise<Provider> {
   });
   app.use(requestContext);
   if (o.batchForm === false) app.post('/internal/contracts/:module/:operation/batch', notFoundHandler);
-  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: handlers(p.seen, new Map()) as never }]]), credentials: serverCreds, bodyLimit: '100kb', maxDepth: 32 }));
+  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: stubWarehouseHandlers(new Map(), (sku) => (p.seen.set(sku, currentContext()?.requestId), sku.length)) as never }]]), credentials: serverCreds, bodyLimit: '100kb', maxDepth: 32 }));
   app.use(notFoundHandler);
   app.use(problemHandler(createLogger('silent')));
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, app);

@@ -15,9 +15,8 @@ import { problemHandler } from '../http/problem.ts';
 import { createLogger } from '../logging/logger.ts';
 import { runWithContext } from '../context/request-context.ts';
 import { ContractViolation, Forbidden, ServiceUnavailable, ValidationFailed } from '../errors/domain-error.ts';
-import { requireScope } from '../auth/caller.ts';
-import type { ContractHandlers } from '../contracts/define-contract.ts';
 import { UnknownSku, warehouseContract } from '../../../test/fixtures/modules/warehouse/index.ts';
+import { stubWarehouseHandlers } from '../../../test/fixtures/modules/warehouse/stub-handlers.ts';
 import { eventually } from '../../../test/support/eventually.ts';
 
 const secret = 'test-service-secret-0123456789-abcdefghij';
@@ -31,40 +30,6 @@ interface Provider {
   close(): Promise<void>;
 }
 
-function handlers(attempts: Map<string, number>): ContractHandlers<typeof warehouseContract> {
-  const flaky = async ({ key, failures }: { key: string; failures: number }) => {
-    const n = (attempts.get(key) ?? 0) + 1;
-    attempts.set(key, n);
-    if (n <= failures) throw new Error(`flaky ${n}`);
-    return { attempts: n };
-  };
-  return {
-    async level({ sku }) {
-      if (sku === 'NOPE') throw new UnknownSku(`No sku ${sku}`, { sku });
-      return { sku, reserved: 3 };
-    },
-    async reserve({ orderId }) {
-      return { orderId, reserved: 1 };
-    },
-    async whoami(_i, call) {
-      return { sub: call.caller?.sub ?? null, scopes: call.caller?.scopes ?? [] };
-    },
-    async adminOnly(_i, call) {
-      requireScope('admin', call.caller);
-      return { ok: true as const };
-    },
-    flaky,
-    flakyOnce: flaky,
-    async sleep({ ms }) {
-      await new Promise((r) => setTimeout(r, ms));
-      return { slept: ms };
-    },
-    async badOutput() {
-      return { n: 'x' } as unknown as { n: number };
-    },
-  };
-}
-
 async function provider(port = 0, attempts = new Map<string, number>()): Promise<Provider> {
   const app = express();
   const p = { hits: 0 } as Provider;
@@ -73,7 +38,7 @@ async function provider(port = 0, attempts = new Map<string, number>()): Promise
     next();
   });
   app.use(requestContext);
-  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: handlers(attempts) as never }]]), credentials: serverCreds, bodyLimit: '100kb', maxDepth: 32 }));
+  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: stubWarehouseHandlers(attempts, () => 3) as never }]]), credentials: serverCreds, bodyLimit: '100kb', maxDepth: 32 }));
   app.use(problemHandler(createLogger('silent')));
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, app);
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));

@@ -13,13 +13,19 @@ import { jsonSchema } from './json-schema.ts';
 import { addCode, addErrors, problemResponse, problemSchema, type CodesByStatus } from './problems.ts';
 import { OPENAPI_VERSION } from './public-document.ts';
 
+/** What the contract endpoint itself refuses, before any handler runs: credential, input, body. */
+function addEndpointRefusals(codes: CodesByStatus): void {
+  addErrors(codes, [ServiceUnauthenticated, ServiceForbidden, ValidationFailed]);
+  addCode(codes, 400, 'MalformedJson');
+  addCode(codes, 413, 'BodyTooLarge');
+}
+
 function operation(contract: Contract, name: string): Record<string, unknown> {
   const spec = contract.operations[name]!;
   const codes: CodesByStatus = new Map();
   // The contract's declared errors (the kernel's included), and the endpoint's own refusals.
-  addErrors(codes, [...contract.errors, ServiceUnauthenticated, ServiceForbidden, ValidationFailed]);
-  addCode(codes, 400, 'MalformedJson');
-  addCode(codes, 413, 'BodyTooLarge');
+  addErrors(codes, contract.errors);
+  addEndpointRefusals(codes);
   addCode(codes, 500, 'InternalError');
   const responses: Record<string, unknown> = {
     200: {
@@ -68,10 +74,8 @@ function batchOperation(contract: Contract, name: string): Record<string, unknow
     required: ['input'],
   };
   const codes: CodesByStatus = new Map();
-  addErrors(codes, [ServiceUnauthenticated, ServiceForbidden, ValidationFailed]);
-  addCode(codes, 400, 'MalformedJson');
+  addEndpointRefusals(codes);
   addCode(codes, 404, 'NotFound');
-  addCode(codes, 413, 'BodyTooLarge');
   const responses: Record<string, unknown> = {
     200: {
       description: 'One result per call, in order: its output, or its problem (any status and code the single operation answers)',
