@@ -412,7 +412,8 @@ platform ~375 ms and +56 MB RSS before the compile cache (zod 65–110 ms, expre
 ~8 MB, drizzle core with its SQLite and Postgres table builders ~120 ms, prom-client, jose,
 cockatiel, and Node's TypeScript stripping of ~150 source files); loading the five modules
 ~90 ms; \`createApp\` to listening ~125 ms and +44 MB (five stores of two connections each, the
-OpenAPI documents built from the routes ~40 ms, and the SQLite WAL checkpoint worker thread).
+OpenAPI documents built from the routes ~40 ms; the SQLite WAL checkpoint worker thread, counted
+here then, now starts at the first write instead, decision 15).
 
 Where resident memory goes at ready (\`npm start\`, warm; heap statistics and /proc/<pid>/smaps
 in a trial, 2026-12-01): ~50 MB is the node binary's own pages, ~49 MB V8's heap (old space
