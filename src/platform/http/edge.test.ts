@@ -90,6 +90,10 @@ describe('the edge of every listener', () => {
     expect(await series('http_requests_total{method="GET",route="/health/live",status="200"')).toHaveLength(1);
     expect(await series('http_request_duration_seconds_count{deployable="edge-test",method="GET",route="/api/v1/things/:id",status="200"}')).toHaveLength(1);
     expect(lines.slice(before).some((l) => l.includes('/health/live'))).toBe(false);
+    // A made-up path under /health is no probe: unmatched, so it adds no series of its own, and logged.
+    await (await fetch(`${base}/health/made-up-${Date.now()}`)).arrayBuffer();
+    await eventually(() => accessLines().find((l) => String(l.path).startsWith('/health/made-up-') && l.status === 404));
+    expect((await series('http_requests_total{')).filter((l) => l.includes('route="/health'))).toEqual([expect.stringContaining('route="/health/live"')]);
     expect(await series('http_requests_in_flight')).toEqual(['http_requests_in_flight{deployable="edge-test"} 0']);
   });
 

@@ -10,6 +10,7 @@ import { AccessLog } from '../logging/access-log.ts';
 import type { HttpFigures } from '../metrics/http-figures.ts';
 import { endRequestSpan, openRequestScope } from './request-context.ts';
 import { sendProblem } from './problem.ts';
+import { PROBE_PATHS } from './health.ts';
 
 export interface EdgeOptions {
   logger: Logger;
@@ -18,9 +19,12 @@ export interface EdgeOptions {
   health: { readonly draining: boolean };
 }
 
-/** The pattern that matched (`/api/v1/products/:sku`), the probe's own path, or `unmatched`. */
+/**
+ * The pattern that matched (`/api/v1/products/:sku`), the probe's own path, or `unmatched`: never a
+ * raw path a client chose, or every made-up URL would be a metric series of its own.
+ */
 function routeOf(req: Request, path: string): string {
-  return req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : path.startsWith('/health') ? path : 'unmatched';
+  return req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : PROBE_PATHS.has(path) ? path : 'unmatched';
 }
 
 export function edge(o: EdgeOptions): RequestHandler {
@@ -32,7 +36,7 @@ export function edge(o: EdgeOptions): RequestHandler {
     const path = req.path;
     const { ids, span, context: scope } = openRequestScope(req, res, path);
     // Probes and scrapes are counted, not logged.
-    const logged = !path.startsWith('/health') && path !== '/metrics';
+    const logged = !PROBE_PATHS.has(path) && path !== '/metrics';
     figures.inFlight++;
     res.once('close', () => {
       figures.inFlight--;

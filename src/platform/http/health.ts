@@ -14,6 +14,9 @@ export interface HealthState {
   draining: boolean;
 }
 
+/** The probes' paths: counted under their own path, never logged; any other /health… path is unmatched. */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/started', '/health/ready']);
+
 export function healthRoutes(state: HealthState, checks: () => ReadinessCheck[], timeoutMs = 2000): Router {
   const router = strictRouter();
   router.get('/health/live', (_req, res) => {
