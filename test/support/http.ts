@@ -10,7 +10,7 @@ export type ReplyObserver = (method: string, path: string, reply: Reply, content
 
 export function client(baseUrl: string, token?: string, observe?: ReplyObserver) {
   async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
-    const res = await fetch(baseUrl + path, {
+    const init: RequestInit = {
       method,
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -18,6 +18,15 @@ export function client(baseUrl: string, token?: string, observe?: ReplyObserver)
         ...headers,
       },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    };
+    const res = await fetch(baseUrl + path, init).catch((err: unknown) => {
+      // A pooled keep-alive connection the server closed at its keep-alive timeout, while a client
+      // starved of CPU still took it for open, resets the request before any answer. A request that
+      // may be repeated (a safe method, or one carrying an idempotency key) is sent again once, as
+      // HTTP clients do (RFC 9110, 9.2.2); any other error, or a second one, is the test's to see.
+      const repeatable = ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method) || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key');
+      if (!repeatable || (err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+      return fetch(baseUrl + path, init);
     });
     const text = await res.text();
     let parsed: unknown = text;
