@@ -1,5 +1,6 @@
 // Real child processes for tests that need a process boundary: drain on SIGTERM, kill -9.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { eventually } from './eventually.ts';
@@ -7,7 +8,37 @@ import { eventually } from './eventually.ts';
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
 
-export async function freePort(): Promise<number> {
+// Ports for the processes tests start come from a block of this vitest worker's own, below the
+// range the kernel hands out for port 0 and for outgoing connections (ip_local_port_range, from
+// 32768 by default). A port taken with port 0 and released for a child to bind could be handed to
+// another test file's listener in between; the child then failed to bind while the test, polling
+// /health/ready on that port, got its answer from the other file's process and went on with the
+// wrong system. No other worker, and no client socket, draws from this block.
+const BLOCK = 1000;
+const BASE = 12_000;
+const WORKERS = 9; // 12000–29999: each worker a block for ports and one above it for freePair's +1000
+const ephemeralLow = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return 32_768;
+  }
+})();
+const worker = Number(process.env.VITEST_POOL_ID ?? 0) || (process.pid % WORKERS) + 1;
+const blockStart = BASE + ((worker - 1) % WORKERS) * 2 * BLOCK;
+// Files run one after another in a worker, each with this module afresh: start anywhere in the block
+// so a file does not hand out the ports its predecessor's processes just left.
+let cursor = Math.floor(Math.random() * BLOCK);
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -18,23 +49,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A free port of this worker's block (the kernel's choice where the block is not below its range). */
+export async function freePort(): Promise<number> {
+  if (blockStart + 2 * BLOCK > ephemeralLow) return kernelPort();
+  for (let tried = 0; tried < BLOCK; tried++) {
+    const port = blockStart + (cursor++ % BLOCK);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${blockStart}–${blockStart + BLOCK - 1}`);
+}
+
 /** A port p whose p + 1000 is free too: a public and internal listener pair (INTERNAL_PORT = PORT + 1000). */
 export async function freePair(): Promise<number> {
-  for (;;) {
+  for (let tried = 0; tried < BLOCK; tried++) {
     const port = await freePort();
-    if (port + 1000 > 65535) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port + 1000, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
+    if (port + 1000 <= 65535 && (await canListen(port + 1000))) return port;
   }
+  throw new Error('no free port pair');
 }
 
 export interface Child {
   proc: ChildProcess;
   output: () => string;
+  /** Set by a test that stops the process on purpose (so its exit is not reported as a crash). */
+  killedByTest?: boolean;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 

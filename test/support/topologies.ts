@@ -166,20 +166,28 @@ export async function startSystem(topology: TopologySpec, options: SystemOptions
     for (const p of servicePorts[m]!) slots.push({ which: m, ...p, ...deployables.service(m), env: slotEnv(p) });
   }
 
+  let closing = false;
   const start = async (slot: Slot) => {
-    slot.child = startTs(slot.entry, slot.env, slot.args);
+    const child = (slot.child = startTs(slot.entry, slot.env, slot.args));
+    // A process that dies on its own mid-suite shows up later only as timeouts: say so at once.
+    void child.exited.then(({ code, signal }) => {
+      if (closing || child.killedByTest) return;
+      console.error(`[topology ${topology.name}] ${slot.which}:${slot.port} exited (code ${code}, signal ${signal}) on its own:\n${child.output().slice(-4000)}`);
+    });
     // Generous: on two busy cores several processes importing the whole system at once are slow.
     await waitReady(`http://127.0.0.1:${slot.port}`, slot.child, 120_000);
   };
   const stopChild = async (slot: Slot, signal: NodeJS.Signals) => {
     const c = slot.child;
     if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+    c.killedByTest = true;
     c.proc.kill(signal);
     await c.exited;
   };
 
   let proxy: RunningProxy | undefined;
   const cleanup = async () => {
+    closing = true;
     await proxy?.close().catch(() => undefined);
     await Promise.all(slots.map((s) => stopChild(s, 'SIGKILL')));
     await store.cleanup().catch(() => undefined);
