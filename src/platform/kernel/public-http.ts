@@ -9,6 +9,7 @@ import type { TokenVerifier } from '../auth/jwt.ts';
 import { authenticate } from '../auth/caller.ts';
 import { edge as edgeMiddleware } from '../http/edge.ts';
 import { weakEtag } from '../http/weak-etag.ts';
+import { installJsonAnswer } from '../http/json-answer.ts';
 import { jsonRequestBody } from '../http/require-json.ts';
 import { notFoundHandler, problemHandler } from '../http/problem.ts';
 import { healthRoutes, type HealthState, type ReadinessCheck } from '../http/health.ts';
@@ -35,6 +36,7 @@ export function baseApp(edge: Edge): Express {
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
   app.set('etag', weakEtag);
+  installJsonAnswer(app);
   app.use(edgeMiddleware({ logger: edge.logger, figures: edge.metrics.http, health: edge.health }));
   // The probes' router is tried only for their paths, not matched against every request.
   const probes = healthRoutes(edge.health, edge.readiness);

@@ -2,7 +2,8 @@
 // string for what must outlive the process (an outbox envelope, a saga row), and back. Stored as a
 // traceparent, the context survives a crash: the event handled or the saga resumed later, even
 // by another process, continues the trace that caused it.
-import { context, propagation, trace, ROOT_CONTEXT, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, trace, ROOT_CONTEXT, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 
 export const tracer = trace.getTracer('strangler');
 
@@ -11,11 +12,15 @@ const getter = {
   get: (carrier: Record<string, string>, key: string) => carrier[key],
 };
 
-/** The current span's context as a W3C traceparent, or undefined when no span is active. */
+/**
+ * The current span's context as a W3C traceparent, or undefined when no span is active: what the
+ * W3C propagator (the only one start-tracing.ts installs) injects, formatted here without a carrier
+ * object per call, since every request's answer header and every event envelope asks for it.
+ */
 export function currentTraceparent(ctx: Context = context.active()): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagation.inject(ctx, carrier);
-  return carrier.traceparent;
+  const sc = trace.getSpanContext(ctx);
+  if (!sc || isTracingSuppressed(ctx) || !isSpanContextValid(sc)) return undefined;
+  return `00-${sc.traceId}-${sc.spanId}-0${Number(sc.traceFlags || 0).toString(16)}`;
 }
 
 /** A context whose parent is the span a stored traceparent names (the root context when there is none). */
