@@ -1,13 +1,16 @@
 // Two small modules for the bus benchmark: `benchsource` records an item and publishes ItemRecorded
 // in one unit of work; `benchsink` handles it (inbox de-dup by the platform, one row of effect).
 // The bench drives the source's unit of work directly, so HTTP is not part of the figure, and
-// learns through `onHandled` when each event's handler ran.
+// learns through `onHandled` when each event's handler ran. Their inserts are prepared once
+// (prepared-write.ts), as the commerce modules' per-order and per-event writes are.
 import { z } from 'zod';
 import { defineEvent } from '../../src/platform/bus/define-event.ts';
 import { defineManifest } from '../../src/platform/modules/manifest.ts';
 import { defineModule, on, type Module } from '../../src/platform/modules/define-module.ts';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import type { RunUnitOfWork } from '../../src/platform/bus/unit-of-work.ts';
+import type { ModuleStore } from '../../src/platform/data/module-store.ts';
+import { bound, preparedWrite, type PreparedWrite } from '../../src/platform/data/prepared-write.ts';
 
 export const ItemRecorded = defineEvent('ItemRecorded', 1, z.object({ itemId: z.string(), n: z.number().int() }));
 
@@ -30,6 +33,8 @@ export const benchManifests = [sourceManifest, sinkManifest];
 export interface BenchHooks {
   /** Set when the source module is set up: the bench publishes through it. */
   unitOfWork?: RunUnitOfWork;
+  /** The source's item insert, prepared on its store. */
+  insertItem?: PreparedWrite<never>;
   onHandled(itemId: string): void;
 }
 
@@ -39,6 +44,10 @@ export function benchModules(hooks: BenchHooks): Module[] {
     schema: sourceSchema,
     setup(ctx) {
       hooks.unitOfWork = ctx.unitOfWork;
+      const { items } = ctx.store.tables;
+      hooks.insertItem = preparedWrite(ctx.store as unknown as ModuleStore, 'insert_item', (db) =>
+        db.insert(items).values({ id: bound(items.id, 'id'), n: bound(items.n, 'n'), createdAt: bound(items.createdAt, 'createdAt') } as never),
+      );
       return {};
     },
   });
@@ -46,10 +55,14 @@ export function benchModules(hooks: BenchHooks): Module[] {
     manifest: sinkManifest,
     schema: sinkSchema,
     setup(ctx) {
+      const { effects } = ctx.store.tables;
+      const insertEffect = preparedWrite(ctx.store as unknown as ModuleStore, 'insert_effect', (db) =>
+        db.insert(effects).values({ itemId: bound(effects.itemId, 'itemId'), eventId: bound(effects.eventId, 'eventId') } as never),
+      );
       return {
         subscriptions: [
           on(ItemRecorded, async ({ itemId }, uow, envelope) => {
-            await uow.db.insert(ctx.store.tables.effects).values({ itemId, eventId: envelope.id });
+            await insertEffect.run(uow.db, { itemId, eventId: envelope.id });
             hooks.onHandled(itemId);
           }),
         ],
@@ -60,9 +73,9 @@ export function benchModules(hooks: BenchHooks): Module[] {
 }
 
 /** One item and its event, in one unit of work of the source module. */
-export async function recordItem(hooks: BenchHooks, store: { tables: any }, itemId: string, n: number): Promise<void> {
+export async function recordItem(hooks: BenchHooks, itemId: string, n: number): Promise<void> {
   await hooks.unitOfWork!(async (uow) => {
-    await uow.db.insert(store.tables.items).values({ id: itemId, n, createdAt: new Date() });
+    await hooks.insertItem!.run(uow.db, { id: itemId, n, createdAt: new Date() });
     await uow.publish(ItemRecorded, { itemId, n });
   });
 }

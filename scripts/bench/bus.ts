@@ -75,8 +75,7 @@ async function outboxPath(bus: 'inprocess' | 'bullmq'): Promise<Path> {
     topology: resolveTopology(emptyTopology(), config),
   });
   await app.bus.ready();
-  const store = app.stores.get('benchsource')!;
-  const publish = (id: string, n: number) => recordItem(hooks, store, id, n);
+  const publish = (id: string, n: number) => recordItem(hooks, id, n);
   return {
     name: bus === 'inprocess' ? 'outbox → in-process → inbox' : 'outbox → BullMQ → inbox',
     publish,

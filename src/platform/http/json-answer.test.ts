@@ -61,7 +61,8 @@ describe('the JSON answer', () => {
 
   it('leaves conditional requests and HEAD to express: a matching tag is a 304', async () => {
     const { headers } = await answer(fast.base, '/thing');
-    for (const init of [{ headers: { 'if-none-match': String(headers.etag) } }, { headers: { 'if-none-match': 'W/"other"' } }, { headers: { 'if-modified-since': new Date().toUTCString() } }, { method: 'HEAD' }]) {
+    const inits: { method?: string; headers?: Record<string, string> }[] = [{ headers: { 'if-none-match': String(headers.etag) } }, { headers: { 'if-none-match': 'W/"other"' } }, { headers: { 'if-modified-since': new Date().toUTCString() } }, { method: 'HEAD' }];
+    for (const init of inits) {
       const expected = await answer(plain.base, '/thing', init);
       expect(await answer(fast.base, '/thing', init), JSON.stringify(init)).toEqual(expected);
     }
