@@ -77,7 +77,7 @@ export async function run(): Promise<void> {
   const dataOut = mkdtempSync(join(tmpdir(), 'bench-contracts-out-'));
   const missingTopology = join(dataIn, 'no-topology.json');
   // Request logging at info as in production (the provider's stdout goes to /dev/null).
-  const common = { ...benchKeysEnv, LOG_LEVEL: 'info', SEED: 'true', TOPOLOGY_FILE: missingTopology, BUS: 'inprocess' };
+  const common = { ...benchKeysEnv, LOG_LEVEL: 'info', SEED: 'true', TOPOLOGY_FILE: missingTopology, BUS: 'inprocess', ...(process.env.REMOTE_BATCH_MAX ? { REMOTE_BATCH_MAX: process.env.REMOTE_BATCH_MAX } : {}) };
 
   // In-process: the catalog beside its caller.
   // An in-process call writes no log line, so this side's level changes no figure; warn keeps its start-up lines off the console.

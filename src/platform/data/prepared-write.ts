@@ -12,8 +12,13 @@ interface SqlitePrepared {
   all(values: Record<string, unknown>): unknown[];
 }
 
-interface PgPreparable {
-  prepare(name: string): { execute(values: Record<string, unknown>): Promise<unknown> };
+/**
+ * What drizzle's node-postgres driver returns from `.prepare(name)`: the SQL rendered once, run on
+ * `client` (a pool or one checked-out connection) with the placeholders filled per call.
+ */
+interface PgPrepared {
+  client: unknown;
+  execute(values: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface PreparedWrite<Row> {
@@ -38,9 +43,11 @@ export function bound(column: unknown, name: string): SQL {
  * On SQLite: prepared once, on first use (SQLite refuses to prepare against a table that does not
  * exist yet, and a store opens before its migrations run), on the store's writer connection, the
  * one every unit of work runs on: called with a unit's `tx`, it runs inside that unit. On
- * Postgres each unit of work has its own pooled connection, and a drizzle prepared query is bound
- * to the handle that built it, so the statement is built on `tx` per call, as a named statement:
- * the server parses and plans it once per connection instead of per call.
+ * Postgres each unit of work runs on a connection of its own: the statement is built once too (a
+ * named statement: the server parses and plans it once per connection), and each call runs it on
+ * the connection of the unit it is given. drizzle binds a prepared query to the handle that built
+ * it, so the call points the query at that connection for the moment `execute` takes it: execute
+ * reads its client before its first await, and nothing else runs in between.
  */
 export function preparedWrite<Row = never>(store: ModuleStore, name: string, build: (db: Db) => unknown): PreparedWrite<Row> {
   const engine = store.engine;
@@ -57,7 +64,17 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
     };
   }
   const statement = `${store.module}_${name}`;
-  const execute = (tx: Db, values: Record<string, unknown>) => (build(tx) as PgPreparable).prepare(statement).execute(values);
+  let prepared: PgPrepared | undefined;
+  const execute = (tx: Db, values: Record<string, unknown>) => {
+    const query = (prepared ??= (build(engine.pool as unknown as Db) as { prepare(name: string): PgPrepared }).prepare(statement));
+    const shared = query.client;
+    query.client = connectionOf(tx);
+    try {
+      return query.execute(values);
+    } finally {
+      query.client = shared;
+    }
+  };
   return {
     async run(tx, values) {
       const result = await execute(tx, values);
@@ -67,4 +84,11 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
       return (await execute(tx, values)) as Row[];
     },
   };
+}
+
+/** The pg client a drizzle handle runs on: a transaction's own connection, or the pool. */
+function connectionOf(tx: Db): unknown {
+  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
+  if (!client) throw new Error('preparedWrite: not a drizzle node-postgres handle');
+  return client;
 }

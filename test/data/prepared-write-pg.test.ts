@@ -1,0 +1,78 @@
+// Prepared writes on Postgres (prepared-write.ts): built once, each call run on the connection of
+// the unit of work it is given. The SQLite side is in src/platform/data/prepared-write.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import pg from 'pg';
+import { openPgStore } from '../../src/platform/data/pg-store.ts';
+import { defineSchema } from '../../src/platform/data/schema-kit.ts';
+import { bound, preparedWrite } from '../../src/platform/data/prepared-write.ts';
+import { createTestDatabase } from '../support/databases.ts';
+
+const schema = defineSchema('gadgets', (k) => ({
+  gadgets: k.table('gadgets', { id: k.text('id').primaryKey(), tags: k.json<string[]>('tags'), seenAt: k.timestamp('seen_at'), on: k.bool('on').notNull() }),
+}));
+
+describe('prepared writes on Postgres', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let store: ReturnType<typeof openPgStore<ReturnType<typeof schema.tables>>>;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const c = new pg.Client({ connectionString: database.url });
+    await c.connect();
+    await c.query('CREATE SCHEMA gadgets; CREATE TABLE gadgets.gadgets (id text PRIMARY KEY, tags jsonb, seen_at timestamptz, "on" boolean NOT NULL)');
+    await c.end();
+    store = openPgStore(schema, { url: database.url, poolMax: 4 }) as never;
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  const g = () => store.tables.gadgets;
+  const insert = () => preparedWrite(store as never, 'insert', (db) => db.insert(g()).values({ id: bound(g().id, 'id'), tags: bound(g().tags, 'tags'), seenAt: bound(g().seenAt, 'seenAt'), on: bound(g().on, 'on') } as never));
+
+  it('binds each call its own values, encoded as the columns store them (null as null), in values, set and conditions', async () => {
+    const add = insert();
+    const touch = preparedWrite<{ id: string; seenAt: Date | null }>(store as never, 'touch', (db) =>
+      db
+        .update(g())
+        .set({ seenAt: bound(g().seenAt, 'to') as never })
+        .where(and(eq(g().id, bound(g().id, 'id')), eq(g().seenAt, bound(g().seenAt, 'from'))))
+        .returning({ id: g().id, seenAt: g().seenAt }),
+    );
+    const t1 = new Date('2026-01-01T00:00:00.123Z');
+    const t2 = new Date('2026-01-02T00:00:00.456Z');
+    await store.transaction(async (tx) => {
+      expect(await add.run(tx, { id: 'a', tags: ['x', 'y'], seenAt: t1, on: true })).toBe(1);
+      expect(await add.run(tx, { id: 'b', tags: null, seenAt: null, on: false })).toBe(1);
+    });
+    expect(await store.transaction((tx) => touch.all(tx, { id: 'a', from: t2, to: t1 }))).toEqual([]);
+    expect(await store.transaction((tx) => touch.all(tx, { id: 'a', from: t1, to: t2 }))).toEqual([{ id: 'a', seenAt: t2 }]);
+    // Outside a unit of work it runs on the pool.
+    expect(await add.run(store.db, { id: 'c', tags: [], seenAt: null, on: true })).toBe(1);
+    const rows = await store.db.select().from(g()).orderBy(g().id);
+    expect(rows).toEqual([
+      { id: 'a', tags: ['x', 'y'], seenAt: t2, on: true },
+      { id: 'b', tags: null, seenAt: null, on: false },
+      { id: 'c', tags: [], seenAt: null, on: true },
+    ]);
+  });
+
+  it('runs each call inside its own unit of work, on that unit’s connection, while others run at once', async () => {
+    const add = insert();
+    // Eight units at once on a pool of four: each unit's rows commit or roll back with it alone.
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        store.transaction(async (tx) => {
+          await add.run(tx, { id: `u${i}-1`, tags: null, seenAt: null, on: true });
+          await new Promise((r) => setTimeout(r, 5));
+          await add.run(tx, { id: `u${i}-2`, tags: null, seenAt: null, on: true });
+          if (i % 2) throw new Error(`unit ${i} fails`);
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(4);
+    const ids = (await store.db.select({ id: g().id }).from(g())).map((r) => r.id).filter((id) => id.startsWith('u')).sort();
+    expect(ids).toEqual(['u0-1', 'u0-2', 'u2-1', 'u2-2', 'u4-1', 'u4-2', 'u6-1', 'u6-2']);
+  });
+});
