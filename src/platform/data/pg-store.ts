@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
-import { builtPlatformStatements } from './platform-statements.ts';
+import { pgPlatformStatements } from './pg-platform-statements.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
@@ -43,7 +43,7 @@ export function openPgStore<T extends Record<string, unknown>>(
     forUpdate: (query) => query.for('update'),
     // A single statement is atomic by itself: no BEGIN/COMMIT round trips around it.
     writeStatement: (fn) => fn(db),
-    platform: builtPlatformStatements(tables, db),
+    platform: pgPlatformStatements(schema.module, tables, db),
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
       return inside.run(true, () => pgDb.transaction((tx) => fn(tx as unknown as Db)));

@@ -1,12 +1,10 @@
 // The statements the bus runs for every event on the platform's own tables: the outbox insert,
 // the inbox claim, the relay's read of pending rows and its "dispatched" mark. Each engine has one
-// implementation, made with the store: on SQLite they are prepared once (sqlite-platform-statements.ts),
-// since building and preparing them with drizzle on every call was most of the bus's own cost; on
-// Postgres they are built per call (a drizzle prepared query is bound to the handle that built it,
-// and each transaction has its own). Module code keeps using drizzle's builder.
-import { asc, inArray, isNull } from 'drizzle-orm';
+// implementation, made with the store and built once, since building them with drizzle on every
+// call was most of the bus's own cost: prepared on SQLite's writer and reader
+// (sqlite-platform-statements.ts), named statements run on each unit's own connection on Postgres
+// (pg-platform-statements.ts).
 import type { Db } from './db-handle.ts';
-import type { PlatformTables } from './schema-kit.ts';
 import type { StoredEnvelope } from './platform-tables.ts';
 
 export interface OutboxRow {
@@ -31,29 +29,4 @@ export interface PlatformStatements {
   pendingOutbox(limit: number): Promise<PendingOutboxRow[]>;
   /** Inside a unit of work. */
   markDispatched(tx: Db, seqs: readonly number[], at: Date): Promise<void>;
-}
-
-/** The statements built with drizzle's builder on each call, on whatever handle is given. */
-export function builtPlatformStatements(t: PlatformTables, readDb: Db): PlatformStatements {
-  const { outbox, inbox } = t;
-  return {
-    async appendOutbox(tx, row) {
-      await tx.insert(outbox).values(row);
-    },
-    async claimInbox(tx, eventId, handler, at) {
-      const claimed = await tx.insert(inbox).values({ eventId, handler, handledAt: at }).onConflictDoNothing().returning({ eventId: inbox.eventId });
-      return claimed.length > 0;
-    },
-    async pendingOutbox(limit) {
-      return readDb
-        .select({ seq: outbox.seq, type: outbox.type, envelope: outbox.envelope })
-        .from(outbox)
-        .where(isNull(outbox.dispatchedAt))
-        .orderBy(asc(outbox.seq))
-        .limit(limit);
-    },
-    async markDispatched(tx, seqs, at) {
-      await tx.update(outbox).set({ dispatchedAt: at }).where(inArray(outbox.seq, [...seqs]));
-    },
-  };
 }

@@ -63,18 +63,7 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
       },
     };
   }
-  const statement = `${store.module}_${name}`;
-  let prepared: PgPrepared | undefined;
-  const execute = (tx: Db, values: Record<string, unknown>) => {
-    const query = (prepared ??= (build(engine.pool as unknown as Db) as { prepare(name: string): PgPrepared }).prepare(statement));
-    const shared = query.client;
-    query.client = connectionOf(tx);
-    try {
-      return query.execute(values);
-    } finally {
-      query.client = shared;
-    }
-  };
+  const execute = pgStatement(engine.pool as unknown as Db, `${store.module}_${name}`, build);
   return {
     async run(tx, values) {
       const result = await execute(tx, values);
@@ -83,6 +72,25 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
     async all(tx, values) {
       return (await execute(tx, values)) as Row[];
     },
+  };
+}
+
+/**
+ * Postgres: `build`'s statement built once on `pool` as the named statement `name`, and a call
+ * that runs it on the connection of the handle it is given (a unit of work's, or the pool). It
+ * answers what drizzle's execute does: the rows of a statement with fields, else pg's result.
+ */
+export function pgStatement(pool: Db, name: string, build: (db: Db) => unknown): (tx: Db, values: Record<string, unknown>) => Promise<unknown> {
+  let prepared: PgPrepared | undefined;
+  return (tx, values) => {
+    const query = (prepared ??= (build(pool) as { prepare(name: string): PgPrepared }).prepare(name));
+    const shared = query.client;
+    query.client = connectionOf(tx);
+    try {
+      return query.execute(values);
+    } finally {
+      query.client = shared;
+    }
   };
 }
 

@@ -1,0 +1,50 @@
+// Postgres: the platform's per-event statements (platform-statements.ts), each built once as a
+// named statement and run on the connection of the unit of work it is given (prepared-write.ts's
+// pgStatement), where drizzle built and rendered each one anew per call. The relay's mark takes
+// its batch as one array parameter, so one statement serves every batch size.
+import { asc, isNull, sql } from 'drizzle-orm';
+import type { Db } from './db-handle.ts';
+import type { PlatformTables } from './schema-kit.ts';
+import type { PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
+import { bound, pgStatement } from './prepared-write.ts';
+
+export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db): PlatformStatements {
+  const { outbox, inbox } = t;
+  const name = (what: string) => `${module}_platform_${what}`;
+  const append = pgStatement(pool, name('append_outbox'), (db) =>
+    db.insert(outbox).values({ id: bound(outbox.id, 'id'), type: bound(outbox.type, 'type'), envelope: bound(outbox.envelope, 'envelope'), createdAt: bound(outbox.createdAt, 'createdAt') } as never),
+  );
+  const claim = pgStatement(pool, name('claim_inbox'), (db) =>
+    db.insert(inbox).values({ eventId: bound(inbox.eventId, 'eventId'), handler: bound(inbox.handler, 'handler'), handledAt: bound(inbox.handledAt, 'handledAt') } as never).onConflictDoNothing(),
+  );
+  const pending = pgStatement(pool, name('pending_outbox'), (db) =>
+    db
+      .select({ seq: outbox.seq, type: outbox.type, envelope: outbox.envelope })
+      .from(outbox)
+      .where(isNull(outbox.dispatchedAt))
+      .orderBy(asc(outbox.seq))
+      .limit(sql.placeholder('limit')),
+  );
+  const mark = pgStatement(pool, name('mark_dispatched'), (db) =>
+    db
+      .update(outbox)
+      .set({ dispatchedAt: bound(outbox.dispatchedAt, 'at') as never })
+      .where(sql`${outbox.seq} = any(${sql.placeholder('seqs')}::bigint[])`),
+  );
+  return {
+    async appendOutbox(tx, row) {
+      await append(tx, row as unknown as Record<string, unknown>);
+    },
+    async claimInbox(tx, eventId, handler, handledAt) {
+      // pg's rowCount tells a fresh claim (1) from one already there (0): no RETURNING needed.
+      const result = (await claim(tx, { eventId, handler, handledAt })) as { rowCount: number | null };
+      return result.rowCount === 1;
+    },
+    async pendingOutbox(limit) {
+      return (await pending(pool, { limit })) as PendingOutboxRow[];
+    },
+    async markDispatched(tx, seqs, at) {
+      await mark(tx, { seqs: [...seqs], at });
+    },
+  };
+}
