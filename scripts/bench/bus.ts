@@ -291,8 +291,9 @@ its groups were ~4 and the path ran at ~0.47 of raw). Event ids are time-ordered
 outbox's id index and of the inbox, and COMMIT, which writes every dirty page to the WAL, took
 2.5 s of a 10 s profile; with v7 ids 1.1 s (the bench makes its item ids the same way). The bus's own per-event statements on the platform
 tables (outbox insert, inbox claim, relay read and mark) are prepared once per SQLite store
-(\`store.platform\`); the bench modules' own statements (item insert, effect insert) go through
-drizzle's builder as module code does. WAL checkpoints run in a worker thread
+(\`store.platform\`), and the bench modules prepare their own (item insert, effect insert) once with
+\`preparedWrite\`, as the commerce modules' per-event and per-order writes are (decisions 17 and 19).
+WAL checkpoints run in a worker thread
 (\`wal-checkpointer.ts\`): inside a commit they were ~60% of the time spent committing. The floor row
 still checkpoints inside its commits (SQLite's default), so it is a reference, not a bound.
 
@@ -307,11 +308,14 @@ events/s) to about raw BullMQ's throughput or above it, since raw BullMQ still p
 (0.78–1.29 of raw BullMQ in four runs at host load 4–14, each the median of 3 rounds), and its CPU
 per event from ~200 to ~110–160 µs.
 
-Where the time goes now (CPU profile of the BullMQ path alone, host load average ~10, counted in
-samples): ~22% drizzle (building and running the bench modules' inserts), ~15% group commit (BEGIN, a
-SAVEPOINT and RELEASE per unit, COMMIT: SQLite's own time), ~13% GC, ~7% BullMQ, ioredis and msgpackr
-together, ~6% idle; the bus's own code is ~3%. What would move it further is outside the bus: module
-writes prepared once inside a unit of work and a cheaper group commit per unit.
+Where the time went before the bench modules' writes were prepared (CPU profile of the BullMQ path
+alone, host load average ~10, counted in samples): ~22% drizzle (building and running the bench
+modules' inserts), ~15% group commit (BEGIN, a SAVEPOINT and RELEASE per unit, COMMIT: SQLite's own
+time), ~13% GC, ~7% BullMQ, ioredis and msgpackr together, ~6% idle; the bus's own code ~3%.
+Preparing those two inserts (2026-12-01, same machine, same hour, the bench before and after) took
+the path from 0.65–0.68 to 0.83–1.0 of raw BullMQ and its CPU per event from ~190 to ~130 µs: with
+inserts built per event, module code costs the outbox path about a fifth of its throughput. What
+is left is the group commit per unit and the Redis round trips.
 
 Rolling upgrades: workers take jobs of both shapes (a batch, or one bare envelope as earlier versions
 and replays queue them), but a worker of a version before batching cannot read a batch: keep

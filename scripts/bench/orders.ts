@@ -243,9 +243,14 @@ a notification, the relays' marks), now sharing far fewer commits. The Postgres 
 one per client poll): 18 of them are the BEGIN/COMMIT of 9 transactions, the rest one statement per
 step (reservation inserted and moved to committed in one statement each, the payment recorded on the
 account read before the provider call, claim and saga read-backs gone); the order path's statements run as
-named statements (parsed and planned once per connection). Its monolith's profile: socket writes ~20% (a
-write per statement to Postgres, per job to Redis), drizzle ~15% (on Postgres a prepared write is still built
-per call, on the unit's own connection), pg ~7%, BullMQ and ioredis ~6%, ~9% idle. The extracted row spreads the
+named statements (parsed and planned once per connection). Its monolith's profile before decision 19: busy
+96% of the time, socket writes ~31% (a write per statement to Postgres, per job to Redis), drizzle ~20%
+(on Postgres the prepared writes and the bus's outbox, inbox and relay statements were built anew per
+call: query building alone ~10%), pg ~6%, BullMQ and ioredis ~4%. Since then (decision 19) they are built
+once per process and run on each unit's own connection: 8.8 → 6.3–6.8 ms of CPU per order, 105 → 123–131
+orders/s, the same machine and hour (2026-12-01). A statement log of 200 orders counts ~46 statements per
+order, 18 of them BEGIN and COMMIT: what is left is a round trip per statement, which node-postgres does
+not pipeline. The extracted row spreads the
 same work over three processes (two cores), and pays an HTTP hop for each of the saga's four contract calls.
 On a machine shared with other work the ratios move from run to run: the extracted row's three processes
 get a larger share of the cores than one process does, which flatters it.`,
