@@ -46,7 +46,7 @@ export function openPgStore<T extends Record<string, unknown>>(
     platform: pgPlatformStatements(schema.module, tables, db),
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-      return inside.run(true, () => pgDb.transaction((tx) => fn(tx as unknown as Db)));
+      return inside.run(true, () => unitOfWork(pool, fn));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);
@@ -65,4 +65,40 @@ export function openPgStore<T extends Record<string, unknown>>(
       await pool.end();
     },
   };
+}
+
+// A drizzle handle per pooled connection, made once: the pool hands the same clients out again.
+const handles = new WeakMap<pg.PoolClient, Db>();
+
+/**
+ * One unit of work on a connection of its own, as drizzle's transaction runs it (BEGIN, the unit,
+ * COMMIT, or ROLLBACK on any failure), with two differences: the drizzle handle of a pooled
+ * connection is made once, and the connection's own 'error' event is handled while the unit holds
+ * it — a backend the server ends mid-unit (a failover, pg_terminate_backend) failed the unit's
+ * statements and also raised an unhandled 'error' that took the process down. A connection that
+ * failed (the connection itself, or its ROLLBACK) is closed rather than returned to the pool.
+ */
+async function unitOfWork<R>(pool: pg.Pool, fn: (tx: Db) => Promise<R>): Promise<R> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  // A checked-out client's connection error (the server ended the backend) would otherwise be an
+  // unhandled 'error' event: the unit's statements fail with it, and the connection is dropped.
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
+  try {
+    let tx = handles.get(client);
+    if (!tx) handles.set(client, (tx = drizzle({ client }) as unknown as Db));
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    }
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
 }

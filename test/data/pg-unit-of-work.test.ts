@@ -1,0 +1,74 @@
+// A Postgres unit of work (pg-store.ts): every statement of the unit inside its transaction, a
+// COMMIT that fails taking everything back, and a connection that dies mid-unit failing the unit —
+// without an unhandled 'error' event (which took the process down) — and never going back to the pool.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { openPgStore } from '../../src/platform/data/pg-store.ts';
+import { defineSchema } from '../../src/platform/data/schema-kit.ts';
+import { createTestDatabase } from '../support/databases.ts';
+
+const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
+
+describe('a Postgres unit of work', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let store: ReturnType<typeof openPgStore<ReturnType<typeof schema.tables>>>;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const c = new pg.Client({ connectionString: database.url });
+    await c.connect();
+    // A deferred unique constraint is checked at COMMIT: the way to make a COMMIT itself fail.
+    await c.query('CREATE SCHEMA units; CREATE TABLE units.things (id text, CONSTRAINT things_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)');
+    await c.end();
+    store = openPgStore(schema, { url: database.url, poolMax: 2 }) as never;
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  const rows = async <T>(result: Promise<unknown>) => ((await result) as { rows: T[] }).rows;
+  const ids = async () => (await rows<{ id: string }>(store.db.execute(sql`select id from units.things order by id`))).map((r) => r.id);
+  const add = (tx: typeof store.db, id: string) => tx.execute(sql`insert into units.things (id) values (${id})`);
+
+  it('runs its first statement inside the transaction: a unit that fails after it leaves nothing', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await add(tx, 'first');
+        throw new Error('after the first statement');
+      }),
+    ).rejects.toThrow('after the first statement');
+    expect(await store.transaction(async (tx) => (await rows(tx.execute(sql`select pg_current_xact_id_if_assigned() is null as fresh`)))[0])).toEqual({ fresh: true });
+    await store.transaction((tx) => add(tx, 'kept'));
+    expect(await ids()).toEqual(['kept']);
+  });
+
+  it('takes everything back when the COMMIT itself fails, and the connection serves the next unit', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await add(tx, 'twice-a');
+        await add(tx, 'kept'); // a duplicate, caught only at COMMIT
+      }),
+    ).rejects.toThrow(/things_once/);
+    expect(await ids()).toEqual(['kept']);
+    for (let i = 0; i < 4; i++) await store.transaction((tx) => add(tx, `after-${i}`));
+    expect(await ids()).toEqual(['after-0', 'after-1', 'after-2', 'after-3', 'kept']);
+  });
+
+  it('fails a unit whose connection dies in the middle, and the pool goes on with healthy connections', async () => {
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    await expect(
+      store.transaction(async (tx) => {
+        await add(tx, 'lost');
+        const [{ pid }] = (await rows<{ pid: number }>(tx.execute(sql`select pg_backend_pid() as pid`))) as [{ pid: number }];
+        await admin.query('select pg_terminate_backend($1)', [pid]);
+        await add(tx, 'lost-too');
+      }),
+    ).rejects.toThrow();
+    await admin.end();
+    for (let i = 0; i < 4; i++) await store.transaction((tx) => add(tx, `healed-${i}`));
+    expect((await ids()).filter((id) => id.startsWith('lost'))).toEqual([]);
+    expect((await ids()).filter((id) => id.startsWith('healed'))).toHaveLength(4);
+  });
+});
