@@ -6,6 +6,7 @@ import pg from 'pg';
 import { openPgStore } from '../../src/platform/data/pg-store.ts';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { bound, preparedWrite } from '../../src/platform/data/prepared-write.ts';
+import { inList, preparedRead } from '../../src/platform/data/prepared-read.ts';
 import { createTestDatabase } from '../support/databases.ts';
 
 const schema = defineSchema('gadgets', (k) => ({
@@ -74,5 +75,12 @@ describe('prepared writes on Postgres', () => {
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(4);
     const ids = (await store.db.select({ id: g().id }).from(g())).map((r) => r.id).filter((id) => id.startsWith('u')).sort();
     expect(ids).toEqual(['u0-1', 'u0-2', 'u2-1', 'u2-2', 'u4-1', 'u4-2', 'u6-1', 'u6-2']);
+  });
+
+  it('reads the rows of a list of any length with one named statement (inList)', async () => {
+    const some = preparedRead<{ id: string }>(store as never, 'some', (db) => db.select({ id: g().id }).from(g()).where(inList(store as never, g().id, 'ids')).orderBy(g().id));
+    expect(await some({ ids: ['b', 'a', 'missing', 'a'] })).toEqual([{ id: 'a' }, { id: 'b' }]);
+    expect(await some({ ids: ['c'] })).toEqual([{ id: 'c' }]);
+    expect(await some({ ids: [] })).toEqual([]);
   });
 });

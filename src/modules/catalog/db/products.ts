@@ -4,7 +4,7 @@ import { and, asc, eq, gt, gte, inArray, like, lte, sql, type SQL } from 'drizzl
 import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import type { Product } from '../domain/product.ts';
 import type { CatalogTables } from './schema.ts';
-import { preparedRead } from '../../../platform/data/prepared-read.ts';
+import { inList, preparedRead } from '../../../platform/data/prepared-read.ts';
 
 export interface ProductFilter {
   q?: string;
@@ -20,6 +20,8 @@ export function productQueries(store: ModuleStore<CatalogTables>) {
   // No LIMIT: sku is the primary key, so at most one row matches, and on SQLite a bound `LIMIT ?`
   // doubled the statement's cost (about a sixth of the lookup's CPU under load).
   const bySku = preparedRead<Product>(store as unknown as ModuleStore, 'catalog_product_by_sku', (db) => db.select().from(p).where(eq(p.sku, sql.placeholder('sku'))));
+  // Pricing an order reads its products in one statement, prepared once for any number of skus.
+  const bySkus = preparedRead<Product>(store as unknown as ModuleStore, 'catalog_products_by_skus', (db) => db.select().from(p).where(inList(store as unknown as ModuleStore, p.sku, 'skus')));
   return {
     async findBySku(db: Db, sku: string): Promise<Product | undefined> {
       // The store's read handle runs the statement prepared once; a unit of work's transaction builds its own.
@@ -33,7 +35,7 @@ export function productQueries(store: ModuleStore<CatalogTables>) {
     },
     async findMany(db: Db, skus: string[]): Promise<Product[]> {
       if (skus.length === 0) return [];
-      return db.select().from(p).where(inArray(p.sku, skus));
+      return db === store.db ? bySkus({ skus }) : db.select().from(p).where(inArray(p.sku, skus));
     },
     async list(db: Db, f: ProductFilter): Promise<Product[]> {
       const where: SQL[] = [];

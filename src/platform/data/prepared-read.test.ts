@@ -1,0 +1,29 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openSqliteStore } from './sqlite-store.ts';
+import { defineSchema } from './schema-kit.ts';
+import { inList, preparedRead } from './prepared-read.ts';
+
+const schema = defineSchema('gizmos', (k) => ({ gizmos: k.table('gizmos', { id: k.text('id').primaryKey(), size: k.int('size').notNull() }) }));
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('prepared reads on SQLite', () => {
+  it('reads the rows of a list of any length with one prepared statement (inList)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prepared-read-'));
+    dirs.push(dir);
+    const raw = new Database(join(dir, 'gizmos.sqlite'));
+    raw.exec("CREATE TABLE gizmos (id TEXT PRIMARY KEY, size INTEGER NOT NULL); INSERT INTO gizmos VALUES ('a', 1), ('b', 2), ('c''s', 3)");
+    raw.close();
+    const s = openSqliteStore(schema, { dataDir: dir });
+    const g = s.tables.gizmos;
+    const some = preparedRead<{ id: string; size: number }>(s, 'some', (db) => db.select().from(g).where(inList(s, g.id, 'ids')).orderBy(g.id));
+    expect(await some({ ids: ['a'] })).toEqual([{ id: 'a', size: 1 }]);
+    expect(await some({ ids: ['c\'s', 'a', 'missing', 'a'] })).toEqual([{ id: 'a', size: 1 }, { id: "c's", size: 3 }]);
+    expect(await some({ ids: [] })).toEqual([]);
+    await s.close();
+  });
+});
