@@ -4,28 +4,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { openPgStore } from '../../src/platform/data/pg-store.ts';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
-import { createTestDatabase } from '../support/databases.ts';
+import { pgStoreWith } from '../support/databases.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
 
 describe('a Postgres unit of work', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let store: ReturnType<typeof openPgStore<ReturnType<typeof schema.tables>>>;
+  let pgStore: Awaited<ReturnType<typeof pgStoreWith<ReturnType<typeof schema.tables>>>>;
+  let store: (typeof pgStore)['store'];
+  let url: string;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const c = new pg.Client({ connectionString: database.url });
-    await c.connect();
     // A deferred unique constraint is checked at COMMIT: the way to make a COMMIT itself fail.
-    await c.query('CREATE SCHEMA units; CREATE TABLE units.things (id text, CONSTRAINT things_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)');
-    await c.end();
-    store = openPgStore(schema, { url: database.url, poolMax: 2 }) as never;
+    pgStore = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text, CONSTRAINT things_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)', 2);
+    store = pgStore.store;
+    url = pgStore.url;
   });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(() => pgStore?.close());
 
   const rows = async <T>(result: Promise<unknown>) => ((await result) as { rows: T[] }).rows;
   const ids = async () => (await rows<{ id: string }>(store.db.execute(sql`select id from units.things order by id`))).map((r) => r.id);
@@ -56,7 +50,7 @@ describe('a Postgres unit of work', () => {
   });
 
   it('fails a unit whose connection dies in the middle, and the pool goes on with healthy connections', async () => {
-    const admin = new pg.Client({ connectionString: database.url });
+    const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await expect(
       store.transaction(async (tx) => {

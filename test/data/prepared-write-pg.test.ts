@@ -2,32 +2,23 @@
 // the unit of work it is given. The SQLite side is in src/platform/data/prepared-write.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import pg from 'pg';
-import { openPgStore } from '../../src/platform/data/pg-store.ts';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { bound, preparedWrite } from '../../src/platform/data/prepared-write.ts';
 import { inList, preparedRead } from '../../src/platform/data/prepared-read.ts';
-import { createTestDatabase } from '../support/databases.ts';
+import { pgStoreWith } from '../support/databases.ts';
 
 const schema = defineSchema('gadgets', (k) => ({
   gadgets: k.table('gadgets', { id: k.text('id').primaryKey(), tags: k.json<string[]>('tags'), seenAt: k.timestamp('seen_at'), on: k.bool('on').notNull() }),
 }));
 
 describe('prepared writes on Postgres', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let store: ReturnType<typeof openPgStore<ReturnType<typeof schema.tables>>>;
+  let pgStore: Awaited<ReturnType<typeof pgStoreWith<ReturnType<typeof schema.tables>>>>;
+  let store: (typeof pgStore)['store'];
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const c = new pg.Client({ connectionString: database.url });
-    await c.connect();
-    await c.query('CREATE SCHEMA gadgets; CREATE TABLE gadgets.gadgets (id text PRIMARY KEY, tags jsonb, seen_at timestamptz, "on" boolean NOT NULL)');
-    await c.end();
-    store = openPgStore(schema, { url: database.url, poolMax: 4 }) as never;
+    pgStore = await pgStoreWith(schema, 'CREATE SCHEMA gadgets; CREATE TABLE gadgets.gadgets (id text PRIMARY KEY, tags jsonb, seen_at timestamptz, "on" boolean NOT NULL)');
+    store = pgStore.store;
   });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(() => pgStore?.close());
 
   const g = () => store.tables.gadgets;
   const insert = () => preparedWrite(store as never, 'insert', (db) => db.insert(g()).values({ id: bound(g().id, 'id'), tags: bound(g().tags, 'tags'), seenAt: bound(g().seenAt, 'seenAt'), on: bound(g().on, 'on') } as never));

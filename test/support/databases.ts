@@ -1,6 +1,8 @@
 // Each test file gets its own Postgres database, so module schemas never collide between files.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { openPgStore } from '../../src/platform/data/pg-store.ts';
+import type { ModuleSchema } from '../../src/platform/data/schema-kit.ts';
 
 export function adminUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
@@ -32,6 +34,27 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
       const roles = await c.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${name}_module_`]);
       for (const { rolname } of roles.rows) await c.query(`DROP ROLE IF EXISTS "${rolname}"`);
       await c.end();
+    },
+  };
+}
+
+/**
+ * A module store on a Postgres database of the test's own, its tables made by `ddl` (the
+ * platform's migrations are not run); close() closes the store and drops the database.
+ */
+export async function pgStoreWith<T extends Record<string, unknown>>(schema: ModuleSchema<T>, ddl: string, poolMax = 4) {
+  const database = await createTestDatabase();
+  const c = new pg.Client({ connectionString: database.url });
+  await c.connect();
+  await c.query(ddl);
+  await c.end();
+  const store = openPgStore(schema, { url: database.url, poolMax });
+  return {
+    store,
+    url: database.url,
+    async close() {
+      await store.close();
+      await database.drop();
     },
   };
 }
