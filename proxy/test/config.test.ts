@@ -5,6 +5,7 @@ import { parseConfigText, readConfig, readRawConfig, writeConfig, ConfigError } 
 import { addRoutes, removeRoutes, setWeight } from '../src/config-edit.ts';
 import type { ProxyConfigInput } from '../src/config-schema.ts';
 import { tempConfig, waitFor } from './helpers.ts';
+import { freePort } from '../../test/support/processes.ts';
 
 const base: ProxyConfigInput = { pools: { monolith: { instances: ['http://127.0.0.1:3000'] } }, routes: [] };
 
@@ -100,7 +101,7 @@ describe('npm run proxy', () => {
 
   it('starts on PROXY_PORT and answers its probes', async () => {
     const path = tempConfig(base);
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const p = run({ PROXY_CONFIG: path, PROXY_PORT: String(port) });
     try {
       for (const probe of ['/health/live', '/health/ready', '/health/started']) {
