@@ -62,6 +62,19 @@ export type DeclaredRoute = Omit<RouteSpec<z.ZodType | undefined, z.ZodType | un
 
 const declarations = new WeakMap<Router, DeclaredRoute[]>();
 
+/** A declared route's method, path and the handler `route` registered for it. */
+export interface RouteHandler {
+  method: Method;
+  path: string;
+  handler: (req: Request, res: Response) => unknown;
+}
+const handlers = new WeakMap<Router, RouteHandler[]>();
+
+/** The handlers `route` registered on `router`, in declaration order (route-table.ts dispatches to them). */
+export function declaredHandlers(router: Router): readonly RouteHandler[] {
+  return handlers.get(router) ?? [];
+}
+
 /** The routes declared on `router` with `route`, in declaration order. */
 export function declaredRoutes(router: Router): readonly DeclaredRoute[] {
   return declarations.get(router) ?? [];
@@ -87,6 +100,9 @@ export function route<P extends z.ZodType | undefined = undefined, Q extends z.Z
   };
   const handler = spec.idempotent ? idempotent(spec.idempotent.store, spec.idempotent.ttlSeconds, run) : (req: Request, res: Response) => run(req, res, noKey);
   router[spec.method](spec.path, handler);
+  const registered = handlers.get(router) ?? [];
+  registered.push({ method: spec.method, path: spec.path, handler: handler as RouteHandler['handler'] });
+  handlers.set(router, registered);
   const { handler: _handler, idempotent: write, ...declared } = spec;
   const list = declarations.get(router) ?? [];
   list.push({ ...(declared as Omit<DeclaredRoute, 'idempotent'>), idempotent: write !== undefined });

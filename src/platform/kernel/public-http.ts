@@ -14,6 +14,7 @@ import { jsonRequestBody } from '../http/require-json.ts';
 import { notFoundHandler, problemHandler } from '../http/problem.ts';
 import { healthRoutes, type HealthState, type ReadinessCheck } from '../http/health.ts';
 import { declaredRoutes } from '../http/route.ts';
+import { routeTable } from '../http/route-table.ts';
 import { publicDocument } from '../http/openapi/public-document.ts';
 
 export interface Edge {
@@ -53,6 +54,8 @@ export function publicHttp(edge: Edge, moduleRoutes: readonly Router[]): Express
     res.type('application/json').send(document);
   });
   app.use('/api', authenticate(edge.verifier), jsonRequestBody({ limit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH }));
+  app.use(routeTable(moduleRoutes));
+  // Still mounted: what the table does not take (OPTIONS, unknown paths and methods) gets express's answers.
   for (const routes of moduleRoutes) app.use(routes);
   app.use(notFoundHandler);
   app.use(problemHandler(edge.logger));
