@@ -58,6 +58,20 @@ describe('the shared token verifier', () => {
     await expect(v.verify(token)).rejects.toThrow(/expired/);
   });
 
+  it('remembers, without a promise, only a token it verified and still trusts', async () => {
+    let now = Date.now();
+    const v = createTokenVerifier({ secret, now: () => now, clockToleranceSeconds: 0 });
+    const token = await sign({ sub: 'quick', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 2 });
+    expect(v.remembered(token)).toBeUndefined();
+    await expect(v.verify(await sign({ sub: 'forged' }, 'y'.repeat(40)))).rejects.toBeInstanceOf(TokenRejected);
+    expect(v.remembered(await sign({ sub: 'forged' }, 'y'.repeat(40)))).toBeUndefined();
+    await v.verify(token);
+    expect(v.remembered(token)).toEqual({ sub: 'quick', scopes: [] });
+    now += 5000;
+    expect(v.remembered(token)).toBeUndefined();
+    await expect(v.verify(token)).rejects.toThrow(/expired/);
+  });
+
   it('does not let a cached token outlive a key rotation: a verifier with the new key refuses the old token', async () => {
     const old = await mintToken({ sub: 'r', secret });
     expect((await createTokenVerifier({ secret }).verify(old)).sub).toBe('r');
@@ -97,11 +111,13 @@ describe('the shared token verifier', () => {
       const old = await signWith(k1);
       expect((await v.verify(old)).sub).toBe('dave');
       expect((await v.verify(old)).sub).toBe('dave');
+      expect(v.remembered(old)?.sub).toBe('dave');
       // The key is rotated out: once the fetched keys are stale they are fetched again, and the
       // token remembered as verified is checked against them, not trusted from the cache.
       served = [k2.jwk];
       const before = fetches;
       await new Promise((r) => setTimeout(r, keysMaxAgeMs + 50));
+      expect(v.remembered(old)).toBeUndefined(); // the keys it was checked with are stale
       await expect(v.verify(old)).rejects.toBeInstanceOf(TokenRejected);
       expect(fetches).toBeGreaterThan(before);
       expect((await v.verify(await signWith(k2))).sub).toBe('dave');

@@ -42,6 +42,11 @@ export class TokenKeysUnavailable extends Error {
 export interface TokenVerifier {
   /** The identity a token speaks for; throws TokenRejected or TokenKeysUnavailable. */
   verify(token: string): Promise<Identity>;
+  /**
+   * The identity of a token verified before and still trusted (the cache `verify` keeps), without
+   * a promise; undefined for any other token, which then goes to `verify`.
+   */
+  remembered(token: string): Identity | undefined;
 }
 
 export const DEFAULT_MAX_LIFETIME_SECONDS = 24 * 3600;
@@ -112,13 +117,19 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     return { identity: { sub: payload.sub, scopes: scopesFromClaims(payload) }, expiresAt: payload.exp * 1000, kid };
   }
 
+  function remembered(token: string): Identity | undefined {
+    const hit = verified.get(token);
+    if (!hit) return undefined;
+    if (stillTrusted(hit)) return hit.identity;
+    verified.delete(token);
+    return undefined;
+  }
+
   return {
+    remembered,
     async verify(token) {
-      const hit = verified.get(token);
-      if (hit) {
-        if (stillTrusted(hit)) return hit.identity;
-        verified.delete(token);
-      }
+      const known = remembered(token);
+      if (known) return known;
       const fresh = await check(token);
       verified.set(token, fresh);
       if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);

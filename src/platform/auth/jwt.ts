@@ -10,11 +10,14 @@ export { mintToken } from '../../../lib/trust/index.ts';
 
 export interface TokenVerifier {
   verify(token: string): Promise<Caller>;
+  /** The caller of a token verified before and still trusted, without a promise (lib/trust's cache). */
+  remembered(token: string): Caller | undefined;
 }
 
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const shared = createSharedVerifier(options);
   return {
+    remembered: (token) => shared.remembered(token),
     async verify(token) {
       try {
         return await shared.verify(token);

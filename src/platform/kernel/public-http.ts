@@ -53,7 +53,16 @@ export function publicHttp(edge: Edge, moduleRoutes: readonly Router[]): Express
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(document);
   });
-  app.use('/api', authenticate(edge.verifier), jsonRequestBody({ limit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH }));
+  // The bearer-token check, then the body, for everything under /api, in one layer: mounted at
+  // '/api', express matched the prefix and rewrote and restored req.url around each of the two.
+  const auth = authenticate(edge.verifier);
+  const body = jsonRequestBody({ limit: config.BODY_LIMIT, maxDepth: config.JSON_MAX_DEPTH });
+  app.use((req, res, next) => {
+    const path = req.path;
+    if (path !== '/api' && !path.startsWith('/api/')) return next();
+    // Returned: express turns the check's rejection (401/403) into next(err), as for any layer.
+    return auth(req, res, (err?: unknown) => (err === undefined ? body(req, res, next) : next(err)));
+  });
   app.use(routeTable(moduleRoutes));
   // Still mounted: what the table does not take (OPTIONS, unknown paths and methods) gets express's answers.
   for (const routes of moduleRoutes) app.use(routes);
