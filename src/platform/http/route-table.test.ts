@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express, { type Express, type Router } from 'express';
-import { request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { route } from './route.ts';
 import { routeTable } from './route-table.ts';
 import { strictRouter } from './strict-router.ts';
+import { listenOnFreePort, rawAnswer, type Listening } from '../testing/raw-answer.ts';
 
 // Two modules' routers, served by express alone and with the route table in front: every request
 // must get the same answer from both, and the table must have taken the ones a declared route matches.
@@ -54,30 +53,12 @@ function app(withTable: boolean): Express {
   return x;
 }
 
-const listen = (a: Express) =>
-  new Promise<{ server: Server; base: string }>((resolve) => {
-    const server = a.listen(0, '127.0.0.1', () => resolve({ server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
-  });
-
-function answer(base: string, path: string, method = 'GET') {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-    const req = request(`${base}${path}`, { method, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d) => (body += d)).on('end', () => {
-        const { date: _date, connection: _connection, 'keep-alive': _keepAlive, ...headers } = res.headers;
-        resolve({ status: res.statusCode!, headers, body });
-      });
-    });
-    req.once('error', reject).end();
-  });
-}
-
 describe('the route table', () => {
-  let plain: { server: Server; base: string };
-  let table: { server: Server; base: string };
+  let plain: Listening;
+  let table: Listening;
   beforeAll(async () => {
-    plain = await listen(app(false));
-    table = await listen(app(true));
+    plain = await listenOnFreePort(app(false));
+    table = await listenOnFreePort(app(true));
   });
   afterAll(() => {
     plain.server.close();
@@ -103,10 +84,10 @@ describe('the route table', () => {
 
   it('answers every request as express alone does', async () => {
     for (const [method, path] of requests) {
-      expect(await answer(table.base, path, method), `${method} ${path}`).toEqual(await answer(plain.base, path, method));
+      expect(await rawAnswer(table.base, path, { method }), `${method} ${path}`).toEqual(await rawAnswer(plain.base, path, { method }));
     }
-    expect(JSON.parse((await answer(table.base, '/api/v1/things/a%20b%2Fc')).body)).toEqual({ id: 'a b/c', route: '/api/v1/things/:id' });
-    expect((await answer(table.base, '/api/v1/things/%E0%A4%A')).status).toBe(400);
+    expect(JSON.parse((await rawAnswer(table.base, '/api/v1/things/a%20b%2Fc')).body)).toEqual({ id: 'a b/c', route: '/api/v1/things/:id' });
+    expect((await rawAnswer(table.base, '/api/v1/things/%E0%A4%A')).status).toBe(400);
     // The table took every request a declared route matches; the routers saw only the rest.
     expect([...new Set(untaken)].sort()).toEqual(
       ['OPTIONS /api/v1/things/42', 'PUT /api/v1/things/42', 'GET /api/v1/things/42/', 'GET /API/V1/THINGS/42', 'GET /api/v1//things/42', 'GET /api/v1/things/%E0%A4%A', 'GET /nowhere'].sort(),
