@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { contractEndpoint } from './contract-endpoint.ts';
+import { BATCH_CONCURRENCY, BATCH_LIMIT, runBatch } from './contract-batch.ts';
 import { instancePool, type InstancePool } from './instance-pool.ts';
 import { bindRemote, modulePolicies } from './remote-binding.ts';
 import { serviceCredentials } from './service-credentials.ts';
@@ -206,5 +207,28 @@ describe('a callee without the batch form', () => {
     } finally {
       await old.close();
     }
+  });
+});
+
+describe('a batch on the provider', () => {
+  it('runs at most BATCH_CONCURRENCY of its calls at once, and answers every call in order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const handlers = {
+      ...stubWarehouseHandlers(new Map(), (sku) => sku.length),
+      async sleep({ ms }: { ms: number }) {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, ms));
+        inFlight--;
+        if (ms === 13) throw new ValidationFailed('thirteen');
+        return { slept: ms };
+      },
+    };
+    const calls = Array.from({ length: BATCH_LIMIT }, (_, i) => ({ input: { ms: i % 20 } }));
+    const results = await runBatch({ contract: warehouseContract, handlers: handlers as never, operation: 'sleep', calls, caller: undefined });
+    expect(most).toBe(BATCH_CONCURRENCY);
+    expect(results).toHaveLength(BATCH_LIMIT);
+    results.forEach((r, i) => expect(r, `call ${i}`).toEqual(i % 20 === 13 ? { problem: expect.objectContaining({ code: 'ValidationFailed', detail: 'thirteen' }) } : { output: { slept: i % 20 } }));
   });
 });

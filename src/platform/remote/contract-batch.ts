@@ -16,6 +16,14 @@ import type { Logger } from '../logging/logger.ts';
 /** The most calls one batch may carry; a caller's REMOTE_BATCH_MAX stays at or below it. */
 export const BATCH_LIMIT = 256;
 
+/**
+ * The most calls of one batch that run at once. A batch of 256 would otherwise start 256 handlers
+ * together, each wanting a connection of a module's small Postgres pool (4 by default) and holding
+ * its own memory meanwhile; the rest wait their turn, in order. A caller sends at most
+ * REMOTE_BATCH_MAX (64) calls a batch, and 16 in flight travel as batches of 16.
+ */
+export const BATCH_CONCURRENCY = 16;
+
 export interface BatchCall {
   input?: unknown;
   requestId?: string;
@@ -73,25 +81,34 @@ export async function runBatch(o: {
   logger?: Logger;
 }): Promise<BatchResult[]> {
   const batch = currentContext();
-  return Promise.all(
-    o.calls.map(async (call) => {
-      const end = o.served?.startTimer({ contract: o.contract.name, operation: o.operation, batched: 'true' });
-      const requestId = typeof call.requestId === 'string' && safeId.test(call.requestId) ? call.requestId : (batch?.requestId ?? '');
-      const correlationId = typeof call.correlationId === 'string' && safeId.test(call.correlationId) ? call.correlationId : requestId;
-      // Each call continues its caller's trace when it names one (the batch request's otherwise).
-      const traced = typeof call.traceparent === 'string' ? contextFromTraceparent(call.traceparent) : context.active();
-      try {
-        const output = await context.with(traced, () =>
-          runWithContext({ requestId, correlationId, caller: o.caller }, () =>
-            invokeOperation(o.contract, o.handlers, o.operation, call.input, callContextFromScope(), { inputIsWire: true }),
-          ),
-        );
-        end?.({ outcome: 'ok' });
-        return output === undefined ? {} : { output };
-      } catch (err) {
-        end?.({ outcome: 'error' });
-        return { problem: problemOf(err, o.logger) };
-      }
-    }),
-  );
+  const runOne = async (call: BatchCall): Promise<BatchResult> => {
+    const end = o.served?.startTimer({ contract: o.contract.name, operation: o.operation, batched: 'true' });
+    const requestId = typeof call.requestId === 'string' && safeId.test(call.requestId) ? call.requestId : (batch?.requestId ?? '');
+    const correlationId = typeof call.correlationId === 'string' && safeId.test(call.correlationId) ? call.correlationId : requestId;
+    // Each call continues its caller's trace when it names one (the batch request's otherwise).
+    const traced = typeof call.traceparent === 'string' ? contextFromTraceparent(call.traceparent) : context.active();
+    try {
+      const output = await context.with(traced, () =>
+        runWithContext({ requestId, correlationId, caller: o.caller }, () =>
+          invokeOperation(o.contract, o.handlers, o.operation, call.input, callContextFromScope(), { inputIsWire: true }),
+        ),
+      );
+      end?.({ outcome: 'ok' });
+      return output === undefined ? {} : { output };
+    } catch (err) {
+      end?.({ outcome: 'error' });
+      return { problem: problemOf(err, o.logger) };
+    }
+  };
+  // runOne never rejects: each call's failure is its own result.
+  const results = new Array<BatchResult>(o.calls.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < o.calls.length) {
+      const i = next++;
+      results[i] = await runOne(o.calls[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, o.calls.length) }, lane));
+  return results;
 }
