@@ -2,56 +2,25 @@
 // what it would have got alone: its output or its own typed error, its own end user, the service
 // credential checked. A callee without the batch form (an older version) gets single calls.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import { contractEndpoint } from './contract-endpoint.ts';
 import { BATCH_CONCURRENCY, BATCH_LIMIT, runBatch } from './contract-batch.ts';
 import { instancePool, type InstancePool } from './instance-pool.ts';
 import { bindRemote, modulePolicies } from './remote-binding.ts';
-import { serviceCredentials } from './service-credentials.ts';
-import { requestContext } from '../http/request-context.ts';
-import { problemHandler, notFoundHandler } from '../http/problem.ts';
-import { createLogger } from '../logging/logger.ts';
 import { currentContext, runWithContext } from '../context/request-context.ts';
 import { ContractViolation, Forbidden, ValidationFailed } from '../errors/domain-error.ts';
 import { UnknownSku, warehouseContract } from '../../../test/fixtures/modules/warehouse/index.ts';
 import { stubWarehouseHandlers } from '../../../test/fixtures/modules/warehouse/stub-handlers.ts';
+import { callerCredentials, stubProvider, type StubProvider } from '../../../test/fixtures/modules/warehouse/stub-provider.ts';
 
-const secret = 'test-service-secret-0123456789-abcdefghij';
-const serverCreds = serviceCredentials({ secret, deployable: 'warehouse-service' });
-const clientCreds = serviceCredentials({ secret, deployable: 'monolith' });
-
-interface Provider {
-  url: string;
-  /** Paths of the requests that reached the provider, in order. */
-  paths: string[];
+interface Provider extends StubProvider {
   /** The request id each `level` call saw, by sku. */
   seen: Map<string, string | undefined>;
-  close(): Promise<void>;
 }
 
 /** A provider; `batchForm: false` serves only single calls, as a version before batching did. */
 async function provider(o: { batchForm?: boolean } = {}): Promise<Provider> {
-  const app = express();
-  const p = { paths: [] as string[], seen: new Map() } as Provider;
-  app.use((req, _res, next) => {
-    p.paths.push(req.path);
-    next();
-  });
-  app.use(requestContext);
-  if (o.batchForm === false) app.post('/internal/contracts/:module/:operation/batch', notFoundHandler);
-  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: stubWarehouseHandlers(new Map(), (sku) => (p.seen.set(sku, currentContext()?.requestId), sku.length)) as never }]]), credentials: serverCreds, bodyLimit: '100kb', maxDepth: 32 }));
-  app.use(notFoundHandler);
-  app.use(problemHandler(createLogger('silent')));
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  p.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  p.close = () => new Promise<void>((r) => {
-    server.close(() => r());
-    server.closeAllConnections();
-  });
-  return p;
+  const seen = new Map<string, string | undefined>();
+  const p = await stubProvider(stubWarehouseHandlers(new Map(), (sku) => (seen.set(sku, currentContext()?.requestId), sku.length)), o);
+  return { ...p, seen };
 }
 
 const pools: InstancePool[] = [];
@@ -59,7 +28,7 @@ function client(url: string, o: { batchMax?: number; now?: () => number } = {}) 
   const pool = instancePool({ module: 'warehouse', instances: [url], maxSockets: 8 });
   pools.push(pool);
   const policies = modulePolicies('warehouse', { timeoutMs: 1_000, retries: 2, backoffMs: 5, breakerFailures: 5, halfOpenAfterMs: 300, bulkhead: 16, bulkheadQueue: 16 });
-  return bindRemote(warehouseContract, { pool, policies, credentials: clientCreds, batchMax: o.batchMax ?? 64, now: o.now });
+  return bindRemote(warehouseContract, { pool, policies, credentials: callerCredentials, batchMax: o.batchMax ?? 64, now: o.now });
 }
 const batches = (p: Provider) => p.paths.filter((path) => path.endsWith('/batch')).length;
 
@@ -161,13 +130,13 @@ describe('the batch endpoint', () => {
   it('refuses a batch without a service credential, or with one for another module, and runs no call', async () => {
     const before = a.seen.size;
     expect((await post('level', { calls: [{ input: { sku: 'NOAUTH' } }] })).status).toBe(401);
-    const r = await post('level', { calls: [{ input: { sku: 'WRONG' } }] }, { authorization: `Bearer ${await clientCreds.serviceToken('orders')}` });
+    const r = await post('level', { calls: [{ input: { sku: 'WRONG' } }] }, { authorization: `Bearer ${await callerCredentials.serviceToken('orders')}` });
     expect(r.status).toBe(403);
     expect(a.seen.size).toBe(before);
   });
 
   it('answers each call with its output or its problem, checking each input against the schema', async () => {
-    const auth = { authorization: `Bearer ${await clientCreds.serviceToken('warehouse')}` };
+    const auth = { authorization: `Bearer ${await callerCredentials.serviceToken('warehouse')}` };
     const r = await post('level', { calls: [{ input: { sku: 'A' } }, { input: { sku: 42 } }, { input: { sku: 'NOPE' } }] }, auth);
     expect(r.status).toBe(200);
     const { results } = (await r.json()) as { results: any[] };
@@ -177,7 +146,7 @@ describe('the batch endpoint', () => {
   });
 
   it('has no batch form for an operation that is not idempotent, and refuses a malformed batch', async () => {
-    const auth = { authorization: `Bearer ${await clientCreds.serviceToken('warehouse')}` };
+    const auth = { authorization: `Bearer ${await callerCredentials.serviceToken('warehouse')}` };
     expect((await post('reserve', { calls: [{ input: { orderId: 'o', sku: 'A', quantity: 1 } }] }, auth)).status).toBe(404);
     expect((await post('level', { calls: [] }, auth)).status).toBe(400);
     expect((await post('level', { calls: Array(300).fill({ input: { sku: 'A' } }) }, auth)).status).toBe(400);

@@ -1,54 +1,28 @@
 // The remote binding against a real HTTP endpoint on 127.0.0.1: what a caller sees is what it
 // would see in-process (validation, typed errors, the end user), plus the network's policies.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { CircuitState } from 'cockatiel';
 import { SignJWT } from 'jose';
-import { contractEndpoint } from './contract-endpoint.ts';
 import { instancePool, type InstancePool } from './instance-pool.ts';
 import { bindRemote, modulePolicies, type ResilienceOptions } from './remote-binding.ts';
 import { serviceCredentials } from './service-credentials.ts';
-import { requestContext } from '../http/request-context.ts';
-import { problemHandler } from '../http/problem.ts';
-import { createLogger } from '../logging/logger.ts';
 import { runWithContext } from '../context/request-context.ts';
 import { ContractViolation, Forbidden, ServiceUnavailable, ValidationFailed } from '../errors/domain-error.ts';
 import { UnknownSku, warehouseContract } from '../../../test/fixtures/modules/warehouse/index.ts';
 import { stubWarehouseHandlers } from '../../../test/fixtures/modules/warehouse/stub-handlers.ts';
+import { callerCredentials, STUB_SERVICE_SECRET, stubProvider, type StubProvider } from '../../../test/fixtures/modules/warehouse/stub-provider.ts';
 import { eventually } from '../../../test/support/eventually.ts';
 
-const secret = 'test-service-secret-0123456789-abcdefghij';
-const serverCreds = serviceCredentials({ secret, deployable: 'warehouse-service' });
-const clientCreds = serviceCredentials({ secret, deployable: 'monolith' });
+const secret = STUB_SERVICE_SECRET;
 
-interface Provider {
-  url: string;
-  port: number;
-  hits: number;
-  close(): Promise<void>;
+interface Provider extends StubProvider {
+  /** Requests that reached the provider. */
+  readonly hits: number;
 }
 
 async function provider(port = 0, attempts = new Map<string, number>()): Promise<Provider> {
-  const app = express();
-  const p = { hits: 0 } as Provider;
-  app.use((_req, _res, next) => {
-    p.hits++;
-    next();
-  });
-  app.use(requestContext);
-  app.use(contractEndpoint({ served: new Map([['warehouse', { contract: warehouseContract, handlers: stubWarehouseHandlers(attempts, () => 3) as never }]]), credentials: serverCreds, bodyLimit: '100kb', maxDepth: 32 }));
-  app.use(problemHandler(createLogger('silent')));
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, app);
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  p.port = (server.address() as AddressInfo).port;
-  p.url = `http://127.0.0.1:${p.port}`;
-  p.close = () => new Promise<void>((r) => {
-    server.close(() => r());
-    server.closeAllConnections();
-  });
-  return p;
+  const p = await stubProvider(stubWarehouseHandlers(attempts, () => 3), { port });
+  return Object.defineProperty(p, 'hits', { get: () => p.paths.length }) as Provider;
 }
 
 const fast: ResilienceOptions = { timeoutMs: 1_000, retries: 2, backoffMs: 5, breakerFailures: 3, halfOpenAfterMs: 300, bulkhead: 16, bulkheadQueue: 16 };
@@ -58,7 +32,7 @@ function client(instances: string[], options: Partial<ResilienceOptions> = {}) {
   const pool = instancePool({ module: 'warehouse', instances, maxSockets: 8 });
   pools.push(pool);
   const policies = modulePolicies('warehouse', { ...fast, ...options });
-  return { api: bindRemote(warehouseContract, { pool, policies, credentials: clientCreds }), policies };
+  return { api: bindRemote(warehouseContract, { pool, policies, credentials: callerCredentials }), policies };
 }
 
 async function closedPort(): Promise<number> {
@@ -130,7 +104,7 @@ describe('internal endpoints accept only service credentials', () => {
   });
 
   it('answers 403 for a credential meant for another module', async () => {
-    const r = await call({ authorization: `Bearer ${await clientCreds.serviceToken('orders')}` });
+    const r = await call({ authorization: `Bearer ${await callerCredentials.serviceToken('orders')}` });
     expect(r.status).toBe(403);
     expect(((await r.json()) as { code: string }).code).toBe('ServiceForbidden');
   });
@@ -139,7 +113,7 @@ describe('internal endpoints accept only service credentials', () => {
     const expired = await token({ kind: 'service' }, 'warehouse', 30, -120);
     const tooLong = await token({ kind: 'service' }, 'warehouse', 3600);
     const otherKey = await serviceCredentials({ secret: 'another-secret-0123456789-abcdefghijklmn', deployable: 'monolith' }).serviceToken('warehouse');
-    const userToken = await clientCreds.endUserToken({ sub: 'alice', scopes: ['admin'] }, 'warehouse');
+    const userToken = await callerCredentials.endUserToken({ sub: 'alice', scopes: ['admin'] }, 'warehouse');
     for (const t of [expired, tooLong, otherKey, userToken]) {
       const r = await call({ authorization: `Bearer ${t}` });
       expect(r.status).toBe(401);
@@ -147,7 +121,7 @@ describe('internal endpoints accept only service credentials', () => {
   });
 
   it('answers with a valid credential', async () => {
-    const r = await call({ authorization: `Bearer ${await clientCreds.serviceToken('warehouse')}` });
+    const r = await call({ authorization: `Bearer ${await callerCredentials.serviceToken('warehouse')}` });
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ output: { sku: 'A', reserved: 3 } });
   });
