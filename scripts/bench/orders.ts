@@ -206,7 +206,8 @@ next), in ${ROUNDS} rounds per topology run forward then backward (embedded, ext
 embedded, …) so a machine busier at one moment weighs on all alike; the saga: price → reserve → charge → commit → confirm, with the outbox, inbox, history projection and
 notifications running. The real deployables run as child processes with every production feature on
 (JWT auth, request logs at \`info\`, metrics, validation, idempotency keys, SQLite \`synchronous=NORMAL\` in WAL,
-Postgres defaults). A client follows its order with the product's long-poll, \`GET /api/v2/orders/:id?waitSeconds=10\`,
+Postgres defaults). Settings a row depends on: the two BullMQ rows run with \`BUS_EVENTS_PER_JOB\` at its default (50) and
+the Postgres row with \`PG_POOL_MAX=8\` (the default is 4). A client follows its order with the product's long-poll, \`GET /api/v2/orders/:id?waitSeconds=10\`,
 which answers as soon as the order is CONFIRMED or CANCELLED: the latency is POST to CONFIRMED as the client sees it.
 Before a figure is written the run is checked against the stores (\`orders-checks.ts\`): every order CONFIRMED or
 CANCELLED with a listed reason, every saga done, stock on hand = start − confirmed and nothing left reserved,
