@@ -1,7 +1,7 @@
 import { PaymentClosed, PaymentDeclined, PaymentUnavailable } from '../contract.ts';
 import { PaymentCaptured, PaymentDeclinedEvent } from '../events.ts';
 import { ProviderDeclined, ProviderUnavailable } from '../provider/payment-provider.ts';
-import type { AccountState } from '../domain/account.ts';
+import type { OrderPayment } from '../domain/account.ts';
 import type { LoadedAccount } from '../db/event-store.ts';
 import { changeAccount, type PaymentsDeps } from './payments-deps.ts';
 
@@ -13,8 +13,7 @@ export interface ChargeCommand {
   paymentMethod: string;
 }
 
-function earlierOutcome(state: AccountState, orderId: string) {
-  const p = state.payments[orderId];
+function earlierOutcome(p: OrderPayment | undefined, orderId: string) {
   if (!p) return undefined;
   if (p.status === 'captured') return { orderId, status: 'captured' as const, providerRef: p.providerRef! };
   if (p.status === 'declined') throw new PaymentDeclined('The payment was declined', { reason: 'card_declined' });
@@ -27,8 +26,8 @@ function earlierOutcome(state: AccountState, orderId: string) {
  * for the same order finds it recorded and records nothing more.
  */
 export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
-  const loaded = await deps.events.load(deps.store.db, cmd.customerId);
-  const earlier = earlierOutcome(loaded.state, cmd.orderId);
+  const loaded = await deps.events.load(deps.store.db, cmd.customerId, { orderId: cmd.orderId });
+  const earlier = earlierOutcome(loaded.payment, cmd.orderId);
   if (earlier) return earlier;
 
   let providerRef: string;
@@ -39,10 +38,10 @@ export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
     ));
   } catch (err) {
     if (err instanceof ProviderDeclined) {
-      await changeAccount(deps, cmd.customerId, (s) => ({
-        events: s.payments[cmd.orderId] ? [] : [{ type: 'PaymentDeclined', orderId: cmd.orderId, reason: err.message }],
+      await changeAccount(deps, cmd.customerId, cmd.orderId, (p) => ({
+        events: p ? [] : [{ type: 'PaymentDeclined', orderId: cmd.orderId, reason: err.message }],
         result: undefined,
-        announce: s.payments[cmd.orderId] ? undefined : (uow) => uow.publish(PaymentDeclinedEvent, { orderId: cmd.orderId, customerId: cmd.customerId, reason: err.message }),
+        announce: p ? undefined : (uow) => uow.publish(PaymentDeclinedEvent, { orderId: cmd.orderId, customerId: cmd.customerId, reason: err.message }),
       }));
       throw new PaymentDeclined('The payment was declined', { reason: err.message });
     }
@@ -61,8 +60,8 @@ export async function charge(deps: PaymentsDeps, cmd: ChargeCommand) {
 }
 
 function recordCapture(deps: PaymentsDeps, cmd: ChargeCommand, providerRef: string, loaded: LoadedAccount) {
-  return changeAccount(deps, cmd.customerId, (s) => {
-    const already = earlierOutcome(s, cmd.orderId);
+  return changeAccount(deps, cmd.customerId, cmd.orderId, (p) => {
+    const already = earlierOutcome(p, cmd.orderId);
     if (already) return { events: [], result: already };
     return {
       events: [{ type: 'PaymentCaptured', orderId: cmd.orderId, amountMinor: cmd.amountMinor, currency: cmd.currency, providerRef }],

@@ -4,13 +4,13 @@ import type { PaymentsDeps } from './payments-deps.ts';
 /** The account now, or as of a past moment: the fold of the events recorded up to then. */
 export async function getAccount(deps: PaymentsDeps, customerId: string, at?: Date) {
   const asOf = at ?? deps.clock.now();
-  const { state, version } = await deps.events.load(deps.store.db, customerId, asOf);
+  const { state, version } = await deps.events.load(deps.store.db, customerId, { at: asOf });
   return {
     customerId,
     capturedMinor: state.capturedMinor,
     refundedMinor: state.refundedMinor,
     netMinor: netMinor(state),
-    payments: Object.values(state.payments).filter((p) => p.status === 'captured' || p.status === 'refunded').length,
+    payments: state.payments,
     version,
     asOf: asOf.toISOString(),
   };

@@ -7,10 +7,10 @@ import { changeAccount, type PaymentsDeps } from './payments-deps.ts';
  * so a charge that arrives late (its caller timed out) is refused instead of taking money.
  */
 export async function refund(deps: PaymentsDeps, orderId: string, customerId: string) {
-  return changeAccount(deps, customerId, (state) => {
-    const event = decideRefund(state, orderId);
+  return changeAccount(deps, customerId, orderId, (payment) => {
+    const event = decideRefund(payment, orderId);
     const status = (event?.type === 'OrderVoided' ? 'voided' : 'refunded') as 'refunded' | 'voided';
-    const existing = state.payments[orderId]?.status;
+    const existing = payment?.status;
     if (!event) return { events: [], result: { orderId, status: existing === 'refunded' ? 'refunded' : 'voided' } as const };
     return {
       events: [event],

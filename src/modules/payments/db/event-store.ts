@@ -1,10 +1,11 @@
-// The account event store: load = latest usable snapshot + the events after it; append =
-// optimistic concurrency on (account, version), with a snapshot every N events so replay stays short.
+// The account event store: load = latest usable summary snapshot + the events after it (and, for
+// a charge or refund, the earlier events of its order); append = optimistic concurrency on
+// (account, version), with a snapshot every N events so replay stays short.
 import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
 import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import { preparedRead } from '../../../platform/data/prepared-read.ts';
-import { apply, emptyAccount, type AccountEvent, type AccountState } from '../domain/account.ts';
+import { apply, applyToPayment, emptyAccount, type AccountEvent, type AccountState, type OrderPayment } from '../domain/account.ts';
 import type { PaymentsTables } from './schema.ts';
 
 export class StreamConflict extends Error {
@@ -18,10 +19,21 @@ export interface LoadedAccount {
   version: number;
   lastEventAt?: Date;
   replayed: number;
+  /** The order the load was for, and its payment so far (undefined: none yet). */
+  orderId?: string;
+  payment?: OrderPayment;
+}
+
+export interface LoadOptions {
+  /** Load the payment of this order too. */
+  orderId?: string;
+  /** The account as it stood at this moment (no order). */
+  at?: Date;
 }
 
 type Snapshot = PaymentsTables['snapshots']['$inferSelect'];
 type StoredEvent = PaymentsTables['accountEvents']['$inferSelect'];
+type Read<Row> = (values: Record<string, unknown>) => Promise<Row[]>;
 
 export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: number) {
   const { accountEvents: ev, snapshots: sn } = store.tables;
@@ -32,9 +44,31 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
   const latestSnapshot = (db: Db) => db.select().from(sn).where(eq(sn.accountId, bound(sn.accountId, 'accountId'))).orderBy(desc(sn.version)).limit(1);
   const eventsAfter = (db: Db) =>
     db.select().from(ev).where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), gt(ev.version, bound(ev.version, 'version')))).orderBy(asc(ev.version));
-  const inUnit = { snapshot: preparedWrite<Snapshot>(any, 'latest_snapshot', latestSnapshot), events: preparedWrite<StoredEvent>(any, 'events_after', eventsAfter) };
-  let read: { snapshot: (v: Record<string, unknown>) => Promise<Snapshot[]>; events: (v: Record<string, unknown>) => Promise<StoredEvent[]> } | undefined;
-  const readNow = () => (read ??= { snapshot: preparedRead<Snapshot>(any, 'payments_latest_snapshot', latestSnapshot), events: preparedRead<StoredEvent>(any, 'payments_events_after', eventsAfter) });
+  // The events after the snapshot and, in the same statement, the order's events up to it (each
+  // part on an index of its own): a load for a charge or refund is still two statements.
+  const eventsForOrder = (db: Db) =>
+    db
+      .select()
+      .from(ev)
+      .where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), gt(ev.version, bound(ev.version, 'version'))))
+      .unionAll(
+        db
+          .select()
+          .from(ev)
+          .where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), eq(ev.orderId, bound(ev.orderId, 'orderId')), lte(ev.version, bound(ev.version, 'version')))),
+      );
+  const inUnit = {
+    snapshot: preparedWrite<Snapshot>(any, 'latest_summary', latestSnapshot),
+    events: preparedWrite<StoredEvent>(any, 'events_after', eventsAfter),
+    forOrder: preparedWrite<StoredEvent>(any, 'events_for_order', eventsForOrder),
+  };
+  let read: { snapshot: Read<Snapshot>; events: Read<StoredEvent>; forOrder: Read<StoredEvent> } | undefined;
+  const readNow = () =>
+    (read ??= {
+      snapshot: preparedRead<Snapshot>(any, 'payments_latest_summary', latestSnapshot),
+      events: preparedRead<StoredEvent>(any, 'payments_events_after', eventsAfter),
+      forOrder: preparedRead<StoredEvent>(any, 'payments_events_for_order', eventsForOrder),
+    });
   const insertEvent = preparedWrite<{ version: number }>(any, 'append_event', (db) =>
     db
       .insert(ev)
@@ -42,44 +76,49 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
       .onConflictDoNothing()
       .returning({ version: ev.version }),
   );
-  const insertSnapshot = preparedWrite(any, 'insert_snapshot', (db) =>
+  const insertSnapshot = preparedWrite(any, 'insert_summary', (db) =>
     db
       .insert(sn)
       .values({ accountId: bound(sn.accountId, 'accountId'), version: bound(sn.version, 'version'), state: bound(sn.state, 'state'), lastEventAt: bound(sn.lastEventAt, 'lastEventAt') } as never)
       .onConflictDoNothing(),
   );
 
-  /** The latest snapshot and the events after it: prepared for the account now, built for a past moment. */
-  async function latest(db: Db, accountId: string, at?: Date) {
+  /** The latest snapshot and the events to fold: prepared for the account now, built for a past moment. */
+  async function latest(db: Db, accountId: string, { at, orderId }: LoadOptions) {
     if (at) {
       const [snap] = await db.select().from(sn).where(and(eq(sn.accountId, accountId), lte(sn.lastEventAt, at))).orderBy(desc(sn.version)).limit(1);
       const rows = await db.select().from(ev).where(and(eq(ev.accountId, accountId), gt(ev.version, snap?.version ?? 0), lte(ev.occurredAt, at))).orderBy(asc(ev.version));
       return { snap, rows };
     }
-    if (db === store.db) {
-      const [snap] = await readNow().snapshot({ accountId });
-      return { snap, rows: await readNow().events({ accountId, version: snap?.version ?? 0 }) };
-    }
-    const [snap] = await inUnit.snapshot.all(db, { accountId });
-    return { snap, rows: await inUnit.events.all(db, { accountId, version: snap?.version ?? 0 }) };
+    const reads = db === store.db ? readNow() : undefined;
+    const [snap] = reads ? await reads.snapshot({ accountId }) : await inUnit.snapshot.all(db, { accountId });
+    const values = { accountId, version: snap?.version ?? 0, orderId };
+    if (orderId === undefined) return { snap, rows: reads ? await reads.events(values) : await inUnit.events.all(db, values) };
+    const rows = reads ? await reads.forOrder(values) : await inUnit.forOrder.all(db, values);
+    return { snap, rows: rows.sort((a, b) => a.version - b.version) };
   }
 
   return {
-    /** The account now, or as it stood at `at`. */
-    async load(db: Db, accountId: string, at?: Date): Promise<LoadedAccount> {
-      const { snap, rows } = await latest(db, accountId, at);
+    /** The account now (with one order's payment), or as it stood at `at`. */
+    async load(db: Db, accountId: string, options: LoadOptions = {}): Promise<LoadedAccount> {
+      const { snap, rows } = await latest(db, accountId, options);
       let state = snap?.state ?? emptyAccount(accountId);
       let version = snap?.version ?? 0;
       let lastEventAt = snap?.lastEventAt;
+      let payment: OrderPayment | undefined;
+      let replayed = 0;
       for (const r of rows) {
+        if (options.orderId !== undefined && r.orderId === options.orderId) payment = applyToPayment(payment, r.data);
+        if (r.version <= version) continue; // the order's events the snapshot already holds
         state = apply(state, r.data);
         version = r.version;
         lastEventAt = r.occurredAt;
+        replayed++;
       }
-      return { state, version, lastEventAt, replayed: rows.length };
+      return { state, version, lastEventAt, replayed, orderId: options.orderId, payment };
     },
 
-    /** Appends after `expectedVersion`; throws StreamConflict if someone else appended first. */
+    /** Appends after `loaded`'s version; throws StreamConflict if someone else appended first. */
     async append(db: Db, accountId: string, loaded: LoadedAccount, events: AccountEvent[], now: Date): Promise<AccountState> {
       let state = loaded.state;
       let version = loaded.version;

@@ -36,15 +36,22 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
   it('keeps an append-only stream, snapshots every N events, and replays to the same state', async () => {
     for (let i = 1; i <= 7; i++) await chargeVia(`snap-${i}`, 'snapper', 100 * i);
     await payments.refund({ orderId: 'snap-2', customerId: 'snapper' });
-    const events = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.accountId, 'snapper'));
+    const events = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.accountId, 'snapper')).orderBy(store.tables.accountEvents.version);
     expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(events.map((e) => e.type)).toEqual(['AccountOpened', ...Array(7).fill('PaymentCaptured'), 'PaymentRefunded']);
+    expect(events.map((e) => e.orderId)).toEqual([null, 'snap-1', 'snap-2', 'snap-3', 'snap-4', 'snap-5', 'snap-6', 'snap-7', 'snap-2']);
     const snaps = await store.db.select().from(store.tables.snapshots).where(eq(store.tables.snapshots.accountId, 'snapper'));
     expect(snaps.map((s) => s.version).sort()).toEqual([3, 6, 9]);
     const withSnapshots = await eventStore(store, 3).load(store.db, 'snapper');
     const fromScratch = await eventStore(store, 1_000_000).load(store.db, 'snapper');
     expect(withSnapshots.replayed).toBe(0);
     expect(withSnapshots.state).toEqual(fromScratch.state);
+    // The summary stays the same size however many payments the account took.
+    expect(withSnapshots.state).toEqual({ customerId: 'snapper', opened: true, capturedMinor: 2800, refundedMinor: 200, payments: 7 });
+    // snap-2's capture is older than the latest snapshot: its payment is folded from its own events.
+    expect((await eventStore(store, 3).load(store.db, 'snapper', { orderId: 'snap-2' })).payment).toMatchObject({ status: 'refunded', amountMinor: 200 });
+    expect((await eventStore(store, 3).load(store.db, 'snapper', { orderId: 'snap-7' })).payment).toMatchObject({ status: 'captured', amountMinor: 700 });
+    expect((await eventStore(store, 3).load(store.db, 'snapper', { orderId: 'never' })).payment).toBeUndefined();
     expect(await payments.getAccount({ customerId: 'snapper' })).toMatchObject({ capturedMinor: 2800, refundedMinor: 200, netMinor: 2600, version: 9 });
   });
 
