@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   bus: () => import('./bus.ts'),
   kernel: () => import('./kernel.ts'),
   orders: () => import('./orders.ts'),
+  payments: () => import('./payments.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
