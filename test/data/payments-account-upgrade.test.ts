@@ -7,16 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { bootApp, engines, type TestApp } from '../../../../test/support/boot.ts';
-import { createTestDatabase } from '../../../../test/support/databases.ts';
-import { testKeysEnv } from '../../../../test/support/keys.ts';
-import { loadConfig } from '../../../platform/config/env.ts';
-import { migrateModules } from '../../../platform/data/migrate.ts';
-import { sqliteFile } from '../../../platform/data/sqlite-store.ts';
-import type { ModuleSchema } from '../../../platform/data/schema-kit.ts';
-import type { ModuleStore } from '../../../platform/data/module-store.ts';
-import { paymentsContract } from '../index.ts';
-import { paymentsSchema, type PaymentsTables } from '../db/schema.ts';
+import { bootApp, engines, type TestApp } from '../support/boot.ts';
+import { createTestDatabase } from '../support/databases.ts';
+import { testKeysEnv } from '../support/keys.ts';
+import { loadConfig } from '../../src/platform/config/env.ts';
+import { migrateModules } from '../../src/platform/data/migrate.ts';
+import { sqliteFile } from '../../src/platform/data/sqlite-store.ts';
+import type { ModuleSchema } from '../../src/platform/data/schema-kit.ts';
+import type { ModuleStore } from '../../src/platform/data/module-store.ts';
+import { paymentsContract } from '../../src/modules/payments/index.ts';
+import { paymentsSchema, type PaymentsTables } from '../../src/modules/payments/db/schema.ts';
 
 /** The payments schema as its first migration left it: a copy of migrations/payments with 0000 only. */
 function firstMigrationOnly(scratch: string): ModuleSchema {
