@@ -1,7 +1,9 @@
-// An account written by the version before per-order reads (migration 0000: no order_id column,
-// snapshots of the whole account state) keeps working after the upgrade: the order id of every
-// old event is there to read by (a generated column), and the old snapshots are not read.
+// An account written by the version before per-order reads (migration 0000: no index by order,
+// snapshots of the whole account state) keeps working after the upgrade, and so do events the
+// earlier version goes on writing beside the new one during a rolling upgrade: an order's events
+// are read by the order id inside them (an expression index), and the old snapshots are not read.
 import { afterEach, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,10 +41,30 @@ const old = {
     { version: 2, type: 'PaymentCaptured', data: { type: 'PaymentCaptured', orderId: 'old-1', amountMinor: 500, currency: 'EUR', providerRef: 'pay_old_1' } },
     { version: 3, type: 'PaymentCaptured', data: { type: 'PaymentCaptured', orderId: 'old-2', amountMinor: 700, currency: 'EUR', providerRef: 'pay_old_2' } },
   ],
-  // What the earlier version snapshotted: the whole state, every payment in it.
-  snapshot: { customerId: 'old-customer', opened: true, capturedMinor: 1200, refundedMinor: 0, payments: { 'old-1': { status: 'captured' }, 'old-2': { status: 'captured' } } },
+  // What the earlier version snapshotted: the whole state, every payment in it (its totals wrong
+  // on purpose: a new version that read it would answer them).
+  snapshot: { customerId: 'old-customer', opened: true, capturedMinor: 999_999, refundedMinor: 0, payments: { 'old-1': { status: 'captured' }, 'old-2': { status: 'captured' } } },
 };
 const at = new Date('2026-01-01T00:00:00Z');
+
+/** Writes as the earlier version did: an event row (no order index of its own), or a whole-state snapshot at version 3. */
+async function olderWriter(engine: string, env: Record<string, string>, e?: { version: number; type: string; data: unknown }, snapshot?: unknown) {
+  const [table, row] = e
+    ? ['account_events (account_id, version, type, data, occurred_at)', [old.account, e.version, e.type, e.data, at]]
+    : ['account_snapshots (account_id, version, state, last_event_at)', [old.account, 3, snapshot, at]];
+  if (engine === 'sqlite') {
+    const db = new Database(sqliteFile(env.DATA_DIR!, 'payments'));
+    db.pragma('busy_timeout = 5000');
+    const values = row.map((v) => (v instanceof Date ? v.getTime() : typeof v === 'object' ? JSON.stringify(v) : v));
+    db.prepare(`INSERT INTO ${table} VALUES (${values.map(() => '?').join(', ')})`).run(...values);
+    db.close();
+    return;
+  }
+  const c = new pg.Client({ connectionString: env.DATABASE_URL });
+  await c.connect();
+  await c.query(`INSERT INTO payments.${table} VALUES (${row.map((_, i) => `$${i + 1}`).join(', ')})`, row);
+  await c.end();
+}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -57,45 +79,47 @@ describe.each(engines)('payment accounts written before per-order reads, on %s',
     let store: { env: Record<string, string>; cleanup: () => Promise<void> };
 
     if (engine === 'sqlite') {
-      const dataDir = join(scratch, 'data');
-      await migrateModules([before], loadConfig({ ...testKeysEnv, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
-      const db = new Database(sqliteFile(dataDir, 'payments'));
-      const insert = db.prepare('INSERT INTO account_events (account_id, version, type, data, occurred_at) VALUES (?, ?, ?, ?, ?)');
-      for (const e of old.events) insert.run(old.account, e.version, e.type, JSON.stringify(e.data), at.getTime());
-      db.prepare('INSERT INTO account_snapshots (account_id, version, state, last_event_at) VALUES (?, ?, ?, ?)').run(old.account, 3, JSON.stringify(old.snapshot), at.getTime());
-      db.close();
-      store = { env: { DATA_DIR: dataDir }, cleanup: async () => {} };
+      const env = { DATA_DIR: join(scratch, 'data') };
+      await migrateModules([before], loadConfig({ ...testKeysEnv, ...env, LOG_LEVEL: 'silent' }));
+      store = { env, cleanup: async () => {} };
     } else {
       const database = await createTestDatabase();
       cleanups.push(database.drop);
       const env = { DATABASE_URL: database.url };
       await migrateModules([before], loadConfig({ ...testKeysEnv, ...env, LOG_LEVEL: 'silent' }));
-      const c = new pg.Client({ connectionString: database.url });
-      await c.connect();
-      for (const e of old.events) {
-        await c.query('INSERT INTO payments.account_events (account_id, version, type, data, occurred_at) VALUES ($1, $2, $3, $4, $5)', [old.account, e.version, e.type, e.data, at]);
-      }
-      await c.query('INSERT INTO payments.account_snapshots (account_id, version, state, last_event_at) VALUES ($1, $2, $3, $4)', [old.account, 3, old.snapshot, at]);
-      await c.end();
-      // The upgrade: `npm run migrate` before the new version starts.
-      await migrateModules([paymentsSchema], loadConfig({ ...testKeysEnv, ...env, LOG_LEVEL: 'silent' }));
       store = { env, cleanup: async () => {} };
     }
+    for (const e of old.events) await olderWriter(engine, store.env, e);
+    await olderWriter(engine, store.env, undefined, old.snapshot);
+    // The upgrade: `npm run migrate` before the new version starts (on SQLite the app runs it at start).
+    if (engine === 'pg') await migrateModules([paymentsSchema], loadConfig({ ...testKeysEnv, ...store.env, LOG_LEVEL: 'silent' }));
 
-    // On SQLite the app applies the pending migration itself at start.
-    const t: TestApp = await bootApp({ engine, modules: ['payments'], store });
+    // On SQLite the app applies the pending migration itself at start. A summary every 3 events.
+    const t: TestApp = await bootApp({ engine, modules: ['payments'], store, env: { SNAPSHOT_EVERY: '3' } });
     cleanups.push(() => t.close());
     const payments = t.app.contract(paymentsContract);
     const s = t.app.stores.get('payments') as ModuleStore<PaymentsTables>;
-
-    const rows = await s.db.select().from(s.tables.accountEvents).orderBy(s.tables.accountEvents.version);
-    expect(rows.map((r) => r.orderId)).toEqual([null, 'old-1', 'old-2']);
 
     expect(await payments.refund({ orderId: 'old-1', customerId: old.account })).toEqual({ orderId: 'old-1', status: 'refunded' });
     // Charged before the upgrade: charging again answers the earlier capture and records nothing.
     expect(await payments.charge({ orderId: 'old-2', customerId: old.account, amountMinor: 700, currency: 'EUR', paymentMethod: 'tok_ok' })).toEqual({ orderId: 'old-2', status: 'captured', providerRef: 'pay_old_2' });
     expect(await payments.getAccount({ customerId: old.account })).toMatchObject({ capturedMinor: 1200, refundedMinor: 500, netMinor: 700, payments: 2, version: 4 });
+    // The refund's load replayed the whole stream (no summary yet): it left one at its version.
+    const summaries = await s.db.select().from(s.tables.snapshots).where(eq(s.tables.snapshots.accountId, old.account));
+    expect(summaries.map((r) => [r.version, r.state])).toEqual([[4, { customerId: old.account, opened: true, capturedMinor: 1200, refundedMinor: 500, payments: 2 }]]);
+
+    // The earlier version, still running beside this one, records a capture its own way.
+    await olderWriter(engine, store.env, { version: 5, type: 'PaymentCaptured', data: { type: 'PaymentCaptured', orderId: 'old-3', amountMinor: 300, currency: 'EUR', providerRef: 'pay_old_3' } });
+    expect(await payments.refund({ orderId: 'old-3', customerId: old.account })).toEqual({ orderId: 'old-3', status: 'refunded' });
+    expect(await payments.getAccount({ customerId: old.account })).toMatchObject({ capturedMinor: 1500, refundedMinor: 800, payments: 3, version: 6 });
     const after = await s.db.select().from(s.tables.accountEvents).orderBy(s.tables.accountEvents.version);
-    expect(after.map((r) => [r.type, r.orderId])).toEqual([['AccountOpened', null], ['PaymentCaptured', 'old-1'], ['PaymentCaptured', 'old-2'], ['PaymentRefunded', 'old-1']]);
+    expect(after.map((r) => [r.type, 'orderId' in r.data ? r.data.orderId : null])).toEqual([
+      ['AccountOpened', null],
+      ['PaymentCaptured', 'old-1'],
+      ['PaymentCaptured', 'old-2'],
+      ['PaymentRefunded', 'old-1'],
+      ['PaymentCaptured', 'old-3'],
+      ['PaymentRefunded', 'old-3'],
+    ]);
   });
 });

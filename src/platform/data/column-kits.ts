@@ -4,7 +4,6 @@
 // (Date for timestamps, numbers, booleans, parsed JSON), which the dual-engine tests hold us to.
 import * as pg from 'drizzle-orm/pg-core';
 import * as sq from 'drizzle-orm/sqlite-core';
-import { sql } from 'drizzle-orm';
 
 export type Dialect = 'sqlite' | 'pg';
 
@@ -20,11 +19,6 @@ export function pgKit(schemaName: string) {
     /** Millisecond-precision instants, always read back as Date. */
     timestamp: (name: string) => pg.timestamp(name, { withTimezone: true, mode: 'date', precision: 3 }),
     json: <T>(name: string) => pg.jsonb(name).$type<T>(),
-    /**
-     * A text field of a JSON column, kept by the engine (a generated column: every writer fills
-     * it, including a version of the code that predates it), so rows can be indexed and read by it.
-     */
-    jsonText: (name: string, jsonColumn: string, key: string) => pg.text(name).generatedAlwaysAs(sql.raw(`"${jsonColumn}"->>'${key}'`)),
     /** An auto-incrementing primary key, for rows whose insertion order matters (outbox, ledgers). */
     sequence: (name: string) => pg.bigserial(name, { mode: 'number' }).primaryKey(),
     index: pg.index,
@@ -44,8 +38,6 @@ export function sqliteKit(): SchemaKit {
     bool: (name: string) => sq.integer(name, { mode: 'boolean' }),
     timestamp: (name: string) => sq.integer(name, { mode: 'timestamp_ms' }),
     json: <T>(name: string) => sq.text(name, { mode: 'json' }).$type<T>(),
-    // Virtual: SQLite adds only virtual generated columns to an existing table; an index on it stores the value.
-    jsonText: (name: string, jsonColumn: string, key: string) => sq.text(name).generatedAlwaysAs(sql.raw(`json_extract("${jsonColumn}", '$.${key}')`), { mode: 'virtual' }),
     sequence: (name: string) => sq.integer(name).primaryKey({ autoIncrement: true }),
     index: sq.index,
     uniqueIndex: sq.uniqueIndex,

@@ -50,10 +50,13 @@ describe('prepared reads on SQLite', () => {
       await gate;
     });
     await wrote;
-    // The unit holds its writes uncommitted on the writer connection: the read must not see them.
-    expect(await byId({ id: 'a' })).toEqual([{ id: 'a', size: 1 }]);
-    expect(await byId({ id: 'b' })).toEqual([]);
-    release();
+    try {
+      // The unit holds its writes uncommitted on the writer connection: the read must not see them.
+      expect(await byId({ id: 'a' })).toEqual([{ id: 'a', size: 1 }]);
+      expect(await byId({ id: 'b' })).toEqual([]);
+    } finally {
+      release(); // else a failed expectation leaves the unit open and the store's close waiting on it
+    }
     await unit;
     expect(await byId({ id: 'a' })).toEqual([{ id: 'a', size: 10 }]);
     expect(await byId({ id: 'b' })).toEqual([{ id: 'b', size: 2 }]);

@@ -1,10 +1,11 @@
 // The account event store: load = latest usable summary snapshot + the events after it (and, for
 // a charge or refund, the earlier events of its order); append = optimistic concurrency on
 // (account, version), with a snapshot every N events so replay stays short.
-import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import { preparedRead } from '../../../platform/data/prepared-read.ts';
+import { jsonText } from '../../../platform/data/json-text.ts';
 import { apply, applyToPayment, emptyAccount, type AccountEvent, type AccountState, type OrderPayment } from '../domain/account.ts';
 import type { PaymentsTables } from './schema.ts';
 
@@ -24,12 +25,8 @@ export interface LoadedAccount {
   payment?: OrderPayment;
 }
 
-export interface LoadOptions {
-  /** Load the payment of this order too. */
-  orderId?: string;
-  /** The account as it stood at this moment (no order). */
-  at?: Date;
-}
+/** The account now, with one order's payment if `orderId` is given; or as it stood at `at`. */
+export type LoadOptions = { orderId?: string; at?: undefined } | { at: Date; orderId?: undefined };
 
 type Snapshot = PaymentsTables['snapshots']['$inferSelect'];
 type StoredEvent = PaymentsTables['accountEvents']['$inferSelect'];
@@ -54,7 +51,7 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
       .select()
       .from(ev)
       .where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), gt(ev.version, bound(ev.version, 'version'))))
-      .unionAll(db.select().from(ev).where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), eq(ev.orderId, bound(ev.orderId, 'orderId')))));
+      .unionAll(db.select().from(ev).where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), sql`${jsonText(ev.data, 'orderId')} = ${sql.placeholder('orderId')}`)));
   const inUnit = {
     snapshot: preparedWrite<Snapshot>(any, 'latest_summary', latestSnapshot),
     events: preparedWrite<StoredEvent>(any, 'events_after', eventsAfter),
@@ -109,7 +106,7 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
       for (const r of rows) {
         if (r.version === previous) continue; // an order's event after the snapshot, read by both parts
         previous = r.version;
-        if (options.orderId !== undefined && r.orderId === options.orderId) payment = applyToPayment(payment, r.data);
+        if (options.orderId !== undefined && 'orderId' in r.data && r.data.orderId === options.orderId) payment = applyToPayment(payment, r.data);
         if (r.version <= version) continue; // the order's events the snapshot already holds
         state = apply(state, r.data);
         version = r.version;
@@ -119,10 +116,16 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
       return { state, version, lastEventAt, replayed, orderId: options.orderId, payment };
     },
 
-    /** Appends after `loaded`'s version; throws StreamConflict if someone else appended first. */
+    /**
+     * Appends after `loaded`'s version; throws StreamConflict if someone else appended first. A
+     * summary is written every `snapshotEvery` versions, and also after a load that replayed at
+     * least that many events (an account whose last summary is far behind, such as one written
+     * before summaries existed), so its next load is short again.
+     */
     async append(db: Db, accountId: string, loaded: LoadedAccount, events: AccountEvent[], now: Date): Promise<AccountState> {
       let state = loaded.state;
       let version = loaded.version;
+      let summarised = false;
       for (const e of events) {
         version++;
         const inserted = await insertEvent.all(db, { accountId, version, type: e.type, data: e, occurredAt: now });
@@ -130,7 +133,11 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
         state = apply(state, e);
         if (version % snapshotEvery === 0) {
           await insertSnapshot.run(db, { accountId, version, state, lastEventAt: now });
+          summarised = true;
         }
+      }
+      if (!summarised && events.length && loaded.replayed + events.length >= snapshotEvery) {
+        await insertSnapshot.run(db, { accountId, version, state, lastEventAt: now });
       }
       return state;
     },

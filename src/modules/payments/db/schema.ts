@@ -1,4 +1,5 @@
 import { defineSchema } from '../../../platform/data/schema-kit.ts';
+import { jsonText } from '../../../platform/data/json-text.ts';
 import type { AccountEvent, AccountState } from '../domain/account.ts';
 
 export const paymentsSchema = defineSchema('payments', (k) => ({
@@ -12,13 +13,12 @@ export const paymentsSchema = defineSchema('payments', (k) => ({
       type: k.text('type').notNull(),
       data: k.json<AccountEvent>('data').notNull(),
       occurredAt: k.timestamp('occurred_at').notNull(),
-      // The order the event is about (none for AccountOpened): a charge or refund reads its order's events by it.
-      orderId: k.jsonText('order_id', 'data', 'orderId'),
     },
     (t) => [
       // Two writers appending the same version: one wins, the other retries on fresh state.
       k.uniqueIndex('account_events_stream_idx').on(t.accountId, t.version),
-      k.index('account_events_order_idx').on(t.accountId, t.orderId),
+      // A charge or refund reads its order's events by the order id inside them (orderEvents in event-store.ts).
+      k.index('account_events_order_idx').on(t.accountId, jsonText(t.data, 'orderId')),
     ],
   ),
   // The account's summary (domain/account.ts) as of a version, every SNAPSHOT_EVERY events: a load

@@ -7,6 +7,7 @@ import type { ContractApi } from '../../../platform/contracts/define-contract.ts
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { PaymentsTables } from '../db/schema.ts';
 import { eventStore } from '../db/event-store.ts';
+import { apply, emptyAccount } from '../domain/account.ts';
 import { charge } from '../app/charge.ts';
 import { refund } from '../app/refund.ts';
 import { paymentsManifest } from '../index.ts';
@@ -39,13 +40,12 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
     const events = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.accountId, 'snapper')).orderBy(store.tables.accountEvents.version);
     expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(events.map((e) => e.type)).toEqual(['AccountOpened', ...Array(7).fill('PaymentCaptured'), 'PaymentRefunded']);
-    expect(events.map((e) => e.orderId)).toEqual([null, 'snap-1', 'snap-2', 'snap-3', 'snap-4', 'snap-5', 'snap-6', 'snap-7', 'snap-2']);
     const snaps = await store.db.select().from(store.tables.snapshots).where(eq(store.tables.snapshots.accountId, 'snapper'));
     expect(snaps.map((s) => s.version).sort()).toEqual([3, 6, 9]);
     const withSnapshots = await eventStore(store, 3).load(store.db, 'snapper');
-    const fromScratch = await eventStore(store, 1_000_000).load(store.db, 'snapper');
     expect(withSnapshots.replayed).toBe(0);
-    expect(withSnapshots.state).toEqual(fromScratch.state);
+    // What the snapshots hold is the fold of every event from the first.
+    expect(withSnapshots.state).toEqual(events.reduce((s, e) => apply(s, e.data), emptyAccount('snapper')));
     // The summary stays the same size however many payments the account took.
     expect(withSnapshots.state).toEqual({ customerId: 'snapper', opened: true, capturedMinor: 2800, refundedMinor: 200, payments: 7 });
     // snap-2's capture is older than the latest snapshot: its payment is folded from its own events.
