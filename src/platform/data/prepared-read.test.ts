@@ -71,4 +71,16 @@ describe('prepared reads on SQLite', () => {
     expect(await byId({ id: 'a' })).toEqual([{ id: 'a', size: 10 }]);
     await s.close();
   });
+
+  it('refuses a statement that writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prepared-read-'));
+    dirs.push(dir);
+    const raw = new Database(join(dir, 'gizmos.sqlite'));
+    raw.exec("CREATE TABLE gizmos (id TEXT PRIMARY KEY, size INTEGER NOT NULL); INSERT INTO gizmos VALUES ('a', 1)");
+    raw.close();
+    const s = openSqliteStore(schema, { dataDir: dir });
+    const g = s.tables.gizmos;
+    expect(() => preparedRead(s, 'grow', (db) => db.update(g).set({ size: 2 }).returning())).toThrow(/preparedRead grow: the statement writes/);
+    await s.close();
+  });
 });

@@ -29,6 +29,8 @@ export function preparedRead<Row>(store: ModuleStore, name: string, build: (db: 
   }
   const onReader = (build(engine.reader as unknown as Db) as SqlitePreparable).prepare();
   const onWriter = (build(engine.writer as unknown as Db) as SqlitePreparable).prepare();
+  // The reader refuses writes (query_only); the writer would not, so a read is checked to be one.
+  if (onWriter.stmt.readonly === false) throw new Error(`preparedRead ${name}: the statement writes; a write belongs in a unit of work (preparedWrite)`);
   const writer = (engine.writer as unknown as { $client: { inTransaction: boolean } }).$client;
   return async (values) => {
     // SQLite binds no arrays: a list for inList travels as JSON text.
@@ -40,7 +42,7 @@ export function preparedRead<Row>(store: ModuleStore, name: string, build: (db: 
 
 /** What drizzle's better-sqlite3 driver returns from `.prepare()`: synchronous calls. */
 interface SqlitePreparable {
-  prepare(): { all(values: Record<string, unknown>): unknown[] };
+  prepare(): { all(values: Record<string, unknown>): unknown[]; stmt: { readonly: boolean } };
 }
 
 /**

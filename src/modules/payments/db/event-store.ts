@@ -60,9 +60,9 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
   let read: { snapshot: Read<Snapshot>; events: Read<StoredEvent>; forOrder: Read<StoredEvent> } | undefined;
   const readNow = () =>
     (read ??= {
-      snapshot: preparedRead<Snapshot>(any, 'payments_latest_summary', latestSnapshot),
-      events: preparedRead<StoredEvent>(any, 'payments_events_after', eventsAfter),
-      forOrder: preparedRead<StoredEvent>(any, 'payments_events_for_order', eventsForOrder),
+      snapshot: preparedRead<Snapshot>(any, 'payments_read_latest_summary', latestSnapshot),
+      events: preparedRead<StoredEvent>(any, 'payments_read_events_after', eventsAfter),
+      forOrder: preparedRead<StoredEvent>(any, 'payments_read_events_for_order', eventsForOrder),
     });
   const insertEvent = preparedWrite<{ version: number }>(any, 'append_event', (db) =>
     db
