@@ -1,7 +1,9 @@
 // What every benchmark needs around the thing it measures: a free port, waiting for a process
-// to be ready, and percentiles.
+// to be ready, percentiles, and a Postgres database of its own.
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 
 /** A port the kernel just handed out (and we released): far less likely to collide than a guess. */
 export function freePort(): Promise<number> {
@@ -33,4 +35,23 @@ export async function waitReady(url: string, child?: ChildProcess, timeoutMs = 1
 /** The p-th percentile of an ascending array. */
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/**
+ * A Postgres database of the bench's own on DATABASE_URL's server (default: the local one), and
+ * how to drop it (roles and all) when the bench is done.
+ */
+export async function benchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  return {
+    url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString(),
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await admin.end();
+    },
+  };
 }

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { loadConfig } from '../../src/platform/config/env.ts';
 import { BENCH_JWT_SECRET, benchKeysEnv } from './keys.ts';
@@ -15,7 +14,7 @@ import { system } from '../../src/composition-root.ts';
 import { loadAll } from '../../src/platform/modules/system.ts';
 import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
-import { percentile, waitReady } from './harness.ts';
+import { benchDatabase, percentile, waitReady } from './harness.ts';
 import { checkOrdersRun } from './orders-checks.ts';
 import { treeCpuMs } from './proc-figures.ts';
 
@@ -164,12 +163,9 @@ function summary(name: string, latencies: number[], warm: number[], cancelled: n
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-orders-'));
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const dbName = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+  const database = await benchDatabase();
+  const dbUrl = database.url;
+  const dbName = new URL(dbUrl).pathname.slice(1);
   try {
     const modules = await loadAll(system);
     await migrateModules(modules.map((m) => m.schema), loadConfig({ ...benchKeysEnv, DATABASE_URL: dbUrl, LOG_LEVEL: 'silent' }));
@@ -258,8 +254,7 @@ get a larger share of the cores than one process does, which flatters it.`,
     );
     console.table(results.map(({ latencies, warm, ...r }) => r));
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    await admin.end();
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

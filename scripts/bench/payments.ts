@@ -5,8 +5,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { loadConfig } from '../../src/platform/config/env.ts';
 import { createApp } from '../../src/platform/kernel/create-app.ts';
 import { resolveTopology, emptyTopology } from '../../src/platform/kernel/topology.ts';
@@ -15,7 +13,7 @@ import { system } from '../../src/composition-root.ts';
 import { paymentsContract, paymentsManifest } from '../../src/modules/payments/index.ts';
 import { benchKeysEnv } from './keys.ts';
 import { table, writeSection } from './report.ts';
-import { percentile } from './harness.ts';
+import { benchDatabase, percentile } from './harness.ts';
 
 const HISTORY = Number(process.env.BENCH_PAYMENTS_HISTORY ?? 3000);
 const CHARGES = Number(process.env.BENCH_PAYMENTS_CHARGES ?? 1000);
@@ -66,14 +64,10 @@ async function measure(engine: 'sqlite' | 'pg', env: Record<string, string>) {
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-payments-'));
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const dbName = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  const database = await benchDatabase();
   try {
     const sqlite = await measure('sqlite', { DATA_DIR: dir });
-    const postgres = await measure('pg', { DATABASE_URL: Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString() });
+    const postgres = await measure('pg', { DATABASE_URL: database.url });
     const rows = ([['SQLite', sqlite], ['Postgres', postgres]] as const).flatMap(([engine, r]) =>
       r.cases.map(([name, f]) => {
         const sorted = [...f.latencies].sort((a, b) => a - b);
@@ -101,7 +95,6 @@ and 0.90 ms for a new account (ratios 44.8 and 22.4), p50 21.5 and 25.1 ms; the 
     console.table(rows);
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 }

@@ -12,14 +12,19 @@ const schema = defineSchema('gizmos', (k) => ({ gizmos: k.table('gizmos', { id: 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
+/** A store over a gizmos table holding `rows` (SQL values), made before the store opens. */
+function gizmos(rows: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'prepared-read-'));
+  dirs.push(dir);
+  const raw = new Database(join(dir, 'gizmos.sqlite'));
+  raw.exec(`CREATE TABLE gizmos (id TEXT PRIMARY KEY, size INTEGER NOT NULL); INSERT INTO gizmos VALUES ${rows}`);
+  raw.close();
+  return openSqliteStore(schema, { dataDir: dir });
+}
+
 describe('prepared reads on SQLite', () => {
   it('reads the rows of a list of any length with one prepared statement (inList)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'prepared-read-'));
-    dirs.push(dir);
-    const raw = new Database(join(dir, 'gizmos.sqlite'));
-    raw.exec("CREATE TABLE gizmos (id TEXT PRIMARY KEY, size INTEGER NOT NULL); INSERT INTO gizmos VALUES ('a', 1), ('b', 2), ('c''s', 3)");
-    raw.close();
-    const s = openSqliteStore(schema, { dataDir: dir });
+    const s = gizmos("('a', 1), ('b', 2), ('c''s', 3)");
     const g = s.tables.gizmos;
     const some = preparedRead<{ id: string; size: number }>(s, 'some', (db) => db.select().from(g).where(inList(s, g.id, 'ids')).orderBy(g.id));
     expect(await some({ ids: ['a'] })).toEqual([{ id: 'a', size: 1 }]);
@@ -29,12 +34,7 @@ describe('prepared reads on SQLite', () => {
   });
 
   it('sees committed data only, whether it runs on the writer (idle) or the reader (a unit of work open)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'prepared-read-'));
-    dirs.push(dir);
-    const raw = new Database(join(dir, 'gizmos.sqlite'));
-    raw.exec("CREATE TABLE gizmos (id TEXT PRIMARY KEY, size INTEGER NOT NULL); INSERT INTO gizmos VALUES ('a', 1)");
-    raw.close();
-    const s = openSqliteStore(schema, { dataDir: dir });
+    const s = gizmos("('a', 1)");
     const g = s.tables.gizmos;
     const byId = preparedRead<{ id: string; size: number }>(s, 'by_id', (db) => db.select().from(g).where(eq(g.id, sql.placeholder('id'))));
     expect(await byId({ id: 'a' })).toEqual([{ id: 'a', size: 1 }]);
@@ -73,12 +73,7 @@ describe('prepared reads on SQLite', () => {
   });
 
   it('refuses a statement that writes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'prepared-read-'));
-    dirs.push(dir);
-    const raw = new Database(join(dir, 'gizmos.sqlite'));
-    raw.exec("CREATE TABLE gizmos (id TEXT PRIMARY KEY, size INTEGER NOT NULL); INSERT INTO gizmos VALUES ('a', 1)");
-    raw.close();
-    const s = openSqliteStore(schema, { dataDir: dir });
+    const s = gizmos("('a', 1)");
     const g = s.tables.gizmos;
     expect(() => preparedRead(s, 'grow', (db) => db.update(g).set({ size: 2 }).returning())).toThrow(/preparedRead grow: the statement writes/);
     await s.close();
