@@ -123,3 +123,25 @@ describe.each(engines)('payment accounts written before per-order reads, on %s',
     ]);
   });
 });
+
+describe('the order index on a large Postgres table', () => {
+  it('can be built beforehand without blocking writes (CONCURRENTLY); the migration then skips it', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'payments-upgrade-'));
+    cleanups.push(() => rmSync(scratch, { recursive: true, force: true }));
+    const database = await createTestDatabase();
+    cleanups.push(database.drop);
+    const env = { DATABASE_URL: database.url };
+    await migrateModules([firstMigrationOnly(join(scratch, 'migrations'))], loadConfig({ ...testKeysEnv, ...env, LOG_LEVEL: 'silent' }));
+    const c = new pg.Client({ connectionString: database.url });
+    await c.connect();
+    cleanups.push(() => c.end());
+    // What an operator runs ahead of `npm run migrate` (outside any transaction, as CONCURRENTLY must).
+    await c.query(`CREATE INDEX CONCURRENTLY account_events_order_idx ON payments.account_events USING btree (account_id, (data->>'orderId'))`);
+    await migrateModules([paymentsSchema], loadConfig({ ...testKeysEnv, ...env, LOG_LEVEL: 'silent' }));
+    const indexes = await c.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'payments' AND indexname = 'account_events_order_idx'`);
+    expect(indexes.rows).toHaveLength(1);
+    expect(indexes.rows[0]!.indexdef).toContain(`(data ->> 'orderId'::text)`);
+    const summaries = await c.query(`SELECT to_regclass('payments.account_summaries') AS t`);
+    expect(summaries.rows[0].t).toBe('payments.account_summaries');
+  });
+});
