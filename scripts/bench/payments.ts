@@ -11,6 +11,7 @@ import { resolveTopology, emptyTopology } from '../../src/platform/kernel/topolo
 import { migrateModules } from '../../src/platform/data/migrate.ts';
 import { system } from '../../src/composition-root.ts';
 import { paymentsContract, paymentsManifest } from '../../src/modules/payments/index.ts';
+import type { ContractApi } from '../../src/platform/contracts/define-contract.ts';
 import { benchKeysEnv } from './keys.ts';
 import { table, writeSection } from './report.ts';
 import { benchDatabase, percentile } from './harness.ts';
@@ -31,7 +32,12 @@ async function measure(engine: 'sqlite' | 'pg', env: Record<string, string>) {
   const app = await createApp({ config, manifests: [paymentsManifest], modules, deployable: 'monolith', topology: resolveTopology(emptyTopology(), config) });
   const payments = app.contract(paymentsContract);
   let orders = 0;
-  const charge = (customerId: string) => payments.charge({ orderId: `order-${++orders}`, customerId, amountMinor: 100, currency: 'EUR', paymentMethod: 'tok_ok' });
+  const charged = new Map<string, number>();
+  const charge = async (customerId: string) => {
+    const out = await payments.charge({ orderId: `order-${++orders}`, customerId, amountMinor: 100, currency: 'EUR', paymentMethod: 'tok_ok' });
+    if (out.status !== 'captured') throw new Error(`bench payments: order-${orders} was not captured (${out.status})`);
+    charged.set(customerId, (charged.get(customerId) ?? 0) + 1);
+  };
   try {
     for (let i = 0; i < HISTORY; i++) await charge('loyal');
     let fresh = 0;
@@ -55,11 +61,29 @@ async function measure(engine: 'sqlite' | 'pg', env: Record<string, string>) {
         f.cpuUs += used.user + used.system;
       }
     }
+    await checkRun(payments, charged);
     const [fresh1, loyal] = cases.map(([name]) => figures.get(name)!);
     return { cases: cases.map(([name]) => [name, figures.get(name)!] as const), ratio: loyal!.cpuUs / fresh1!.cpuUs };
   } finally {
     await app.stop();
   }
+}
+
+/**
+ * Before a figure is reported: every account sums to what it was charged (each charge 100), and
+ * charging the loyal account's first order again answers its capture and records nothing.
+ */
+async function checkRun(payments: ContractApi<typeof paymentsContract>, charged: Map<string, number>) {
+  for (const [customerId, n] of charged) {
+    const account = await payments.getAccount({ customerId });
+    if (account.capturedMinor !== 100 * n || account.payments !== n || account.version !== n + 1) {
+      throw new Error(`bench payments: ${customerId} was charged ${n} times but its account says ${JSON.stringify(account)}`);
+    }
+  }
+  const before = await payments.getAccount({ customerId: 'loyal' });
+  const again = await payments.charge({ orderId: 'order-1', customerId: 'loyal', amountMinor: 100, currency: 'EUR', paymentMethod: 'tok_ok' });
+  const after = await payments.getAccount({ customerId: 'loyal' });
+  if (again.status !== 'captured' || after.version !== before.version) throw new Error('bench payments: a repeated charge of an old order recorded something');
 }
 
 export async function run(): Promise<void> {
@@ -82,7 +106,9 @@ One customer's account takes ${HISTORY} payments first; then ${CHARGES} charges 
 new accounts run in ${ROUNDS} interleaved rounds, one at a time, through the payments contract in this process (real
 store, event store with a snapshot every 20 events, outbox, in-process bus, the sandbox provider). The account is
 event-sourced: what a charge reads is the latest snapshot of the account's summary, the events after it, and the
-events of its own order, so its cost must not grow with the account's history (decision 20).
+events of its own order, so its cost must not grow with the account's history (decision 20). Before a figure is
+written the run is checked: every account sums to what it was charged, with one event per charge, and charging
+the long account's first order again answers its capture and records nothing.
 
 ${table(['store', 'charge', 'CPU µs per charge', 'p50 ms', 'p99 ms'], rows)}
 
