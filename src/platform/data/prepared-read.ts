@@ -18,7 +18,7 @@ interface Preparable {
  * check and the read are one synchronous step, so no unit can open in between), else on the
  * reader. In WAL mode a connection drops its whole page cache when it starts a read after another
  * connection committed; the reader, after every commit of a busy store, read its pages afresh
- * (3–4× the time of the same point lookup on the writer, whose cache its own commits keep valid:
+ * (2–4× the time of the same point lookup on the writer, whose cache its own commits keep valid:
  * decision 20). Either way the read sees committed data only.
  */
 export function preparedRead<Row>(store: ModuleStore, name: string, build: (db: Db) => unknown): (values: Record<string, unknown>) => Promise<Row[]> {
