@@ -7,7 +7,8 @@
 // few Redis round trips to take it, lock it, complete it), so one job for many events is most of
 // what the outbox path gains. Each event in a job is still handled on its own: its own unit of
 // work and inbox claim, its own outcome. When some fail, the job keeps only those (updateData)
-// and fails, so BullMQ's backoff retries them without redoing the others. A job holding a single
+// and fails, so BullMQ's backoff retries them without redoing the others; a job whose worker died
+// under it is split into one job per event. A job holding a single
 // envelope (the shape before batching, and of replays) is still taken, so jobs queued by an older
 // version are handled by this one.
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
@@ -102,11 +103,16 @@ export function bullmqTransport(o: BullmqOptions): Transport {
         queueName(module),
         async (job) => {
           const events = eventsOf(job.data as JobData);
-          // A job whose worker died under it (kill -9, lost lock) comes back as stalled. BullMQ's
-          // own limit would fail it silently outside our dead letters, so its limit is lifted and
-          // the budget is kept here: past maxAttempts stalls the events are dead-lettered, unhandled.
-          // Those of a batch that were handled before a crash are dead-lettered too (the job cannot
-          // tell which), and a replay of one of them is a duplicate the inbox skips.
+          // A job whose worker died under it (kill -9, lost lock) comes back as stalled. If it holds
+          // several events, one of them may be what kills the process: each goes back as a job of
+          // its own, so only that one keeps stalling. Their ids come from this job's, so a split
+          // repeated after another crash adds nothing; each starts a fresh attempt budget.
+          if (events.length > 1 && job.stalledCounter > 0) {
+            await queue(module).addBulk(events.map((e) => ({ name: eventKey(e), data: e, opts: { ...jobOptions, jobId: `${e.id}_of_${job.id}` } })));
+            return;
+          }
+          // BullMQ's own stall limit would fail a job silently outside our dead letters, so its limit
+          // is lifted and the budget is kept here: past maxAttempts stalls the event is dead-lettered, unhandled.
           if (job.stalledCounter >= o.maxAttempts) {
             const reason = `its worker stopped ${job.stalledCounter} time(s) while handling it (process crash or lost lock)`;
             for (const e of events) await consume.giveUp(e, reason, job.attemptsMade + job.stalledCounter);
@@ -115,9 +121,8 @@ export function bullmqTransport(o: BullmqOptions): Transport {
           const attempt = job.attemptsMade + 1;
           const maxAttempts = job.opts.attempts ?? 1;
           if (events.length === 1) return consume(events[0]!, attempt, maxAttempts);
-          // Every event of the job at once: on SQLite their units of work queue on the store and
-          // share its commits (group commit), as separate jobs in flight do.
-          const outcomes = await Promise.allSettled(events.map((e) => consume(e, attempt, maxAttempts)));
+          // Every event of the job in one unit of work (each falling back to its own if any fails).
+          const outcomes = await consume.together(events, attempt, maxAttempts);
           const failed = events.filter((_, i) => outcomes[i]!.status === 'rejected');
           if (failed.length === 0) return;
           // Only the failures go round again: every event still in the job has failed every attempt

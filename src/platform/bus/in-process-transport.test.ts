@@ -18,7 +18,12 @@ function recordingConsumer(failFirst: Set<string>) {
       if (n === 1 && failFirst.has(e.id)) throw new Error(`${e.id} fails once`);
       handled.push(e.id);
     },
-    { giveUp: async () => {} },
+    {
+      giveUp: async () => {},
+      together: async () => {
+        throw new Error('the in-process transport hands events over one by one');
+      },
+    },
   ) as ConsumeFn;
   return { consume, handled, started };
 }

@@ -13,6 +13,11 @@ export interface ConsumeFn {
    * subscriber's process die on this event too often to try once more.
    */
   giveUp(envelope: EventEnvelope, reason: string, attempts: number): Promise<void>;
+  /**
+   * Several envelopes delivered together (one broker job): one outcome each, in order, as if each
+   * had been consumed on its own; the consumer may handle them in one unit of work.
+   */
+  together(envelopes: readonly EventEnvelope[], attempt: number, maxAttempts: number): Promise<PromiseSettledResult<void>[]>;
 }
 
 /**

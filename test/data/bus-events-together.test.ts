@@ -1,0 +1,121 @@
+// Several events of one broker job handled in one unit of work (inbox-consumer.ts `together`), on
+// both engines: one unit for all of them, each event claimed and applied once, and when one of them
+// fails, the unit rolls back and every event is handled alone, so the others are neither lost nor
+// applied twice and the failing one is retried or dead-lettered as it would be on its own.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq, inArray } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { moduleOn } from '../support/module-on-engine.ts';
+import { engines } from '../support/boot.ts';
+import tally from '../fixtures/modules/tally/module.ts';
+import { EntryRecorded } from '../fixtures/modules/ledger/index.ts';
+import { inboxConsumer } from '../../src/platform/bus/inbox-consumer.ts';
+import { unitOfWorkFor, type RunUnitOfWork } from '../../src/platform/bus/unit-of-work.ts';
+import { envelopeFor, type EventEnvelope } from '../../src/platform/bus/envelope.ts';
+import { busMetrics } from '../../src/platform/bus/bus-metrics.ts';
+import { createMetrics } from '../../src/platform/metrics/registry.ts';
+import { createLogger } from '../../src/platform/logging/logger.ts';
+import { on } from '../../src/platform/modules/define-module.ts';
+import type { ModuleHarness } from '../../src/platform/testing/module-harness.ts';
+import type { ModuleStore } from '../../src/platform/data/module-store.ts';
+
+describe.each(engines)('events of one job handled together, on %s', (engine) => {
+  let h: ModuleHarness;
+  let store: ModuleStore<any>;
+  let units = 0;
+  const calls = new Map<string, number>();
+  const metrics = busMetrics(createMetrics());
+  let consumer: ReturnType<typeof inboxConsumer>;
+
+  beforeAll(async () => {
+    h = await moduleOn(engine, tally);
+    store = h.store as ModuleStore<any>;
+    const run = unitOfWorkFor(store, [], () => {});
+    const counted: RunUnitOfWork = (fn) => {
+      units++;
+      return run(fn);
+    };
+    consumer = inboxConsumer({
+      module: 'tally',
+      store,
+      unitOfWork: counted,
+      logger: createLogger('silent'),
+      metrics,
+      // amount 13 always fails; every other amount is recorded, once per event, in `effects`.
+      subscriptions: [
+        on(EntryRecorded, async ({ entryId, amount }, uow, envelope) => {
+          calls.set(entryId, (calls.get(entryId) ?? 0) + 1);
+          await uow.db.insert(store.tables.effects).values({ entryId, eventId: envelope.id });
+          if (amount === 13) throw new Error('thirteen is unlucky');
+        }),
+      ],
+    });
+  }, 120_000);
+  afterAll(() => h?.close());
+
+  const entry = (amount: number) => envelopeFor('ledger', EntryRecorded, { entryId: `e-${randomUUID()}`, amount });
+  const entryId = (e: EventEnvelope) => (e.payload as { entryId: string }).entryId;
+  const effects = async (events: EventEnvelope[]) => {
+    const rows = (await store.db.select().from(store.tables.effects).where(inArray(store.tables.effects.entryId, events.map(entryId)))) as { entryId: string }[];
+    return events.map((e) => rows.filter((r) => r.entryId === entryId(e)).length);
+  };
+  const value = async (metric: 'handled' | 'failures', labels: Record<string, string>) =>
+    (await metrics[metric].get()).values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x))?.value ?? 0;
+  const statuses = (outcomes: PromiseSettledResult<void>[]) => outcomes.map((o) => o.status);
+
+  it('handles every event of the job in one unit of work, each once', async () => {
+    const events = [entry(1), entry(2), entry(3), entry(4)];
+    const before = units;
+    expect(statuses(await consumer.together(events, 1, 3))).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(units - before).toBe(1);
+    expect(await effects(events)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('skips, inside the shared unit, the events its inbox already holds', async () => {
+    const events = [entry(1), entry(2)];
+    await consumer.together(events, 1, 3);
+    const duplicates = await value('handled', { outcome: 'duplicate' });
+    const before = units;
+    expect(statuses(await consumer.together([...events, entry(5)], 1, 3))).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(units - before).toBe(1);
+    expect(await value('handled', { outcome: 'duplicate' })).toBe(duplicates + 2);
+    expect(await effects(events)).toEqual([1, 1]);
+  });
+
+  it('rolls the shared unit back when one event fails, then handles each alone: the others once, the failing one retried', async () => {
+    const [a, bad, c] = [entry(1), entry(13), entry(3)];
+    const failures = await value('failures', {});
+    const before = units;
+    const outcomes = await consumer.together([a, bad, c], 1, 3);
+    expect(statuses(outcomes)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason.message).toBe('thirteen is unlucky');
+    // One shared unit that failed, then one each.
+    expect(units - before).toBe(4);
+    // The failing event's handler ran twice (with the others, then alone); both count as its failures.
+    expect(calls.get(entryId(bad))).toBe(2);
+    expect(await value('failures', {})).toBe(failures + 2);
+    // Nothing of the shared unit survived its rollback: the others' effects are those of their own units.
+    expect(await effects([a, bad, c])).toEqual([1, 0, 1]);
+    expect(calls.get(entryId(a))).toBe(2);
+  });
+
+  it('dead-letters on the last attempt the event that keeps failing, and the others are handled', async () => {
+    const [a, bad] = [entry(1), entry(13)];
+    expect(statuses(await consumer.together([a, bad], 3, 3))).toEqual(['fulfilled', 'fulfilled']);
+    const letters = (await store.db.select().from(store.tables.deadLetters).where(eq(store.tables.deadLetters.eventId, bad.id))) as { reason: string; attempts: number }[];
+    expect(letters).toMatchObject([{ attempts: 3 }]);
+    expect(letters[0]!.reason).toContain('thirteen is unlucky');
+    expect(await effects([a, bad])).toEqual([1, 0]);
+  });
+
+  it('dead-letters an event it cannot read and handles the rest of the job together', async () => {
+    const poison = { ...entry(1), payload: { entryId: 42 } } as EventEnvelope;
+    const [a, b] = [entry(1), entry(2)];
+    const before = units;
+    expect(statuses(await consumer.together([a, poison, b], 1, 3))).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(units - before).toBe(1);
+    expect(await effects([a, b])).toEqual([1, 1]);
+    const letters = (await store.db.select().from(store.tables.deadLetters).where(eq(store.tables.deadLetters.eventId, poison.id))) as { reason: string }[];
+    expect(letters[0]?.reason).toMatch(/^invalid EntryRecorded\.v1 payload: entryId/);
+  });
+});
