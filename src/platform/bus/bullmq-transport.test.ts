@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { bullmqTransport, queueName } from './bullmq-transport.ts';
+import { bullmqTransport, quarantineName, queueName } from './bullmq-transport.ts';
 import { createLogger } from '../logging/logger.ts';
 import type { ConsumeFn } from './transport.ts';
 import type { EventEnvelope } from './envelope.ts';
@@ -70,7 +70,7 @@ describe('bullmq transport', () => {
     expect(waiting).toBe(3);
   });
 
-  it('splits a batched job whose worker stopped under it into one job per event, each with its own stall budget', async () => {
+  it('moves a batched job whose worker stopped under it to the quarantine queue, one job per event, carrying its stalls', async () => {
     const batching = bullmqTransport({ redisUrl: redisUrl(), prefix: redis.prefix, maxAttempts: 3, retryDelayMs: 10, concurrency: 2, lockMs: 2000, eventsPerJob: 3, logger: createLogger('silent') });
     const r = new Redis(redisUrl());
     try {
@@ -95,8 +95,10 @@ describe('bullmq transport', () => {
       expect(handled.every((h) => h.attempt === 1)).toBe(true);
       expect(together).toEqual([]);
       expect(givenUp).toEqual([]);
-      // One job per event, named after the job it came from: a split repeated after another crash adds nothing.
-      expect((await r.keys(`${redis.prefix}:${queueName('batched')}:*_of_${jobId}`)).sort()).toEqual(events.map((e) => `${redis.prefix}:${queueName('batched')}:${e.id}_of_${jobId}`).sort());
+      // One job per event, named after the job it came from (a move repeated after another crash adds nothing), with the stall it came back from.
+      const moved = events.map((e) => `${redis.prefix}:${quarantineName('batched')}:${e.id}_of_${jobId}`);
+      expect((await r.keys(`${redis.prefix}:${quarantineName('batched')}:*_of_${jobId}`)).sort()).toEqual(moved.sort());
+      for (const key of moved) expect(JSON.parse((await r.hget(key, 'data'))!)).toMatchObject({ stalls: 1 });
     } finally {
       r.disconnect();
       await batching.close();

@@ -5,13 +5,15 @@
 //
 // A job carries up to BUS_EVENTS_PER_JOB events (`{ events: [...] }`): BullMQ's cost is per job (a
 // few Redis round trips to take it, lock it, complete it), so one job for many events is most of
-// what the outbox path gains. Each event in a job is still handled on its own: its own unit of
-// work and inbox claim, its own outcome. When some fail, the job keeps only those (updateData)
-// and fails, so BullMQ's backoff retries them without redoing the others; a job whose worker died
-// under it is split into one job per event. A job holding a single
+// what the outbox path gains. The events of a job share one unit of work, each with its own inbox
+// claim and outcome; if one fails, each is handled in a unit of its own (inbox-consumer.ts
+// `together`), and the job keeps only those that failed (updateData)
+// and fails, so BullMQ's backoff retries them without redoing the others. A job whose worker died
+// under it goes to the module's quarantine queue, one job per event, handled one at a time, so an
+// event that kills the process is dead-lettered alone. A job holding a single
 // envelope (the shape before batching, and of replays) is still taken, so jobs queued by an older
 // version are handled by this one.
-import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logging/logger.ts';
@@ -44,6 +46,17 @@ export function queueName(module: string): string {
   return `events.${module}`;
 }
 
+/** Where a module's events go after a worker died holding them: handled one at a time. */
+export function quarantineName(module: string): string {
+  return `events.${module}.quarantine`;
+}
+
+/** A quarantined event and the stalls it has been through so far. */
+interface Quarantined {
+  event: EventEnvelope;
+  stalls: number;
+}
+
 export function bullmqTransport(o: BullmqOptions): Transport {
   const connection: ConnectionOptions = { url: o.redisUrl, maxRetriesPerRequest: null };
   const perJob = Math.max(1, o.eventsPerJob ?? 1);
@@ -58,12 +71,12 @@ export function bullmqTransport(o: BullmqOptions): Transport {
     removeOnFail: { age: 7 * 24 * 3600 },
   };
 
-  const queue = (module: string) => {
-    let q = queues.get(module);
+  const queue = (name: string) => {
+    let q = queues.get(name);
     if (!q) {
-      q = new Queue(queueName(module), { connection, prefix: o.prefix });
-      q.on('error', (err) => o.logger.warn({ err, module }, 'bus queue error'));
-      queues.set(module, q);
+      q = new Queue(name, { connection, prefix: o.prefix });
+      q.on('error', (err) => o.logger.warn({ err, queue: name }, 'bus queue error'));
+      queues.set(name, q);
     }
     return q;
   };
@@ -83,7 +96,7 @@ export function bullmqTransport(o: BullmqOptions): Transport {
         [...perModule].map(([module, envelopes]) => {
           if (perJob === 1) {
             // jobId = event id: a relay that delivers the same row twice adds one job, not two.
-            return queue(module).addBulk(envelopes.map((e) => ({ name: eventKey(e), data: e, opts: { ...jobOptions, jobId: e.id } })));
+            return queue(queueName(module)).addBulk(envelopes.map((e) => ({ name: eventKey(e), data: e, opts: { ...jobOptions, jobId: e.id } })));
           }
           const jobs = [];
           for (let i = 0; i < envelopes.length; i += perJob) {
@@ -94,59 +107,72 @@ export function bullmqTransport(o: BullmqOptions): Transport {
             const jobId = events.length === 1 ? events[0]!.id : `${events[0]!.id}_${events.at(-1)!.id}_${events.length}`;
             jobs.push({ name: events.length === 1 ? eventKey(events[0]!) : 'events', data: events.length === 1 ? events[0]! : { events }, opts: { ...jobOptions, jobId } });
           }
-          return queue(module).addBulk(jobs);
+          return queue(queueName(module)).addBulk(jobs);
         }),
       );
     },
     consume(module, consume: ConsumeFn) {
-      const worker = new Worker(
-        queueName(module),
-        async (job) => {
-          const events = eventsOf(job.data as JobData);
-          // A job whose worker died under it (kill -9, lost lock) comes back as stalled. If it holds
-          // several events, one of them may be what kills the process: each goes back as a job of
-          // its own, so only that one keeps stalling. Their ids come from this job's, so a split
-          // repeated after another crash adds nothing; each starts a fresh attempt budget.
-          if (events.length > 1 && job.stalledCounter > 0) {
-            await queue(module).addBulk(events.map((e) => ({ name: eventKey(e), data: e, opts: { ...jobOptions, jobId: `${e.id}_of_${job.id}` } })));
-            return;
-          }
-          // BullMQ's own stall limit would fail a job silently outside our dead letters, so its limit
-          // is lifted and the budget is kept here: past maxAttempts stalls the event is dead-lettered, unhandled.
-          if (job.stalledCounter >= o.maxAttempts) {
-            const reason = `its worker stopped ${job.stalledCounter} time(s) while handling it (process crash or lost lock)`;
-            for (const e of events) await consume.giveUp(e, reason, job.attemptsMade + job.stalledCounter);
-            return;
-          }
-          const attempt = job.attemptsMade + 1;
-          const maxAttempts = job.opts.attempts ?? 1;
-          if (events.length === 1) return consume(events[0]!, attempt, maxAttempts);
-          // Every event of the job in one unit of work (each falling back to its own if any fails).
-          const outcomes = await consume.together(events, attempt, maxAttempts);
-          const failed = events.filter((_, i) => outcomes[i]!.status === 'rejected');
-          if (failed.length === 0) return;
-          // Only the failures go round again: every event still in the job has failed every attempt
-          // so far, so the job's attempt count is each one's own.
-          if (failed.length < events.length) await job.updateData({ events: failed });
-          throw (outcomes.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
-        },
-        {
+      const giveUpAfter = async (event: EventEnvelope, stalls: number, attemptsMade: number) => {
+        await consume.giveUp(event, `its worker stopped ${stalls} time(s) while handling it (process crash or lost lock)`, attemptsMade + stalls);
+      };
+      const main = async (job: Job) => {
+        const events = eventsOf(job.data as JobData);
+        // A job whose worker died under it (kill -9, lost lock) comes back as stalled, and one of
+        // its events may be what kills the process. Its events go to the quarantine queue, one job
+        // each, carrying the stalls so far: handled there one at a time, only the killer keeps
+        // dying (see `quarantined`). The ids come from this job's, so a move repeated after
+        // another crash adds nothing.
+        if (job.stalledCounter > 0) {
+          o.logger.warn({ module, job: job.id, events: events.length, stalls: job.stalledCounter }, 'bus job came back from a worker that stopped; its events are handled one at a time');
+          await queue(quarantineName(module)).addBulk(
+            events.map((event) => ({ name: eventKey(event), data: { event, stalls: job.stalledCounter } satisfies Quarantined, opts: { ...jobOptions, jobId: `${event.id}_of_${job.id}` } })),
+          );
+          return;
+        }
+        const attempt = job.attemptsMade + 1;
+        const maxAttempts = job.opts.attempts ?? 1;
+        if (events.length === 1) return consume(events[0]!, attempt, maxAttempts);
+        // Every event of the job in one unit of work (each falling back to its own if any fails).
+        const outcomes = await consume.together(events, attempt, maxAttempts);
+        const failed = events.filter((_, i) => outcomes[i]!.status === 'rejected');
+        if (failed.length === 0) return;
+        // Only the failures go round again: every event still in the job has failed every attempt
+        // so far, so the job's attempt count is each one's own.
+        if (failed.length < events.length) await job.updateData({ events: failed });
+        throw (outcomes.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+      };
+      // One job at a time: a worker that dies takes every job it holds with it, and each of those
+      // counts a stall (BullMQ cannot tell which one killed it). Here the only one held is the one
+      // that ran, so an event that kills the process spends its own budget of stalls and is then
+      // dead-lettered, unhandled (BullMQ's own stall limit would fail it silently outside our dead
+      // letters: it is lifted, and the budget kept here), while the others it came with are handled.
+      const quarantined = async (job: Job) => {
+        const { event, stalls } = job.data as Quarantined;
+        const total = stalls + job.stalledCounter;
+        if (total >= o.maxAttempts) return giveUpAfter(event, total, job.attemptsMade);
+        return consume(event, job.attemptsMade + 1, job.opts.attempts ?? 1);
+      };
+      for (const [name, processor, concurrency] of [
+        [queueName(module), main, o.concurrency],
+        [quarantineName(module), quarantined, 1],
+      ] as const) {
+        const worker = new Worker(name, processor, {
           connection,
           prefix: o.prefix,
-          concurrency: o.concurrency,
+          concurrency,
           lockDuration: o.lockMs,
           stalledInterval: Math.max(1000, Math.floor(o.lockMs / 2)),
           maxStalledCount: STALLS_UNLIMITED,
           autorun: true,
-        },
-      );
-      worker.on('error', (err) => o.logger.warn({ err, module }, 'bus worker error'));
-      workers.push(worker);
+        });
+        worker.on('error', (err) => o.logger.warn({ err, module }, 'bus worker error'));
+        workers.push(worker);
+      }
     },
     async redeliver(module, envelope) {
       // A fresh job id per replay: two replays in the same millisecond must be two jobs, or
       // BullMQ would take the second for the first and drop it.
-      await queue(module).add(eventKey(envelope), envelope, { ...jobOptions, jobId: `${envelope.id}-replay-${randomUUID()}` });
+      await queue(queueName(module)).add(eventKey(envelope), envelope, { ...jobOptions, jobId: `${envelope.id}-replay-${randomUUID()}` });
     },
     async ready() {
       if (health.status === 'wait') await health.connect();
