@@ -245,9 +245,17 @@ named statements (parsed and planned once per connection). Its monolith's profil
 (on Postgres the prepared writes and the bus's outbox, inbox and relay statements were built anew per
 call: query building alone ~10%), pg ~6%, BullMQ and ioredis ~4%. Since then (decision 19) they are built
 once per process and run on each unit's own connection: 8.8 → 6.3–6.8 ms of CPU per order, 105 → 123–131
-orders/s, the same machine and hour (2026-12-01). A statement log of 200 orders counts ~46 statements per
-order, 18 of them BEGIN and COMMIT: what is left is a round trip per statement, which node-postgres does
-not pipeline. The extracted row spreads the
+orders/s, the same machine and hour (2026-12-01). Since decision 21 the events of one BullMQ job are
+handled in one unit of work: a statement log of 200 orders counts ~44 statements per order (was ~48),
+14 of them BEGIN and COMMIT of 7 transactions (was 9). That did not move orders/s on this VM, and
+neither did sending BEGIN with each unit's first statement (one round trip fewer per unit; tried, not
+kept): the V8 profile's "socket writes" share is mostly time the thread spends descheduled inside the
+write (it wakes Postgres on a 2-core machine), not CPU. A system-wide \`perf\` sample under this load:
+the monolith ~42% of the two cores (about a fifth of it in the kernel; the rest spread thin over V8's
+builtins, promises and megamorphic property loads, drizzle and pg a few percent each), the Postgres
+backends ~34%, the bench's client 7%, Redis 5%, idle ~10%. Run on Postgres with the in-process bus,
+the monolith takes 9.4–9.9 ms of CPU per order against 11.7–12.7 with BullMQ: BullMQ and ioredis
+are ~2.3 ms of it, pg and drizzle most of the rest. The extracted row spreads the
 same work over three processes (two cores), and pays an HTTP hop for each of the saga's four contract calls.
 On a machine shared with other work the ratios move from run to run: the extracted row's three processes
 get a larger share of the cores than one process does, which flatters it.`,
