@@ -12,13 +12,11 @@ import { loadConfig } from '../../src/platform/config/env.ts';
 import { openModuleStore } from '../../src/platform/data/open-store.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
-import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
-import { prepareStore, type Engine } from '../support/boot.ts';
-import { busFixtures } from '../support/fixture-modules.ts';
+import { TEST_JWT_SECRET } from '../support/keys.ts';
+import type { Engine } from '../support/boot.ts';
+import { stageBusApp, type BusAppStage } from '../support/bus-app-stage.ts';
 import { freePort, startTs, waitReady, type Child } from '../support/processes.ts';
 import { eventually } from '../support/eventually.ts';
-import { redisUrl } from '../support/databases.ts';
-import { busPrefix } from '../support/redis.ts';
 
 const REQUESTS = 500; // bounded load per transport
 const WORKERS = 6; // concurrent clients
@@ -35,44 +33,21 @@ const matrix: { bus: 'inprocess' | 'bullmq'; engine: Engine }[] = [
 ];
 
 describe.each(matrix)('crash safety: $bus on $engine', ({ bus, engine }) => {
-  const cleanups: (() => Promise<void>)[] = [];
-  let child: Child | undefined;
-
-  afterAll(async () => {
-    if (child && child.proc.exitCode === null && child.proc.signalCode === null) {
-      child.proc.kill('SIGKILL');
-      await child.exited;
-    }
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-  });
+  let stage: BusAppStage | undefined;
+  afterAll(() => stage?.teardown());
 
   it('handles every committed event exactly once in effect and no rolled-back one, across repeated kill -9 and restart', async () => {
-    const schemas = busFixtures().map((m) => m.schema);
-    const store = await prepareStore(engine, schemas);
-    cleanups.push(store.cleanup);
-    const redis = busPrefix();
-    cleanups.push(redis.cleanup);
-    const env: Record<string, string> = {
-      ...store.env,
-      ...testKeysEnv,
-      HOST: '127.0.0.1',
-      SEED: 'false',
-      LOG_LEVEL: 'warn',
-      BUS: bus,
-      REDIS_URL: redisUrl(),
-      BUS_PREFIX: redis.prefix,
-      BUS_POLL_MS: '100',
-      BUS_RETRY_DELAY_MS: '20',
-      // A killed worker's jobs are locked until this expires; keep it short so they come back soon.
-      BUS_LOCK_MS: '2000',
-    };
+    stage = await stageBusApp(engine, { BUS: bus, BUS_POLL_MS: '100' });
+    const { schemas, env } = stage;
+    const cleanups = stage.cleanups;
+    let child: Child | undefined;
     const token = await mintToken({ sub: 'crash-test', secret: TEST_JWT_SECRET });
 
     let base = '';
     const outputs: string[] = [];
     const start = async () => {
       const port = await freePort();
-      child = startTs('test/fixtures/bus-app.ts', { ...env, PORT: String(port), INTERNAL_PORT: String(await freePort()) });
+      child = stage!.child = startTs('test/fixtures/bus-app.ts', { ...env, PORT: String(port), INTERNAL_PORT: String(await freePort()) });
       base = `http://127.0.0.1:${port}`;
       await waitReady(base, child, 90_000);
     };
@@ -134,7 +109,7 @@ describe.each(matrix)('crash safety: $bus on $engine', ({ bus, engine }) => {
     await load;
 
     // --- drain, then read the truth from the stores
-    const config = loadConfig({ ...store.env, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ ...stage.storeEnv, LOG_LEVEL: 'silent' });
     const [ledgerSchema, tallySchema] = schemas;
     const ledger = await openModuleStore(ledgerSchema!, config, 'crash-test') as unknown as ModuleStore<any>;
     const tally = await openModuleStore(tallySchema!, config, 'crash-test') as unknown as ModuleStore<any>;

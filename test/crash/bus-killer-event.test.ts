@@ -17,50 +17,23 @@ import { envelopeFor } from '../../src/platform/bus/envelope.ts';
 import { createLogger } from '../../src/platform/logging/logger.ts';
 import { EntryRecorded } from '../fixtures/modules/ledger/index.ts';
 import { testKeysEnv } from '../support/keys.ts';
-import { prepareStore } from '../support/boot.ts';
-import { busFixtures } from '../support/fixture-modules.ts';
-import { freePort, startTs, type Child } from '../support/processes.ts';
+import { stageBusApp, type BusAppStage } from '../support/bus-app-stage.ts';
+import { freePort, startTs } from '../support/processes.ts';
 import { eventually } from '../support/eventually.ts';
 import { redisUrl } from '../support/databases.ts';
-import { busPrefix } from '../support/redis.ts';
 
 const KILLER = 666;
 const MAX_ATTEMPTS = 3;
 
 describe('an event that kills its worker, in a job with others (BullMQ on Postgres)', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  let child: Child | undefined;
-
-  afterAll(async () => {
-    if (child && child.proc.exitCode === null && child.proc.signalCode === null) {
-      child.proc.kill('SIGKILL');
-      await child.exited;
-    }
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-  });
+  let stage: BusAppStage | undefined;
+  afterAll(() => stage?.teardown());
 
   it('is dead-lettered alone after its stalls, and the events beside it are handled exactly once', async () => {
-    const schemas = busFixtures().map((m) => m.schema);
-    const store = await prepareStore('pg', schemas);
-    cleanups.push(store.cleanup);
-    const redis = busPrefix();
-    cleanups.push(redis.cleanup);
-    const common = { redisUrl: redisUrl(), prefix: redis.prefix, maxAttempts: MAX_ATTEMPTS, retryDelayMs: 20, concurrency: 4, lockMs: 2000 };
-    const env: Record<string, string> = {
-      ...store.env,
-      ...testKeysEnv,
-      HOST: '127.0.0.1',
-      SEED: 'false',
-      LOG_LEVEL: 'warn',
-      BUS: 'bullmq',
-      REDIS_URL: redisUrl(),
-      BUS_PREFIX: redis.prefix,
-      BUS_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-      BUS_RETRY_DELAY_MS: '20',
-      // A dead worker's job is locked until this runs out: short, so it comes back soon.
-      BUS_LOCK_MS: String(common.lockMs),
-      TALLY_KILL_AMOUNT: String(KILLER),
-    };
+    stage = await stageBusApp('pg', { BUS: 'bullmq', BUS_MAX_ATTEMPTS: String(MAX_ATTEMPTS), TALLY_KILL_AMOUNT: String(KILLER) });
+    const { schemas, env } = stage;
+    // The producer's side of the same queues: the settings the child runs with.
+    const common = { redisUrl: redisUrl(), prefix: stage.prefix, maxAttempts: MAX_ATTEMPTS, retryDelayMs: 20, concurrency: 4, lockMs: Number(env.BUS_LOCK_MS) };
 
     // One job of five events, the killer in the middle, as the relay would queue them, and jobs of
     // other events queued with it: in flight beside the killer when it strikes.
@@ -72,9 +45,9 @@ describe('an event that kills its worker, in a job with others (BullMQ on Postgr
     await producer.deliver([...others.slice(0, 30), ...events, ...others.slice(30)].map((envelope) => ({ envelope, subscribers: ['tally'] })));
     await producer.close();
 
-    const config = loadConfig({ ...store.env, ...testKeysEnv, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ ...stage.storeEnv, ...testKeysEnv, LOG_LEVEL: 'silent' });
     const tally = (await openModuleStore(schemas[1]!, config, 'killer-test')) as unknown as ModuleStore<any>;
-    cleanups.push(() => tally.close());
+    stage.cleanups.push(() => tally.close());
     const everything = [...events, ...others];
     const entryIds = everything.map((e) => (e.payload as { entryId: string }).entryId);
     const read = async () => {
@@ -87,8 +60,7 @@ describe('an event that kills its worker, in a job with others (BullMQ on Postgr
     let deaths = 0;
     let output = '';
     const start = async () => {
-      child = startTs('test/fixtures/bus-app.ts', { ...env, PORT: String(await freePort()), INTERNAL_PORT: String(await freePort()) });
-      const mine = child;
+      const mine = (stage!.child = startTs('test/fixtures/bus-app.ts', { ...env, PORT: String(await freePort()), INTERNAL_PORT: String(await freePort()) }));
       void mine.exited.then((exit) => {
         output += mine.output();
         if (exit.signal === 'SIGKILL') deaths++;
@@ -97,7 +69,8 @@ describe('an event that kills its worker, in a job with others (BullMQ on Postgr
     await start();
     const state = await eventually(
       async () => {
-        if (child!.proc.exitCode !== null || child!.proc.signalCode !== null) await start();
+        const running = stage!.child!.proc;
+        if (running.exitCode !== null || running.signalCode !== null) await start();
         const s = await read();
         // Done once the killer is dead-lettered and the rest handled, or as soon as anything else is dead-lettered.
         return ((s.letters.length > 0 && s.effects.length >= everything.length - 1) || s.letters.length > 1) && s;
@@ -106,7 +79,7 @@ describe('an event that kills its worker, in a job with others (BullMQ on Postgr
       240_000,
       200,
     ).catch((err) => {
-      throw new Error(`${(err as Error).message} after ${deaths} deaths\n--- child output ---\n${(output + (child?.output() ?? '')).slice(-4000)}`);
+      throw new Error(`${(err as Error).message} after ${deaths} deaths\n--- child output ---\n${(output + (stage?.child?.output() ?? '')).slice(-4000)}`);
     });
 
     // The killer died MAX_ATTEMPTS times in all: once in its job of five, then alone in quarantine.
