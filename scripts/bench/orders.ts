@@ -248,8 +248,9 @@ named statements (parsed and planned once per connection). Its monolith's profil
 call: query building alone ~10%), pg ~6%, BullMQ and ioredis ~4%. Since then (decision 19) they are built
 once per process and run on each unit's own connection: 8.8 → 6.3–6.8 ms of CPU per order, 105 → 123–131
 orders/s, the same machine and hour (2026-12-01). Since decision 21 the events of one BullMQ job are
-handled in one unit of work: a statement log of 200 orders counts ~44 statements per order (was ~48),
-14 of them BEGIN and COMMIT of 7 transactions (was 9). That did not move orders/s on this VM, and
+handled in one unit of work, and the relay marks its rows dispatched with one statement (no BEGIN/COMMIT
+around it): a statement log of 200 orders counts ~42 statements per order (was ~48), 10 of them BEGIN
+and COMMIT of 5 transactions (was 9). That did not move orders/s on this VM, and
 neither did sending BEGIN with each unit's first statement (one round trip fewer per unit; tried, not
 kept): the V8 profile's "socket writes" share is mostly time the thread spends descheduled inside the
 write (it wakes Postgres on a 2-core machine), not CPU. A system-wide \`perf\` sample under this load:

@@ -39,7 +39,8 @@ export function outboxRelay(o: {
       if (rows.length === 0 || stopped) return;
       const batch = rows.map((r) => ({ envelope: r.envelope, subscribers: o.routing(r.type) })).filter((d) => d.subscribers.length > 0);
       if (batch.length) await publish(batch);
-      await o.store.transaction((tx) => o.store.platform.markDispatched(tx, rows.map((r) => r.seq), new Date()));
+      // One UPDATE, atomic by itself: on Postgres without a BEGIN/COMMIT around it.
+      await o.store.writeStatement((db) => o.store.platform.markDispatched(db, rows.map((r) => r.seq), new Date()));
       o.metrics.dispatched.inc({ module: o.store.module }, rows.length);
       if (rows.length < batchSize) return;
     }
