@@ -7,12 +7,11 @@
 // few Redis round trips to take it, lock it, complete it), so one job for many events is most of
 // what the outbox path gains. The events of a job share one unit of work, each with its own inbox
 // claim and outcome; if one fails, each is handled in a unit of its own (inbox-consumer.ts
-// `together`), and the job keeps only those that failed (updateData)
-// and fails, so BullMQ's backoff retries them without redoing the others. A job whose worker died
-// under it goes to the module's quarantine queue, one job per event, handled one at a time, so an
-// event that kills the process is dead-lettered alone. A job holding a single
-// envelope (the shape before batching, and of replays) is still taken, so jobs queued by an older
-// version are handled by this one.
+// `together`), and the job keeps only those that failed (updateData) and fails, so BullMQ's backoff
+// retries them without redoing the others. A job whose worker died under it goes to the module's
+// quarantine queue, one job per event, handled one at a time, so an event that kills the process
+// is dead-lettered alone. A job holding a single envelope (the shape before batching, and of
+// replays) is still taken, so jobs queued by an older version are handled by this one.
 import { Queue, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -112,9 +111,6 @@ export function bullmqTransport(o: BullmqOptions): Transport {
       );
     },
     consume(module, consume: ConsumeFn) {
-      const giveUpAfter = async (event: EventEnvelope, stalls: number, attemptsMade: number) => {
-        await consume.giveUp(event, `its worker stopped ${stalls} time(s) while handling it (process crash or lost lock)`, attemptsMade + stalls);
-      };
       const main = async (job: Job) => {
         const events = eventsOf(job.data as JobData);
         // A job whose worker died under it (kill -9, lost lock) comes back as stalled, and one of
@@ -149,7 +145,9 @@ export function bullmqTransport(o: BullmqOptions): Transport {
       const quarantined = async (job: Job) => {
         const { event, stalls } = job.data as Quarantined;
         const total = stalls + job.stalledCounter;
-        if (total >= o.maxAttempts) return giveUpAfter(event, total, job.attemptsMade);
+        if (total >= o.maxAttempts) {
+          return consume.giveUp(event, `its worker stopped ${total} time(s) while handling it (process crash or lost lock)`, job.attemptsMade + total);
+        }
         return consume(event, job.attemptsMade + 1, job.opts.attempts ?? 1);
       };
       for (const [name, processor, concurrency] of [
