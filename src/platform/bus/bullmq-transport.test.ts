@@ -70,19 +70,20 @@ describe('bullmq transport', () => {
     expect(waiting).toBe(3);
   });
 
-  it('moves a batched job whose worker stopped under it to the quarantine queue, one job per event, carrying its stalls', async () => {
+  it('moves a batched job whose worker stopped under it to the quarantine queue, one job per event, carrying its stalls and attempts', async () => {
     const batching = bullmqTransport({ redisUrl: redisUrl(), prefix: redis.prefix, maxAttempts: 3, retryDelayMs: 10, concurrency: 2, lockMs: 2000, eventsPerJob: 3, logger: createLogger('silent') });
     const r = new Redis(redisUrl());
     try {
       const events = [envelope(4), envelope(5), envelope(6)];
       await batching.deliver(events.map((e) => ({ envelope: e, subscribers: ['batched'] })));
       const [jobId] = await r.lrange(`${redis.prefix}:${queueName('batched')}:wait`, 0, -1);
-      // Taken back from a dead worker once: it may hold the event that kills the process.
-      await r.hset(`${redis.prefix}:${queueName('batched')}:${jobId}`, 'stc', '1');
-      const handled: { id: string; attempt: number }[] = [];
+      // Taken back from a dead worker once, after a first attempt that failed: it may hold the
+      // event that kills the process.
+      await r.hset(`${redis.prefix}:${queueName('batched')}:${jobId}`, 'stc', '1', 'atm', '1');
+      const handled: { id: string; attempt: number; maxAttempts: number }[] = [];
       const together: string[][] = [];
       const givenUp: string[] = [];
-      const consume: ConsumeFn = Object.assign(async (e: EventEnvelope, attempt: number) => void handled.push({ id: e.id, attempt }), {
+      const consume: ConsumeFn = Object.assign(async (e: EventEnvelope, attempt: number, maxAttempts: number) => void handled.push({ id: e.id, attempt, maxAttempts }), {
         giveUp: async (e: EventEnvelope) => void givenUp.push(e.id),
         together: async (es: readonly EventEnvelope[]) => {
           together.push(es.map((e) => e.id));
@@ -92,13 +93,17 @@ describe('bullmq transport', () => {
       batching.consume('batched', consume);
       await eventually(() => handled.length === 3, 'each event handled as a job of its own');
       expect(handled.map((h) => h.id).sort()).toEqual(events.map((e) => e.id).sort());
-      expect(handled.every((h) => h.attempt === 1)).toBe(true);
+      // The attempt it had used counts: this is each event's second of three.
+      expect(handled.every((h) => h.attempt === 2 && h.maxAttempts === 3)).toBe(true);
       expect(together).toEqual([]);
       expect(givenUp).toEqual([]);
       // One job per event, named after the job it came from (a move repeated after another crash adds nothing), with the stall it came back from.
       const moved = events.map((e) => `${redis.prefix}:${quarantineName('batched')}:${e.id}_of_${jobId}`);
       expect((await r.keys(`${redis.prefix}:${quarantineName('batched')}:*_of_${jobId}`)).sort()).toEqual(moved.sort());
-      for (const key of moved) expect(JSON.parse((await r.hget(key, 'data'))!)).toMatchObject({ stalls: 1 });
+      for (const key of moved) {
+        expect(JSON.parse((await r.hget(key, 'data'))!)).toMatchObject({ stalls: 1, attempts: 1 });
+        expect(JSON.parse((await r.hget(key, 'opts'))!)).toMatchObject({ attempts: 2 });
+      }
     } finally {
       r.disconnect();
       await batching.close();

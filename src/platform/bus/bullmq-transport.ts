@@ -50,10 +50,11 @@ export function quarantineName(module: string): string {
   return `events.${module}.quarantine`;
 }
 
-/** A quarantined event and the stalls it has been through so far. */
+/** A quarantined event, the stalls it has been through so far and the attempts it has used. */
 interface Quarantined {
   event: EventEnvelope;
   stalls: number;
+  attempts?: number;
 }
 
 export function bullmqTransport(o: BullmqOptions): Transport {
@@ -115,13 +116,15 @@ export function bullmqTransport(o: BullmqOptions): Transport {
         const events = eventsOf(job.data as JobData);
         // A job whose worker died under it (kill -9, lost lock) comes back as stalled, and one of
         // its events may be what kills the process. Its events go to the quarantine queue, one job
-        // each, carrying the stalls so far: handled there one at a time, only the killer keeps
-        // dying (see `quarantined`). The ids come from this job's, so a move repeated after
-        // another crash adds nothing.
+        // each, carrying the stalls and the handler attempts so far (and only the attempts left):
+        // handled there one at a time, only the killer keeps dying (see `quarantined`). The ids
+        // come from this job's, so a move repeated after another crash adds nothing.
         if (job.stalledCounter > 0) {
           o.logger.warn({ module, job: job.id, events: events.length, stalls: job.stalledCounter }, 'bus job came back from a worker that stopped; its events are handled one at a time');
+          const moved: Quarantined = { event: events[0]!, stalls: job.stalledCounter, attempts: job.attemptsMade };
+          const left = Math.max(1, (job.opts.attempts ?? o.maxAttempts) - job.attemptsMade);
           await queue(quarantineName(module)).addBulk(
-            events.map((event) => ({ name: eventKey(event), data: { event, stalls: job.stalledCounter } satisfies Quarantined, opts: { ...jobOptions, jobId: `${event.id}_of_${job.id}` } })),
+            events.map((event) => ({ name: eventKey(event), data: { ...moved, event }, opts: { ...jobOptions, attempts: left, jobId: `${event.id}_of_${job.id}` } })),
           );
           return;
         }
@@ -143,12 +146,13 @@ export function bullmqTransport(o: BullmqOptions): Transport {
       // dead-lettered, unhandled (BullMQ's own stall limit would fail it silently outside our dead
       // letters: it is lifted, and the budget kept here), while the others it came with are handled.
       const quarantined = async (job: Job) => {
-        const { event, stalls } = job.data as Quarantined;
+        const { event, stalls, attempts = 0 } = job.data as Quarantined;
         const total = stalls + job.stalledCounter;
+        const used = attempts + job.attemptsMade;
         if (total >= o.maxAttempts) {
-          return consume.giveUp(event, `its worker stopped ${total} time(s) while handling it (process crash or lost lock)`, job.attemptsMade + total);
+          return consume.giveUp(event, `its worker stopped ${total} time(s) while handling it (process crash or lost lock)`, used + total);
         }
-        return consume(event, job.attemptsMade + 1, job.opts.attempts ?? 1);
+        return consume(event, used + 1, attempts + (job.opts.attempts ?? 1));
       };
       for (const [name, processor, concurrency] of [
         [queueName(module), main, o.concurrency],

@@ -83,6 +83,14 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
     o.metrics.failures.inc({ subscriber: o.module, event: r.key });
   }
 
+  /** An attempt that failed: dead-lettered if it was the last, else thrown for the transport to retry. */
+  function afterFailure(r: Ready, span: Span, err: Error, attempt: number, maxAttempts: number): Promise<void> {
+    failed(r, span, err);
+    if (attempt >= maxAttempts) return deadLetter(r.envelope, `handler failed ${attempt} time(s): ${err.message}`, attempt, r.key);
+    o.logger.warn({ err, eventId: r.envelope.id, event: r.key, attempt }, 'event handler failed; will retry');
+    return Promise.reject(err);
+  }
+
   const consume = async (envelope: EventEnvelope, attempt: number, maxAttempts: number): Promise<void> => {
     const r = prepare(envelope);
     if ('refusal' in r) return deadLetter(envelope, r.refusal, attempt, r.key);
@@ -90,21 +98,18 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
     try {
       settled(r, span, await o.unitOfWork((uow) => handleIn(uow, r, span)));
     } catch (err) {
-      failed(r, span, err as Error);
-      if (attempt >= maxAttempts) {
-        return deadLetter(envelope, `handler failed ${attempt} time(s): ${(err as Error).message}`, attempt, r.key);
-      }
-      o.logger.warn({ err, eventId: envelope.id, event: r.key, attempt }, 'event handler failed; will retry');
-      throw err;
+      return afterFailure(r, span, err as Error, attempt, maxAttempts);
     }
   };
 
   /**
    * Several events of one delivery (a broker job) in one unit of work, each with its own inbox
    * claim and span: one BEGIN/COMMIT for all of them instead of one per event (on Postgres, two
-   * round trips and a WAL flush each). If any of them fails, the whole unit rolls back and every
-   * event is then handled alone, as `consume` does, so one failing event neither takes the others
-   * down nor loses them; its failure in the shared unit is counted as one of its own.
+   * round trips and a WAL flush each). If a handler fails, the whole unit rolls back: that event's
+   * attempt has failed (retried or dead-lettered as `consume` would), and every other event is
+   * handled again alone, so one failing event neither takes the others down nor loses them, and
+   * its handler runs once per attempt, as it would alone. A failure outside any handler (the
+   * COMMIT) has every event handled alone.
    */
   const together = async (envelopes: readonly EventEnvelope[], attempt: number, maxAttempts: number): Promise<PromiseSettledResult<void>[]> => {
     const prepared = envelopes.map(prepare);
@@ -125,12 +130,16 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
         ready.forEach((r, i) => settled(r, spans[i]!, outcomes[i]!));
         return Promise.allSettled(prepared.map((r, i) => ('refusal' in r ? deadLetter(envelopes[i]!, r.refusal, attempt, r.key) : Promise.resolve())));
       } catch (err) {
+        const culprit = ready[failing];
         ready.forEach((r, i) => {
-          if (i === failing) return failed(r, spans[i]!, err as Error);
+          if (r === culprit) return;
           spans[i]!.setAttribute('messaging.outcome', 'rolled_back');
           spans[i]!.end();
         });
-        o.logger.debug({ err, events: ready.length }, 'events handled together failed; handling each alone');
+        o.logger.debug({ err, events: ready.length }, 'events handled together failed; handling the others alone');
+        return Promise.allSettled(
+          envelopes.map((e) => (e === culprit?.envelope ? afterFailure(culprit, spans[failing]!, err as Error, attempt, maxAttempts) : consume(e, attempt, maxAttempts))),
+        );
       }
     }
     return Promise.allSettled(envelopes.map((e) => consume(e, attempt, maxAttempts)));
