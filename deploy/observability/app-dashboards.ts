@@ -91,6 +91,17 @@ function appRows(d: string): RowSpec[] {
           unit: 'reqps',
           queries: [{ expr: `sum by (module, reason) (rate(contract_remote_rejections_total{${d}}[${RATE}]))`, legend: '{{module}} {{reason}}' }],
         },
+        {
+          title: 'Contract calls served p99',
+          description: 'Time this deployable spent serving each contract call another deployable made (batched: the call came in a batch).',
+          unit: 's',
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (le, contract, operation, batched) (rate(contract_served_duration_seconds_bucket{${d}}[${RATE}])))`,
+              legend: '{{contract}}.{{operation}} (batched {{batched}})',
+            },
+          ],
+        },
       ],
     },
     {
