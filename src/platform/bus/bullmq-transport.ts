@@ -121,10 +121,13 @@ export function bullmqTransport(o: BullmqOptions): Transport {
         // come from this job's, so a move repeated after another crash adds nothing.
         if (job.stalledCounter > 0) {
           o.logger.warn({ module, job: job.id, events: events.length, stalls: job.stalledCounter }, 'bus job came back from a worker that stopped; its events are handled one at a time');
-          const moved: Quarantined = { event: events[0]!, stalls: job.stalledCounter, attempts: job.attemptsMade };
           const left = Math.max(1, (job.opts.attempts ?? o.maxAttempts) - job.attemptsMade);
           await queue(quarantineName(module)).addBulk(
-            events.map((event) => ({ name: eventKey(event), data: { ...moved, event }, opts: { ...jobOptions, attempts: left, jobId: `${event.id}_of_${job.id}` } })),
+            events.map((event) => ({
+              name: eventKey(event),
+              data: { event, stalls: job.stalledCounter, attempts: job.attemptsMade } satisfies Quarantined,
+              opts: { ...jobOptions, attempts: left, jobId: `${event.id}_of_${job.id}` },
+            })),
           );
           return;
         }
