@@ -67,16 +67,22 @@ export interface PolicySetOptions {
   queue: number;
 }
 
+/**
+ * The timeout on each attempt. An attempt that returned has finished its work (the whole reply is
+ * read), so there is nothing left to cancel: aborting its signal anyway built a DOMException with
+ * a stack on every call. A timed-out attempt is still aborted.
+ */
+function attemptTimeout(ms: number) {
+  return timeout(ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+}
+
 export function policySet(o: PolicySetOptions): PolicySet {
   const transient = handleWhen(o.isTransient);
   const breaker = circuitBreaker(transient, { halfOpenAfter: o.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakerFailures) });
   // cockatiel's default generator is exponential with decorrelated jitter: callers that failed
   // together do not come back together. An open breaker is not retried: failing fast is the point.
   const retries = retry(transient, { maxAttempts: o.retries, backoff: new ExponentialBackoff({ initialDelay: o.backoffMs, maxDelay: o.maxBackoffMs }) });
-  // An attempt that returned has finished its work (the whole reply is read), so there is nothing
-  // left to cancel: aborting its signal anyway built a DOMException with a stack on every call.
-  // A timed-out attempt is still aborted.
-  const perAttempt = timeout(o.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+  const perAttempt = attemptTimeout(o.timeoutMs);
   const limit = bulkhead(o.concurrency, o.queue);
   // Outermost first: the bulkhead bounds concurrent callers, each retry passes the breaker, and
   // every single attempt has its own timeout.
@@ -118,7 +124,7 @@ export function partitionedResilience(o: ResilienceOptions, metrics?: Metrics): 
       maxAttempts: Math.max(0, o.maxAttempts - 1),
       backoff: new ExponentialBackoff({ initialDelay: o.retryBaseMs ?? 50, maxDelay: 2000 }),
     });
-    const policy = wrap(limit, retries, breaker, timeout(o.timeoutMs, TimeoutStrategy.Aggressive));
+    const policy = wrap(limit, retries, breaker, attemptTimeout(o.timeoutMs));
     gauge?.set({ dependency: o.name, partition: key }, 0);
     breaker.onStateChange((state) => {
       gauge?.set({ dependency: o.name, partition: key }, stateValue[state]);
