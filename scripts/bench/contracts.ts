@@ -20,8 +20,10 @@ import { table, writeSection } from './report.ts';
 import { freePort, percentile, waitReady } from './harness.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
+// Rounds long enough to measure a steady state: at 3,000 calls (600 a round) a throughput round
+// on the Xeon VM lasted 7 ms in-process and 30 ms remote, and the figures moved with each pause.
+const CALLS = Number(process.env.BENCH_CALLS ?? 20000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SKU = 'TEA-GREEN-100';
@@ -168,10 +170,11 @@ Batched calls. Calls of an idempotent operation made in the same turn of the eve
 \`POST …/<operation>/batch\` of up to \`REMOTE_BATCH_MAX\` (${config.REMOTE_BATCH_MAX}; \`call-coalescer.ts\`), and the provider runs
 each call through the same pipeline as a single one (service credential and end user checked once
 per request, then per call its schemas, its handler in its own request context, its own output or
-problem: \`contract-batch.ts\`). With 16 calls in flight, the 16 that an answer resolves make their next
-calls in the same turn, so the throughput rows travel as batches of 16 (counted in a profiling run:
-185 batches of 16 and 5 of 8 for 3,000 calls); a sequential call is alone in its turn and goes out as
-before, one request. Before and after, this host, same bench (3,000 calls, 16 in flight; the
+problem: \`contract-batch.ts\`). A turn's calls with nothing of theirs in flight leave as two requests
+(halves, when there are 8 or more), so that caller and provider each have one to work on; the calls an
+answer releases go as one request while the other half is still out. With 16 calls in flight the
+throughput rows so travel as two alternating batches of 8; a sequential call is alone in its turn and
+goes out as before, one request. Before and after, this host, same bench (3,000 calls, 16 in flight; the
 machine shared with other benchmarks, load average 0.2 before, 5–14 after): calls/s 0.11 → 0.24–0.41
 of in-process at load 5–8 (3,831 against 33,745; 7,262–9,149 against 19,788–31,246) and 0.20–0.26 at
 load 12–14, CPU per call at 16 in flight caller 253 → 45–59 µs and provider 300 → 80–93 µs; the
@@ -206,9 +209,18 @@ and one context entry per call in runBatch (no change at this resolution), expre
 response classes made with the app's prototypes (slower), undici's Pool as the transport (the caller
 ~8 µs and the sequential p50 ~0.03 ms cheaper, but it hands a kept-alive connection the server has
 already closed to the next call, which a call that is not idempotent must not meet; node:http checks
-the socket first, and that check is part of its cost). Batches of up to 8 (\`REMOTE_BATCH_MAX=8\`) put
-two requests in flight so the two processes overlap: calls/s +17–31% in three A/B runs, for more CPU
-per call (provider +10–25%), which is why the default stays at 64.`,
+the socket first, and that check is part of its cost).
+
+Two requests in flight instead of one (2026-12-01, Xeon VM). With one batch of 16 out at a time the
+two processes took turns: in a steady-state profile (\`contracts-profile.ts\`, 60,000–200,000 calls)
+the caller was idle 62% of the time and the provider 47%. Splitting a turn's calls into halves when
+nothing is out (\`call-coalescer.ts\`) keeps a request on each side: 22,132–22,565 → 27,327–28,011
+calls/s in that profile (CPU per call: caller 21–22 → 24–26 µs, provider 28 → 30–31 µs: two requests'
+fixed costs where there was one). This bench, the same hour: 0.17–0.22 of in-process before (3,000
+calls; 0.20–0.22 with 20,000), 0.27–0.28 after. The price is that CPU: on the orders bench's
+extracted row, whose three processes and client keep both cores busy, two interleaved A/B pairs of
+4,000 orders took 0.9–3.3% longer at 3–5% more CPU per order. \`REMOTE_BATCH_MAX=8\`, tried before,
+did the same for 16 in flight but cut every larger turn into batches of 8.`,
     );
   } finally {
     pool.close();

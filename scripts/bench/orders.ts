@@ -19,7 +19,10 @@ import { checkOrdersRun } from './orders-checks.ts';
 import { treeCpuMs } from './proc-figures.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 2000);
+// Long enough that each process's warm-up (its first second or so: code compiled, statements
+// prepared, at ~60% of its later rate on the Xeon VM, BENCH_ORDERS_TIMELINE=1) is a small part of
+// a round: at 2,000 it was a third of the embedded row's rounds on that VM.
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 8000);
 // The cases run in rounds, forward then backward (A B C C B A …), each round placing ORDERS / ROUNDS
 // orders: a machine that gets busier or quieter during the run weighs on every case alike.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
