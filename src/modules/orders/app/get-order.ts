@@ -11,16 +11,20 @@ import type { OrderRecord } from '../db/schema.ts';
 export async function getOrder(deps: OrdersDeps, id: string, waitMs = 0): Promise<OrderRecord> {
   const caller = requireCaller();
   const deadline = Date.now() + waitMs;
+  /** The row the commit that settled the order wrote, when this process's saga handed it over. */
+  let settled: OrderRecord | undefined;
   for (;;) {
-    const watch = waitMs > 0 ? deps.watchers.watch(id) : undefined;
+    const watch = waitMs > 0 && !settled ? deps.watchers.watch(id) : undefined;
     try {
-      const [order] = await deps.statements.orderById(id);
+      const order = settled ?? (await deps.statements.orderById(id))[0];
       if (!order || (order.customerId !== caller.sub && !caller.scopes.includes('admin'))) throw new NotFound(`No order ${id}`);
       const left = deadline - Date.now();
       if (!watch || order.status !== 'PENDING' || left <= 0 || deps.watchers.closed) return order;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([watch.changed, new Promise((r) => (timer = setTimeout(r, Math.min(left, deps.watchers.recheckMs))))]);
+      const woke = await Promise.race([watch.changed, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.min(left, deps.watchers.recheckMs))))]);
       clearTimeout(timer);
+      // A settled order never changes again: its committed row is the answer, with no read.
+      if (woke?.id === id && woke.status !== 'PENDING') settled = woke;
     } finally {
       watch?.stop();
     }

@@ -1,19 +1,25 @@
 // Requests holding their answer until an order leaves PENDING (GET …/orders/:id?waitSeconds=N).
 // They are woken when a saga settles the order in this process, or when its OrderConfirmed /
-// OrderCancelled reaches this instance; a woken request reads the order again, and one that hears
-// nothing still reads it again every `recheckMs` (another instance may have settled it).
+// OrderCancelled reaches this instance. A saga that settled the order here hands over the row its
+// commit wrote, which the request answers without reading it again; a request woken by an event
+// reads the order again, and one that hears nothing still reads it again every `recheckMs`
+// (another instance may have settled it).
+import type { OrderRecord } from '../db/schema.ts';
 
 export interface OrderWatch {
-  /** Settles when the order may have changed (or the watchers were closed). */
-  readonly changed: Promise<void>;
+  /**
+   * Settles when the order may have changed (or the watchers were closed): with the order as the
+   * commit that settled it left it, when the saga of this process did.
+   */
+  readonly changed: Promise<OrderRecord | undefined>;
   stop(): void;
 }
 
 export interface OrderWatchers {
   /** Watch before reading the order, so a settle between the read and the wait is not missed. */
   watch(orderId: string): OrderWatch;
-  /** The order's saga has settled (committed): wake whoever waits on it. */
-  changed(orderId: string): void;
+  /** The order may have changed: wake whoever waits on it, with the committed row when there is one. */
+  changed(orderId: string, settled?: OrderRecord): void;
   /** Shutting down: wake everyone, and no further wait holds a request. */
   close(): void;
   readonly closed: boolean;
@@ -21,7 +27,7 @@ export interface OrderWatchers {
 }
 
 export function orderWatchers(recheckMs: number): OrderWatchers {
-  const waiting = new Map<string, Set<() => void>>();
+  const waiting = new Map<string, Set<(settled?: OrderRecord) => void>>();
   let closed = false;
   return {
     recheckMs,
@@ -29,9 +35,9 @@ export function orderWatchers(recheckMs: number): OrderWatchers {
       return closed;
     },
     watch(orderId) {
-      if (closed) return { changed: Promise.resolve(), stop() {} };
-      let wake!: () => void;
-      const changed = new Promise<void>((r) => (wake = r));
+      if (closed) return { changed: Promise.resolve(undefined), stop() {} };
+      let wake!: (settled?: OrderRecord) => void;
+      const changed = new Promise<OrderRecord | undefined>((r) => (wake = r));
       const set = waiting.get(orderId) ?? new Set();
       set.add(wake);
       waiting.set(orderId, set);
@@ -43,11 +49,11 @@ export function orderWatchers(recheckMs: number): OrderWatchers {
         },
       };
     },
-    changed(orderId) {
+    changed(orderId, settled) {
       const set = waiting.get(orderId);
       if (!set) return;
       waiting.delete(orderId);
-      for (const wake of set) wake();
+      for (const wake of set) wake(settled);
     },
     close() {
       closed = true;

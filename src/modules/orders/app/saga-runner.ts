@@ -117,7 +117,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
 
   async function settle(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
     const now = deps.clock.now();
-    await deps.unitOfWork(async (uow) => {
+    const settled = await deps.unitOfWork(async (uow) => {
       const held = await deps.statements.endSaga.all(uow.db, { orderId, owner: me, reason, updatedAt: now });
       if (held.length === 0) throw new LostLease();
       const order = (await deps.statements.settleOrder.all(uow.db, { id: orderId, status: outcome, reason, updatedAt: now }))[0];
@@ -126,8 +126,10 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
         if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
         else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'rejected', cancelledAt: now.toISOString() });
       }
+      return order;
     });
-    deps.watchers.changed(orderId);
+    // Committed: a request waiting on the order answers this row without reading it again.
+    deps.watchers.changed(orderId, settled);
     deps.metrics.finished.inc({ outcome, reason: reason ?? '' });
     deps.logger.info({ orderId, outcome, reason }, 'order saga finished');
   }
