@@ -1,9 +1,25 @@
 // What every benchmark needs around the thing it measures: a free port, waiting for a process
-// to be ready, percentiles, and a Postgres database of its own.
+// to be ready, percentiles, a Postgres database of its own, and the node flags users start with.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+
+/**
+ * A package.json script's node arguments (its flags, then its entry file): a bench starts the app
+ * as `npm start` and `npm run service` do, so it measures what users run.
+ */
+export function scriptArgs(script: 'start' | 'service'): string[] {
+  const root = resolve(import.meta.dirname, '../..');
+  const words = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts[script] as string).trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json's ${script} script does not start with node: ${words.join(' ')}`);
+  return words.slice(1);
+}
+
+/** The flags of a script's command, without its entry file. */
+export const flagsOf = (args: string[]) => args.slice(0, -1);
 
 /** A port the kernel just handed out (and we released): far less likely to collide than a guess. */
 export function freePort(): Promise<number> {

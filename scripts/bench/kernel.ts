@@ -23,7 +23,7 @@ import autocannon from 'autocannon';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { BENCH_JWT_SECRET, benchKeysEnv } from './keys.ts';
 import { table, writeSection } from './report.ts';
-import { freePort } from './harness.ts';
+import { flagsOf, freePort, scriptArgs } from './harness.ts';
 import { RUNTIME_FLAGS } from '../deploy/runtime-flags.ts';
 import { youngGenerationTrial } from './young-generation.ts';
 
@@ -80,19 +80,8 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
   return { child, readyMs, rss: rssMb(child.pid!) };
 }
 
-/**
- * A package.json script's node arguments (its flags, then its entry file): the bench starts the app
- * as `npm start` and `npm run service` do, so it measures what users run.
- */
-function scriptArgs(script: 'start' | 'service'): string[] {
-  const words = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts[script] as string).trim().split(/\s+/);
-  if (words[0] !== 'node') throw new Error(`package.json's ${script} script does not start with node: ${words.join(' ')}`);
-  return words.slice(1);
-}
 const START = scriptArgs('start');
 const SERVICE = scriptArgs('service');
-/** The flags of a script's command, without its entry file. */
-const flagsOf = (args: string[]) => args.slice(0, -1);
 
 /**
  * `entry` src/main.ts and src/service.ts start with their package.json script's flags;

@@ -14,7 +14,7 @@ import { system } from '../../src/composition-root.ts';
 import { loadAll } from '../../src/platform/modules/system.ts';
 import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
-import { benchDatabase, percentile, waitReady } from './harness.ts';
+import { benchDatabase, flagsOf, percentile, scriptArgs, waitReady } from './harness.ts';
 import { checkOrdersRun } from './orders-checks.ts';
 import { treeCpuMs } from './proc-figures.ts';
 
@@ -55,6 +55,11 @@ const rate = (r: Result) => r.confirmed / r.seconds;
 const LOGS: ['ignore', 'ignore', 'inherit'] = ['ignore', 'ignore', 'inherit'];
 
 
+// Each deployable starts as its package.json script starts it (`npm start`, `npm run service`): the
+// same node flags (the young generation's size among them) as users run.
+const START_FLAGS = flagsOf(scriptArgs('start'));
+const SERVICE_FLAGS = flagsOf(scriptArgs('service'));
+
 /** Starts the deployables: the monolith, plus one service per extracted module (BullMQ between them). */
 async function startDeployables(env: Record<string, string>, port: number, extracted: string[]) {
   const common: Record<string, string | undefined> = { ...process.env, ...benchKeysEnv, ...env, HOST: '127.0.0.1', LOG_LEVEL: 'info', SEED: 'false' };
@@ -66,11 +71,11 @@ async function startDeployables(env: Record<string, string>, port: number, extra
     writeFileSync(topology, JSON.stringify({ monolith: { urls: [`http://127.0.0.1:${port + 1000}`] }, modules }));
     common.TOPOLOGY_FILE = topology;
     for (const [i, m] of extracted.entries()) {
-      children.push(spawn(process.execPath, ['src/service.ts', m], { cwd: root, env: { ...common, PORT: String(port + 1 + i) }, stdio: LOGS }));
+      children.push(spawn(process.execPath, [...SERVICE_FLAGS, 'src/service.ts', m], { cwd: root, env: { ...common, PORT: String(port + 1 + i) }, stdio: LOGS }));
       await waitReady(`http://127.0.0.1:${port + 1 + i}`);
     }
   }
-  children.push(spawn(process.execPath, ['src/main.ts'], { cwd: root, env: { ...common, PORT: String(port) }, stdio: LOGS }));
+  children.push(spawn(process.execPath, [...START_FLAGS, 'src/main.ts'], { cwd: root, env: { ...common, PORT: String(port) }, stdio: LOGS }));
   return children;
 }
 

@@ -4,6 +4,7 @@
 // that same handle and only says the call belongs to a unit of work.
 import { asc, isNull, sql } from 'drizzle-orm';
 import type { Db } from './db-handle.ts';
+import { fixedLimit } from './fixed-limit.ts';
 import type { PlatformTables } from './schema-kit.ts';
 import type { PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
 
@@ -21,6 +22,16 @@ function prepared<R = unknown>(query: unknown): Prepared<R> {
 
 const p = sql.placeholder;
 
+/** One prepared statement per LIMIT asked for, made on first use. */
+function perLimit<S>(make: (limit: number) => S): (limit: number) => S {
+  const made = new Map<number, S>();
+  return (limit) => {
+    let s = made.get(limit);
+    if (!s) made.set(limit, (s = make(limit)));
+    return s;
+  };
+}
+
 export function sqlitePlatformStatements(t: PlatformTables, writeDb: Db, readDb: Db): PlatformStatements {
   // Prepared on first use: SQLite refuses to prepare against a table that does not exist, and
   // the store is opened before its migrations run.
@@ -34,7 +45,7 @@ export function sqlitePlatformStatements(t: PlatformTables, writeDb: Db, readDb:
       return stmts().claim.run({ eventId, handler, handledAt }).changes === 1;
     },
     async pendingOutbox(limit) {
-      return stmts().pending.all({ limit });
+      return stmts().pending(limit).all();
     },
     async markDispatched(_tx, seqs, at) {
       stmts().mark.run({ seqs: JSON.stringify(seqs), at });
@@ -48,13 +59,17 @@ function prepareAll(t: PlatformTables, writeDb: Db, readDb: Db) {
     append: prepared(writeDb.insert(outbox).values({ id: p('id'), type: p('type'), envelope: p('envelope'), createdAt: p('createdAt') })),
     // `changes` tells a fresh claim (1) from one already there (0): no RETURNING needed.
     claim: prepared(writeDb.insert(inbox).values({ eventId: p('eventId'), handler: p('handler'), handledAt: p('handledAt') }).onConflictDoNothing()),
-    pending: prepared<PendingOutboxRow>(
-      readDb
-        .select({ seq: outbox.seq, type: outbox.type, envelope: outbox.envelope })
-        .from(outbox)
-        .where(isNull(outbox.dispatchedAt))
-        .orderBy(asc(outbox.seq))
-        .limit(p('limit')),
+    // The batch size in the text (fixed-limit.ts: a bound LIMIT is planned anew on every run); a
+    // relay asks with one size, so this is one statement.
+    pending: perLimit((limit) =>
+      prepared<PendingOutboxRow>(
+        readDb
+          .select({ seq: outbox.seq, type: outbox.type, envelope: outbox.envelope })
+          .from(outbox)
+          .where(isNull(outbox.dispatchedAt))
+          .orderBy(asc(outbox.seq))
+          .limit(fixedLimit(limit)),
+      ),
     ),
     // One statement for any batch size: the seqs travel as one JSON array.
     mark: prepared(

@@ -9,6 +9,7 @@ import type { ModuleStore } from '../data/module-store.ts';
 import type { UnitOfWork } from '../bus/unit-of-work.ts';
 import { currentContext } from '../context/request-context.ts';
 import { defineError, ValidationFailed } from '../errors/domain-error.ts';
+import { fixedLimit } from '../data/fixed-limit.ts';
 
 export const IdempotencyKeyReused = defineError('IdempotencyKeyReused', 422, 'This Idempotency-Key was used with a different request');
 
@@ -74,7 +75,7 @@ export function idempotent(
     const requestHash = createHash('sha256').update(canonical({ params: req.params, body: req.body })).digest('hex');
 
     const lookup = async () => {
-      const rows = await store.db.select().from(t).where(and(eq(t.scope, scope), eq(t.key, raw))).limit(1);
+      const rows = await store.db.select().from(t).where(and(eq(t.scope, scope), eq(t.key, raw))).limit(fixedLimit(1));
       const row = rows[0];
       return row && row.expiresAt.getTime() > Date.now() ? row : undefined;
     };

@@ -5,6 +5,7 @@ import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import type { Product } from '../domain/product.ts';
 import type { CatalogTables } from './schema.ts';
 import { inList, preparedRead } from '../../../platform/data/prepared-read.ts';
+import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
 
 export interface ProductFilter {
   q?: string;
@@ -25,12 +26,12 @@ export function productQueries(store: ModuleStore<CatalogTables>) {
   return {
     async findBySku(db: Db, sku: string): Promise<Product | undefined> {
       // The store's read handle runs the statement prepared once; a unit of work's transaction builds its own.
-      const rows = db === store.db ? await bySku({ sku }) : await db.select().from(p).where(eq(p.sku, sku)).limit(1);
+      const rows = db === store.db ? await bySku({ sku }) : await db.select().from(p).where(eq(p.sku, sku)).limit(fixedLimit(1));
       return rows[0];
     },
     /** Reads the row for a read-modify-write inside a unit of work (locked until it ends). */
     async findBySkuForUpdate(db: Db, sku: string): Promise<Product | undefined> {
-      const rows = await store.forUpdate(db.select().from(p).where(eq(p.sku, sku)).limit(1));
+      const rows = await store.forUpdate(db.select().from(p).where(eq(p.sku, sku)).limit(fixedLimit(1)));
       return rows[0];
     },
     async findMany(db: Db, skus: string[]): Promise<Product[]> {
@@ -49,7 +50,7 @@ export function productQueries(store: ModuleStore<CatalogTables>) {
         .from(p)
         .where(where.length ? and(...where) : undefined)
         .orderBy(asc(p.sku))
-        .limit(f.limit);
+        .limit(fixedLimit(f.limit));
     },
     /** Inserts unless the sku exists; says whether it inserted. */
     async insert(db: Db, product: Product): Promise<boolean> {

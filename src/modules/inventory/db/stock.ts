@@ -6,6 +6,7 @@ import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import type { InventoryTables } from './schema.ts';
 import type { Line, ReservationStatus } from '../domain/reservation.ts';
+import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
 
 // `set()` is typed for values; `bound` is one at run time.
 const v = <T>(column: unknown, name: string) => bound(column, name) as unknown as T;
@@ -52,7 +53,7 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
   );
   return {
     async find(db: Db, sku: string) {
-      return (await db.select().from(stock).where(eq(stock.sku, sku)).limit(1))[0];
+      return (await db.select().from(stock).where(eq(stock.sku, sku)).limit(fixedLimit(1)))[0];
     },
     /** Holds `quantity` if that much is available; answers the row after, or nothing. */
     async hold(db: Db, line: Line, now: Date) {
@@ -76,7 +77,7 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
       return rows[0]!;
     },
     async reservation(db: Db, orderId: string) {
-      return (await store.forUpdate(db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(1)))[0];
+      return (await store.forUpdate(db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(fixedLimit(1))))[0];
     },
     /**
      * Inserts the reservation unless one exists for the order: answers whether it did. On Postgres
@@ -95,7 +96,7 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
         .select({ orderId: reservations.orderId })
         .from(reservations)
         .where(and(eq(reservations.status, 'held'), lt(reservations.expiresAt, now)))
-        .limit(limit);
+        .limit(fixedLimit(limit));
     },
   };
 }

@@ -6,6 +6,7 @@ import type { EventEnvelope } from '../../../platform/bus/envelope.ts';
 import { requireCaller, requireScope } from '../../../platform/auth/caller.ts';
 import type { NotificationsTables } from '../db/schema.ts';
 import type { Message } from './compose-messages.ts';
+import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
 
 /** The insert every order's notification runs, built once per store (prepared-write.ts). */
 const inserts = new WeakMap<object, PreparedWrite<never>>();
@@ -32,13 +33,13 @@ function view(r: NotificationsTables['notifications']['$inferSelect']) {
 export async function listMine(store: ModuleStore<NotificationsTables>, limit: number) {
   const caller = requireCaller();
   const n = store.tables.notifications;
-  const rows = await store.db.select().from(n).where(and(eq(n.audience, 'customer'), eq(n.recipient, caller.sub))).orderBy(desc(n.occurredAt)).limit(limit);
+  const rows = await store.db.select().from(n).where(and(eq(n.audience, 'customer'), eq(n.recipient, caller.sub))).orderBy(desc(n.occurredAt)).limit(fixedLimit(limit));
   return { items: rows.map(view) };
 }
 
 export async function listOperations(store: ModuleStore<NotificationsTables>, limit: number) {
   requireScope('admin');
   const n = store.tables.notifications;
-  const rows = await store.db.select().from(n).where(eq(n.audience, 'operations')).orderBy(desc(n.occurredAt)).limit(limit);
+  const rows = await store.db.select().from(n).where(eq(n.audience, 'operations')).orderBy(desc(n.occurredAt)).limit(fixedLimit(limit));
   return { items: rows.map(view) };
 }

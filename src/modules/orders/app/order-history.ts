@@ -5,12 +5,13 @@ import type { OrdersTables } from '../db/schema.ts';
 import { projectOrderEvent, projectedEvents } from './history-projector.ts';
 import { orderStatements } from '../db/order-writes.ts';
 import type { OrdersDeps } from './orders-deps.ts';
+import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
 
 /** The customer's orders, from the read model — never from the write model. */
 export async function listMyOrders(deps: OrdersDeps, limit: number) {
   const caller = requireCaller();
   const h = deps.store.tables.history;
-  const rows = await deps.store.db.select().from(h).where(eq(h.customerId, caller.sub)).orderBy(desc(h.placedAt), desc(h.orderId)).limit(limit);
+  const rows = await deps.store.db.select().from(h).where(eq(h.customerId, caller.sub)).orderBy(desc(h.placedAt), desc(h.orderId)).limit(fixedLimit(limit));
   return {
     items: rows.map((r) => ({
       orderId: r.orderId,
@@ -44,7 +45,7 @@ export async function rebuildHistory(store: ModuleStore<OrdersTables>, batchSize
       .from(outbox)
       .where(and(inArray(outbox.type, types), gt(outbox.seq, after)))
       .orderBy(asc(outbox.seq))
-      .limit(batchSize);
+      .limit(fixedLimit(batchSize));
     if (batch.length === 0) return replayed;
     await store.transaction(async (tx) => {
       for (const { envelope } of batch) await projectOrderEvent(tx, statements, envelope);

@@ -16,6 +16,7 @@ import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
 import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
 import type { OrderRecord, SagaRow } from '../db/schema.ts';
+import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -158,7 +159,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
    */
   async function steps(orderId: string, first: SagaRow, placed: OrderRecord | undefined): Promise<void> {
     let saga = first;
-    const order = placed ?? (await deps.store.db.select().from(orders).where(eq(orders.id, orderId)).limit(1))[0];
+    const order = placed ?? (await deps.store.db.select().from(orders).where(eq(orders.id, orderId)).limit(fixedLimit(1)))[0];
     for (;;) {
       if (stopped) return;
       if (saga.done || !order) return;
@@ -246,7 +247,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       .from(sagas)
       .where(and(eq(sagas.done, false), lte(sagas.nextAttemptAt, now), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
       .orderBy(asc(sagas.nextAttemptAt))
-      .limit(room);
+      .limit(fixedLimit(room));
     // There may be more than there was room for: the next saga to finish looks again.
     if (due.length === room) deferred = true;
     // Claimed side by side, each starting as soon as it is ours: one after the other, the last of

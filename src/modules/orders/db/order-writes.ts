@@ -8,6 +8,7 @@ import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import { preparedRead } from '../../../platform/data/prepared-read.ts';
 import type { OrderRecord, OrdersTables, SagaRow } from './schema.ts';
 import type { SagaStep } from '../domain/saga.ts';
+import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
 
 // `set()` is typed for values; `bound` is one at run time.
 const v = <T>(column: unknown, name: string) => bound(column, name) as unknown as T;
@@ -70,7 +71,7 @@ export function orderStatements(store: ModuleStore<OrdersTables>) {
         }),
     ),
     /** On the read handle. Prepared on first use: the store opens before its migrations run. */
-    orderById: (id: string) => (byId ??= preparedRead<OrderRecord>(store, 'orders_order_by_id', (db) => db.select().from(orders).where(eq(orders.id, bound(orders.id, 'id'))).limit(1)))({ id }),
+    orderById: (id: string) => (byId ??= preparedRead<OrderRecord>(store, 'orders_order_by_id', (db) => db.select().from(orders).where(eq(orders.id, bound(orders.id, 'id'))).limit(fixedLimit(1))))({ id }),
   };
 }
 

@@ -8,6 +8,7 @@ import { preparedRead } from '../../../platform/data/prepared-read.ts';
 import { jsonText } from '../../../platform/data/json-text.ts';
 import { apply, applyToPayment, emptyAccount, type AccountEvent, type AccountState, type OrderPayment } from '../domain/account.ts';
 import type { PaymentsTables } from './schema.ts';
+import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
 
 export class StreamConflict extends Error {
   constructor(accountId: string) {
@@ -38,7 +39,7 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
   // Loading the account now and appending to it happen for every charge: built once
   // (prepared-write.ts), on the writer for a unit of work's reads and writes, on the reader
   // (prepared-read.ts, on first use: the store opens before its migrations run) otherwise.
-  const latestSnapshot = (db: Db) => db.select().from(sn).where(eq(sn.accountId, bound(sn.accountId, 'accountId'))).orderBy(desc(sn.version)).limit(1);
+  const latestSnapshot = (db: Db) => db.select().from(sn).where(eq(sn.accountId, bound(sn.accountId, 'accountId'))).orderBy(desc(sn.version)).limit(fixedLimit(1));
   const eventsAfter = (db: Db) =>
     db.select().from(ev).where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), gt(ev.version, bound(ev.version, 'version')))).orderBy(asc(ev.version));
   // The events after the snapshot and, in the same statement, the order's events (each part on an
@@ -81,7 +82,7 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
   /** The latest snapshot and the events to fold: prepared for the account now, built for a past moment. */
   async function latest(db: Db, accountId: string, { at, orderId }: LoadOptions) {
     if (at) {
-      const [snap] = await db.select().from(sn).where(and(eq(sn.accountId, accountId), lte(sn.lastEventAt, at))).orderBy(desc(sn.version)).limit(1);
+      const [snap] = await db.select().from(sn).where(and(eq(sn.accountId, accountId), lte(sn.lastEventAt, at))).orderBy(desc(sn.version)).limit(fixedLimit(1));
       const rows = await db.select().from(ev).where(and(eq(ev.accountId, accountId), gt(ev.version, snap?.version ?? 0), lte(ev.occurredAt, at))).orderBy(asc(ev.version));
       return { snap, rows };
     }
