@@ -39,9 +39,13 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
   // Loading the account now and appending to it happen for every charge: built once
   // (prepared-write.ts), on the writer for a unit of work's reads and writes, on the reader
   // (prepared-read.ts, on first use: the store opens before its migrations run) otherwise.
-  const latestSnapshot = (db: Db) => db.select().from(sn).where(eq(sn.accountId, bound(sn.accountId, 'accountId'))).orderBy(desc(sn.version)).limit(fixedLimit(1));
-  const eventsAfter = (db: Db) =>
-    db.select().from(ev).where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), gt(ev.version, bound(ev.version, 'version')))).orderBy(asc(ev.version));
+  // The account as `cast(? as text)`, not a bare `?`, in the two reads ordered by version: SQLite
+  // plans a statement that orders by an index after an equality on a bare parameter anew on every
+  // run (decision 22: 7.0 against 1.05 µs for the same lookup); the cast changes neither the plan
+  // nor the result on either engine (account_id is text).
+  const accountIs = (column: typeof sn.accountId | typeof ev.accountId) => sql`${column} = cast(${bound(column, 'accountId')} as text)`;
+  const latestSnapshot = (db: Db) => db.select().from(sn).where(accountIs(sn.accountId)).orderBy(desc(sn.version)).limit(fixedLimit(1));
+  const eventsAfter = (db: Db) => db.select().from(ev).where(and(accountIs(ev.accountId), gt(ev.version, bound(ev.version, 'version')))).orderBy(asc(ev.version));
   // The events after the snapshot and, in the same statement, the order's events (each part on an
   // index of its own): a load for a charge or refund is still two statements. The order's part
   // names no version: with one, SQLite (no statistics) walked the account's stream index instead,
