@@ -323,8 +323,8 @@ and replays queue them), but a worker of a version before batching cannot read a
 
 The SQLite paths also wait on the disk: the floor's in-line checkpoints fsync, and the other
 paths' checkpoint worker does. The floor ran at 15,400 events/s and the in-process path at 9,500 in
-an earlier session (an Intel Xeon host), and at about a third and two thirds of that in this run
-(an AMD EPYC host), while raw BullMQ (no disk) was unchanged: compare rows within one run, not
+an earlier session (an Intel Xeon host), and at about a third and two thirds of that on an AMD EPYC
+host (2026-12-01), while raw BullMQ (no disk) was unchanged: compare rows within one run, not
 across runs.
 `,
     );

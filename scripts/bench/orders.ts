@@ -212,7 +212,7 @@ notifications running. The real deployables run as child processes with every pr
 (JWT auth, request logs at \`info\`, metrics, validation, idempotency keys, SQLite \`synchronous=NORMAL\` in WAL,
 Postgres defaults). Settings a row depends on: the two BullMQ rows run with \`BUS_EVENTS_PER_JOB\` at its default (50) and
 the Postgres row at the default pool, \`PG_POOL_MAX=4\` connections per module (8, which this row used
-before, served 9–24% fewer orders per second in three interleaved runs on this 2-core VM: more backends and
+before, served 9–24% fewer orders per second in three interleaved runs on the 2-core EPYC VM: more backends and
 connections competing for the same two cores). A client follows its order with the product's long-poll, \`GET /api/v2/orders/:id?waitSeconds=10\`,
 which answers as soon as the order is CONFIRMED or CANCELLED: the latency is POST to CONFIRMED as the client sees it.
 Before a figure is written the run is checked against the stores (\`orders-checks.ts\`): every order CONFIRMED or
@@ -266,7 +266,14 @@ the monolith ~42% of the two cores (about a fifth of it in the kernel; the rest 
 builtins, promises and megamorphic property loads, drizzle and pg a few percent each), the Postgres
 backends ~34%, the bench's client 7%, Redis 5%, idle ~10%. Run on Postgres with the in-process bus,
 the monolith takes 9.4–9.9 ms of CPU per order against 11.7–12.7 with BullMQ: BullMQ and ioredis
-are ~2.3 ms of it, pg and drizzle most of the rest. The extracted row spreads the
+are ~2.3 ms of it, pg and drizzle most of the rest (those figures are the AMD EPYC VM's; the Xeon VM
+of decision 22 does about three times the work per second). Decision 22: SQLite planned some of the
+order path's statements anew on every run (a bound \`LIMIT ?\`, and the payments account's reads
+ordered by version after \`account_id = ?\`); written so it plans them once, an embedded order took
+1.02–1.07 ms of CPU against 1.04–1.14 in interleaved runs. A \`perf\` sample of the embedded row
+then: SQLite's own work ~22% of the monolith's samples (WAL appends in COMMIT ~4.5% of them), GC
+~12% (\`npm start\`'s 8 MB young generation), the rest spread over the runtime, HTTP, drizzle's row
+mapping, zod and the bus, no function above ~2%. The extracted row spreads the
 same work over three processes (two cores), and pays an HTTP hop for each of the saga's four contract calls.
 On a machine shared with other work the ratios move from run to run: the extracted row's three processes
 get a larger share of the cores than one process does, which flatters it.`,
