@@ -48,4 +48,14 @@ describe('line buffer', () => {
     b.flushSync();
     expect(s.chunks).toHaveLength(1);
   });
+
+  it('calls back once everything is written when pino’s logger.flush(cb) asks', async () => {
+    const s = sink();
+    const b = new LineBuffer(s, 4096, 60_000);
+    const logger = (await import('pino')).pino({ base: {} }, b);
+    logger.info('one');
+    await new Promise<void>((done, fail) => logger.flush((err) => (err ? fail(err) : done())));
+    expect(s.chunks.join('')).toMatch(/"msg":"one"/);
+    expect(s.syncs()).toBe(1);
+  });
 });

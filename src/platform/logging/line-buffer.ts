@@ -35,13 +35,24 @@ export class LineBuffer implements DestinationStream {
     if (this.size >= this.minLength) this.flush();
   }
 
-  /** Hands what is gathered to the sink, which writes it at once. */
-  flush(): void {
-    if (this.size === 0) return;
-    const chunk = this.chunk;
-    this.chunk = '';
-    this.size = 0;
-    this.sink.write(chunk);
+  /**
+   * Hands what is gathered to the sink, which writes it at once. With a callback (pino's
+   * `logger.flush(cb)` passes one), everything is written out first, as flushSync does.
+   */
+  flush(cb?: (err?: Error) => void): void {
+    if (this.size > 0) {
+      const chunk = this.chunk;
+      this.chunk = '';
+      this.size = 0;
+      this.sink.write(chunk);
+    }
+    if (!cb) return;
+    try {
+      this.sink.flushSync();
+    } catch (err) {
+      return cb(err as Error);
+    }
+    cb();
   }
 
   /** Everything gathered and everything the sink holds, written before this returns (exit, fatal error). */
