@@ -6,9 +6,11 @@
 import { sql } from 'drizzle-orm';
 
 /**
- * `n` as a LIMIT in the statement's text, for `.limit()`: each value is a statement of its own
- * (prepared once per connection, like any other text), so pass constants or small validated
- * numbers (a page size), never a free-form count.
+ * `n` as a LIMIT in the statement's text, for `.limit()`. Each value is a statement of its own:
+ * pass constants or small validated numbers (a page size), never a free-form count. A query built
+ * per call finds its statement in the connection's cache of 256 texts (sqlite-store.ts); a
+ * statement built once (`preparedRead`, `preparedWrite`, named on Postgres) keeps the value it was
+ * built with, so give those a constant only, or a placeholder where Postgres alone runs it.
  */
 export function fixedLimit(n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`a LIMIT must be a whole number of rows, not ${n}`);

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { BUFFER_BYTES, createLogger } from './logger.ts';
+import { LineBuffer } from './line-buffer.ts';
 import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { runWithContext } from '../context/request-context.ts';
 
@@ -27,6 +29,11 @@ describe('structured logs', () => {
     expect(lines.join('\n')).not.toMatch(/abc|4111/);
     expect(parsed[0].headers.authorization).toBe('[redacted]');
     expect(parsed[0].payment.cardNumber).toBe('[redacted]');
+  });
+
+  it('writes to stdout through the line buffer (sonic-boom’s own buffering measured its whole buffer on every line)', () => {
+    const stream = (createLogger('info') as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+    expect(stream).toBeInstanceOf(LineBuffer);
   });
 
   // Lines sit in a buffer until it holds BUFFER_BYTES or the next periodic flush: a process that

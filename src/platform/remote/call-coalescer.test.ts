@@ -99,4 +99,31 @@ describe('call coalescer', () => {
     // Nothing out after the failures: the turn of 8 splits again.
     expect(sent).toHaveLength(4);
   });
+
+  it('answers calls whose send throws at once, counts that request as answered, and still sends the rest of the turn', async () => {
+    let throwing = true;
+    const sent: number[][] = [];
+    const coalescer = callCoalescer<number, number>({
+      max: 64,
+      sendOne: async (item) => item,
+      sendMany: (items) => {
+        if (throwing) {
+          throwing = false;
+          throw new Error('cannot send');
+        }
+        sent.push(items);
+        return Promise.resolve(items.map((i) => ({ status: 'fulfilled' as const, value: i })));
+      },
+    });
+    const a = Array.from({ length: 8 }, (_, i) => coalescer.submit('k', i));
+    const b = coalescer.submit('other', 100);
+    const settled = await Promise.allSettled([...a, b]);
+    // The first half failed as its send threw; the second half and the other key still went.
+    expect(settled.slice(0, 4).every((r) => r.status === 'rejected')).toBe(true);
+    expect(settled.slice(4).map((r) => (r.status === 'fulfilled' ? r.value : 'rejected'))).toEqual([4, 5, 6, 7, 100]);
+    expect(sent).toEqual([[4, 5, 6, 7]]);
+    // Nothing left counted as out: the next turn of 8 splits again.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => coalescer.submit('k', 10 + i)));
+    expect(sent.slice(1)).toEqual([[10, 11, 12, 13], [14, 15, 16, 17]]);
+  });
 });

@@ -22,6 +22,15 @@ interface Waiting<I, O> {
   reject: (reason: unknown) => void;
 }
 
+/** A send's promise, or its synchronous throw as a rejection: every request is answered once, and the rest of the turn still goes. */
+function started<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return send();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 /** The fewest calls each half of a split turn carries: below 2 × this, a turn's calls stay one request. */
 export const SPLIT_MIN = 4;
 
@@ -64,9 +73,9 @@ export function callCoalescer<I, O>(o: {
         const done = () => answered(key);
         if (chunk.length === 1) {
           const [w] = chunk;
-          o.sendOne(w!.item).finally(done).then(w!.resolve, w!.reject);
+          started(() => o.sendOne(w!.item)).finally(done).then(w!.resolve, w!.reject);
         } else {
-          o.sendMany(chunk.map((w) => w.item)).finally(done).then(
+          started(() => o.sendMany(chunk.map((w) => w.item))).finally(done).then(
             (results) => settle(chunk, results),
             (err) => chunk.forEach((w) => w.reject(err)),
           );
