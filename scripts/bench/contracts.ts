@@ -217,7 +217,7 @@ the caller was idle 62% of the time and the provider 47%. Splitting a turn's cal
 nothing is out (\`call-coalescer.ts\`) keeps a request on each side: 22,132–22,565 → 27,327–28,011
 calls/s in that profile (CPU per call: caller 21–22 → 24–26 µs, provider 28 → 30–31 µs: two requests'
 fixed costs where there was one). This bench, the same hour: 0.17–0.22 of in-process before (3,000
-calls; 0.20–0.22 with 20,000), 0.27–0.28 after. The price is that CPU: on the orders bench's
+calls; 0.20–0.22 with 20,000), 0.27–0.29 after. The price is that CPU: on the orders bench's
 extracted row, whose three processes and client keep both cores busy, two interleaved A/B pairs of
 4,000 orders took 0.9–3.3% longer at 3–5% more CPU per order. \`REMOTE_BATCH_MAX=8\`, tried before,
 did the same for 16 in flight but cut every larger turn into batches of 8.`,
