@@ -270,8 +270,10 @@ are ~2.3 ms of it, pg and drizzle most of the rest (those figures are the AMD EP
 of decision 22 does about three times the work per second). Decision 22: SQLite planned some of the
 order path's statements anew on every run (a bound \`LIMIT ?\`, and the payments account's reads
 ordered by version after \`account_id = ?\`); written so it plans them once, an embedded order took
-1.02–1.07 ms of CPU against 1.04–1.14 in interleaved runs. A \`perf\` sample of the embedded row
-then: SQLite's own work ~22% of the monolith's samples (WAL appends in COMMIT ~4.5% of them), GC
+1.02–1.07 ms of CPU against 1.04–1.14 in interleaved runs; a group commit's unit no longer takes an
+\`AsyncLocalStorage.snapshot()\` of its caller's context (~2 µs each, ~11 units an order): 0.90–0.93
+against 1.00–1.03. A \`perf\` sample of the embedded row
+between the two: SQLite's own work ~22% of the monolith's samples (WAL appends in COMMIT ~4.5% of them), GC
 ~12% (\`npm start\`'s 8 MB young generation), the rest spread over the runtime, HTTP, drizzle's row
 mapping, zod and the bus, no function above ~2%. The extracted row spreads the
 same work over three processes (two cores), and pays an HTTP hop for each of the saga's four contract calls.
