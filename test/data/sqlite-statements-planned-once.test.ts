@@ -1,8 +1,8 @@
-// SQLite plans a statement whose LIMIT is a bound parameter anew every time it runs (decision 22:
-// 5.0 µs against 0.93 for the same lookup with the LIMIT in its text). Every statement the app
-// prepares on its SQLite stores while an order goes through, its customer and an operator read
-// what it left (history, notifications, the product list, the account) must carry its LIMIT in
-// its text: `fixedLimit` in the code.
+// SQLite plans a statement anew every time it runs when its plan used a bound parameter's value
+// (decision 22, src/platform/data/planned-once.ts): a LIMIT bound as a parameter, and an equality
+// on a bare parameter ahead of an ORDER BY. Every statement the app prepares on its SQLite stores
+// while an order goes through, the saga poll runs, and its customer and an operator read what it
+// left (history, notifications, the product list, the account) must avoid both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { bootApp, type TestApp } from '../support/boot.ts';
@@ -28,7 +28,7 @@ describe('statements on the SQLite stores', () => {
     Database.prototype.prepare = original;
   });
 
-  it('carry every LIMIT in their text, none as a bound parameter', async () => {
+  it('carry every LIMIT in their text, and no bare-parameter equality in a read that orders its rows', async () => {
     const a = await actors({ baseUrl: t.baseUrl, token: t.token });
     const sku = await a.product(700, 5);
     const { api } = await a.customer();
@@ -41,11 +41,15 @@ describe('statements on the SQLite stores', () => {
     await eventually(async () => (await api.get('/api/v1/customers/me/notifications?limit=5')).body.items.length > 0, 'notifications');
     expect((await api.get('/api/v1/products?limit=3')).status).toBe(200);
     expect((await api.get('/api/v1/accounts/me')).status).toBe(200);
+    expect((await a.admin.get('/api/v1/notifications/operations?limit=5')).status).toBe(200);
 
     const selects = [...prepared].filter((s) => /^\s*select/i.test(s));
     // The flow did reach the stores' reads, paged ones among them.
     expect(selects.some((s) => /"orders"/.test(s) && /\blimit 1\b/i.test(s))).toBe(true);
     expect(selects.some((s) => /"order_history"/.test(s) && /\blimit 5\b/i.test(s))).toBe(true);
+    expect(selects.some((s) => /"sagas"/.test(s) && /order by/i.test(s))).toBe(true);
     expect([...prepared].filter((s) => /\blimit\s+\?/i.test(s))).toEqual([]);
+    // An equality on a bare parameter in a read that orders its rows (textEquals, a literal).
+    expect(selects.filter((s) => /order by/i.test(s) && /(?<![<>!])=\s*\?/.test(s))).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
 // that same handle and only says the call belongs to a unit of work.
 import { asc, isNull, sql } from 'drizzle-orm';
 import type { Db } from './db-handle.ts';
-import { fixedLimit } from './fixed-limit.ts';
+import { fixedLimit } from './planned-once.ts';
 import type { PlatformTables } from './schema-kit.ts';
 import type { PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
 
@@ -59,7 +59,7 @@ function prepareAll(t: PlatformTables, writeDb: Db, readDb: Db) {
     append: prepared(writeDb.insert(outbox).values({ id: p('id'), type: p('type'), envelope: p('envelope'), createdAt: p('createdAt') })),
     // `changes` tells a fresh claim (1) from one already there (0): no RETURNING needed.
     claim: prepared(writeDb.insert(inbox).values({ eventId: p('eventId'), handler: p('handler'), handledAt: p('handledAt') }).onConflictDoNothing()),
-    // The batch size in the text (fixed-limit.ts: a bound LIMIT is planned anew on every run); a
+    // The batch size in the text (planned-once.ts: a bound LIMIT is planned anew on every run); a
     // relay asks with one size, so this is one statement.
     pending: perLimit((limit) =>
       prepared<PendingOutboxRow>(

@@ -9,7 +9,7 @@ import type { ModuleStore } from '../data/module-store.ts';
 import type { UnitOfWork } from '../bus/unit-of-work.ts';
 import { currentContext } from '../context/request-context.ts';
 import { defineError, ValidationFailed } from '../errors/domain-error.ts';
-import { fixedLimit } from '../data/fixed-limit.ts';
+import { fixedLimit } from '../data/planned-once.ts';
 
 export const IdempotencyKeyReused = defineError('IdempotencyKeyReused', 422, 'This Idempotency-Key was used with a different request');
 

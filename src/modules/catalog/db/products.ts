@@ -5,7 +5,7 @@ import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import type { Product } from '../domain/product.ts';
 import type { CatalogTables } from './schema.ts';
 import { inList, preparedRead } from '../../../platform/data/prepared-read.ts';
-import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
+import { fixedLimit } from '../../../platform/data/planned-once.ts';
 
 export interface ProductFilter {
   q?: string;

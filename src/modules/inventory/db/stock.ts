@@ -6,7 +6,7 @@ import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
 import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import type { InventoryTables } from './schema.ts';
 import type { Line, ReservationStatus } from '../domain/reservation.ts';
-import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
+import { fixedLimit } from '../../../platform/data/planned-once.ts';
 
 // `set()` is typed for values; `bound` is one at run time.
 const v = <T>(column: unknown, name: string) => bound(column, name) as unknown as T;

@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns } from 'drizzle-orm';
+import { and, desc, getTableColumns } from 'drizzle-orm';
 import { bound, preparedWrite, type PreparedWrite } from '../../../platform/data/prepared-write.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
@@ -6,7 +6,7 @@ import type { EventEnvelope } from '../../../platform/bus/envelope.ts';
 import { requireCaller, requireScope } from '../../../platform/auth/caller.ts';
 import type { NotificationsTables } from '../db/schema.ts';
 import type { Message } from './compose-messages.ts';
-import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
+import { fixedLimit, textEquals } from '../../../platform/data/planned-once.ts';
 
 /** The insert every order's notification runs, built once per store (prepared-write.ts). */
 const inserts = new WeakMap<object, PreparedWrite<never>>();
@@ -33,13 +33,13 @@ function view(r: NotificationsTables['notifications']['$inferSelect']) {
 export async function listMine(store: ModuleStore<NotificationsTables>, limit: number) {
   const caller = requireCaller();
   const n = store.tables.notifications;
-  const rows = await store.db.select().from(n).where(and(eq(n.audience, 'customer'), eq(n.recipient, caller.sub))).orderBy(desc(n.occurredAt)).limit(fixedLimit(limit));
+  const rows = await store.db.select().from(n).where(and(textEquals(n.audience, 'customer'), textEquals(n.recipient, caller.sub))).orderBy(desc(n.occurredAt)).limit(fixedLimit(limit));
   return { items: rows.map(view) };
 }
 
 export async function listOperations(store: ModuleStore<NotificationsTables>, limit: number) {
   requireScope('admin');
   const n = store.tables.notifications;
-  const rows = await store.db.select().from(n).where(eq(n.audience, 'operations')).orderBy(desc(n.occurredAt)).limit(fixedLimit(limit));
+  const rows = await store.db.select().from(n).where(textEquals(n.audience, 'operations')).orderBy(desc(n.occurredAt)).limit(fixedLimit(limit));
   return { items: rows.map(view) };
 }

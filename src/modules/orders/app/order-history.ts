@@ -1,17 +1,17 @@
-import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, desc, gt, inArray } from 'drizzle-orm';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { OrdersTables } from '../db/schema.ts';
 import { projectOrderEvent, projectedEvents } from './history-projector.ts';
 import { orderStatements } from '../db/order-writes.ts';
 import type { OrdersDeps } from './orders-deps.ts';
-import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
+import { fixedLimit, textEquals } from '../../../platform/data/planned-once.ts';
 
 /** The customer's orders, from the read model — never from the write model. */
 export async function listMyOrders(deps: OrdersDeps, limit: number) {
   const caller = requireCaller();
   const h = deps.store.tables.history;
-  const rows = await deps.store.db.select().from(h).where(eq(h.customerId, caller.sub)).orderBy(desc(h.placedAt), desc(h.orderId)).limit(fixedLimit(limit));
+  const rows = await deps.store.db.select().from(h).where(textEquals(h.customerId, caller.sub)).orderBy(desc(h.placedAt), desc(h.orderId)).limit(fixedLimit(limit));
   return {
     items: rows.map((r) => ({
       orderId: r.orderId,

@@ -6,7 +6,7 @@
 // through its plan, persisting after every step. Restarting mid-saga resumes from the persisted
 // step; steps are idempotent, so repeating the one that was in flight is safe.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { runWithContext } from '../../../platform/context/request-context.ts';
 import { inSpan, outsideAnyTrace, underTraceparent } from '../../../platform/observability/trace-context.ts';
 import { backoffDelay } from '../../../platform/bus/backoff.ts';
@@ -16,7 +16,7 @@ import type { CancelReason } from '../domain/order.ts';
 import { runStep } from './saga-steps.ts';
 import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
 import type { OrderRecord, SagaRow } from '../db/schema.ts';
-import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
+import { fixedLimit } from '../../../platform/data/planned-once.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -242,10 +242,12 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
   async function poll(): Promise<void> {
     const now = deps.clock.now();
     const room = maxConcurrent - inFlight.size;
+    // `done = false` in the text, not a bound parameter: SQLite would plan the poll anew on every
+    // run (planned-once.ts); both engines read the keyword `false` as their own false.
     const due = await deps.store.db
       .select({ orderId: sagas.orderId })
       .from(sagas)
-      .where(and(eq(sagas.done, false), lte(sagas.nextAttemptAt, now), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
+      .where(and(sql`${sagas.done} = false`, lte(sagas.nextAttemptAt, now), or(isNull(sagas.leaseUntil), lt(sagas.leaseUntil, now))))
       .orderBy(asc(sagas.nextAttemptAt))
       .limit(fixedLimit(room));
     // There may be more than there was room for: the next saga to finish looks again.

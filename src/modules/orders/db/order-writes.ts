@@ -8,7 +8,7 @@ import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import { preparedRead } from '../../../platform/data/prepared-read.ts';
 import type { OrderRecord, OrdersTables, SagaRow } from './schema.ts';
 import type { SagaStep } from '../domain/saga.ts';
-import { fixedLimit } from '../../../platform/data/fixed-limit.ts';
+import { fixedLimit } from '../../../platform/data/planned-once.ts';
 
 // `set()` is typed for values; `bound` is one at run time.
 const v = <T>(column: unknown, name: string) => bound(column, name) as unknown as T;
