@@ -230,8 +230,14 @@ describe('nginx driven by the export', () => {
       });
       const counts = () => ({ old: old.seen.length, fresh: fresh.seen.length });
       await waitFor(() => counts().old > 300, 'load to reach the monolith', 30_000);
+      const exports = () => watchLog.split('wrote').length - 1;
       for (const weight of [25, 50, 100, 0]) {
+        // Each weight must reach nginx before the next is written: the watcher polls, so two writes
+        // within one poll would be exported once, and traffic from the previous weight could satisfy
+        // this weight's check on its own.
+        const exported = exports();
         writeConfig(configPath, setWeight(readRawConfig(configPath), 'orders', weight));
+        await waitFor(() => exports() > exported, `the export of weight ${weight}`, 60_000);
         const before = counts();
         await waitFor(() => {
           const now = counts();
@@ -245,7 +251,7 @@ describe('nginx driven by the export', () => {
       expect(failures, diagnosis).toMatchObject({ errors: 0, timeouts: 0, non2xx: 0, resets: 0 });
       expect(result.requests.total).toBeGreaterThan(1500);
       expect(bad).toEqual([]);
-      expect(watchLog.split('wrote').length - 1).toBeGreaterThanOrEqual(5);
+      expect(exports()).toBeGreaterThanOrEqual(5);
     } finally {
       watcher.kill('SIGTERM');
       old.behave(undefined);
