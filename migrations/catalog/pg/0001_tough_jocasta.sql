@@ -1,0 +1,2 @@
+DROP INDEX "catalog"."platform_outbox_pending_idx";--> statement-breakpoint
+CREATE INDEX "platform_outbox_undispatched_idx" ON "catalog"."platform_outbox" USING btree ("seq") WHERE "catalog"."platform_outbox"."dispatched_at" is null;

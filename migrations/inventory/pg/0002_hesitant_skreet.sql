@@ -1,0 +1,2 @@
+DROP INDEX "inventory"."platform_outbox_pending_idx";--> statement-breakpoint
+CREATE INDEX "platform_outbox_undispatched_idx" ON "inventory"."platform_outbox" USING btree ("seq") WHERE "inventory"."platform_outbox"."dispatched_at" is null;

@@ -1,0 +1,2 @@
+DROP INDEX "notifications"."platform_outbox_pending_idx";--> statement-breakpoint
+CREATE INDEX "platform_outbox_undispatched_idx" ON "notifications"."platform_outbox" USING btree ("seq") WHERE "notifications"."platform_outbox"."dispatched_at" is null;

@@ -1,0 +1,2 @@
+DROP INDEX "orders"."platform_outbox_pending_idx";--> statement-breakpoint
+CREATE INDEX "platform_outbox_undispatched_idx" ON "orders"."platform_outbox" USING btree ("seq") WHERE "orders"."platform_outbox"."dispatched_at" is null;

@@ -1,0 +1,2 @@
+DROP INDEX "payments"."platform_outbox_pending_idx";--> statement-breakpoint
+CREATE INDEX "platform_outbox_undispatched_idx" ON "payments"."platform_outbox" USING btree ("seq") WHERE "payments"."platform_outbox"."dispatched_at" is null;

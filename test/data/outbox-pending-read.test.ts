@@ -1,0 +1,96 @@
+// The relay's read of undispatched outbox rows on Postgres costs what is pending, not what the
+// table has ever held (decision 23). Over an index on (dispatched_at, seq) it did not: the generic
+// plan of the named statement walked the primary key past every dispatched row, and the custom
+// plan's bitmap scan read every dispatched row's dead index entry on every read (a bitmap scan
+// never marks them dead). The module's own migrations make the table here, as they do in production.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pg from 'pg';
+import { migrateModules } from '../../src/platform/data/migrate.ts';
+import { openPgStore } from '../../src/platform/data/pg-store.ts';
+import type { ModuleStore } from '../../src/platform/data/module-store.ts';
+import type { Config } from '../../src/platform/config/env.ts';
+import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
+import { createTestDatabase } from '../support/databases.ts';
+
+const DISPATCHED = 3000;
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  Filter?: string;
+  'Actual Rows': number;
+  'Shared Hit Blocks': number;
+  'Shared Read Blocks': number;
+  Plans?: PlanNode[];
+}
+const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+
+describe('the outbox relay’s pending read on Postgres', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let store: ModuleStore;
+  let pendingText = '';
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migrateModules([ordersSchema], { storeEngine: 'pg', DATABASE_URL: database.url } as Config);
+    store = openPgStore(ordersSchema, { url: database.url, poolMax: 2 });
+    const envelope = (id: string) => ({ id, type: 'test.happened', version: 1, source: 'orders', occurredAt: new Date().toISOString(), correlationId: id, payload: {} });
+    const seqs: number[] = [];
+    for (let batch = 0; batch < DISPATCHED / 500; batch++) {
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < 500; i++) {
+          const id = `e-${batch}-${i}`;
+          await store.platform.appendOutbox(tx, { id, type: 'test.happened', envelope: envelope(id), createdAt: new Date() } as never);
+        }
+      });
+      const rows = await store.platform.pendingOutbox(500);
+      seqs.push(...rows.map((r) => r.seq));
+      await store.writeStatement((db) => store.platform.markDispatched(db, rows.map((r) => r.seq), new Date()));
+    }
+    expect(seqs).toHaveLength(DISPATCHED);
+    await store.transaction(async (tx) => {
+      for (const id of ['p-1', 'p-2', 'p-3']) await store.platform.appendOutbox(tx, { id, type: 'test.happened', envelope: envelope(id), createdAt: new Date() } as never);
+    });
+    // The statement's text as the relay sends it.
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      expect((await store.platform.pendingOutbox(200)).map((r) => r.envelope.id)).toEqual(['p-1', 'p-2', 'p-3']);
+      const call = spy.mock.calls.map(([config]) => config as unknown as { name?: string; text?: string }).find((c) => c?.name?.endsWith('pending_outbox'));
+      pendingText = call?.text ?? '';
+    } finally {
+      spy.mockRestore();
+    }
+    expect(pendingText).toMatch(/dispatched_at" is null/);
+  }, 120_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  // Both plans Postgres may pick for a named statement: the custom one (its first five runs) and the
+  // generic one it settles on.
+  for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+    it(`reads the pending rows through the undispatched index, without filtering, past ${DISPATCHED} dispatched rows (${mode})`, async () => {
+      const c = new pg.Client({ connectionString: database.url });
+      await c.connect();
+      try {
+        await c.query(`SET plan_cache_mode = ${mode}`);
+        await c.query(`PREPARE pending AS ${pendingText}`);
+        // The first read may visit the dead entries the marks left and mark them; every read after it must not.
+        await c.query('EXECUTE pending(200)');
+        const { rows } = await c.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE pending(200)');
+        const plan = rows[0]!['QUERY PLAN'][0]!.Plan;
+        const all = nodes(plan);
+        expect(plan['Actual Rows']).toBe(3);
+        expect(all.filter((n) => n['Index Name']).map((n) => n['Index Name']), JSON.stringify(plan)).toEqual(['platform_outbox_undispatched_idx']);
+        expect(all.filter((n) => n.Filter), JSON.stringify(plan)).toEqual([]);
+        // A handful of pages (the index's root and leaf, the three rows' heap pages), where the
+        // scans over every dispatched row touched hundreds.
+        expect(plan['Shared Hit Blocks'] + plan['Shared Read Blocks'], JSON.stringify(plan)).toBeLessThan(20);
+      } finally {
+        await c.end();
+      }
+    });
+  }
+});
