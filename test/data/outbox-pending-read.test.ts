@@ -3,6 +3,7 @@
 // plan of the named statement walked the primary key past every dispatched row, and the custom
 // plan's bitmap scan read every dispatched row's dead index entry on every read (a bitmap scan
 // never marks them dead). The module's own migrations make the table here, as they do in production.
+// On SQLite the same partial index serves the read in seq order.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { migrateModules } from '../../src/platform/data/migrate.ts';
@@ -11,8 +12,14 @@ import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import type { Config } from '../../src/platform/config/env.ts';
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { createTestDatabase } from '../support/databases.ts';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore, sqliteFile } from '../../src/platform/data/sqlite-store.ts';
 
 const DISPATCHED = 3000;
+const originalPrepare = Database.prototype.prepare;
 
 interface PlanNode {
   'Node Type': string;
@@ -93,4 +100,36 @@ describe('the outbox relay’s pending read on Postgres', () => {
       }
     });
   }
+});
+
+describe('the outbox relay’s pending read on SQLite', () => {
+  it('is served by the undispatched index, in seq order, without a sort', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outbox-pending-'));
+    const prepared: string[] = [];
+    const prepare = vi.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, source: string) {
+      prepared.push(source);
+      return originalPrepare.call(this, source);
+    } as never);
+    try {
+      await migrateModules([ordersSchema], { storeEngine: 'sqlite', DATA_DIR: dir } as Config);
+      const store = openSqliteStore(ordersSchema, { dataDir: dir });
+      try {
+        expect(await store.platform.pendingOutbox(200)).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      prepare.mockRestore();
+    }
+    const text = prepared.find((q) => /from "platform_outbox" where "platform_outbox"."dispatched_at" is null/.test(q));
+    expect(text, prepared.join('\n')).toBeDefined();
+    const db = new Database(sqliteFile(dir, 'orders'), { readonly: true });
+    try {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${text}`).all() as { detail: string }[]).map((r) => r.detail);
+      expect(plan).toEqual(['SCAN platform_outbox USING INDEX platform_outbox_undispatched_idx']);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
