@@ -10,8 +10,6 @@ import type { EventRouting } from './event-routing.ts';
 import type { Delivery, Transport } from './transport.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import { backoffDelay } from './backoff.ts';
-import { inArray, lt } from 'drizzle-orm';
-import { fixedLimit } from '../data/planned-once.ts';
 
 export interface OutboxRelay {
   kick(): void;
@@ -123,27 +121,4 @@ export function outboxRelay(o: {
       await running;
     },
   };
-}
-
-const PRUNE_BATCH = 5_000;
-
-/**
- * Deletes outbox rows dispatched before `before`, a batch at a time so no statement holds the table
- * long: a dispatched row is only history (a crash before its mark sends it again from the row, but a
- * marked row is never read), and without this the table grew by every event ever published.
- * Answers how many rows went.
- */
-export async function pruneOutbox(store: ModuleStore, before: Date): Promise<number> {
-  const o = store.tables.outbox;
-  let pruned = 0;
-  for (;;) {
-    const gone = await store.writeStatement((db) =>
-      db
-        .delete(o)
-        .where(inArray(o.seq, db.select({ seq: o.seq }).from(o).where(lt(o.dispatchedAt, before)).limit(fixedLimit(PRUNE_BATCH))))
-        .returning({ seq: o.seq }),
-    );
-    pruned += gone.length;
-    if (gone.length < PRUNE_BATCH) return pruned;
-  }
 }

@@ -50,8 +50,6 @@ const schema = z
     BUS_POLL_MS: z.coerce.number().int().min(10).default(500),
     BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
     BUS_INBOX_RETENTION_DAYS: z.coerce.number().int().min(8).default(14),
-    /** Days a dispatched outbox row is kept (history to look back on) before the hourly prune. */
-    BUS_OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
     BUS_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     /** Events one BullMQ job carries at most; 1 keeps the one-envelope jobs versions before batching read. */
     BUS_EVENTS_PER_JOB: z.coerce.number().int().min(1).max(500).default(50),
