@@ -27,11 +27,13 @@ export function platformTables(k: SchemaKit) {
         createdAt: k.timestamp('created_at').notNull(),
         dispatchedAt: k.timestamp('dispatched_at'),
       },
-      // Only the rows still to send, in send order. Dispatched rows stay (until pruned) but leave
-      // this index, so the relay's read costs what is pending, not what the table has ever held.
-      // Over (dispatched_at, seq), Postgres read every dispatched row's dead entry (a bitmap scan
-      // never marks them) or walked the primary key past every dispatched row: 3-10 ms a read at
-      // ten thousand rows, growing with the table (decision 23).
+      // Only the rows still to send, in send order: the relay's read costs what is pending, not
+      // what the table holds (dispatched rows stay: a module may rebuild a projection from them).
+      // A row's dispatched version is not in it; on Postgres its earlier version's entry stays
+      // until a vacuum, and the index scan marks it dead the first time it passes. Over
+      // (dispatched_at, seq), Postgres's generic plan walked the primary key past every dispatched
+      // row and its bitmap scan re-read every dead entry: 3-10 ms a read at ten thousand rows,
+      // growing with the table (decision 23).
       (t) => [k.index('platform_outbox_undispatched_idx').on(t.seq).where(sql`${t.dispatchedAt} is null`)],
     ),
     inbox: k.table(
