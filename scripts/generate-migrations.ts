@@ -13,16 +13,28 @@ const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // --out=<dir> writes under another root (the schema-parity test uses a scratch copy).
 const outRoot = process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? root;
 
-const schemaFiles = ['src/modules', 'test/fixtures/modules']
+const moduleSchemaFiles = ['src/modules', 'test/fixtures/modules']
   .map((d) => join(root, d))
   .filter(existsSync)
-  .flatMap((d) => readdirSync(d).map((m) => ({ module: m, file: join(d, m, 'db/schema.ts') })))
-  .filter(({ module, file }) => existsSync(file) && (wanted.length === 0 || wanted.includes(module)));
+  .flatMap((d) => readdirSync(d).map((m) => join(d, m, 'db/schema.ts')))
+  .filter(existsSync);
+// The bus bench's two modules define their schemas beside the bench (SQLite only).
+const schemaFiles = [...moduleSchemaFiles, join(root, 'scripts/bench/bus-modules.ts')];
 
-for (const { module, file } of schemaFiles) {
+const schemas: { exportName: string; file: string; schema: ModuleSchema }[] = [];
+for (const file of schemaFiles) {
   const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const [exportName, schema] = Object.entries(exports).find(([, v]) => typeof (v as ModuleSchema)?.tables === 'function') as [string, ModuleSchema];
-  for (const dialect of ['sqlite', 'pg'] as const) {
+  for (const [exportName, v] of Object.entries(exports)) {
+    const schema = v as ModuleSchema;
+    if (typeof schema?.tables === 'function' && (wanted.length === 0 || wanted.includes(schema.module))) schemas.push({ exportName, file, schema });
+  }
+}
+
+for (const { exportName, file, schema } of schemas) {
+  const module = schema.module;
+  // A schema whose migrations exist for one engine only (the bench's, SQLite) stays that way.
+  const dialects = (['sqlite', 'pg'] as const).filter((d, _, all) => existsSync(join(schema.migrationsDir, d)) || !all.some((x) => existsSync(join(schema.migrationsDir, x))));
+  for (const dialect of dialects) {
     const tmpDir = join(outRoot, '.tmp/drizzle');
     mkdirSync(tmpDir, { recursive: true });
     const entry = join(tmpDir, `${module}.${dialect}.ts`);
