@@ -13,8 +13,8 @@ import type { Config } from '../../src/platform/config/env.ts';
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import Database from 'better-sqlite3';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { ModuleSchema } from '../../src/platform/data/schema-kit.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { schemaBefore } from '../support/earlier-migrations.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore, sqliteFile } from '../../src/platform/data/sqlite-store.ts';
@@ -142,19 +142,8 @@ describe('the outbox relay’s pending read on SQLite', () => {
   });
 });
 
-/** The orders schema as the migration before the undispatched index left it (a scratch copy of its Postgres migrations). */
-function beforeTheIndex(scratch: string): ModuleSchema {
-  const from = join(ordersSchema.migrationsDir, 'pg');
-  const to = join(scratch, 'pg');
-  mkdirSync(join(to, 'meta'), { recursive: true });
-  const journal = JSON.parse(readFileSync(join(from, 'meta/_journal.json'), 'utf8')) as { entries: { idx: number; tag: string }[] };
-  const last = journal.entries.findIndex((e) => readFileSync(join(from, `${e.tag}.sql`), 'utf8').includes('platform_outbox_undispatched_idx'));
-  expect(last).toBeGreaterThan(0);
-  journal.entries = journal.entries.slice(0, last);
-  writeFileSync(join(to, 'meta/_journal.json'), JSON.stringify(journal));
-  for (const e of journal.entries) for (const f of readdirSync(from)) if (f.startsWith(`${e.tag}.`)) cpSync(join(from, f), join(to, f));
-  return Object.create(ordersSchema, { migrationsDir: { value: scratch } }) as ModuleSchema;
-}
+/** The orders schema as the migration before the undispatched index left it. */
+const beforeTheIndex = (scratch: string) => schemaBefore(ordersSchema, scratch, (m) => m.sql.includes('platform_outbox_undispatched_idx'));
 
 describe('upgrading an outbox to the undispatched index (Postgres)', () => {
   for (const prebuilt of [false, true]) {

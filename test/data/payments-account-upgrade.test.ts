@@ -4,35 +4,24 @@
 // are read by the order id inside them (an expression index), and the old snapshots are not read.
 import { afterEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { bootApp, engines, type TestApp } from '../support/boot.ts';
 import { createTestDatabase } from '../support/databases.ts';
+import { schemaBefore } from '../support/earlier-migrations.ts';
 import { testKeysEnv } from '../support/keys.ts';
 import { loadConfig } from '../../src/platform/config/env.ts';
 import { migrateModules } from '../../src/platform/data/migrate.ts';
 import { sqliteFile } from '../../src/platform/data/sqlite-store.ts';
-import type { ModuleSchema } from '../../src/platform/data/schema-kit.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { paymentsContract } from '../../src/modules/payments/index.ts';
 import { paymentsSchema, type PaymentsTables } from '../../src/modules/payments/db/schema.ts';
 
-/** The payments schema as its first migration left it: a copy of migrations/payments with 0000 only. */
-function firstMigrationOnly(scratch: string): ModuleSchema {
-  for (const dialect of ['sqlite', 'pg']) {
-    const from = join(paymentsSchema.migrationsDir, dialect);
-    const to = join(scratch, dialect);
-    mkdirSync(join(to, 'meta'), { recursive: true });
-    const journal = JSON.parse(readFileSync(join(from, 'meta/_journal.json'), 'utf8')) as { entries: { idx: number; tag: string }[] };
-    journal.entries = journal.entries.filter((e) => e.idx === 0);
-    writeFileSync(join(to, 'meta/_journal.json'), JSON.stringify(journal));
-    for (const f of readdirSync(from)) if (f.startsWith(`${journal.entries[0]!.tag}.`)) cpSync(join(from, f), join(to, f));
-  }
-  return Object.create(paymentsSchema, { migrationsDir: { value: scratch } }) as ModuleSchema;
-}
+/** The payments schema as its first migration left it (migration 0000 only). */
+const firstMigrationOnly = (scratch: string) => schemaBefore(paymentsSchema, scratch, 1);
 
 const old = {
   account: 'old-customer',
