@@ -33,7 +33,8 @@ for (const file of schemaFiles) {
 for (const { exportName, file, schema } of schemas) {
   const module = schema.module;
   // A schema whose migrations exist for one engine only (the bench's, SQLite) stays that way.
-  const dialects = (['sqlite', 'pg'] as const).filter((d, _, all) => existsSync(join(schema.migrationsDir, d)) || !all.some((x) => existsSync(join(schema.migrationsDir, x))));
+  const existing = (['sqlite', 'pg'] as const).filter((d) => existsSync(join(schema.migrationsDir, d)));
+  const dialects = existing.length > 0 ? existing : (['sqlite', 'pg'] as const);
   for (const dialect of dialects) {
     const tmpDir = join(outRoot, '.tmp/drizzle');
     mkdirSync(tmpDir, { recursive: true });

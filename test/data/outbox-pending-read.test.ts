@@ -20,7 +20,6 @@ import { join } from 'node:path';
 import { openSqliteStore, sqliteFile } from '../../src/platform/data/sqlite-store.ts';
 
 const DISPATCHED = 3000;
-const originalPrepare = Database.prototype.prepare;
 
 interface PlanNode {
   'Node Type': string;
@@ -113,11 +112,9 @@ describe('the outbox relay’s pending read on Postgres', () => {
 describe('the outbox relay’s pending read on SQLite', () => {
   it('is served by the undispatched index, in seq order, without a sort', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'outbox-pending-'));
-    const prepared: string[] = [];
-    const prepare = vi.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, source: string) {
-      prepared.push(source);
-      return originalPrepare.call(this, source);
-    } as never);
+    // The spy records each statement's text and prepares it as usual.
+    const prepare = vi.spyOn(Database.prototype, 'prepare');
+    let prepared: string[] = [];
     try {
       await migrateModules([ordersSchema], { storeEngine: 'sqlite', DATA_DIR: dir } as Config);
       const store = openSqliteStore(ordersSchema, { dataDir: dir });
@@ -127,6 +124,7 @@ describe('the outbox relay’s pending read on SQLite', () => {
         await store.close();
       }
     } finally {
+      prepared = prepare.mock.calls.map(([source]) => source);
       prepare.mockRestore();
     }
     const text = prepared.find((q) => /from "platform_outbox" where "platform_outbox"."dispatched_at" is null/.test(q));
