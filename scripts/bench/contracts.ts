@@ -236,10 +236,11 @@ calls only, which never take the batched path the throughput rounds measure, so 
 (4,000 calls each, ~150 ms) ran while that path was still being compiled on both sides. A probe of
 the rate over a long run after the same sequential phase (a probe script, not committed) gave 15,700 calls/s
 over the first 2,000 batched calls, ~28,000 after 20,000, and 38,000–50,000 in the runs after. The
-bench on that VM, two runs each: 0.23 of in-process (26,657 against 115,410 calls/s) as it was, 0.30
-with 100,000 calls instead of 20,000, and 0.32–0.33 (37,450–37,486 against 114,144–115,912) with
-the warm-up at concurrency; CPU per remote call went from 82 to 47 µs (caller and provider), the
-in-process call's from 16 to 9. The sequential p50 is the same path as before and hardly moved.`,
+bench alone on that VM: 0.23 of in-process (26,657 against 115,410 calls/s) as it was, 0.30 with
+100,000 calls instead of 20,000, and 0.32–0.33 in two runs with the warm-up at concurrency (37,450–37,486
+against 114,144–115,912). In the full runs before and after (18:22, 18:50) the CPU per remote call
+went from 82 to 57 µs (caller and provider) and the in-process call's from 16 to 14. The sequential
+p50 is the same path as before and hardly moved.`,
     );
   } finally {
     pool.close();
