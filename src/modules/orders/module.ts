@@ -10,7 +10,7 @@ import { ordersSchema } from './db/schema.ts';
 import type { OrdersDeps } from './app/orders-deps.ts';
 import { sagaRunner } from './app/saga-runner.ts';
 import { orderWatchers } from './app/order-watchers.ts';
-import { projectOrderEvent } from './app/history-projector.ts';
+import { historyEvents, projectOrderEvent } from './app/history-projector.ts';
 import { rebuildHistory } from './app/order-history.ts';
 import { ordersRoutes } from './http/routes.ts';
 import { orderStatements } from './db/order-writes.ts';
@@ -39,6 +39,8 @@ export default defineModule({
     SAGA_PAYMENT_DEADLINE_SECONDS: z.coerce.number().int().positive().default(20),
   },
   schema: ordersSchema,
+  // The history projection is rebuilt by replaying these from the outbox (rebuild-history).
+  keepsEvents: historyEvents,
   commands: {
     'rebuild-history': async ({ store }) => `order history rebuilt from ${await rebuildHistory(store)} event(s)`,
   },

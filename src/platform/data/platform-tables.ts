@@ -28,7 +28,7 @@ export function platformTables(k: SchemaKit) {
         dispatchedAt: k.timestamp('dispatched_at'),
       },
       // Only the rows still to send, in send order: the relay's read costs what is pending, not
-      // what the table holds (dispatched rows stay: a module may rebuild a projection from them).
+      // what the table holds (sent rows stay until the retention prunes them: bus/outbox-retention.ts).
       // A row's dispatched version is not in it; on Postgres its earlier version's entry stays
       // until a vacuum, and the index scan marks it dead the first time it passes. Over
       // (dispatched_at, seq), Postgres's generic plan walked the primary key past every dispatched

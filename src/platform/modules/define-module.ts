@@ -88,6 +88,11 @@ export interface ModuleDeclaration<M extends ModuleManifest, T extends Record<st
   /** Environment variables only this module reads, with their defaults. */
   readonly settings?: S;
   readonly schema: ModuleSchema<T>;
+  /**
+   * Events this module publishes and replays from its own outbox (a projection rebuilt from them):
+   * they stay there for good, where other sent events are pruned after BUS_OUTBOX_RETENTION_DAYS.
+   */
+  readonly keepsEvents?: readonly EventDefinition[];
   setup(ctx: ModuleContext<T, Settings<S>>): ModuleParts<M['contract']> | Promise<ModuleParts<M['contract']>>;
   /** One-off admin commands (`node scripts/module-command.ts <module> <command>`); each answers a line to print. */
   readonly commands?: Record<string, (ctx: CommandContext<T, Settings<S>>) => Promise<string>>;
@@ -99,6 +104,8 @@ export interface Module {
   readonly schema: ModuleSchema;
   /** Validates the module's settings from the environment. */
   readonly settings: z.ZodObject;
+  /** Keys (`OrderPlaced.v1`) of the events kept in the outbox past the retention. */
+  readonly keptEvents: readonly string[];
   setup(ctx: ModuleContext<Record<string, unknown>>): Promise<ModuleParts<Contract | undefined>>;
   readonly commands: Readonly<Record<string, (ctx: CommandContext<Record<string, unknown>>) => Promise<string>>>;
 }
@@ -107,6 +114,10 @@ export function defineModule<M extends ModuleManifest, T extends Record<string, 
   declaration: ModuleDeclaration<M, T, S>,
 ): Module {
   const settings = z.object(declaration.settings ?? ({} as S));
+  const published = new Set(declaration.manifest.publishes.map((e) => e.key));
+  for (const e of declaration.keepsEvents ?? []) {
+    if (!published.has(e.key)) throw new Error(`module ${declaration.manifest.name} keeps ${e.key} in its outbox but does not publish it`);
+  }
   // The kernel builds every context from this module's own schema and settings object, so the
   // erased types it passes are exactly the declared ones: this is the one place they are narrowed.
   const narrow = <C>(ctx: unknown) => ctx as C;
@@ -114,6 +125,7 @@ export function defineModule<M extends ModuleManifest, T extends Record<string, 
     manifest: declaration.manifest,
     schema: declaration.schema as ModuleSchema,
     settings,
+    keptEvents: (declaration.keepsEvents ?? []).map((e) => e.key),
     setup: async (ctx) => (await declaration.setup(narrow(ctx))) as ModuleParts<Contract | undefined>,
     commands: Object.fromEntries(Object.entries(declaration.commands ?? {}).map(([name, run]) => [name, (ctx: unknown) => run(narrow(ctx))])),
   };

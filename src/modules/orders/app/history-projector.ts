@@ -6,6 +6,7 @@ import type { Db } from '../../../platform/data/module-store.ts';
 import type { EventEnvelope } from '../../../platform/bus/envelope.ts';
 import type { OrderStatus } from '../domain/order.ts';
 import type { OrderStatements } from '../db/order-writes.ts';
+import { OrderCancelled, OrderConfirmed, OrderPlaced } from '../events.ts';
 
 type Payload = {
   orderId: string;
@@ -17,9 +18,10 @@ type Payload = {
   placedAt?: string;
 };
 
-const statusOf: Record<string, OrderStatus> = { OrderPlaced: 'PENDING', OrderConfirmed: 'CONFIRMED', OrderCancelled: 'CANCELLED' };
+const statusOf: Record<string, OrderStatus> = { [OrderPlaced.type]: 'PENDING', [OrderConfirmed.type]: 'CONFIRMED', [OrderCancelled.type]: 'CANCELLED' };
 
-export const projectedEvents = Object.keys(statusOf);
+/** The events the projection is made of: what a rebuild replays from the outbox, which keeps them. */
+export const historyEvents = [OrderPlaced, OrderConfirmed, OrderCancelled];
 
 /**
  * Merges one event into the history row (the upsert is orders' `projectHistory` statement, built

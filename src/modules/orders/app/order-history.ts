@@ -2,7 +2,7 @@ import { and, asc, desc, gt, inArray } from 'drizzle-orm';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { OrdersTables } from '../db/schema.ts';
-import { projectOrderEvent, projectedEvents } from './history-projector.ts';
+import { historyEvents, projectOrderEvent } from './history-projector.ts';
 import { orderStatements } from '../db/order-writes.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 import { fixedLimit, textEquals } from '../../../platform/data/planned-once.ts';
@@ -36,7 +36,7 @@ export async function rebuildHistory(store: ModuleStore<OrdersTables>, batchSize
   const { history, outbox } = store.tables;
   const statements = orderStatements(store);
   await store.transaction((tx) => tx.delete(history));
-  const types = projectedEvents.map((t) => `${t}.v1`);
+  const types = historyEvents.map((e) => e.key);
   let after = 0;
   let replayed = 0;
   for (;;) {
