@@ -183,11 +183,17 @@ export async function run(): Promise<void> {
       ['extracted', (n) => runOne('SQLite + BullMQ, inventory and payments extracted', { DATA_DIR: join(dir, 'split'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-split-${dbName}` }, 3421, ['inventory', 'payments'], n)],
       ['postgres', (n) => runOne('Postgres + BullMQ, all in one process', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}` }, 3431, [], n)],
     ];
-    // BENCH_ORDERS_CASES=postgres (comma-separated) runs a subset for profiling; only a full run writes the doc.
+    // Not in the full run: they split the Postgres row's cost between its store and its bus.
+    const diagnostic: typeof cases = [
+      ['postgres-inprocess', (n) => runOne('Postgres + in-process bus, all in one process', { DATABASE_URL: dbUrl }, 3441, [], n)],
+      ['sqlite-bullmq', (n) => runOne('SQLite + BullMQ, all in one process', { DATA_DIR: join(dir, 'sqlite-bullmq'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-sb-${dbName}` }, 3451, [], n)],
+    ];
+    // BENCH_ORDERS_CASES=postgres (comma-separated) runs a subset for profiling, the diagnostic
+    // cases among them; only a full run writes the doc.
     const only = process.env.BENCH_ORDERS_CASES?.split(',').map((c) => c.trim()).filter(Boolean);
     if (only?.length) {
       const partial = [];
-      for (const [key, go] of cases) if (only.includes(key)) partial.push(await go());
+      for (const [key, go] of [...cases, ...diagnostic]) if (only.includes(key)) partial.push(await go());
       console.table(partial.map(({ latencies, warm, ...r }) => r));
       return;
     }
