@@ -10,6 +10,10 @@ import { outboxRetention } from '../bus/outbox-retention.ts';
 import type { OwnedJob } from './jobs.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
+const HOUR_MS = 3_600_000;
+// The retentions run hourly, the first time a minute after start: a deployable restarted more
+// often than hourly still prunes.
+const FIRST_RETENTION_RUN_MS = 60_000;
 
 /** `keptEvents`: per module, the keys of the events its outbox keeps past the retention. */
 export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, config: Config, keptEvents: ReadonlyMap<string, readonly string[]>): OwnedJob[] {
@@ -21,7 +25,8 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, confi
         owner: 'platform',
         job: {
           name: `inbox-retention:${module}`,
-          everyMs: 3_600_000,
+          everyMs: HOUR_MS,
+          firstRunMs: FIRST_RETENTION_RUN_MS,
           run: () => pruneInbox(store, new Date(Date.now() - config.BUS_INBOX_RETENTION_DAYS * DAY_MS)),
         },
       },
@@ -29,7 +34,8 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, confi
         owner: 'platform',
         job: {
           name: `outbox-retention:${module}`,
-          everyMs: 3_600_000,
+          everyMs: HOUR_MS,
+          firstRunMs: FIRST_RETENTION_RUN_MS,
           run: () => outbox.prune(new Date(Date.now() - config.BUS_OUTBOX_RETENTION_DAYS * DAY_MS)),
         },
       },

@@ -1,6 +1,7 @@
 // Periodic work of the modules and of the kernel itself, run on one schedule: a job never
 // overlaps itself (a slow run makes the next one wait, not pile up), a failure is logged and
 // counted and the schedule goes on, and stop waits for runs in progress before stores close.
+// A job runs every `everyMs`, the first time after `firstRunMs` when it gives one.
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { Job } from '../modules/define-module.ts';
@@ -46,11 +47,24 @@ export function scheduleJobs(jobs: readonly OwnedJob[], logger: Logger, metrics:
   return {
     start() {
       for (const entry of jobs) {
-        const timer = setInterval(() => {
+        const tick = () => {
           if (!stopped && !running.has(entry)) void run(entry);
-        }, entry.job.everyMs);
-        timer.unref();
-        timers.push(timer);
+        };
+        const every = () => {
+          const timer = setInterval(tick, entry.job.everyMs);
+          timer.unref();
+          timers.push(timer);
+        };
+        if (entry.job.firstRunMs === undefined) {
+          every();
+          continue;
+        }
+        const first = setTimeout(() => {
+          tick();
+          if (!stopped) every();
+        }, entry.job.firstRunMs);
+        first.unref();
+        timers.push(first);
       }
     },
     async runNow(owner, name) {

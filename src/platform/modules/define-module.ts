@@ -55,6 +55,11 @@ export function on<E extends EventDefinition>(event: E, handle: Subscription<E>[
 export interface Job {
   name: string;
   everyMs: number;
+  /**
+   * The first run's delay, when it must come sooner than `everyMs`: a process that restarts more
+   * often than that (deploys, scaling) would otherwise never run the job at all.
+   */
+  firstRunMs?: number;
   run(): Promise<unknown>;
 }
 

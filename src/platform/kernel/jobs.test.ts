@@ -1,0 +1,74 @@
+// The kernel's job schedule: a job with a first-run delay runs then and on its interval after;
+// one without waits for its interval; a job never overlaps itself; stop waits for a run in progress.
+import { afterEach, describe, expect, it } from 'vitest';
+import { scheduleJobs, type JobScheduler } from './jobs.ts';
+import { createLogger } from '../logging/logger.ts';
+import { createMetrics } from '../metrics/registry.ts';
+import { eventually } from '../../../test/support/eventually.ts';
+
+const logger = createLogger('silent', { deployable: 'jobs-test' });
+
+describe('scheduleJobs', () => {
+  let scheduler: JobScheduler | undefined;
+  afterEach(async () => {
+    await scheduler?.stop();
+    scheduler = undefined;
+  });
+
+  it('runs a job first after its firstRunMs, then every everyMs; a job without one waits for its interval', async () => {
+    const runs = { once: 0, repeating: 0, hourly: 0 };
+    scheduler = scheduleJobs(
+      [
+        // Its interval is an hour: a run within the test can only be the first one.
+        { owner: 'platform', job: { name: 'once', everyMs: 3_600_000, firstRunMs: 10, run: async () => void runs.once++ } },
+        { owner: 'platform', job: { name: 'repeating', everyMs: 30, firstRunMs: 0, run: async () => void runs.repeating++ } },
+        { owner: 'platform', job: { name: 'hourly', everyMs: 3_600_000, run: async () => void runs.hourly++ } },
+      ],
+      logger,
+      createMetrics({ deployable: 'jobs-test' }),
+    );
+    scheduler.start();
+    await eventually(async () => runs.once === 1 && runs.repeating >= 3, 'the first runs, then the interval', 20_000, 10);
+    expect(runs.once).toBe(1);
+    expect(runs.hourly).toBe(0);
+  });
+
+  it('never overlaps a run with itself, and stop waits for the run in progress', async () => {
+    let active = 0;
+    let most = 0;
+    let finished = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    scheduler = scheduleJobs(
+      [
+        {
+          owner: 'platform',
+          job: {
+            name: 'slow',
+            everyMs: 5,
+            firstRunMs: 0,
+            run: async () => {
+              active++;
+              most = Math.max(most, active);
+              await gate;
+              active--;
+              finished++;
+            },
+          },
+        },
+      ],
+      logger,
+      createMetrics({ deployable: 'jobs-test' }),
+    );
+    scheduler.start();
+    await eventually(async () => active === 1, 'the first run started', 20_000, 5);
+    // Many intervals pass while the run is held.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(most).toBe(1);
+    const stopping = scheduler.stop();
+    release();
+    await stopping;
+    expect(finished).toBe(1);
+    scheduler = undefined;
+  });
+});
