@@ -174,7 +174,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
     [...parts].map(([name, part]) => ({ name, store: stores.get(name)!, unitOfWork: unitsOfWork.get(name)!, subscriptions: part.subscriptions ?? [] })),
   );
   for (const part of parts.values()) await part.start?.();
-  const scheduler = scheduleJobs([...housekeepingJobs(stores, config, new Map(modules.map((m) => [m.manifest.name, m.keptEvents]))), ...jobs], logger, metrics);
+  const scheduler = scheduleJobs([...housekeepingJobs(stores, modules, config, logger), ...jobs], logger, metrics);
   scheduler.start();
   health.started = true;
 

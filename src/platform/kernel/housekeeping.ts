@@ -3,7 +3,9 @@
 // could be (BullMQ keeps failed jobs a week) are forgotten, and sent outbox rows past their
 // retention are pruned, but for the events their module keeps (outbox-retention.ts).
 import type { Config } from '../config/env.ts';
+import type { Logger } from '../logging/logger.ts';
 import type { ModuleStore } from '../data/module-store.ts';
+import type { Module } from '../modules/define-module.ts';
 import { sweepIdempotencyKeys } from '../http/idempotency.ts';
 import { pruneInbox } from '../bus/inbox-consumer.ts';
 import { outboxRetention } from '../bus/outbox-retention.ts';
@@ -15,11 +17,9 @@ const HOUR_MS = 3_600_000;
 // often than hourly still prunes.
 const FIRST_RETENTION_RUN_MS = 60_000;
 
-/** `keptEvents`: per module, the keys of the events its outbox keeps past the retention. */
-export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, config: Config, keptEvents: ReadonlyMap<string, readonly string[]>): OwnedJob[] {
+export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modules: readonly Module[], config: Config, logger: Logger): OwnedJob[] {
   return [...stores].flatMap(([module, store]) => {
-    const outbox = outboxRetention(store, keptEvents.get(module) ?? []);
-    return [
+    const jobs: OwnedJob[] = [
       { owner: 'platform', job: { name: `idempotency-expiry:${module}`, everyMs: 60_000, run: () => sweepIdempotencyKeys(store) } },
       {
         owner: 'platform',
@@ -30,15 +30,25 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, confi
           run: () => pruneInbox(store, new Date(Date.now() - config.BUS_INBOX_RETENTION_DAYS * DAY_MS)),
         },
       },
-      {
-        owner: 'platform',
-        job: {
-          name: `outbox-retention:${module}`,
-          everyMs: HOUR_MS,
-          firstRunMs: FIRST_RETENTION_RUN_MS,
-          run: () => outbox.prune(new Date(Date.now() - config.BUS_OUTBOX_RETENTION_DAYS * DAY_MS)),
+    ];
+    const def = modules.find((m) => m.manifest.name === module);
+    const kept = def?.keptEvents ?? [];
+    // A module that keeps every event it publishes (orders) has nothing to prune: no pass walks
+    // its outbox, which is its event log.
+    if (def && def.manifest.publishes.every((e) => kept.includes(e.key))) return jobs;
+    const outbox = outboxRetention(store, kept);
+    jobs.push({
+      owner: 'platform',
+      job: {
+        name: `outbox-retention:${module}`,
+        everyMs: HOUR_MS,
+        firstRunMs: FIRST_RETENTION_RUN_MS,
+        run: async () => {
+          const pruned = await outbox.prune(new Date(Date.now() - config.BUS_OUTBOX_RETENTION_DAYS * DAY_MS));
+          if (pruned > 0) logger.info({ module, pruned, retentionDays: config.BUS_OUTBOX_RETENTION_DAYS }, 'pruned sent outbox rows past their retention');
         },
       },
-    ];
+    });
+    return jobs;
   });
 }

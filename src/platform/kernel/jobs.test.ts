@@ -33,6 +33,16 @@ describe('scheduleJobs', () => {
     expect(runs.hourly).toBe(0);
   });
 
+  it('never runs a first run still waiting when it is stopped', async () => {
+    let runs = 0;
+    scheduler = scheduleJobs([{ owner: 'platform', job: { name: 'later', everyMs: 20, firstRunMs: 50, run: async () => void runs++ } }], logger, createMetrics({ deployable: 'jobs-test' }));
+    scheduler.start();
+    await scheduler.stop();
+    scheduler = undefined;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runs).toBe(0);
+  });
+
   it('never overlaps a run with itself, and stop waits for the run in progress', async () => {
     let active = 0;
     let most = 0;

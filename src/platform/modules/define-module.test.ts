@@ -18,6 +18,11 @@ describe('defineModule', () => {
   });
 
   it('refuses to keep an event the module does not publish', () => {
-    expect(() => defineModule({ manifest, schema, keepsEvents: [Foreign], setup: () => ({}) })).toThrow('module keeper keeps Foreign.v1 in its outbox but does not publish it');
+    expect(() => defineModule({ manifest, schema, keepsEvents: [Foreign], setup: () => ({}) })).toThrow('module keeper keeps Foreign.v1 in its outbox but publishes no Foreign');
+  });
+
+  it('keeps a retired version of an event it still publishes, for the rows stored before the new one', () => {
+    const Retired = defineEvent('Published', 1, z.object({}));
+    expect(defineModule({ manifest, schema, keepsEvents: [Retired, Published], setup: () => ({}) }).keptEvents).toEqual(['Published.v1', 'Published.v2']);
   });
 });

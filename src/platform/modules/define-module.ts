@@ -96,6 +96,7 @@ export interface ModuleDeclaration<M extends ModuleManifest, T extends Record<st
   /**
    * Events this module publishes and replays from its own outbox (a projection rebuilt from them):
    * they stay there for good, where other sent events are pruned after BUS_OUTBOX_RETENTION_DAYS.
+   * List every version still to replay, retired ones too: a version left out is pruned.
    */
   readonly keepsEvents?: readonly EventDefinition[];
   setup(ctx: ModuleContext<T, Settings<S>>): ModuleParts<M['contract']> | Promise<ModuleParts<M['contract']>>;
@@ -119,9 +120,11 @@ export function defineModule<M extends ModuleManifest, T extends Record<string, 
   declaration: ModuleDeclaration<M, T, S>,
 ): Module {
   const settings = z.object(declaration.settings ?? ({} as S));
-  const published = new Set(declaration.manifest.publishes.map((e) => e.key));
+  // By type, not version: a version no longer published may still be kept, for the rows of it
+  // stored before the newer one (a projection rebuilt from them needs every version it ever saw).
+  const published = new Set(declaration.manifest.publishes.map((e) => e.type));
   for (const e of declaration.keepsEvents ?? []) {
-    if (!published.has(e.key)) throw new Error(`module ${declaration.manifest.name} keeps ${e.key} in its outbox but does not publish it`);
+    if (!published.has(e.type)) throw new Error(`module ${declaration.manifest.name} keeps ${e.key} in its outbox but publishes no ${e.type}`);
   }
   // The kernel builds every context from this module's own schema and settings object, so the
   // erased types it passes are exactly the declared ones: this is the one place they are narrowed.
