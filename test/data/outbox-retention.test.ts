@@ -77,6 +77,7 @@ describe.each(engines)('outbox retention pass on %s', (engine) => {
     expect(await remaining()).toEqual([...kept, ...young]);
   });
 
+  // Goes on from the table the test above left (its kept and young rows).
   it('starts over from the table’s start in a new process, where the kept rows are walked once', async () => {
     const later = await write(5, 'Gone.v1', 20, true);
     const fresh = outboxRetention(store, ['Kept.v1']);

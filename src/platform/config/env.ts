@@ -50,7 +50,7 @@ const schema = z
     BUS_POLL_MS: z.coerce.number().int().min(10).default(500),
     BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
     BUS_INBOX_RETENTION_DAYS: z.coerce.number().int().min(8).default(14),
-    /** Sent outbox rows older than this are pruned hourly, but for the events their module keeps. */
+    /** Sent outbox rows written longer ago than this are pruned hourly, but for the events their module keeps. */
     BUS_OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).default(14),
     BUS_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     /** Events one BullMQ job carries at most; 1 keeps the one-envelope jobs versions before batching read. */
