@@ -43,6 +43,23 @@ describe('scheduleJobs', () => {
     expect(runs).toBe(0);
   });
 
+  it('runNow waits for a run in progress, then runs once more', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    scheduler = scheduleJobs(
+      [{ owner: 'platform', job: { name: 'held', everyMs: 3_600_000, firstRunMs: 0, run: async () => void (runs++ === 0 && (await gate)) } }],
+      logger,
+      createMetrics({ deployable: 'jobs-test' }),
+    );
+    scheduler.start();
+    await eventually(async () => runs === 1, 'the scheduled run started', 20_000, 5);
+    const manual = scheduler.runNow('platform', 'held');
+    release();
+    await manual;
+    expect(runs).toBe(2);
+  });
+
   it('never overlaps a run with itself, and stop waits for the run in progress', async () => {
     let active = 0;
     let most = 0;

@@ -70,6 +70,9 @@ export function scheduleJobs(jobs: readonly OwnedJob[], logger: Logger, metrics:
     async runNow(owner, name) {
       const entry = jobs.find((j) => j.owner === owner && j.job.name === name);
       if (!entry) throw new Error(`no job ${owner}/${name}; there are: ${jobs.map((j) => `${j.owner}/${j.job.name}`).join(', ') || 'none'}`);
+      // A run of its own, after any in progress: one the schedule started earlier may have read
+      // the state from before what the caller just did.
+      for (let current = running.get(entry); current; current = running.get(entry)) await current;
       await run(entry);
     },
     names: (owner) => jobs.filter((j) => j.owner === owner).map((j) => j.job.name),
