@@ -44,7 +44,7 @@ describe('the kernel’s housekeeping', () => {
     };
     expect(await keys('catalog')).toBeGreaterThan(0);
     expect(await keys('inventory')).toBeGreaterThan(0);
-    expect(t.app.jobs.names('platform')).toEqual(expect.arrayContaining(['idempotency-expiry:catalog', 'idempotency-expiry:inventory', 'inbox-retention:orders']));
+    expect(t.app.jobs.names('platform')).toEqual(expect.arrayContaining(['idempotency-expiry:catalog', 'idempotency-expiry:inventory', 'inbox-retention:orders', 'outbox-retention:catalog']));
     await eventually(async () => {
       for (const m of ['catalog', 'inventory']) await t.app.jobs.runNow('platform', `idempotency-expiry:${m}`);
       return (await keys('catalog')) === 0 && (await keys('inventory')) === 0;

@@ -11,7 +11,6 @@ import { pruneInbox } from '../bus/inbox-consumer.ts';
 import { outboxRetention } from '../bus/outbox-retention.ts';
 import type { OwnedJob } from './jobs.ts';
 
-const DAY_MS = 24 * 3600 * 1000;
 const HOUR_MS = 3_600_000;
 // The retentions run hourly, the first time a minute after start: a deployable restarted more
 // often than hourly still prunes.
@@ -27,7 +26,7 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modul
           name: `inbox-retention:${module}`,
           everyMs: HOUR_MS,
           firstRunMs: FIRST_RETENTION_RUN_MS,
-          run: () => pruneInbox(store, new Date(Date.now() - config.BUS_INBOX_RETENTION_DAYS * DAY_MS)),
+          run: () => pruneInbox(store, daysAgo(config.BUS_INBOX_RETENTION_DAYS)),
         },
       },
     ];
@@ -44,7 +43,7 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modul
         everyMs: HOUR_MS,
         firstRunMs: FIRST_RETENTION_RUN_MS,
         run: async () => {
-          const pruned = await outbox.prune(new Date(Date.now() - config.BUS_OUTBOX_RETENTION_DAYS * DAY_MS));
+          const pruned = await outbox.prune(daysAgo(config.BUS_OUTBOX_RETENTION_DAYS));
           if (pruned > 0) logger.info({ module, pruned, retentionDays: config.BUS_OUTBOX_RETENTION_DAYS }, 'pruned sent outbox rows past their retention');
         },
       },
@@ -52,3 +51,5 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modul
     return jobs;
   });
 }
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 3600 * 1000);
