@@ -7,6 +7,7 @@ import type { Db } from './db-handle.ts';
 import type { PlatformTables } from './schema-kit.ts';
 import type { PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
 import { bound, pgStatement } from './prepared-write.ts';
+import { writeLater } from './pg-unit-connection.ts';
 
 export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db): PlatformStatements {
   const { outbox, inbox } = t;
@@ -33,7 +34,8 @@ export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db
   );
   return {
     async appendOutbox(tx, row) {
-      await append(tx, row as unknown as Record<string, unknown>);
+      // Nothing reads the row back in the unit: it goes with the unit's next statement or COMMIT.
+      await writeLater(tx, () => append(tx, row as unknown as Record<string, unknown>));
     },
     async claimInbox(tx, eventId, handler, handledAt) {
       // pg's rowCount tells a fresh claim (1) from one already there (0): no RETURNING needed.

@@ -7,6 +7,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { pgPlatformStatements } from './pg-platform-statements.ts';
+import { UnitConnection } from './pg-unit-connection.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
@@ -68,12 +69,13 @@ export function openPgStore<T extends Record<string, unknown>>(
 }
 
 // A drizzle handle per pooled connection, made once: the pool hands the same clients out again.
-const handles = new WeakMap<pg.PoolClient, Db>();
+const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
 
 /**
  * One unit of work on a connection of its own, as drizzle's transaction runs it (BEGIN, the unit,
- * COMMIT, or ROLLBACK on any failure), with two differences: the drizzle handle of a pooled
- * connection is made once, and the connection's own 'error' event is handled while the unit holds
+ * COMMIT, or ROLLBACK on any failure), with three differences: the BEGIN and the outbox's rows
+ * ride on statements that go anyway (pg-unit-connection.ts); the drizzle handle of a pooled
+ * connection is made once; and the connection's own 'error' event is handled while the unit holds
  * it — a backend the server ends mid-unit (a failover, pg_terminate_backend) failed the unit's
  * statements and also raised an unhandled 'error' that took the process down. A connection that
  * failed (the connection itself, or its ROLLBACK) is closed rather than returned to the pool.
@@ -86,15 +88,19 @@ async function unitOfWork<R>(pool: pg.Pool, fn: (tx: Db) => Promise<R>): Promise
   const onError = (err: Error) => (broken = err);
   client.on('error', onError);
   try {
-    let tx = handles.get(client);
-    if (!tx) handles.set(client, (tx = drizzle({ client }) as unknown as Db));
+    let handle = handles.get(client);
+    if (!handle) {
+      const unit = new UnitConnection(client);
+      handles.set(client, (handle = { unit, tx: drizzle({ client: unit as never }) as unknown as Db }));
+    }
+    const { unit, tx } = handle;
+    unit.start();
     try {
-      await client.query('BEGIN');
       const result = await fn(tx);
-      await client.query('COMMIT');
+      await unit.commit();
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      await unit.rollback().catch((e: Error) => (broken = e));
       throw err;
     }
   } finally {

@@ -1,0 +1,179 @@
+// Several statements sent to Postgres as one round trip: each statement's extended-protocol
+// messages (Parse when the connection has not prepared it yet, Bind, Describe, Execute) back to
+// back in one socket write, then a single Sync. Postgres skips everything after an error up to the
+// Sync, so a statement runs only if every one before it in the round trip succeeded: a BEGIN sent
+// this way ahead of a write can never fail and leave the write to commit on its own, as it would in
+// pg's pipeline mode, which ends every statement with a Sync of its own.
+//
+// It is a pg "submittable" (the interface pg-cursor and pg-query-stream use): pg queues it as one
+// query and hands it the connection's messages, which it passes to the statement they answer,
+// each a pg Query of its own that parses its rows and settles its own promise.
+import pg from 'pg';
+import utils from 'pg/lib/utils.js';
+
+type Connection = {
+  parsedStatements: Record<string, string>;
+  submittedNamedStatements: Record<string, string>;
+  stream: { cork?(): void; uncork?(): void };
+  parse(msg: { text: string; name?: string; types?: unknown[] }): void;
+  bind(msg: { portal: string; statement?: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  describe(msg: { type: 'P'; name: string }): void;
+  execute(msg: { portal: string }): void;
+  sync(): void;
+};
+
+/** The part of pg's Query a round trip drives; pg's typings do not describe it. */
+interface PgQuery {
+  text: string;
+  name?: string;
+  values?: unknown[];
+  handleRowDescription(msg: unknown): void;
+  handleDataRow(msg: unknown): void;
+  handleCommandComplete(msg: unknown, con: Connection): void;
+  handleEmptyQuery(con: Connection): void;
+  handleError(err: Error, con: Connection): void;
+  handleReadyForQuery(con: Connection): void;
+  handleCopyInResponse(con: Connection): void;
+}
+
+export interface Statement {
+  text: string;
+  name?: string;
+  rowMode?: 'array';
+  types?: unknown;
+}
+
+/** A statement of a round trip that did not run because one before it failed. */
+export class NotRun extends Error {
+  constructor(cause: unknown) {
+    super(`not run: a statement sent before it in the same round trip failed (${(cause as Error)?.message ?? cause})`, { cause });
+  }
+}
+
+export class RoundTrip {
+  private readonly queries: PgQuery[] = [];
+  /** Settles once every statement has: with the first failure, if one failed. */
+  readonly done: Promise<void>;
+  private settle!: (err?: Error) => void;
+  // Which statement the connection's messages now answer; -1 until sent.
+  private current = -1;
+  private settled = false;
+  /**
+   * Called once the round trip has settled. pg does not need it; OpenTelemetry's pg
+   * instrumentation wraps it to end the span it opened for the round trip.
+   */
+  callback: (err: Error | null) => void = () => {};
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => (this.settle = (err) => (err ? reject(err) : resolve())));
+    this.done.catch(() => {});
+  }
+
+  /** Adds a statement; its promise settles with its own result, or with why it did not run. */
+  add(statement: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
+    return new Promise((resolve, reject) => {
+      const config = typeof statement === 'string' ? { text: statement } : statement;
+      this.queries.push(new pg.Query(config as pg.QueryConfig, values, (err: Error | undefined, result: pg.QueryResult) => (err ? reject(err) : resolve(result))) as unknown as PgQuery);
+    });
+  }
+
+  get size(): number {
+    return this.queries.length;
+  }
+
+  // pg's client reads `name` and `text` of the query it is running when a Parse completes or
+  // fails, to remember which named statements the connection holds: those of the statement the
+  // messages answer now.
+  get name(): string | undefined {
+    return this.queries[this.current]?.name;
+  }
+
+  get text(): string {
+    if (this.current >= 0) return this.queries[this.current]?.text ?? '';
+    return this.queries.map((q) => q.text).join('; ');
+  }
+
+  submit(con: Connection): Error | null {
+    // Values are converted before anything is written: pg's own Query, failing to convert a value
+    // after its Parse went out, closes it with a Sync, which would end the round trip there and let
+    // what follows run regardless.
+    let values: unknown[][];
+    try {
+      values = this.queries.map((q) => (q.values ?? []).map((v) => utils.prepareValue(v)));
+    } catch (err) {
+      return err as Error;
+    }
+    con.stream.cork?.();
+    try {
+      this.queries.forEach((q, i) => {
+        const parsed = q.name && (con.parsedStatements[q.name] !== undefined || con.submittedNamedStatements[q.name] !== undefined);
+        if (!parsed) {
+          con.parse({ text: q.text, name: q.name, types: (q as { types?: unknown[] }).types as never });
+          if (q.name) con.submittedNamedStatements[q.name] = q.text;
+        }
+        con.bind({ portal: '', statement: q.name, values: values[i]!, valueMapper: (v) => v });
+        con.describe({ type: 'P', name: '' });
+        con.execute({ portal: '' });
+      });
+      con.sync();
+    } finally {
+      con.stream.uncork?.();
+    }
+    this.current = 0;
+    return null;
+  }
+
+  handleRowDescription(msg: unknown) {
+    this.queries[this.current]?.handleRowDescription(msg);
+  }
+
+  handleDataRow(msg: unknown) {
+    this.queries[this.current]?.handleDataRow(msg);
+  }
+
+  handleCommandComplete(msg: unknown, con: Connection) {
+    this.queries[this.current]?.handleCommandComplete(msg, con);
+    this.current++;
+  }
+
+  handleEmptyQuery(con: Connection) {
+    this.queries[this.current]?.handleEmptyQuery(con);
+    this.current++;
+  }
+
+  handleCopyInResponse(con: Connection) {
+    this.queries[this.current]?.handleCopyInResponse(con);
+  }
+
+  handleCopyData() {}
+
+  handlePortalSuspended() {}
+
+  /** Every statement ran: each gets its result. */
+  handleReadyForQuery(con: Connection) {
+    if (this.settled) return;
+    this.settled = true;
+    for (const q of this.queries) q.handleReadyForQuery(con);
+    this.settle();
+    this.callback(null);
+  }
+
+  /**
+   * A statement failed (or the connection did, or the round trip could not be sent): those before
+   * it ran and get their results, it gets the error, and those after it, which Postgres skipped,
+   * get NotRun. pg goes on to its next query once the Sync's ReadyForQuery arrives.
+   */
+  handleError(err: Error, con: Connection) {
+    if (this.settled) return;
+    this.settled = true;
+    const failing = Math.max(0, this.current);
+    this.queries.forEach((q, i) => {
+      if (i < failing) return q.handleReadyForQuery(con);
+      // Skipped: the Parse it sent (if any) never ran, so the connection does not hold it.
+      if (i > failing && q.name && con.submittedNamedStatements) delete con.submittedNamedStatements[q.name];
+      q.handleError(i === failing ? err : new NotRun(err), con);
+    });
+    this.settle(err);
+    this.callback(err);
+  }
+}

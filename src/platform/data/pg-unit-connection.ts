@@ -1,0 +1,104 @@
+// The connection a Postgres unit of work runs on, as drizzle sees it (its `client`). Two of every
+// unit's round trips ride on statements that go anyway: the BEGIN goes out with the unit's first
+// statement, and a write whose result nobody waits for (an outbox row: `later`) goes out with the
+// next statement or with the COMMIT. Each time in one RoundTrip (pg-round-trip.ts), so a write
+// never runs outside the transaction, and the COMMIT never runs after a write that failed.
+// A unit that sent nothing sends no BEGIN and no COMMIT.
+import type pg from 'pg';
+import { RoundTrip, type Statement } from './pg-round-trip.ts';
+import type { Db } from './db-handle.ts';
+
+interface Held {
+  statement: Statement;
+  values?: unknown[];
+  resolve(result: pg.QueryResult): void;
+  reject(err: unknown): void;
+}
+
+export class UnitConnection {
+  private begun = false;
+  private held: Held[] = [];
+  private holding = false;
+
+  readonly client: pg.PoolClient;
+
+  constructor(client: pg.PoolClient) {
+    this.client = client;
+  }
+
+  /** A new unit of work on this connection: its BEGIN goes with its first statement. */
+  start(): void {
+    this.begun = false;
+    this.held = [];
+  }
+
+  /** What drizzle calls for each statement. */
+  query(config: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
+    const statement = typeof config === 'string' ? { text: config } : config;
+    if (this.holding) {
+      return new Promise((resolve, reject) => this.held.push({ statement, values, resolve, reject }));
+    }
+    if (this.begun && this.held.length === 0) return this.client.query(statement as pg.QueryConfig, values);
+    const trip = this.trip();
+    const result = trip.add(statement, values);
+    this.client.query(trip as never);
+    return result;
+  }
+
+  /**
+   * Runs `write`, which must send exactly one statement before it returns, without a round trip
+   * of its own: the statement is held and sent with whatever goes next. Its failure fails the
+   * unit (its statement or its COMMIT), so nobody awaits it here.
+   */
+  later(write: () => Promise<unknown>): void {
+    const before = this.held.length;
+    this.holding = true;
+    let sent: Promise<unknown>;
+    try {
+      sent = write();
+    } finally {
+      this.holding = false;
+    }
+    sent.catch(() => {});
+    if (this.held.length !== before + 1) throw new Error('UnitConnection.later: the write must send exactly one statement before it returns');
+  }
+
+  async commit(): Promise<void> {
+    if (this.held.length === 0) {
+      if (this.begun) await this.client.query('COMMIT');
+      return;
+    }
+    const trip = this.trip();
+    trip.add('COMMIT').catch(() => {});
+    this.client.query(trip as never);
+    await trip.done;
+  }
+
+  async rollback(): Promise<void> {
+    for (const h of this.held) h.reject(new Error('rolled back before it was sent'));
+    this.held = [];
+    if (this.begun) await this.client.query('ROLLBACK');
+  }
+
+  /** A round trip holding the BEGIN if it is still to go, then every held write. */
+  private trip(): RoundTrip {
+    const trip = new RoundTrip();
+    if (!this.begun) {
+      trip.add('BEGIN').catch(() => {});
+      this.begun = true;
+    }
+    for (const h of this.held) trip.add(h.statement, h.values).then(h.resolve, h.reject);
+    this.held = [];
+    return trip;
+  }
+}
+
+/**
+ * Runs `write` on the unit of work `tx` without a round trip of its own when `tx` is a Postgres
+ * unit's handle (see `later`); anywhere else it is simply run and awaited.
+ */
+export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise<void> {
+  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
+  if (client instanceof UnitConnection) client.later(write);
+  else await write();
+}

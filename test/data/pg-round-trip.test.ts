@@ -1,0 +1,197 @@
+// Several statements in one round trip to Postgres (pg-round-trip.ts) and the unit of work's
+// connection built on it (pg-unit-connection.ts), on a real server. What matters is what runs:
+// nothing after a statement that failed, a held write never after the COMMIT nor outside the
+// transaction, and the connection's prepared statements still in step with the server's.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { NotRun, RoundTrip } from '../../src/platform/data/pg-round-trip.ts';
+import { UnitConnection } from '../../src/platform/data/pg-unit-connection.ts';
+import { createTestDatabase } from '../support/databases.ts';
+
+describe('statements in one round trip', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let client: pg.Client;
+  /** Every query the client was handed: a round trip counts once. */
+  let sent: string[];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const c = new pg.Client({ connectionString: database.url });
+    await c.connect();
+    await c.query('CREATE TABLE things (id text PRIMARY KEY, n int)');
+    await c.end();
+  });
+  afterAll(() => database?.drop());
+
+  beforeEach(async () => {
+    client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    await client.query('TRUNCATE things');
+    sent = [];
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
+      sent.push(config instanceof RoundTrip ? `trip:${config.size}` : typeof config === 'string' ? config : String((config as { text: string }).text));
+      return query(config, ...rest);
+    };
+  });
+  afterEach(() => client?.end());
+
+  const ids = async () => (await client.query<{ id: string }>('select id from things order by id')).rows.map((r) => r.id);
+  const insert = { name: 'insert_thing', text: 'insert into things (id, n) values ($1, $2) returning id, n' };
+
+  describe('RoundTrip', () => {
+    it('answers each statement its own rows, named and unnamed, in array mode too', async () => {
+      const trip = new RoundTrip();
+      const a = trip.add(insert, ['a', 1]);
+      const b = trip.add({ text: 'select id, n from things where id = $1', rowMode: 'array' }, ['a']);
+      const c = trip.add('select 2 as two');
+      client.query(trip as never);
+      await trip.done;
+      expect((await a).rows).toEqual([{ id: 'a', n: 1 }]);
+      expect((await b).rows).toEqual([['a', 1]]);
+      expect((await c).rows).toEqual([{ two: 2 }]);
+      // The named statement it prepared is the connection's now: used again, it is not parsed twice.
+      expect((await client.query({ ...insert, values: ['b', 2] })).rows).toEqual([{ id: 'b', n: 2 }]);
+    });
+
+    it('runs nothing after a statement that fails, even in autocommit: the statements after it are NotRun', async () => {
+      const trip = new RoundTrip();
+      const first = trip.add(insert, ['before', 1]);
+      const failing = trip.add('select 1/0');
+      const skipped = trip.add(insert, ['after', 2]);
+      client.query(trip as never);
+      await expect(trip.done).rejects.toThrow(/division by zero/);
+      await expect(failing).rejects.toThrow(/division by zero/);
+      await expect(skipped).rejects.toBeInstanceOf(NotRun);
+      // One Sync for the round trip: the statements before the failure are one implicit
+      // transaction with it, so they are taken back too.
+      await expect(first).resolves.toBeDefined();
+      expect(await ids()).toEqual([]);
+    });
+
+    it('keeps the connection in step when a statement it would have prepared was skipped', async () => {
+      const trip = new RoundTrip();
+      trip.add('select 1/0').catch(() => {});
+      const skipped = trip.add({ name: 'never_parsed', text: 'select $1::int + 1 as n' }, [1]);
+      client.query(trip as never);
+      await expect(skipped).rejects.toBeInstanceOf(NotRun);
+      // Had the connection believed it prepared, this would fail with "prepared statement does not exist".
+      expect((await client.query({ name: 'never_parsed', text: 'select $1::int + 1 as n', values: [41] })).rows).toEqual([{ n: 42 }]);
+    });
+
+    it('sends nothing when a value cannot be converted, and the connection serves the next query', async () => {
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      const trip = new RoundTrip();
+      const good = trip.add(insert, ['good', 1]);
+      const bad = trip.add({ text: 'select $1::jsonb' }, [circular]);
+      client.query(trip as never);
+      await expect(bad).rejects.toThrow();
+      await expect(good).rejects.toThrow();
+      expect(await ids()).toEqual([]);
+    });
+
+    it('fails every statement when the connection dies', async () => {
+      const admin = new pg.Client({ connectionString: database.url });
+      await admin.connect();
+      try {
+        const trip = new RoundTrip();
+        // Settled while this test waits on the admin connection: assertions attached at once.
+        const a = expect(trip.add('select pg_sleep(30)')).rejects.toThrow(/terminating connection/);
+        const b = expect(trip.add(insert, ['never', 1])).rejects.toBeInstanceOf(NotRun);
+        client.on('error', () => {});
+        client.query(trip as never);
+        const pid = (client as unknown as { processID: number }).processID;
+        // Wait until the backend is in the sleep, then end it.
+        for (let i = 0; i < 200; i++) {
+          const { rows } = await admin.query(`select 1 from pg_stat_activity where pid = $1 and query like '%pg_sleep%'`, [pid]);
+          if (rows.length) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await admin.query('select pg_terminate_backend($1)', [pid]);
+        await a;
+        await b;
+        const { rows } = await admin.query(`select id from things where id = 'never'`);
+        expect(rows).toEqual([]);
+      } finally {
+        await admin.end();
+      }
+    });
+  });
+
+  describe('UnitConnection', () => {
+    const unitOn = () => {
+      const unit = new UnitConnection(client as unknown as pg.PoolClient);
+      unit.start();
+      return unit;
+    };
+
+    it('sends the BEGIN with the first statement and nothing at all for a unit that sent nothing', async () => {
+      const unit = unitOn();
+      await unit.commit();
+      expect(sent).toEqual([]);
+      unit.start();
+      await unit.query(insert, ['a', 1]);
+      await unit.query(insert, ['b', 2]);
+      await unit.commit();
+      expect(sent).toEqual(['trip:2', insert.text, 'COMMIT']);
+      expect(await ids()).toEqual(['a', 'b']);
+    });
+
+    it('runs the first statement inside the transaction: a rollback after it leaves nothing', async () => {
+      const unit = unitOn();
+      await unit.query(insert, ['a', 1]);
+      await unit.rollback();
+      expect(await ids()).toEqual([]);
+    });
+
+    it('sends a held write with the COMMIT, or with the statement after it, which sees it', async () => {
+      const unit = unitOn();
+      await unit.query(insert, ['a', 1]);
+      unit.later(() => unit.query(insert, ['held-1', 1]));
+      const seen = await unit.query({ text: 'select count(*)::int as n from things' });
+      expect(seen.rows).toEqual([{ n: 2 }]);
+      unit.later(() => unit.query(insert, ['held-2', 2]));
+      await unit.commit();
+      // BEGIN + a; held-1 + the count; held-2 + COMMIT.
+      expect(sent).toEqual(['trip:2', 'trip:2', 'trip:2']);
+      expect(await ids()).toEqual(['a', 'held-1', 'held-2']);
+    });
+
+    it('never commits after a held write that failed: the COMMIT fails with its error and nothing is kept', async () => {
+      const unit = unitOn();
+      await unit.query(insert, ['a', 1]);
+      unit.later(() => unit.query(insert, ['a', 2])); // a duplicate key
+      await expect(unit.commit()).rejects.toThrow(/duplicate key/);
+      await unit.rollback();
+      expect(await ids()).toEqual([]);
+      // The connection serves the next unit.
+      unit.start();
+      await unit.query(insert, ['next', 1]);
+      await unit.commit();
+      expect(await ids()).toEqual(['next']);
+    });
+
+    it('fails the statement sent after a held write that failed, and keeps nothing', async () => {
+      const unit = unitOn();
+      unit.later(() => unit.query(insert, ['dup', 1]));
+      unit.later(() => unit.query(insert, ['dup', 2]));
+      await expect(unit.query(insert, ['c', 3])).rejects.toBeInstanceOf(NotRun);
+      await unit.rollback();
+      expect(await ids()).toEqual([]);
+    });
+
+    it('drops held writes on a rollback before they were sent, sending nothing', async () => {
+      const unit = unitOn();
+      unit.later(() => unit.query(insert, ['held', 1]));
+      await unit.rollback();
+      expect(sent).toEqual([]);
+      expect(await ids()).toEqual([]);
+    });
+
+    it('refuses a held write that does not send its statement before it returns', async () => {
+      const unit = unitOn();
+      expect(() => unit.later(async () => undefined)).toThrow(/exactly one statement/);
+    });
+  });
+});
