@@ -5,6 +5,7 @@
 // this call's values. It lives here because it needs the store's engine, which modules never touch.
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db, ModuleStore } from './module-store.ts';
+import { writeLater } from './pg-unit-connection.ts';
 
 /** What drizzle's better-sqlite3 driver returns from `.prepare()`: synchronous calls. */
 interface SqlitePrepared {
@@ -26,6 +27,13 @@ export interface PreparedWrite<Row> {
   run(tx: Db, values: Record<string, unknown>): Promise<number>;
   /** Runs a statement with RETURNING inside the unit of work `tx`; answers the rows it returned. */
   all(tx: Db, values: Record<string, unknown>): Promise<Row[]>;
+  /**
+   * Runs the statement inside the unit of work `tx` for a unit that needs nothing back from it:
+   * on Postgres it is sent with the unit's next statement or with its COMMIT rather than on a
+   * round trip of its own (pg-unit-connection.ts), and a failure fails the unit there; on SQLite
+   * it runs at once. Nothing the unit reads afterwards misses it: it goes ahead of any statement.
+   */
+  later(tx: Db, values: Record<string, unknown>): Promise<void>;
 }
 
 /**
@@ -61,6 +69,9 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
       async all(_tx, values) {
         return get().all(values) as Row[];
       },
+      async later(_tx, values) {
+        get().run(values);
+      },
     };
   }
   const execute = pgStatement(engine.pool as unknown as Db, `${store.module}_${name}`, build);
@@ -71,6 +82,9 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
     },
     async all(tx, values) {
       return (await execute(tx, values)) as Row[];
+    },
+    later(tx, values) {
+      return writeLater(tx, () => execute(tx, values));
     },
   };
 }

@@ -59,8 +59,9 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
     async hold(db: Db, line: Line, now: Date) {
       return (await holdStmt.all(db, { sku: line.sku, quantity: line.quantity, now }))[0];
     },
+    /** Takes held stock off the shelf; the unit needs nothing back, so on Postgres it goes with what follows. */
     async take(db: Db, line: Line, now: Date) {
-      await takeStmt.run(db, { sku: line.sku, quantity: line.quantity, now });
+      await takeStmt.later(db, { sku: line.sku, quantity: line.quantity, now });
     },
     async giveBack(db: Db, line: Line, now: Date) {
       await db.update(stock).set({ reserved: sql`${stock.reserved} - ${line.quantity}`, updatedAt: now }).where(eq(stock.sku, line.sku));

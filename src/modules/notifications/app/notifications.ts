@@ -23,7 +23,7 @@ function insertFor(store: ModuleStore<NotificationsTables>): PreparedWrite<never
 
 /** Stores the message an event calls for; the event id is its key, so a repeat adds nothing. */
 export async function keep(store: ModuleStore<NotificationsTables>, uow: UnitOfWork, envelope: EventEnvelope, message: Message) {
-  await insertFor(store).run(uow.db, { id: envelope.id, ...message, orderId: message.orderId ?? null, occurredAt: new Date(envelope.occurredAt), createdAt: new Date() });
+  await insertFor(store).later(uow.db, { id: envelope.id, ...message, orderId: message.orderId ?? null, occurredAt: new Date(envelope.occurredAt), createdAt: new Date() });
 }
 
 function view(r: NotificationsTables['notifications']['$inferSelect']) {

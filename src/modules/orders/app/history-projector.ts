@@ -31,7 +31,7 @@ export async function projectOrderEvent(db: Db, statements: Pick<OrderStatements
   const status = statusOf[envelope.type];
   if (!status) return;
   const p = envelope.payload as Payload;
-  await statements.projectHistory.run(db, {
+  await statements.projectHistory.later(db, {
     orderId: p.orderId,
     customerId: p.customerId,
     status,

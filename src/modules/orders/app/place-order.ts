@@ -55,8 +55,9 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
   };
   try {
     await deps.unitOfWork(async (uow) => {
-      await deps.statements.insertOrder.run(uow.db, order);
-      await deps.statements.insertSaga.run(uow.db, saga);
+      // Nothing here needs their answers: on Postgres they go out with the BEGIN... COMMIT of the unit.
+      await deps.statements.insertOrder.later(uow.db, order);
+      await deps.statements.insertSaga.later(uow.db, saga);
       await uow.publish(OrderPlaced, {
         orderId: id, customerId: customer.sub, totalMinor: priced.totalMinor, currency: priced.currency, placedAt: now.toISOString(),
         lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor })),
