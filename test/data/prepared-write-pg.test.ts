@@ -68,6 +68,29 @@ describe('prepared writes on Postgres', () => {
     expect(ids).toEqual(['u0-1', 'u0-2', 'u2-1', 'u2-2', 'u4-1', 'u4-2', 'u6-1', 'u6-2']);
   });
 
+  it('sends a write whose result the unit does not need (later) with what follows: seen by the unit, kept with it, and its failure fails the unit', async () => {
+    const add = insert();
+    const count = async (tx: typeof store.db, prefix: string) => (await tx.select({ id: g().id }).from(g())).filter((r) => r.id.startsWith(prefix)).length;
+    await store.transaction(async (tx) => {
+      await add.later(tx, { id: 'later-1', tags: null, seenAt: null, on: true });
+      // Sent ahead of this read, in the same round trip.
+      expect(await count(tx, 'later-')).toBe(1);
+      await add.later(tx, { id: 'later-2', tags: null, seenAt: null, on: true });
+    });
+    expect(await count(store.db, 'later-')).toBe(2);
+    // A duplicate held to the COMMIT: the unit fails with its error, and nothing of it is kept.
+    await expect(
+      store.transaction(async (tx) => {
+        await add.run(tx, { id: 'later-3', tags: null, seenAt: null, on: true });
+        await add.later(tx, { id: 'later-1', tags: null, seenAt: null, on: true });
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await count(store.db, 'later-')).toBe(2);
+    // Outside a unit of work it simply runs.
+    await add.later(store.db, { id: 'later-4', tags: null, seenAt: null, on: true });
+    expect(await count(store.db, 'later-')).toBe(3);
+  });
+
   it('reads the rows of a list of any length with one named statement (inList)', async () => {
     const some = preparedRead<{ id: string }>(store as never, 'some', (db) => db.select({ id: g().id }).from(g()).where(inList(store as never, g().id, 'ids')).orderBy(g().id));
     expect(await some({ ids: ['b', 'a', 'missing', 'a'] })).toEqual([{ id: 'a' }, { id: 'b' }]);

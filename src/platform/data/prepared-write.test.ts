@@ -65,4 +65,23 @@ describe('prepared writes on SQLite', () => {
     expect(await s.db.select().from(g)).toEqual([]);
     await s.close();
   });
+
+  it('runs a write whose result the unit does not need (later) at once, inside the unit: a failure throws there', async () => {
+    const s = store();
+    const g = s.tables.gadgets;
+    const insert = preparedWrite(s, 'insert', (db) => db.insert(g).values({ id: bound(g.id, 'id'), on: bound(g.on, 'on') } as never));
+    await s.transaction(async (tx) => {
+      await insert.later(tx, { id: 'a', on: true });
+      expect(await tx.select().from(g)).toHaveLength(1);
+      await expect(insert.later(tx, { id: 'a', on: true })).rejects.toThrow(/UNIQUE/);
+    });
+    await expect(
+      s.transaction(async (tx) => {
+        await insert.later(tx, { id: 'b', on: true });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect((await s.db.select().from(g)).map((r) => r.id)).toEqual(['a']);
+    await s.close();
+  });
 });
