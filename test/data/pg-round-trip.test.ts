@@ -148,10 +148,10 @@ describe('statements in one round trip', () => {
     it('sends a held write with the COMMIT, or with the statement after it, which sees it', async () => {
       const unit = unitOn();
       await unit.query(insert, ['a', 1]);
-      unit.later(() => unit.query(insert, ['held-1', 1]));
+      await unit.later(() => unit.query(insert, ['held-1', 1]));
       const seen = await unit.query({ text: 'select count(*)::int as n from things' });
       expect(seen.rows).toEqual([{ n: 2 }]);
-      unit.later(() => unit.query(insert, ['held-2', 2]));
+      await unit.later(() => unit.query(insert, ['held-2', 2]));
       await unit.commit();
       // BEGIN + a; held-1 + the count; held-2 + COMMIT.
       expect(sent).toEqual(['trip:2', 'trip:2', 'trip:2']);
@@ -161,7 +161,7 @@ describe('statements in one round trip', () => {
     it('never commits after a held write that failed: the COMMIT fails with its error and nothing is kept', async () => {
       const unit = unitOn();
       await unit.query(insert, ['a', 1]);
-      unit.later(() => unit.query(insert, ['a', 2])); // a duplicate key
+      await unit.later(() => unit.query(insert, ['a', 2])); // a duplicate key
       await expect(unit.commit()).rejects.toThrow(/duplicate key/);
       await unit.rollback();
       expect(await ids()).toEqual([]);
@@ -174,8 +174,8 @@ describe('statements in one round trip', () => {
 
     it('fails the statement sent after a held write that failed, and keeps nothing', async () => {
       const unit = unitOn();
-      unit.later(() => unit.query(insert, ['dup', 1]));
-      unit.later(() => unit.query(insert, ['dup', 2]));
+      await unit.later(() => unit.query(insert, ['dup', 1]));
+      await unit.later(() => unit.query(insert, ['dup', 2]));
       await expect(unit.query(insert, ['c', 3])).rejects.toBeInstanceOf(NotRun);
       await unit.rollback();
       expect(await ids()).toEqual([]);
@@ -183,15 +183,17 @@ describe('statements in one round trip', () => {
 
     it('drops held writes on a rollback before they were sent, sending nothing', async () => {
       const unit = unitOn();
-      unit.later(() => unit.query(insert, ['held', 1]));
+      await unit.later(() => unit.query(insert, ['held', 1]));
       await unit.rollback();
       expect(sent).toEqual([]);
       expect(await ids()).toEqual([]);
     });
 
-    it('refuses a held write that does not send its statement before it returns', async () => {
+    it('refuses a held write that does not send its statement before it returns, with its own error when it failed', async () => {
       const unit = unitOn();
-      expect(() => unit.later(async () => undefined)).toThrow(/exactly one statement/);
+      await expect(unit.later(async () => undefined)).rejects.toThrow(/exactly one statement/);
+      // A write that fails before it sends anything fails with its own error.
+      await expect(unit.later(async () => Promise.reject(new Error('no such placeholder')))).rejects.toThrow('no such placeholder');
     });
   });
 });

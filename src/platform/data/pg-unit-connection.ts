@@ -48,9 +48,10 @@ export class UnitConnection {
   /**
    * Runs `write`, which must send exactly one statement before it returns, without a round trip
    * of its own: the statement is held and sent with whatever goes next. Its failure fails the
-   * unit (its statement or its COMMIT), so nobody awaits it here.
+   * unit there (the statement it went with, or the COMMIT), so what this answers does not wait for
+   * it: it settles at once, or fails when `write` failed before sending anything.
    */
-  later(write: () => Promise<unknown>): void {
+  later(write: () => Promise<unknown>): Promise<void> {
     const before = this.held.length;
     this.holding = true;
     let sent: Promise<unknown>;
@@ -60,7 +61,10 @@ export class UnitConnection {
       this.holding = false;
     }
     sent.catch(() => {});
-    if (this.held.length !== before + 1) throw new Error('UnitConnection.later: the write must send exactly one statement before it returns');
+    if (this.held.length === before + 1) return Promise.resolve();
+    return sent.then(() => {
+      throw new Error('UnitConnection.later: the write must send exactly one statement before it returns');
+    });
   }
 
   async commit(): Promise<void> {
@@ -99,6 +103,6 @@ export class UnitConnection {
  */
 export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise<void> {
   const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
-  if (client instanceof UnitConnection) client.later(write);
+  if (client instanceof UnitConnection) await client.later(write);
   else await write();
 }

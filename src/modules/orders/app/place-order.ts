@@ -55,7 +55,7 @@ export async function placeOrder(deps: OrdersDeps, cmd: PlaceOrder, key: Idempot
   };
   try {
     await deps.unitOfWork(async (uow) => {
-      // Nothing here needs their answers: on Postgres they go out with the BEGIN... COMMIT of the unit.
+      // Nothing here needs their answers: on Postgres they go out in one round trip with the BEGIN, the event and the COMMIT.
       await deps.statements.insertOrder.later(uow.db, order);
       await deps.statements.insertSaga.later(uow.db, saga);
       await uow.publish(OrderPlaced, {
