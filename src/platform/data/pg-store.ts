@@ -73,8 +73,8 @@ const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
 
 /**
  * One unit of work on a connection of its own, as drizzle's transaction runs it (BEGIN, the unit,
- * COMMIT, or ROLLBACK on any failure), with three differences: the BEGIN and the outbox's rows
- * ride on statements that go anyway (pg-unit-connection.ts); the drizzle handle of a pooled
+ * COMMIT, or ROLLBACK on any failure), with three differences: the BEGIN, the outbox's rows and
+ * the writes marked `later` ride on statements that go anyway (pg-unit-connection.ts); the drizzle handle of a pooled
  * connection is made once; and the connection's own 'error' event is handled while the unit holds
  * it — a backend the server ends mid-unit (a failover, pg_terminate_backend) failed the unit's
  * statements and also raised an unhandled 'error' that took the process down. A connection that
