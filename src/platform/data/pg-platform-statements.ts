@@ -6,8 +6,7 @@ import { asc, isNull, sql } from 'drizzle-orm';
 import type { Db } from './db-handle.ts';
 import type { PlatformTables } from './schema-kit.ts';
 import type { PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
-import { bound, pgStatement } from './prepared-write.ts';
-import { writeLater } from './pg-unit-connection.ts';
+import { bound, pgStatement, writeLater } from './prepared-write.ts';
 
 export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db): PlatformStatements {
   const { outbox, inbox } = t;

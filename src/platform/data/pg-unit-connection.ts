@@ -6,7 +6,7 @@
 // A unit that sent nothing sends no BEGIN and no COMMIT.
 import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
-import type { Db } from './db-handle.ts';
+import type { HoldsWrites } from './prepared-write.ts';
 
 interface Held {
   statement: Statement;
@@ -15,7 +15,7 @@ interface Held {
   reject(err: unknown): void;
 }
 
-export class UnitConnection {
+export class UnitConnection implements HoldsWrites {
   private begun = false;
   private held: Held[] = [];
   private holding = false;
@@ -95,14 +95,4 @@ export class UnitConnection {
     this.held = [];
     return trip;
   }
-}
-
-/**
- * Runs `write` on the unit of work `tx` without a round trip of its own when `tx` is a Postgres
- * unit's handle (see `later`); anywhere else it is simply run and awaited.
- */
-export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise<void> {
-  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
-  if (client instanceof UnitConnection) await client.later(write);
-  else await write();
 }

@@ -5,7 +5,6 @@
 // this call's values. It lives here because it needs the store's engine, which modules never touch.
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db, ModuleStore } from './module-store.ts';
-import { writeLater } from './pg-unit-connection.ts';
 
 /** What drizzle's better-sqlite3 driver returns from `.prepare()`: synchronous calls. */
 interface SqlitePrepared {
@@ -113,4 +112,23 @@ function connectionOf(tx: Db): unknown {
   const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
   if (!client) throw new Error('preparedWrite: not a drizzle node-postgres handle');
   return client;
+}
+
+/**
+ * What a Postgres unit of work's connection offers (pg-unit-connection.ts, which loads pg: it is
+ * named here by its shape, so the embedded default never loads it).
+ */
+export interface HoldsWrites {
+  later(write: () => Promise<unknown>): Promise<void>;
+}
+
+/**
+ * Runs `write` on the unit of work `tx` without a round trip of its own when `tx` is a Postgres
+ * unit's handle (its connection holds it for the unit's next statement or COMMIT); anywhere else
+ * it is simply run and awaited.
+ */
+export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise<void> {
+  const client = (tx as unknown as { session?: { client?: Partial<HoldsWrites> } }).session?.client;
+  if (typeof client?.later === 'function') await client.later(write);
+  else await write();
 }
