@@ -128,7 +128,7 @@ export interface HoldsWrites {
  * it is simply run and awaited.
  */
 export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise<void> {
-  const client = (tx as unknown as { session?: { client?: Partial<HoldsWrites> } }).session?.client;
-  if (typeof client?.later === 'function') await client.later(write);
+  const client = connectionOf(tx) as Partial<HoldsWrites>;
+  if (typeof client.later === 'function') await client.later(write);
   else await write();
 }
