@@ -18,6 +18,7 @@ import { createLogger } from '../../src/platform/logging/logger.ts';
 import { on } from '../../src/platform/modules/define-module.ts';
 import type { ModuleHarness } from '../../src/platform/testing/module-harness.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
+import { bound, preparedWrite, type PreparedWrite } from '../../src/platform/data/prepared-write.ts';
 
 describe.each(engines)('events of one job handled together, on %s', (engine) => {
   let h: ModuleHarness;
@@ -26,6 +27,7 @@ describe.each(engines)('events of one job handled together, on %s', (engine) => 
   const calls = new Map<string, number>();
   const metrics = busMetrics(createMetrics());
   let consumer: ReturnType<typeof inboxConsumer>;
+  let refused: PreparedWrite<never>;
 
   beforeAll(async () => {
     h = await moduleOn(engine, tally);
@@ -35,16 +37,21 @@ describe.each(engines)('events of one job handled together, on %s', (engine) => 
       units++;
       return run(fn);
     };
+    const effectsTable = store.tables.effects;
+    refused = preparedWrite(store, 'refused_effect', (db) => db.insert(effectsTable).values({ entryId: bound(effectsTable.entryId, 'entryId'), eventId: bound(effectsTable.eventId, 'eventId') } as never));
     consumer = inboxConsumer({
       module: 'tally',
       store,
       unitOfWork: counted,
       logger: createLogger('silent'),
       metrics,
-      // amount 13 always fails; every other amount is recorded, once per event, in `effects`.
+      // amount 13 always fails; 14 writes, with `later`, a row its table refuses (on Postgres the
+      // write goes with the next statement: the next event's inbox claim, or the COMMIT); every
+      // other amount is recorded, once per event, in `effects`.
       subscriptions: [
         on(EntryRecorded, async ({ entryId, amount }, uow, envelope) => {
           calls.set(entryId, (calls.get(entryId) ?? 0) + 1);
+          if (amount === 14) return refused.later(uow.db, { entryId, eventId: null });
           await uow.db.insert(store.tables.effects).values({ entryId, eventId: envelope.id });
           if (amount === 13) throw new Error('thirteen is unlucky');
         }),
@@ -107,6 +114,16 @@ describe.each(engines)('events of one job handled together, on %s', (engine) => 
     expect(letters).toMatchObject([{ attempts: 3 }]);
     expect(letters[0]!.reason).toContain('thirteen is unlucky');
     expect(await effects([a, bad])).toEqual([1, 0]);
+  });
+
+  it('blames the event whose held write was refused, not the next one, whose statement carried it', async () => {
+    const [bad, a] = [entry(14), entry(1)];
+    // The last attempt: whichever event is blamed is dead-lettered.
+    expect(statuses(await consumer.together([bad, a], 3, 3))).toEqual(['fulfilled', 'fulfilled']);
+    const letters = (await store.db.select().from(store.tables.deadLetters).where(inArray(store.tables.deadLetters.eventId, [bad.id, a.id]))) as { eventId: string; reason: string }[];
+    expect(letters.map((l) => l.eventId)).toEqual([bad.id]);
+    expect(letters[0]!.reason).toMatch(/null/i);
+    expect(await effects([bad, a])).toEqual([0, 1]);
   });
 
   it('dead-letters an event it cannot read and handles the rest of the job together', async () => {

@@ -79,6 +79,17 @@ describe('statements in one round trip', () => {
       expect((await client.query({ name: 'never_parsed', text: 'select $1::int + 1 as n', values: [41] })).rows).toEqual([{ n: 42 }]);
     });
 
+    it('refuses, sending nothing, a name already used on the connection for another statement', async () => {
+      await client.query({ name: 'taken', text: 'select 1 as one' });
+      const trip = new RoundTrip();
+      const first = trip.add(insert, ['never', 1]);
+      const clash = trip.add({ name: 'taken', text: 'select 2 as two' });
+      client.query(trip as never);
+      await expect(clash).rejects.toThrow(/Prepared statements must be unique/);
+      await expect(first).rejects.toThrow();
+      expect(await ids()).toEqual([]);
+    });
+
     it('sends nothing when a value cannot be converted, and the connection serves the next query', async () => {
       const circular: Record<string, unknown> = {};
       circular.self = circular;
@@ -186,6 +197,28 @@ describe('statements in one round trip', () => {
       await unit.later(() => unit.query(insert, ['held', 1]));
       await unit.rollback();
       expect(sent).toEqual([]);
+      expect(await ids()).toEqual([]);
+    });
+
+    it('fails at once, sending nothing, a held write that sends two statements', async () => {
+      const unit = unitOn();
+      await expect(
+        unit.later(() => {
+          void unit.query(insert, ['one', 1]).catch(() => {});
+          return unit.query(insert, ['two', 2]);
+        }),
+      ).rejects.toThrow(/exactly one statement/);
+      await unit.rollback();
+      expect(sent).toEqual([]);
+      expect(await ids()).toEqual([]);
+    });
+
+    it('fails the COMMIT of a unit whose failed statement was caught: Postgres answers it with ROLLBACK', async () => {
+      const unit = unitOn();
+      await unit.query(insert, ['a', 1]);
+      await expect(unit.query({ text: 'select 1/0' })).rejects.toThrow(/division by zero/);
+      await expect(unit.commit()).rejects.toThrow(/rolled back/);
+      await unit.rollback();
       expect(await ids()).toEqual([]);
     });
 

@@ -5,6 +5,7 @@
 // blocking what comes after it.
 import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
+import { failedBeforeIt } from '../data/not-run.ts';
 import type { RunUnitOfWork, UnitOfWork } from './unit-of-work.ts';
 import type { Subscription } from '../modules/define-module.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -130,7 +131,9 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
         ready.forEach((r, i) => settled(r, spans[i]!, outcomes[i]!));
         return Promise.allSettled(prepared.map((r, i) => ('refusal' in r ? deadLetter(envelopes[i]!, r.refusal, attempt, r.key) : Promise.resolve())));
       } catch (err) {
-        const culprit = ready[failing];
+        // A write held for the round trip of the next event's first statement fails there (on
+        // Postgres): that event is not the culprit, so every event is handled alone.
+        const culprit = failedBeforeIt(err) ? undefined : ready[failing];
         ready.forEach((r, i) => {
           if (r === culprit) return;
           spans[i]!.setAttribute('messaging.outcome', 'rolled_back');

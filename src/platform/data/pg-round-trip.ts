@@ -7,9 +7,14 @@
 //
 // It is a pg "submittable" (the interface pg-cursor and pg-query-stream use): pg queues it as one
 // query and hands it the connection's messages, which it passes to the statement they answer,
-// each a pg Query of its own that parses its rows and settles its own promise.
+// each a pg Query of its own that parses its rows and settles its own promise. (OpenTelemetry's pg
+// instrumentation must keep `addSqlCommenterCommentToQueries` off, as instrumentations.ts has it:
+// with it on, it copies a query object that has no name into a plain one, which drops `submit`.)
 import pg from 'pg';
 import utils from 'pg/lib/utils.js';
+import { NotRun } from './not-run.ts';
+
+export { NotRun };
 
 type Connection = {
   parsedStatements: Record<string, string>;
@@ -41,13 +46,6 @@ export interface Statement {
   name?: string;
   rowMode?: 'array';
   types?: unknown;
-}
-
-/** A statement of a round trip that did not run because one before it failed. */
-export class NotRun extends Error {
-  constructor(cause: unknown) {
-    super(`not run: a statement sent before it in the same round trip failed (${(cause as Error)?.message ?? cause})`, { cause });
-  }
 }
 
 export class RoundTrip {
@@ -97,6 +95,11 @@ export class RoundTrip {
     // Values are converted before anything is written: pg's own Query, failing to convert a value
     // after its Parse went out, closes it with a Sync, which would end the round trip there and let
     // what follows run regardless.
+    for (const q of this.queries) {
+      const previous = q.name ? (con.parsedStatements[q.name] ?? con.submittedNamedStatements[q.name]) : undefined;
+      // pg's own check: one name, one statement text, per connection.
+      if (previous !== undefined && previous !== q.text) return new Error(`Prepared statements must be unique - '${q.name}' was used for a different statement`);
+    }
     let values: unknown[][];
     try {
       values = this.queries.map((q) => (q.values ?? []).map((v) => utils.prepareValue(v)));

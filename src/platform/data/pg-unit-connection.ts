@@ -62,20 +62,32 @@ export class UnitConnection implements HoldsWrites {
     }
     sent.catch(() => {});
     if (this.held.length === before + 1) return Promise.resolve();
+    const misuse = new Error('UnitConnection.later: the write must send exactly one statement before it returns');
+    if (this.held.length > before) {
+      // Sent nothing yet, and never will: the unit fails here rather than waiting on them.
+      for (const h of this.held.splice(before)) h.reject(misuse);
+      return Promise.reject(misuse);
+    }
     return sent.then(() => {
-      throw new Error('UnitConnection.later: the write must send exactly one statement before it returns');
+      throw misuse;
     });
   }
 
   async commit(): Promise<void> {
+    let committed: Promise<pg.QueryResult>;
     if (this.held.length === 0) {
-      if (this.begun) await this.client.query('COMMIT');
-      return;
+      if (!this.begun) return;
+      committed = this.client.query('COMMIT');
+    } else {
+      const trip = this.trip();
+      committed = trip.add('COMMIT');
+      committed.catch(() => {});
+      this.client.query(trip as never);
+      await trip.done;
     }
-    const trip = this.trip();
-    trip.add('COMMIT').catch(() => {});
-    this.client.query(trip as never);
-    await trip.done;
+    // Postgres answers COMMIT in a transaction a failed statement aborted with ROLLBACK, not an
+    // error: a unit that caught that statement's error and went on must not report success.
+    if ((await committed).command === 'ROLLBACK') throw new Error('the unit of work was rolled back: a statement in it failed, and its error was caught');
   }
 
   async rollback(): Promise<void> {

@@ -20,6 +20,12 @@ describe('problem+json for unexpected errors', () => {
     app.get('/pg-range', () => {
       throw Object.assign(new Error('date/time field value out of range: "0000-01-01"'), { code: '22008' });
     });
+    // drizzle's error around a NotRun around pg's: a statement that did not run because a write held
+    // for its round trip was refused.
+    app.get('/pg-range-held', () => {
+      const pgError = Object.assign(new Error('date/time field value out of range'), { code: '22008' });
+      throw new Error('Failed query: insert …', { cause: new Error('not run: a statement sent before it failed', { cause: pgError }) });
+    });
     app.use(problemHandler(pino({ level: 'error' }, { write: (line: string) => logged.push(line) })));
     await new Promise<void>((r) => {
       server = app.listen(0, '127.0.0.1', () => r());
@@ -40,6 +46,12 @@ describe('problem+json for unexpected errors', () => {
 
   it('answers 400 when Postgres refuses a value as out of range', async () => {
     const res = await fetch(`${base}/pg-range`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { code: string }).code).toBe('InvalidValue');
+  });
+
+  it('answers 400 too when the refused value was a held write whose error reached another statement, causes deep', async () => {
+    const res = await fetch(`${base}/pg-range-held`);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('InvalidValue');
   });

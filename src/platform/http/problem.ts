@@ -88,7 +88,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, 400, 'MalformedPath', 'The path has malformed percent-encoding');
     }
     // Postgres refuses a value the schemas let through (class 22: data exception): the client's input.
-    const pgCode = (err as { code?: unknown; cause?: { code?: unknown } })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code;
+    const pgCode = sqlStateOf(err);
     if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode)) {
       return sendProblem(res, 400, 'InvalidValue', 'A value in the request is out of the range the store accepts');
     }
@@ -103,4 +103,17 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     logger.error({ err }, 'unhandled error');
     sendProblem(res, 500, 'InternalError', 'Something went wrong on our side; quote the request id if you report it');
   };
+}
+
+/**
+ * The SQLSTATE of a Postgres error behind `err`: on it, or on an error it was caused by (drizzle
+ * wraps pg's; a statement that did not run because a write held for its round trip failed carries
+ * that write's error as its cause).
+ */
+function sqlStateOf(err: unknown): unknown {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code !== undefined) return code;
+  }
+  return undefined;
 }
