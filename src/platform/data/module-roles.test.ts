@@ -4,7 +4,7 @@ import { moduleDatabaseUrl } from './module-roles.ts';
 
 // What pg would connect to with a URL, without connecting.
 const target = (url: string) => {
-  const { host, port, user, database } = (new pg.Client({ connectionString: url }) as unknown as { connectionParameters: { host: string; port: number; user: string; database: string } }).connectionParameters;
+  const { host, port, user, database } = new pg.Client({ connectionString: url });
   return { host, port, user, database };
 };
 
