@@ -2,6 +2,8 @@
 // (pg-round-trip.ts): on a unit of work's connection, usually a write held for that round trip
 // (pg-unit-connection.ts). Kept apart from pg-round-trip.ts, which loads pg, so code on every
 // engine can tell it.
+import { causeChain } from '../errors/causes.ts';
+
 export class NotRun extends Error {
   override name = 'NotRun';
 
@@ -15,8 +17,6 @@ export class NotRun extends Error {
  * an earlier statement of the unit (a held write), not the one that reported it.
  */
 export function failedBeforeIt(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof NotRun) return true;
-  }
+  for (const e of causeChain(err)) if (e instanceof NotRun) return true;
   return false;
 }

@@ -4,6 +4,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { DomainError } from '../errors/domain-error.ts';
 import { currentContext } from '../context/request-context.ts';
 import type { Logger } from '../logging/logger.ts';
+import { causeChain } from '../errors/causes.ts';
 
 export interface Problem {
   type: string;
@@ -111,7 +112,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
  * that write's error as its cause).
  */
 function sqlStateOf(err: unknown): unknown {
-  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causeChain(err)) {
     const code = (e as { code?: unknown }).code;
     if (code !== undefined) return code;
   }
