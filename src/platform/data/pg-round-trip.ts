@@ -92,11 +92,12 @@ export class RoundTrip {
   }
 
   submit(con: Connection): Error | null {
-    // Values are converted before anything is written: pg's own Query, failing to convert a value
-    // after its Parse went out, closes it with a Sync, which would end the round trip there and let
-    // what follows run regardless.
+    // Everything that can fail is checked before anything is written: pg's own Query, failing to
+    // convert a value after its Parse went out, closes it with a Sync, which would end the round
+    // trip there and let what follows run regardless.
+    const prepared = (q: PgQuery) => (q.name ? (con.parsedStatements[q.name] ?? con.submittedNamedStatements[q.name]) : undefined);
     for (const q of this.queries) {
-      const previous = q.name ? (con.parsedStatements[q.name] ?? con.submittedNamedStatements[q.name]) : undefined;
+      const previous = prepared(q);
       // pg's own check: one name, one statement text, per connection.
       if (previous !== undefined && previous !== q.text) return new Error(`Prepared statements must be unique - '${q.name}' was used for a different statement`);
     }
@@ -109,8 +110,8 @@ export class RoundTrip {
     con.stream.cork?.();
     try {
       this.queries.forEach((q, i) => {
-        const parsed = q.name && (con.parsedStatements[q.name] !== undefined || con.submittedNamedStatements[q.name] !== undefined);
-        if (!parsed) {
+        // Checked as each is written: a name twice in one round trip is parsed once.
+        if (prepared(q) === undefined) {
           con.parse({ text: q.text, name: q.name, types: (q as { types?: unknown[] }).types as never });
           if (q.name) con.submittedNamedStatements[q.name] = q.text;
         }

@@ -1,7 +1,7 @@
-// The connection a Postgres unit of work runs on, as drizzle sees it (its `client`). Two of every
-// unit's round trips ride on statements that go anyway: the BEGIN goes out with the unit's first
-// statement, and a write whose result nobody waits for (an outbox row: `later`) goes out with the
-// next statement or with the COMMIT. Each time in one RoundTrip (pg-round-trip.ts), so a write
+// The connection a Postgres unit of work runs on, as drizzle sees it (its `client`). Statements
+// that need no round trip of their own ride on ones that go anyway: the BEGIN goes out with the
+// unit's first statement, and a write whose result the unit does not need (`later`: an outbox
+// row, or a module's write marked so) goes out with the next statement or with the COMMIT. Each time in one RoundTrip (pg-round-trip.ts), so a write
 // never runs outside the transaction, and the COMMIT never runs after a write that failed.
 // A unit that sent nothing sends no BEGIN and no COMMIT.
 import type pg from 'pg';
