@@ -2,7 +2,8 @@
 // both engines: one unit for all of them, each event claimed and applied once, and when one of them
 // fails, the unit rolls back and every event is handled alone, so the others are neither lost nor
 // applied twice and the failing one is retried or dead-lettered as it would be on its own.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pg from 'pg';
 import { eq, inArray } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { moduleOn } from '../support/module-on-engine.ts';
@@ -46,12 +47,13 @@ describe.each(engines)('events of one job handled together, on %s', (engine) => 
       logger: createLogger('silent'),
       metrics,
       // amount 13 always fails; 14 writes, with `later`, a row its table refuses (on Postgres the
-      // write goes with the next statement: the next event's inbox claim, or the COMMIT); every
-      // other amount is recorded, once per event, in `effects`.
+      // write goes with the next statement, or the COMMIT); 15 records its effect with `later`;
+      // every other amount is recorded, once per event, in `effects`.
       subscriptions: [
         on(EntryRecorded, async ({ entryId, amount }, uow, envelope) => {
           calls.set(entryId, (calls.get(entryId) ?? 0) + 1);
           if (amount === 14) return refused.later(uow.db, { entryId, eventId: null });
+          if (amount === 15) return refused.later(uow.db, { entryId, eventId: envelope.id });
           await uow.db.insert(store.tables.effects).values({ entryId, eventId: envelope.id });
           if (amount === 13) throw new Error('thirteen is unlucky');
         }),
@@ -75,6 +77,29 @@ describe.each(engines)('events of one job handled together, on %s', (engine) => 
     const before = units;
     expect(statuses(await consumer.together(events, 1, 3))).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
     expect(units - before).toBe(1);
+    expect(await effects(events)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('handles an event the job holds twice once: the second is a duplicate', async () => {
+    const e = entry(1);
+    const duplicates = await value('handled', { outcome: 'duplicate' });
+    expect(statuses(await consumer.together([e, entry(2), e], 1, 3))).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(calls.get(entryId(e))).toBe(1);
+    expect(await value('handled', { outcome: 'duplicate' })).toBe(duplicates + 1);
+    expect(await effects([e])).toEqual([1]);
+  });
+
+  // Round trips are Postgres's: on SQLite each statement is a call into the same process.
+  if (engine === 'pg') it('claims the events of a job in one statement: with writes held to the COMMIT, the unit is two round trips', async () => {
+    const events = [entry(15), entry(15), entry(15), entry(15)];
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      expect(statuses(await consumer.together(events, 1, 3))).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      // BEGIN with the claims; the four held writes with the COMMIT.
+      expect(sent).toHaveBeenCalledTimes(2);
+    } finally {
+      sent.mockRestore();
+    }
     expect(await effects(events)).toEqual([1, 1, 1, 1]);
   });
 

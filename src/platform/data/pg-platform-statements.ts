@@ -1,11 +1,11 @@
 // Postgres: the platform's per-event statements (platform-statements.ts), each built once as a
 // named statement and run on the connection of the unit of work it is given (prepared-write.ts's
-// pgStatement), where drizzle built and rendered each one anew per call. The relay's mark takes
-// its batch as one array parameter, so one statement serves every batch size.
+// pgStatement), where drizzle built and rendered each one anew per call. The inbox claim and the
+// relay's mark take their batch as array parameters, so one statement serves every batch size.
 import { asc, isNull, sql } from 'drizzle-orm';
 import type { Db } from './db-handle.ts';
 import type { PlatformTables } from './schema-kit.ts';
-import type { PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
+import type { InboxClaim, PendingOutboxRow, PlatformStatements } from './platform-statements.ts';
 import { bound, pgStatement, writeLater } from './prepared-write.ts';
 
 export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db): PlatformStatements {
@@ -15,7 +15,11 @@ export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db
     db.insert(outbox).values({ id: bound(outbox.id, 'id'), type: bound(outbox.type, 'type'), envelope: bound(outbox.envelope, 'envelope'), createdAt: bound(outbox.createdAt, 'createdAt') } as never),
   );
   const claim = pgStatement(pool, name('claim_inbox'), (db) =>
-    db.insert(inbox).values({ eventId: bound(inbox.eventId, 'eventId'), handler: bound(inbox.handler, 'handler'), handledAt: bound(inbox.handledAt, 'handledAt') } as never).onConflictDoNothing(),
+    db
+      .insert(inbox)
+      .select(sql`select c.event_id, c.handler, ${bound(inbox.handledAt, 'handledAt')}::timestamptz from unnest(${sql.placeholder('eventIds')}::text[], ${sql.placeholder('handlers')}::text[]) as c(event_id, handler)`)
+      .onConflictDoNothing()
+      .returning({ eventId: inbox.eventId, handler: inbox.handler }),
   );
   const pending = pgStatement(pool, name('pending_outbox'), (db) =>
     db
@@ -36,10 +40,15 @@ export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db
       // Nothing reads the row back in the unit: it goes with the unit's next statement or COMMIT.
       await writeLater(tx, () => append(tx, row as unknown as Record<string, unknown>));
     },
-    async claimInbox(tx, eventId, handler, handledAt) {
-      // pg's rowCount tells a fresh claim (1) from one already there (0): no RETURNING needed.
-      const result = (await claim(tx, { eventId, handler, handledAt })) as { rowCount: number | null };
-      return result.rowCount === 1;
+    async claimInbox(tx, claims, handledAt) {
+      // Each pair is sent once (a pair twice in one INSERT would be claimed by its first row anyway).
+      const keyOf = (c: InboxClaim) => JSON.stringify([c.eventId, c.handler]);
+      const unique = new Map(claims.map((c) => [keyOf(c), c]));
+      const values = [...unique.values()];
+      const rows = (await claim(tx, { eventIds: values.map((c) => c.eventId), handlers: values.map((c) => c.handler), handledAt })) as InboxClaim[];
+      const fresh = new Set(rows.map(keyOf));
+      // A fresh pair is new for its first entry only.
+      return claims.map((c) => fresh.delete(keyOf(c)));
     },
     async pendingOutbox(limit) {
       return (await pending(pool, { limit })) as PendingOutboxRow[];

@@ -14,6 +14,11 @@ export interface OutboxRow {
   createdAt: Date;
 }
 
+export interface InboxClaim {
+  eventId: string;
+  handler: string;
+}
+
 export interface PendingOutboxRow {
   seq: number;
   type: string;
@@ -23,8 +28,12 @@ export interface PendingOutboxRow {
 export interface PlatformStatements {
   /** Inside a unit of work: `tx` is its handle. */
   appendOutbox(tx: Db, row: OutboxRow): Promise<void>;
-  /** Inside a unit of work: false when `(eventId, handler)` was claimed before. */
-  claimInbox(tx: Db, eventId: string, handler: string, at: Date): Promise<boolean>;
+  /**
+   * Inside a unit of work: claims each `(eventId, handler)` in one statement on Postgres (one
+   * round trip for a broker job's events). Answers, in the order given, true for a new claim and
+   * false for one made before, or made by an earlier entry of `claims`.
+   */
+  claimInbox(tx: Db, claims: readonly InboxClaim[], at: Date): Promise<boolean[]>;
   /** Committed rows not yet dispatched, oldest first (read handle). */
   pendingOutbox(limit: number): Promise<PendingOutboxRow[]>;
   /** Inside a unit of work. */

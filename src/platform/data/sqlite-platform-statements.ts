@@ -41,8 +41,9 @@ export function sqlitePlatformStatements(t: PlatformTables, writeDb: Db, readDb:
     async appendOutbox(_tx, row) {
       stmts().append.run(row as unknown as Record<string, unknown>);
     },
-    async claimInbox(_tx, eventId, handler, handledAt) {
-      return stmts().claim.run({ eventId, handler, handledAt }).changes === 1;
+    async claimInbox(_tx, claims, handledAt) {
+      const { claim } = stmts();
+      return claims.map(({ eventId, handler }) => claim.run({ eventId, handler, handledAt }).changes === 1);
     },
     async pendingOutbox(limit) {
       return stmts().pending(limit).all();
