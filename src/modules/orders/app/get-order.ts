@@ -13,10 +13,14 @@ export async function getOrder(deps: OrdersDeps, id: string, waitMs = 0): Promis
   const deadline = Date.now() + waitMs;
   /** The row the commit that settled the order wrote, when this process's saga handed it over. */
   let settled: OrderRecord | undefined;
+  // A held request for an order this process placed and is driving starts from the placed row
+  // (PENDING: it waits), with no read; once woken, or on a recheck, it reads.
+  let first = waitMs > 0 ? deps.watchers.placed(id) : undefined;
   for (;;) {
     const watch = waitMs > 0 && !settled ? deps.watchers.watch(id) : undefined;
     try {
-      const order = settled ?? (await deps.statements.orderById(id))[0];
+      const order = settled ?? first ?? (await deps.statements.orderById(id))[0];
+      first = undefined;
       if (!order || (order.customerId !== caller.sub && !caller.scopes.includes('admin'))) throw new NotFound(`No order ${id}`);
       const left = deadline - Date.now();
       if (!watch || order.status !== 'PENDING' || left <= 0 || deps.watchers.closed) return order;

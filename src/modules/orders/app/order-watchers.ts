@@ -3,7 +3,9 @@
 // OrderCancelled reaches this instance. A saga that settled the order here hands over the row its
 // commit wrote, which the request answers without reading it again; a request woken by an event
 // reads the order again, and one that hears nothing still reads it again every `recheckMs`
-// (another instance may have settled it).
+// (another instance may have settled it). While this process drives the saga of an order it
+// placed, it keeps the placed row: a held request starts from it instead of reading the order
+// (it is PENDING until that saga settles it, and nobody else writes it while the lease is ours).
 import type { OrderRecord } from '../db/schema.ts';
 
 export interface OrderWatch {
@@ -20,6 +22,12 @@ export interface OrderWatchers {
   watch(orderId: string): OrderWatch;
   /** The order may have changed: wake whoever waits on it, with the committed row when there is one. */
   changed(orderId: string, settled?: OrderRecord): void;
+  /** This process placed `order` and drives its saga: held requests start from it until `released`. */
+  driving(order: OrderRecord): void;
+  /** The drive of this order's saga here has ended (settled, waiting for a retry, or lost). */
+  released(orderId: string): void;
+  /** The order as placed, while this process drives its saga; else undefined (read it). */
+  placed(orderId: string): OrderRecord | undefined;
   /** Shutting down: wake everyone, and no further wait holds a request. */
   close(): void;
   readonly closed: boolean;
@@ -28,6 +36,7 @@ export interface OrderWatchers {
 
 export function orderWatchers(recheckMs: number): OrderWatchers {
   const waiting = new Map<string, Set<(settled?: OrderRecord) => void>>();
+  const driven = new Map<string, OrderRecord>();
   let closed = false;
   return {
     recheckMs,
@@ -49,7 +58,18 @@ export function orderWatchers(recheckMs: number): OrderWatchers {
         },
       };
     },
+    driving(order) {
+      driven.set(order.id, order);
+    },
+    released(orderId) {
+      driven.delete(orderId);
+    },
+    placed(orderId) {
+      return driven.get(orderId);
+    },
     changed(orderId, settled) {
+      // Whatever changed it, the placed row no longer says how it stands.
+      driven.delete(orderId);
       const set = waiting.get(orderId);
       if (!set) return;
       waiting.delete(orderId);
@@ -57,6 +77,7 @@ export function orderWatchers(recheckMs: number): OrderWatchers {
     },
     close() {
       closed = true;
+      driven.clear();
       for (const set of waiting.values()) for (const wake of set) wake();
       waiting.clear();
     },

@@ -268,6 +268,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
         .catch((err) => deps.logger.error({ err, orderId }, 'order saga crashed; it will resume when its lease ends'))
         .finally(() => {
           inFlight.delete(orderId);
+          deps.watchers.released(orderId);
           if (deferred) {
             deferred = false;
             kick();
@@ -284,6 +285,8 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
    */
   function start(orderId: string, order: OrderRecord | undefined): Promise<void> {
     if (inFlight.has(orderId) || stopped) return Promise.resolve();
+    // Placed here: held requests for it start from the placed row while it is in flight.
+    if (order) deps.watchers.driving(order);
     let claimed!: (err?: unknown) => void;
     const decided = new Promise<void>((resolve, reject) => (claimed = (err) => (err === undefined ? resolve() : reject(err))));
     track(
@@ -322,6 +325,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     const leased = awaitingCommit.get(orderId);
     if (leased) {
       awaitingCommit.delete(orderId);
+      deps.watchers.driving(order);
       // Ours since it was written: drive it, after the placing request's answer is written and
       // under the runner's context (drive() takes up the saga's own trace and ids).
       setImmediate(() => asRunner(() => leased(() => drive(saga, order))));
