@@ -2,7 +2,7 @@ import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { Clock } from '../../../platform/modules/clock.ts';
 import type { RunUnitOfWork, UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { PaymentsTables } from '../db/schema.ts';
-import { StreamConflict, type EventStore, type LoadedAccount } from '../db/event-store.ts';
+import { isStreamConflict, StreamConflict, type EventStore, type LoadedAccount } from '../db/event-store.ts';
 import type { AccountEvent, AccountState, OrderPayment } from '../domain/account.ts';
 import type { PaymentProvider } from '../provider/payment-provider.ts';
 
@@ -39,7 +39,8 @@ export async function changeAccount<R>(
         return decision.result;
       });
     } catch (err) {
-      if (!(err instanceof StreamConflict) || attempt >= 10) throw err;
+      if (!isStreamConflict(err)) throw err;
+      if (attempt >= 10) throw new StreamConflict(accountId, { cause: err });
     }
   }
 }

@@ -9,11 +9,28 @@ import { jsonText } from '../../../platform/data/json-text.ts';
 import { apply, applyToPayment, emptyAccount, type AccountEvent, type AccountState, type OrderPayment } from '../domain/account.ts';
 import type { PaymentsTables } from './schema.ts';
 import { fixedLimit, textEquals } from '../../../platform/data/planned-once.ts';
+import { causeChain } from '../../../platform/errors/causes.ts';
+import { STREAM_INDEX } from './schema.ts';
 
+/** An account that kept changing under every attempt to append to it. */
 export class StreamConflict extends Error {
-  constructor(accountId: string) {
-    super(`account ${accountId} changed meanwhile`);
+  constructor(accountId: string, options?: ErrorOptions) {
+    super(`account ${accountId} changed meanwhile`, options);
   }
+}
+
+/**
+ * Someone else appended the version this unit of work appended (the stream's unique index refused
+ * it), on either engine. On Postgres the append is held for the unit's COMMIT (`later`), so the
+ * refusal comes out of the unit, not out of `append`.
+ */
+export function isStreamConflict(err: unknown): boolean {
+  for (const e of causeChain(err)) {
+    const { code, constraint, message } = e as { code?: string; constraint?: string; message?: string };
+    if (code === '23505' && constraint === STREAM_INDEX) return true;
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' && message?.includes('account_events.account_id, account_events.version')) return true;
+  }
+  return false;
 }
 
 export interface LoadedAccount {
@@ -66,12 +83,13 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
       events: preparedRead<StoredEvent>(any, 'payments_read_events_after', eventsAfter),
       forOrder: preparedRead<StoredEvent>(any, 'payments_read_events_for_order', eventsForOrder),
     });
-  const insertEvent = preparedWrite<{ version: number }>(any, 'append_event', (db) =>
+  // No ON CONFLICT: a version someone else appended first is refused by the stream's unique
+  // index, which fails the unit (isStreamConflict), so the append needs no answer and goes with
+  // the unit's COMMIT on Postgres.
+  const insertEvent = preparedWrite(any, 'append_event', (db) =>
     db
       .insert(ev)
-      .values({ accountId: bound(ev.accountId, 'accountId'), version: bound(ev.version, 'version'), type: bound(ev.type, 'type'), data: bound(ev.data, 'data'), occurredAt: bound(ev.occurredAt, 'occurredAt') } as never)
-      .onConflictDoNothing()
-      .returning({ version: ev.version }),
+      .values({ accountId: bound(ev.accountId, 'accountId'), version: bound(ev.version, 'version'), type: bound(ev.type, 'type'), data: bound(ev.data, 'data'), occurredAt: bound(ev.occurredAt, 'occurredAt') } as never),
   );
   const insertSnapshot = preparedWrite(any, 'insert_summary', (db) =>
     db
@@ -119,7 +137,8 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
     },
 
     /**
-     * Appends after `loaded`'s version; throws StreamConflict if someone else appended first. A
+     * Appends after `loaded`'s version; if someone else appended first, the unit of work fails
+     * (isStreamConflict: here on SQLite, at its COMMIT on Postgres). A
      * summary is written every `snapshotEvery` versions, and also after a load that replayed at
      * least that many events (an account whose last summary is far behind, such as one written
      * before summaries existed), so its next load is short again.
@@ -130,16 +149,15 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
       let summarised = false;
       for (const e of events) {
         version++;
-        const inserted = await insertEvent.all(db, { accountId, version, type: e.type, data: e, occurredAt: now });
-        if (inserted.length === 0) throw new StreamConflict(accountId);
+        await insertEvent.later(db, { accountId, version, type: e.type, data: e, occurredAt: now });
         state = apply(state, e);
         if (version % snapshotEvery === 0) {
-          await insertSnapshot.run(db, { accountId, version, state, lastEventAt: now });
+          await insertSnapshot.later(db, { accountId, version, state, lastEventAt: now });
           summarised = true;
         }
       }
       if (!summarised && events.length && loaded.replayed + events.length >= snapshotEvery) {
-        await insertSnapshot.run(db, { accountId, version, state, lastEventAt: now });
+        await insertSnapshot.later(db, { accountId, version, state, lastEventAt: now });
       }
       return state;
     },

@@ -2,6 +2,9 @@ import { defineSchema } from '../../../platform/data/schema-kit.ts';
 import { jsonText } from '../../../platform/data/json-text.ts';
 import type { AccountEvent, AccountState } from '../domain/account.ts';
 
+/** The index that lets one writer append a version of an account's stream (event-store.ts). */
+export const STREAM_INDEX = 'account_events_stream_idx';
+
 export const paymentsSchema = defineSchema('payments', (k) => {
   /** An account's state as of a version: a load reads the latest and replays the events after it. */
   const snapshotTable = <State>(name: string) =>
@@ -29,7 +32,7 @@ export const paymentsSchema = defineSchema('payments', (k) => {
       },
       (t) => [
         // Two writers appending the same version: one wins, the other retries on fresh state.
-        k.uniqueIndex('account_events_stream_idx').on(t.accountId, t.version),
+        k.uniqueIndex(STREAM_INDEX).on(t.accountId, t.version),
         // A charge or refund reads its order's events by the order id inside them (eventsForOrder in event-store.ts).
         k.index('account_events_order_idx').on(t.accountId, jsonText(t.data, 'orderId')),
       ],

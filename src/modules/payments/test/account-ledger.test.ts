@@ -6,7 +6,7 @@ import { paymentsContract, PaymentClosed, PaymentDeclined, PaymentUnavailable } 
 import type { ContractApi } from '../../../platform/contracts/define-contract.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { PaymentsTables } from '../db/schema.ts';
-import { eventStore } from '../db/event-store.ts';
+import { eventStore, isStreamConflict } from '../db/event-store.ts';
 import { apply, emptyAccount } from '../domain/account.ts';
 import { charge } from '../app/charge.ts';
 import { refund } from '../app/refund.ts';
@@ -70,6 +70,29 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
     expect(new Set(results.map((r) => r.providerRef)).size).toBe(1);
     const captured = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.type, 'PaymentCaptured'));
     expect(captured.filter((e) => (e.data as { orderId: string }).orderId === 'once-1')).toHaveLength(1);
+  });
+
+  it('records every one of many concurrent charges to one account: an append that lost its version to another tries again', async () => {
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => chargeVia(`crowd-${i}`, 'crowded', 100 + i)));
+    expect(results.every((r) => r.status === 'captured')).toBe(true);
+    const stream = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.accountId, 'crowded'));
+    // Opened, then the twelve captures, with no gap and no version twice.
+    expect(stream.map((e) => e.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(await payments.getAccount({ customerId: 'crowded' })).toMatchObject({ capturedMinor: 12 * 100 + 66, version: 13 });
+  });
+
+  it('tells a version someone else appended from any other refusal, on either engine', async () => {
+    await chargeVia('refused-1', 'refuser', 100);
+    const [first] = await store.db.select().from(store.tables.accountEvents).where(eq(store.tables.accountEvents.accountId, 'refuser')).limit(1);
+    const refused = (write: (tx: typeof store.db) => Promise<unknown>) => store.transaction(write).then(() => undefined, (err: unknown) => err);
+    const refusal = await refused((tx) => tx.insert(store.tables.accountEvents).values({ accountId: first!.accountId, version: first!.version, type: first!.type, data: first!.data, occurredAt: new Date() }));
+    expect(isStreamConflict(refusal)).toBe(true);
+    // Another unique index refusing a row is not a lost version.
+    const summary = { accountId: 'summed', version: 1, state: emptyAccount('summed'), lastEventAt: new Date() };
+    await store.transaction((tx) => tx.insert(store.tables.snapshots).values(summary));
+    const duplicate = await refused((tx) => tx.insert(store.tables.snapshots).values(summary));
+    expect(duplicate).toBeInstanceOf(Error);
+    expect(isStreamConflict(duplicate)).toBe(false);
   });
 
   it('records a decline and refuses to charge a voided order', async () => {
