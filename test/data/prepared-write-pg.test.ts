@@ -1,9 +1,11 @@
 // Prepared writes on Postgres (prepared-write.ts): built once, each call run on the connection of
 // the unit of work it is given. The SQLite side is in src/platform/data/prepared-write.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pg from 'pg';
 import { and, eq } from 'drizzle-orm';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
-import { bound, preparedWrite } from '../../src/platform/data/prepared-write.ts';
+import { bound, preparedWrite, sendTogether } from '../../src/platform/data/prepared-write.ts';
+import { failedBeforeIt } from '../../src/platform/data/not-run.ts';
 import { inList, preparedRead } from '../../src/platform/data/prepared-read.ts';
 import { pgStoreWith } from '../support/databases.ts';
 
@@ -89,6 +91,42 @@ describe('prepared writes on Postgres', () => {
     // Outside a unit of work it simply runs.
     await add.later(store.db, { id: 'later-4', tags: null, seenAt: null, on: true });
     expect(await count(store.db, 'later-')).toBe(3);
+  });
+
+  it('sends statements that do not depend on each other together, in one round trip, and answers each', async () => {
+    const add = insert();
+    const flip = preparedWrite<{ id: string; on: boolean }>(store as never, 'flip', (db) =>
+      db.update(g()).set({ on: bound(g().on, 'on') as never }).where(eq(g().id, bound(g().id, 'id'))).returning({ id: g().id, on: g().on }),
+    );
+    await store.transaction((tx) => add.run(tx, { id: 'tog-1', tags: null, seenAt: null, on: false }));
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      const answers = await store.transaction(async (tx) => {
+        await add.later(tx, { id: 'tog-2', tags: null, seenAt: null, on: false });
+        return sendTogether(tx, [() => flip.all(tx, { id: 'tog-1', on: true }), () => flip.all(tx, { id: 'tog-2', on: true }), () => add.run(tx, { id: 'tog-3', tags: null, seenAt: null, on: true })] as const);
+      });
+      expect(answers).toEqual([[{ id: 'tog-1', on: true }], [{ id: 'tog-2', on: true }], 1]);
+      // BEGIN, the held write and the three statements; then the COMMIT.
+      expect(sent).toHaveBeenCalledTimes(2);
+    } finally {
+      sent.mockRestore();
+    }
+    const on = async (prefix: string) => (await store.db.select().from(g())).filter((r) => r.id.startsWith(prefix)).map((r) => [r.id, r.on]).sort();
+    expect(await on('tog-')).toEqual([['tog-1', true], ['tog-2', true], ['tog-3', true]]);
+    // One that fails leaves the ones after it unrun, and the unit fails with its error: nothing of it is kept.
+    let second: unknown;
+    await expect(
+      store.transaction((tx) =>
+        sendTogether(tx, [
+          () => add.run(tx, { id: 'tog-1', tags: null, seenAt: null, on: true }),
+          () => flip.all(tx, { id: 'tog-3', on: false }).catch((err: unknown) => ((second = err), Promise.reject(err))),
+        ] as const),
+      ),
+    ).rejects.toMatchObject({ cause: { code: '23505' } });
+    expect(failedBeforeIt(second)).toBe(true);
+    expect(await on('tog-')).toEqual([['tog-1', true], ['tog-2', true], ['tog-3', true]]);
+    // Each send must send one statement.
+    await expect(store.transaction((tx) => sendTogether(tx, [async () => 'nothing sent'] as const))).rejects.toThrow(/exactly one statement/);
   });
 
   it('reads the rows of a list of any length with one named statement (inList)', async () => {

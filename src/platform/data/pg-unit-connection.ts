@@ -3,7 +3,8 @@
 // unit's first statement, and a write whose result the unit does not need (`later`: an outbox
 // row, or a module's write marked so) goes out with the next statement or with the COMMIT. Each time in one RoundTrip (pg-round-trip.ts), so a write
 // never runs outside the transaction, and the COMMIT never runs after a write that failed.
-// A unit that sent nothing sends no BEGIN and no COMMIT.
+// Statements whose answers the unit needs but that do not depend on each other can go together,
+// in one round trip (`together`). A unit that sent nothing sends no BEGIN and no COMMIT.
 import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
 import type { HoldsWrites } from './prepared-write.ts';
@@ -71,6 +72,30 @@ export class UnitConnection implements HoldsWrites {
     return sent.then(() => {
       throw misuse;
     });
+  }
+
+  /**
+   * Runs each of `sends`, which must each send exactly one statement before it returns, and sends
+   * those statements in one round trip (behind any held writes); answers what each answered. One
+   * that fails leaves those after it unrun (NotRun) and fails the unit.
+   */
+  together<T extends readonly unknown[]>(sends: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+    const before = this.held.length;
+    this.holding = true;
+    let answers: Promise<unknown>[];
+    try {
+      answers = sends.map((send) => send());
+    } finally {
+      this.holding = false;
+    }
+    for (const a of answers) a.catch(() => {});
+    if (this.held.length !== before + sends.length) {
+      const misuse = new Error('UnitConnection.together: each of the sends must send exactly one statement before it returns');
+      for (const h of this.held.splice(before)) h.reject(misuse);
+      return Promise.reject(misuse);
+    }
+    this.client.query(this.trip() as never);
+    return Promise.all(answers) as Promise<unknown> as Promise<T>;
   }
 
   async commit(): Promise<void> {

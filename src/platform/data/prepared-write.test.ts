@@ -6,7 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from './sqlite-store.ts';
 import { defineSchema } from './schema-kit.ts';
-import { bound, preparedWrite } from './prepared-write.ts';
+import { bound, preparedWrite, sendTogether } from './prepared-write.ts';
 
 const schema = defineSchema('gadgets', (k) => ({
   gadgets: k.table('gadgets', { id: k.text('id').primaryKey(), tags: k.json<string[]>('tags'), seenAt: k.timestamp('seen_at'), on: k.bool('on').notNull() }),
@@ -82,6 +82,17 @@ describe('prepared writes on SQLite', () => {
       }),
     ).rejects.toThrow('rolled back');
     expect((await s.db.select().from(g)).map((r) => r.id)).toEqual(['a']);
+    await s.close();
+  });
+
+  it('runs statements sent together one after the other, inside the unit, and answers each', async () => {
+    const s = store();
+    const g = s.tables.gadgets;
+    const insert = preparedWrite(s, 'insert', (db) => db.insert(g).values({ id: bound(g.id, 'id'), on: bound(g.on, 'on') } as never));
+    const flip = preparedWrite<{ id: string }>(s, 'flip', (db) => db.update(g).set({ on: bound(g.on, 'on') as never }).where(eq(g.id, bound(g.id, 'id'))).returning({ id: g.id }));
+    const answers = await s.transaction((tx) => sendTogether(tx, [() => insert.run(tx, { id: 'a', on: false }), () => flip.all(tx, { id: 'a', on: true })] as const));
+    expect(answers).toEqual([1, [{ id: 'a' }]]);
+    expect(await s.db.select({ id: g.id, on: g.on }).from(g)).toEqual([{ id: 'a', on: true }]);
     await s.close();
   });
 });

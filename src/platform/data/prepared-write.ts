@@ -120,6 +120,7 @@ function connectionOf(tx: Db): unknown {
  */
 export interface HoldsWrites {
   later(write: () => Promise<unknown>): Promise<void>;
+  together<T extends readonly unknown[]>(sends: { [K in keyof T]: () => Promise<T[K]> }): Promise<T>;
 }
 
 /**
@@ -131,4 +132,18 @@ export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise
   const client = connectionOf(tx) as Partial<HoldsWrites>;
   if (typeof client.later === 'function') await client.later(write);
   else await write();
+}
+
+/**
+ * Runs `sends` (each sending one statement: a prepared write's `run` or `all`) in the unit of work
+ * `tx`, for statements that do not depend on each other's answers: on Postgres in one round trip
+ * (pg-unit-connection.ts), so a failure of one leaves those after it unrun and fails the unit;
+ * anywhere else one after the other. Answers what each answered, in order.
+ */
+export async function sendTogether<T extends readonly unknown[]>(tx: Db, sends: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  const client = connectionOf(tx) as Partial<HoldsWrites>;
+  if (typeof client.together === 'function') return client.together<T>(sends);
+  const answers: unknown[] = [];
+  for (const send of sends) answers.push(await send());
+  return answers as unknown as T;
 }

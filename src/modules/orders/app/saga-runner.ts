@@ -17,6 +17,7 @@ import { runStep } from './saga-steps.ts';
 import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
 import type { OrderRecord, SagaRow } from '../db/schema.ts';
 import { fixedLimit } from '../../../platform/data/planned-once.ts';
+import { sendTogether } from '../../../platform/data/prepared-write.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -119,9 +120,13 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
   async function settle(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
     const now = deps.clock.now();
     const settled = await deps.unitOfWork(async (uow) => {
-      const held = await deps.statements.endSaga.all(uow.db, { orderId, owner: me, reason, updatedAt: now });
+      // Both at once (one round trip on Postgres): a lost lease rolls the order's update back.
+      const [held, orders] = await sendTogether(uow.db, [
+        () => deps.statements.endSaga.all(uow.db, { orderId, owner: me, reason, updatedAt: now }),
+        () => deps.statements.settleOrder.all(uow.db, { id: orderId, status: outcome, reason, updatedAt: now }),
+      ] as const);
       if (held.length === 0) throw new LostLease();
-      const order = (await deps.statements.settleOrder.all(uow.db, { id: orderId, status: outcome, reason, updatedAt: now }))[0];
+      const order = orders[0];
       if (order) {
         const base = { orderId, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
         if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
