@@ -86,7 +86,7 @@ export async function createEventBus(o: { config: Config; manifests: readonly Mo
         }
       }
       for (const h of hosted) {
-        const relay = outboxRelay({ store: h.store, routing, transport, metrics, logger, pollMs: config.BUS_POLL_MS });
+        const relay = outboxRelay({ store: h.store, routing, transport, metrics, logger, pollMs: config.BUS_POLL_MS, gatherMs: config.BUS_GATHER_MS });
         relays.set(h.name, relay);
         relay.start();
       }

@@ -15,6 +15,9 @@ export const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.join(' or ')}//`);
 
+/** BUS_GATHER_MS unless set (docs/bus.md: what it trades). */
+const GATHER_DEFAULT_MS = 50;
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -48,6 +51,12 @@ const schema = z
     BUS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     BUS_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(100),
     BUS_POLL_MS: z.coerce.number().int().min(10).default(500),
+    /**
+     * While events keep coming, a module's relay starts a pass (read, deliver, mark) at most once
+     * in this many ms, so its events go in fewer, larger batches; a kick after a quiet spell starts
+     * one at once. What an event may wait under load, for fewer outbox reads, marks and broker jobs.
+     */
+    BUS_GATHER_MS: z.coerce.number().int().min(0).max(1000).default(GATHER_DEFAULT_MS),
     BUS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
     BUS_INBOX_RETENTION_DAYS: z.coerce.number().int().min(8).default(14),
     /** Sent outbox rows written longer ago than this are pruned hourly, but for the events their module keeps. */
