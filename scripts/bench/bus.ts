@@ -13,13 +13,13 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/platform/data/ids.ts';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/platform/config/env.ts';
 import { benchKeysEnv } from './keys.ts';
 import { createApp, type RunningApp } from '../../src/platform/kernel/create-app.ts';
 import { emptyTopology, resolveTopology } from '../../src/platform/kernel/topology.ts';
 import { benchManifests, benchModules, recordItem, type BenchHooks } from './bus-modules.ts';
 import { table, writeSection } from './report.ts';
+import { deleteRedisKeys } from './harness.ts';
 
 const EVENTS = Number(process.env.BENCH_BUS_EVENTS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -331,17 +331,7 @@ across runs.
   } finally {
     for (const p of paths.values()) await p.close().catch(() => {});
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    await cleanupRedis();
+    await deleteRedisKeys(REDIS_URL, `${prefix}-*`);
   }
 }
 
-async function cleanupRedis(): Promise<void> {
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}-*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
-}

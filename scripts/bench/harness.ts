@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 
 /**
  * A package.json script's node arguments (its flags, then its entry file): a bench starts the app
@@ -70,4 +71,19 @@ export async function benchDatabase(): Promise<{ url: string; drop: () => Promis
       await admin.end();
     },
   };
+}
+
+/** Deletes a bench's BullMQ keys (those matching `pattern`), which BullMQ itself keeps after a run. */
+export async function deleteRedisKeys(redisUrl: string, pattern: string): Promise<void> {
+  const r = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
 }

@@ -14,7 +14,7 @@ import { system } from '../../src/composition-root.ts';
 import { loadAll } from '../../src/platform/modules/system.ts';
 import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
-import { benchDatabase, flagsOf, percentile, scriptArgs, waitReady } from './harness.ts';
+import { benchDatabase, deleteRedisKeys, flagsOf, percentile, scriptArgs, waitReady } from './harness.ts';
 import { checkOrdersRun } from './orders-checks.ts';
 import { treeCpuMs } from './proc-figures.ts';
 
@@ -296,5 +296,7 @@ get a larger share of the cores than one process does, which flatters it.`,
   } finally {
     await database.drop();
     rmSync(dir, { recursive: true, force: true });
+    // Every BUS_PREFIX above ends with the run's database name.
+    await deleteRedisKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `bench-*${dbName}:*`);
   }
 }
