@@ -108,12 +108,13 @@ export function inboxConsumer(o: ConsumerOptions): ConsumeFn {
   /**
    * Several events of one delivery (a broker job) in one unit of work, their inbox claims in one
    * statement, each event with its own span: one BEGIN/COMMIT and one claim for all of them
-   * instead of one each (on Postgres, a round trip for the claims, and one for the handlers' held
-   * writes with the COMMIT, where each event took a round trip and each unit a WAL flush). If a handler fails, the whole unit rolls back: that event's
-   * attempt has failed (retried or dead-lettered as `consume` would), and every other event is
-   * handled again alone, so one failing event neither takes the others down nor loses them, and
-   * its handler runs once per attempt, as it would alone. A failure outside any handler (the
-   * COMMIT) has every event handled alone.
+   * instead of one each (on Postgres, a round trip for the claims and one for the handlers' held
+   * writes with the COMMIT, where each event took a round trip and each unit a WAL flush). If a
+   * handler fails, the whole unit rolls back: that event's attempt has failed (retried or
+   * dead-lettered as `consume` would), and every other event is handled again alone, so one
+   * failing event neither takes the others down nor loses them, and its handler runs once per
+   * attempt, as it would alone. A failure outside any handler (the claims, the COMMIT) has every
+   * event handled alone.
    */
   const together = async (envelopes: readonly EventEnvelope[], attempt: number, maxAttempts: number): Promise<PromiseSettledResult<void>[]> => {
     const prepared = envelopes.map(prepare);
