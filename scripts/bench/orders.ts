@@ -216,7 +216,7 @@ next), in ${ROUNDS} rounds per topology run forward then backward (embedded, ext
 embedded, …) so a machine busier at one moment weighs on all alike; the saga: price → reserve → charge → commit → confirm, with the outbox, inbox, history projection and
 notifications running. The real deployables run as child processes with every production feature on
 (JWT auth, request logs at \`info\`, metrics, validation, idempotency keys, SQLite \`synchronous=NORMAL\` in WAL,
-Postgres defaults). Settings a row depends on: every row runs with the relay's gather window at its default (\`BUS_GATHER_MS=50\`: 0 served ~15–20% fewer orders per second on the Postgres row in three trios, decision 25), the two BullMQ rows with \`BUS_EVENTS_PER_JOB\` at its default (50) and
+Postgres defaults). Settings a row depends on: every row runs with the relay's gather window at its default (\`BUS_GATHER_MS=50\`: 0 served 7–26% fewer orders per second on the Postgres row in six interleaved pairs, decision 25), the two BullMQ rows with \`BUS_EVENTS_PER_JOB\` at its default (50) and
 the Postgres row at the default pool, \`PG_POOL_MAX=4\` connections per module (8, which this row used
 before, served 9–24% fewer orders per second in three interleaved runs on the 2-core EPYC VM: more backends and
 connections competing for the same two cores). A client follows its order with the product's long-poll, \`GET /api/v2/orders/:id?waitSeconds=10\`,
