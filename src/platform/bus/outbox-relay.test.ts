@@ -1,6 +1,7 @@
 // The relay's gather window (BUS_GATHER_MS): while events keep coming, a pass starts at most once
 // per window, so the events of a burst go in a few batches rather than one pass each; the first
-// kick starts a pass at once; and every event is delivered once, however passes are cut.
+// kick starts a pass at once; a clean stop sends what the window gathered; and every event is
+// delivered once, however passes are cut.
 // On a real SQLite store (the ledger fixture's, migrated as in production); the transport records
 // what it is handed.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,10 +61,14 @@ describe('the outbox relay’s gather window', () => {
     await r.publish();
     await eventually(() => r.delivered().length === 1, 'the first event, at once', 10_000);
     for (let i = 0; i < 40; i++) await r.publish();
-    // Nothing more goes until the window ends: stopping now leaves the burst for the next start.
+    // Nothing more goes until the window ends.
     expect(r.batches).toHaveLength(1);
+    // A clean stop sends what the window gathered, in one last pass, and nothing after it.
     await r.relay.stop();
-    expect(r.delivered()).toHaveLength(1);
+    expect(r.batches).toHaveLength(2);
+    expect(new Set(r.delivered()).size).toBe(41);
+    await r.publish();
+    expect(r.delivered()).toHaveLength(41);
   });
 
   it('batches what comes during the window, and sends it when the window ends', async () => {

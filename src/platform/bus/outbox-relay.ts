@@ -46,15 +46,21 @@ export function outboxRelay(o: {
 
   async function drain(): Promise<void> {
     for (;;) {
-      const rows = await o.store.platform.pendingOutbox(batchSize);
-      if (rows.length === 0 || stopped) return;
-      const batch = rows.map((r) => ({ envelope: r.envelope, subscribers: o.routing(r.type) })).filter((d) => d.subscribers.length > 0);
-      if (batch.length) await publish(batch);
-      // One UPDATE, atomic by itself: on Postgres without a BEGIN/COMMIT around it.
-      await o.store.writeStatement((db) => o.store.platform.markDispatched(db, rows.map((r) => r.seq), new Date()));
-      o.metrics.dispatched.inc({ module: o.store.module }, rows.length);
-      if (rows.length < batchSize) return;
+      // A full batch may mean more are waiting: read again at once.
+      if ((await pass(() => stopped)) < batchSize) return;
     }
+  }
+
+  /** Reads up to a batch of pending rows, hands them over and marks them; answers how many it took. */
+  async function pass(abandon: () => boolean): Promise<number> {
+    const rows = await o.store.platform.pendingOutbox(batchSize);
+    if (rows.length === 0 || abandon()) return 0;
+    const batch = rows.map((r) => ({ envelope: r.envelope, subscribers: o.routing(r.type) })).filter((d) => d.subscribers.length > 0);
+    if (batch.length) await publish(batch);
+    // One UPDATE, atomic by itself: on Postgres without a BEGIN/COMMIT around it.
+    await o.store.writeStatement((db) => o.store.platform.markDispatched(db, rows.map((r) => r.seq), new Date()));
+    o.metrics.dispatched.inc({ module: o.store.module }, rows.length);
+    return rows.length;
   }
 
   /**
@@ -139,10 +145,18 @@ export function outboxRelay(o: {
       run();
     },
     async stop() {
+      // A pass owed (waiting for its window, or asked for during the one running) is made once
+      // more before the relay stops: a clean stop sends what it gathered rather than leaving it to
+      // the next start, or to another instance's poll.
+      const owed = gathering !== undefined || again;
       stopped = true;
       if (timer) clearInterval(timer);
       if (gathering) clearTimeout(gathering);
+      gathering = undefined;
       await running;
+      if (owed) {
+        await context.with(ROOT_CONTEXT, () => pass(() => false)).catch((err) => o.logger.warn({ err, module: o.store.module }, 'outbox relay: the last pass before stopping failed; its rows stay for the next one'));
+      }
     },
   };
 }
