@@ -82,7 +82,12 @@ export function commerceSuite(name: string, start: () => Promise<World & { close
       expect(other.status).toBe(422);
       expect(other.body.code).toBe('IdempotencyKeyReused');
       await settled(api, first.body.id);
-      expect((await api.get('/api/v1/customers/me/orders')).body.items).toHaveLength(1);
+      // The history is a read model: it shows the order settled once its events are projected
+      // (the settling event comes after any placement's). Then it must hold that one order, and
+      // no second from the replay or the refused body.
+      const history = async () => (await api.get('/api/v1/customers/me/orders')).body.items as { orderId: string; status: string }[];
+      await eventually(async () => (await history()).some((o) => o.orderId === first.body.id && o.status !== 'PENDING'), 'the settled order in history');
+      expect(await history()).toHaveLength(1);
     });
 
     it('turns 50 concurrent identical requests into one order, one charge and one reservation', async () => {
