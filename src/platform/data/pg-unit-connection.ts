@@ -53,25 +53,8 @@ export class UnitConnection implements HoldsWrites {
    * it: it settles at once, or fails when `write` failed before sending anything.
    */
   later(write: () => Promise<unknown>): Promise<void> {
-    const before = this.held.length;
-    this.holding = true;
-    let sent: Promise<unknown>;
-    try {
-      sent = write();
-    } finally {
-      this.holding = false;
-    }
-    sent.catch(() => {});
-    if (this.held.length === before + 1) return Promise.resolve();
-    const misuse = new Error('UnitConnection.later: the write must send exactly one statement before it returns');
-    if (this.held.length > before) {
-      // Sent nothing yet, and never will: the unit fails here rather than waiting on them.
-      for (const h of this.held.splice(before)) h.reject(misuse);
-      return Promise.reject(misuse);
-    }
-    return sent.then(() => {
-      throw misuse;
-    });
+    const held = this.hold([write], 'later');
+    return Array.isArray(held) ? Promise.resolve() : held;
   }
 
   /**
@@ -80,6 +63,18 @@ export class UnitConnection implements HoldsWrites {
    * that fails leaves those after it unrun (NotRun) and fails the unit.
    */
   together<T extends readonly unknown[]>(sends: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+    const held = this.hold(sends as readonly (() => Promise<unknown>)[], 'together');
+    if (!Array.isArray(held)) return held;
+    this.client.query(this.trip() as never);
+    return Promise.all(held) as Promise<unknown> as Promise<T>;
+  }
+
+  /**
+   * Runs `sends` with the statements they send held rather than sent; answers what each will
+   * answer, or, when they did not send one statement each, a failure: at once if they sent any
+   * (those are never sent), else once they settle, with a send's own error if one failed.
+   */
+  private hold(sends: readonly (() => Promise<unknown>)[], caller: string): Promise<unknown>[] | Promise<never> {
     const before = this.held.length;
     this.holding = true;
     let answers: Promise<unknown>[];
@@ -89,13 +84,14 @@ export class UnitConnection implements HoldsWrites {
       this.holding = false;
     }
     for (const a of answers) a.catch(() => {});
-    if (this.held.length !== before + sends.length) {
-      const misuse = new Error('UnitConnection.together: each of the sends must send exactly one statement before it returns');
-      for (const h of this.held.splice(before)) h.reject(misuse);
-      return Promise.reject(misuse);
-    }
-    this.client.query(this.trip() as never);
-    return Promise.all(answers) as Promise<unknown> as Promise<T>;
+    if (this.held.length === before + sends.length) return answers;
+    const misuse = new Error(`UnitConnection.${caller}: each write must send exactly one statement before it returns`);
+    const unsent = this.held.splice(before);
+    for (const h of unsent) h.reject(misuse);
+    if (unsent.length) return Promise.reject(misuse);
+    return Promise.all(answers).then(() => {
+      throw misuse;
+    });
   }
 
   async commit(): Promise<void> {
