@@ -129,9 +129,15 @@ export interface HoldsWrites {
  * it is simply run and awaited.
  */
 export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise<void> {
-  const client = connectionOf(tx) as Partial<HoldsWrites>;
-  if (typeof client.later === 'function') await client.later(write);
+  const unit = unitConnectionOf(tx);
+  if (unit) await unit.later(write);
   else await write();
+}
+
+/** `tx`'s connection when it is a Postgres unit of work's (told by its shape), else undefined. */
+function unitConnectionOf(tx: Db): HoldsWrites | undefined {
+  const client = connectionOf(tx) as Partial<HoldsWrites>;
+  return typeof client.later === 'function' && typeof client.together === 'function' ? (client as HoldsWrites) : undefined;
 }
 
 /**
@@ -141,8 +147,8 @@ export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise
  * anywhere else one after the other. Answers what each answered, in order.
  */
 export async function sendTogether<T extends readonly unknown[]>(tx: Db, sends: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
-  const client = connectionOf(tx) as Partial<HoldsWrites>;
-  if (typeof client.together === 'function') return client.together<T>(sends);
+  const unit = unitConnectionOf(tx);
+  if (unit) return unit.together<T>(sends);
   const answers: unknown[] = [];
   for (const send of sends) answers.push(await send());
   return answers as unknown as T;
