@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Pool } from 'undici';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { loadConfig } from '../../src/platform/config/env.ts';
 import { BENCH_JWT_SECRET, benchKeysEnv } from './keys.ts';
@@ -48,6 +49,8 @@ interface Result {
   latencies: number[];
   warm: number[];
   cpuMs: number;
+  /** The bench's own CPU (its clients) over the load: on two cores it is taken from the topology. */
+  clientCpuMs: number;
 }
 
 const rate = (r: Result) => r.confirmed / r.seconds;
@@ -91,6 +94,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   let cancelled = 0;
   let seconds = 0;
   let cpuMs = 0;
+  let clientCpuMs = 0;
   const cpuNow = () => children.reduce((sum, c) => sum + (treeCpuMs(c.pid!) ?? 0), 0);
   try {
     await waitReady(base);
@@ -103,7 +107,15 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     if (!stocked.ok) throw new Error(`restock failed: ${stocked.status} ${await stocked.text()}`);
     const customers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => mintToken({ sub: `bench-${i}`, secret: BENCH_JWT_SECRET })));
     let next = 0;
+    // The load generator shares the machine with what it measures: undici's pool costs it about
+    // a third of the CPU an order that fetch() did (docs/benchmarks.md), CPU the topology gets back.
+    const pool = new Pool(base, { connections: CLIENTS, pipelining: 1 });
+    const call = async (method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string) => {
+      const res = await pool.request({ method, path, headers, body });
+      return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+    };
     const cpuBefore = cpuNow();
+    const clientBefore = process.cpuUsage();
     const started = performance.now();
     await Promise.all(
       customers.map(async (token) => {
@@ -111,13 +123,13 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
         while (next < orders) {
           next++;
           const t0 = performance.now();
-          const res = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: h, body: JSON.stringify({ items: [{ sku, quantity: 1 }] }) });
-          if (res.status !== 202) throw new Error(`placing an order answered ${res.status}: ${await res.text()}`);
-          const { id } = (await res.json()) as { id: string };
+          const placed = await call('POST', '/api/v1/orders', h, JSON.stringify({ items: [{ sku, quantity: 1 }] }));
+          if (placed.status !== 202) throw new Error(`placing an order answered ${placed.status}: ${JSON.stringify(placed.body)}`);
+          const id = placed.body.id as string;
           // The product's long-poll: the answer comes when the order is final (or after 10 s, then again).
           for (let polls = 0; ; polls++) {
             if (polls > 30) throw new Error(`order ${id} still PENDING after ${polls} long-polls`);
-            const o = (await (await fetch(`${base}/api/v2/orders/${id}?waitSeconds=10`, { headers: h })).json()) as { state: { code: string } };
+            const o = (await call('GET', `/api/v2/orders/${id}?waitSeconds=10`, h)).body as { state: { code: string } };
             if (o.state.code === 'CONFIRMED') {
               const now = performance.now();
               latencies.push(now - t0);
@@ -132,8 +144,11 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
         }
       }),
     );
+    await pool.close();
     seconds = (performance.now() - started) / 1000;
     cpuMs = cpuNow() - cpuBefore;
+    const client = process.cpuUsage(clientBefore);
+    clientCpuMs = (client.user + client.system) / 1000;
   } finally {
     for (const child of children.reverse()) {
       child.kill('SIGTERM');
@@ -144,7 +159,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length);
   if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
   if (TIMELINE) printTimeline(name, latencies, confirmedAt);
-  return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs);
+  return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs, clientCpuMs);
 }
 
 function printTimeline(name: string, latencies: number[], confirmedAt: number[]): void {
@@ -159,13 +174,13 @@ function printTimeline(name: string, latencies: number[], confirmedAt: number[])
   }
 }
 
-function summary(name: string, latencies: number[], warm: number[], cancelled: number, seconds: number, cpuMs: number): Result {
+function summary(name: string, latencies: number[], warm: number[], cancelled: number, seconds: number, cpuMs: number, clientCpuMs: number): Result {
   const sorted = [...latencies].sort((a, b) => a - b);
   const sortedWarm = [...warm].sort((a, b) => a - b);
   const placed = latencies.length + cancelled;
   return {
     name, confirmed: latencies.length, cancelled, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p99Warm: percentile(sortedWarm, 99),
-    cpuMsPerOrder: cpuMs / placed, latencies, warm, cpuMs,
+    cpuMsPerOrder: cpuMs / placed, latencies, warm, cpuMs, clientCpuMs,
   };
 }
 
@@ -204,7 +219,7 @@ export async function run(): Promise<void> {
     const results = cases.map(([key]) => {
       const rs = rounds.get(key)!;
       const sum = (f: (x: Result) => number) => rs.reduce((n, x) => n + f(x), 0);
-      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.flatMap((x) => x.warm), sum((x) => x.cancelled), sum((x) => x.seconds), sum((x) => x.cpuMs));
+      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.flatMap((x) => x.warm), sum((x) => x.cancelled), sum((x) => x.seconds), sum((x) => x.cpuMs), sum((x) => x.clientCpuMs));
     });
     const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1), r.p99Warm.toFixed(1), r.cpuMsPerOrder.toFixed(2)]);
     writeSection(
