@@ -1,7 +1,7 @@
 // What every benchmark needs around the thing it measures: a free port, waiting for a process
 // to be ready, percentiles, a Postgres database of its own, and the node flags users start with.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -56,21 +56,40 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 /**
  * A Postgres database of the bench's own on DATABASE_URL's server (default: the local one), and
- * how to drop it (roles and all) when the bench is done.
+ * how to drop it (roles and all) when the bench is done. `socketUrl` reaches the same database
+ * through the server's Unix socket when the server is on this machine (its
+ * `unix_socket_directories` holds the socket for its port): how a deployable on the database's
+ * host connects. Over loopback TCP each round trip also runs both ends' TCP stacks on this
+ * machine's two cores (docs/benchmarks.md measures both).
  */
-export async function benchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function benchDatabase(): Promise<{ url: string; socketUrl?: string; drop: () => Promise<void> }> {
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const name = `bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
+  const url = Object.assign(new URL(adminUrl), { pathname: `/${name}` });
   return {
-    url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString(),
+    url: url.toString(),
+    socketUrl: await localSocketUrl(admin, url),
     async drop() {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
       await admin.end();
     },
   };
+}
+
+async function localSocketUrl(admin: pg.Client, url: URL): Promise<string | undefined> {
+  if (url.searchParams.has('host') || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return undefined;
+  const setting = async (name: string) => String((await admin.query(`SELECT current_setting('${name}') AS v`)).rows[0].v);
+  const port = await setting('port');
+  const dir = (await setting('unix_socket_directories')).split(',').map((d) => d.trim()).find((d) => d.startsWith('/') && existsSync(join(d, `.s.PGSQL.${port}`)));
+  if (!dir) return undefined;
+  const socket = new URL(url);
+  socket.hostname = 'localhost';
+  socket.port = port;
+  socket.searchParams.set('host', dir);
+  return socket.toString();
 }
 
 /** Deletes a bench's BullMQ keys (those matching `pattern`), which BullMQ itself keeps after a run. */

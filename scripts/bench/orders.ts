@@ -193,14 +193,21 @@ export async function run(): Promise<void> {
     const modules = await loadAll(system);
     await migrateModules(modules.map((m) => m.schema), loadConfig({ ...benchKeysEnv, DATABASE_URL: dbUrl, LOG_LEVEL: 'silent' }));
     const redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    // On the database's host the monolith reaches it through its Unix socket, as a deployable
+    // there would; loopback TCP is measured beside it (harness.ts, benchDatabase).
+    const pgUrl = database.socketUrl ?? dbUrl;
+    const onSocket = database.socketUrl ? ' (Unix socket)' : '';
     const cases: [string, (orders?: number) => Promise<Result>][] = [
       ['embedded', (n) => runOne('embedded: SQLite + in-process bus, all in one process', { DATA_DIR: dir }, 3411, [], n)],
       ['extracted', (n) => runOne('SQLite + BullMQ, inventory and payments extracted', { DATA_DIR: join(dir, 'split'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-split-${dbName}` }, 3421, ['inventory', 'payments'], n)],
-      ['postgres', (n) => runOne('Postgres + BullMQ, all in one process', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}` }, 3431, [], n)],
+      ['postgres', (n) => runOne(`Postgres + BullMQ, all in one process${onSocket}`, { DATABASE_URL: pgUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-${dbName}` }, 3431, [], n)],
     ];
+    if (database.socketUrl) {
+      cases.push(['postgres-tcp', (n) => runOne('Postgres + BullMQ, all in one process (loopback TCP)', { DATABASE_URL: dbUrl, BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-tcp-${dbName}` }, 3461, [], n)]);
+    }
     // Not in the full run: they split the Postgres row's cost between its store and its bus.
     const diagnostic: typeof cases = [
-      ['postgres-inprocess', (n) => runOne('Postgres + in-process bus, all in one process', { DATABASE_URL: dbUrl }, 3441, [], n)],
+      ['postgres-inprocess', (n) => runOne(`Postgres + in-process bus, all in one process${onSocket}`, { DATABASE_URL: pgUrl }, 3441, [], n)],
       ['sqlite-bullmq', (n) => runOne('SQLite + BullMQ, all in one process', { DATA_DIR: join(dir, 'sqlite-bullmq'), BUS: 'bullmq', REDIS_URL: redis, BUS_PREFIX: `bench-sb-${dbName}` }, 3451, [], n)],
     ];
     // BENCH_ORDERS_CASES=postgres (comma-separated) runs a subset for profiling, the diagnostic
@@ -227,11 +234,11 @@ export async function run(): Promise<void> {
       `## Order placement, POST to CONFIRMED (\`npm run bench -- orders\`)
 
 ${ORDERS} orders from ${CLIENTS} concurrent customers (each places an order, follows it to CONFIRMED, then places the
-next), in ${ROUNDS} rounds per topology run forward then backward (embedded, extracted, Postgres, Postgres, extracted,
-embedded, …) so a machine busier at one moment weighs on all alike; the saga: price → reserve → charge → commit → confirm, with the outbox, inbox, history projection and
+next), in ${ROUNDS} rounds per topology run forward then backward (embedded, extracted, Postgres on its socket, Postgres over TCP, then
+the same backward, …) so a machine busier at one moment weighs on all alike; the saga: price → reserve → charge → commit → confirm, with the outbox, inbox, history projection and
 notifications running. The real deployables run as child processes with every production feature on
 (JWT auth, request logs at \`info\`, metrics, validation, idempotency keys, SQLite \`synchronous=NORMAL\` in WAL,
-Postgres defaults). Settings a row depends on: every row runs with the relay's gather window at its default (\`BUS_GATHER_MS=50\`: 0 served 7–26% fewer orders per second on the Postgres row in six interleaved pairs, decision 25), the two BullMQ rows with \`BUS_EVENTS_PER_JOB\` at its default (50) and
+Postgres defaults). Settings a row depends on: the Postgres row reaches the database through its Unix socket (\`?host=<socket directory>\` in \`DATABASE_URL\`), as a monolith on the database's host would, and the same row over loopback TCP runs beside it (on two cores TCP costs both processes each round trip's send and receive path: 17–20% fewer orders per second, three interleaved pairs); every row runs with the relay's gather window at its default (\`BUS_GATHER_MS=50\`: 0 served 7–26% fewer orders per second on the Postgres row in six interleaved pairs, decision 25), the two BullMQ rows with \`BUS_EVENTS_PER_JOB\` at its default (50) and
 the Postgres row at the default pool, \`PG_POOL_MAX=4\` connections per module (8, which this row used
 before, served 9–24% fewer orders per second in three interleaved runs on the 2-core EPYC VM: more backends and
 connections competing for the same two cores). A client follows its order with the product's long-poll, \`GET /api/v2/orders/:id?waitSeconds=10\`,
@@ -248,7 +255,9 @@ compiled, statements prepared). CPU ms per order is the CPU time (user + system,
 process of the topology over the load, divided by the orders placed: unlike orders/s it hardly moves
 when the machine is shared.
 
-Throughput relative to the embedded default: extracted **${(rate(results[1]!) / rate(results[0]!)).toFixed(2)}**, Postgres + BullMQ **${(rate(results[2]!) / rate(results[0]!)).toFixed(2)}**.
+Throughput relative to the embedded default: extracted **${(rate(results[1]!) / rate(results[0]!)).toFixed(2)}**, Postgres + BullMQ **${(rate(results[2]!) / rate(results[0]!)).toFixed(2)}**${results[3] ? ` (over loopback TCP: ${(rate(results[3]) / rate(results[0]!)).toFixed(2)})` : ''}.
+
+The bench's own clients (undici's pool, 32 connections) took ${results.map((r) => (r.clientCpuMs / (r.confirmed + r.cancelled)).toFixed(2)).join(' / ')} ms of CPU an order in the rows above, on the same two cores.
 
 Where the time goes. An order no longer waits on a poll: placement writes its saga already leased to
 the runner of the instance that placed it, and the runner drives it the moment that unit of work
