@@ -49,6 +49,8 @@ export type LoadOptions = { orderId?: string; at?: undefined } | { at: Date; ord
 type Snapshot = PaymentsTables['snapshots']['$inferSelect'];
 type StoredEvent = PaymentsTables['accountEvents']['$inferSelect'];
 type Read<Row> = (values: Record<string, unknown>) => Promise<Row[]>;
+/** A row of a charge's or refund's load: the summary ('s', its state as body) or an event ('e'). */
+type LoadRow = { kind: 's' | 'e'; version: number; body: AccountEvent; at: Date };
 
 export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: number) {
   const { accountEvents: ev, snapshots: sn } = store.tables;
@@ -60,28 +62,40 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
   const accountIs = (column: typeof sn.accountId | typeof ev.accountId) => textEquals(column, bound(column, 'accountId'));
   const latestSnapshot = (db: Db) => db.select().from(sn).where(accountIs(sn.accountId)).orderBy(desc(sn.version)).limit(fixedLimit(1));
   const eventsAfter = (db: Db) => db.select().from(ev).where(and(accountIs(ev.accountId), gt(ev.version, bound(ev.version, 'version')))).orderBy(asc(ev.version));
-  // The events after the snapshot and, in the same statement, the order's events (each part on an
-  // index of its own): a load for a charge or refund is still two statements. The order's part
-  // names no version: with one, SQLite (no statistics) walked the account's stream index instead,
-  // every event the account ever had; an order's events after the snapshot come twice, and the
-  // load takes each version once.
-  const eventsForOrder = (db: Db) =>
+  // A charge's or refund's load, in one statement (one round trip, one view of the data): the
+  // latest summary (kind 's'), the events after it and the order's events (kind 'e', each part on
+  // an index of its own). The order's part names no version: with one, SQLite (no statistics)
+  // walked the account's stream index instead, every event the account ever had; an order's
+  // events after the summary come twice, and the load takes each version once.
+  const summaryVersion = sql`(select max(${sn.version}) from ${sn} where ${accountIs(sn.accountId)})`;
+  const forOrder = (db: Db) =>
     db
-      .select()
-      .from(ev)
-      .where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), gt(ev.version, bound(ev.version, 'version'))))
-      .unionAll(db.select().from(ev).where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), sql`${jsonText(ev.data, 'orderId')} = ${sql.placeholder('orderId')}`)));
+      .select({ kind: sql<'s' | 'e'>`'s'`, version: sn.version, body: sn.state as unknown as typeof ev.data, at: sn.lastEventAt })
+      .from(sn)
+      .where(and(accountIs(sn.accountId), eq(sn.version, summaryVersion)))
+      .unionAll(
+        db
+          .select({ kind: sql<'s' | 'e'>`'e'`, version: ev.version, body: ev.data, at: ev.occurredAt })
+          .from(ev)
+          .where(and(accountIs(ev.accountId), gt(ev.version, sql`coalesce(${summaryVersion}, 0)`))),
+      )
+      .unionAll(
+        db
+          .select({ kind: sql<'s' | 'e'>`'e'`, version: ev.version, body: ev.data, at: ev.occurredAt })
+          .from(ev)
+          .where(and(eq(ev.accountId, bound(ev.accountId, 'accountId')), sql`${jsonText(ev.data, 'orderId')} = ${sql.placeholder('orderId')}`)),
+      );
   const inUnit = {
     snapshot: preparedWrite<Snapshot>(any, 'latest_summary', latestSnapshot),
     events: preparedWrite<StoredEvent>(any, 'events_after', eventsAfter),
-    forOrder: preparedWrite<StoredEvent>(any, 'events_for_order', eventsForOrder),
+    forOrder: preparedWrite<LoadRow>(any, 'load_for_order', forOrder),
   };
-  let read: { snapshot: Read<Snapshot>; events: Read<StoredEvent>; forOrder: Read<StoredEvent> } | undefined;
+  let read: { snapshot: Read<Snapshot>; events: Read<StoredEvent>; forOrder: Read<LoadRow> } | undefined;
   const readNow = () =>
     (read ??= {
       snapshot: preparedRead<Snapshot>(any, 'payments_read_latest_summary', latestSnapshot),
       events: preparedRead<StoredEvent>(any, 'payments_read_events_after', eventsAfter),
-      forOrder: preparedRead<StoredEvent>(any, 'payments_read_events_for_order', eventsForOrder),
+      forOrder: preparedRead<LoadRow>(any, 'payments_read_load_for_order', forOrder),
     });
   // No ON CONFLICT: a version someone else appended first is refused by the stream's unique
   // index, which fails the unit (isStreamConflict), so the append needs no answer and goes with
@@ -106,11 +120,17 @@ export function eventStore(store: ModuleStore<PaymentsTables>, snapshotEvery: nu
       return { snap, rows };
     }
     const reads = db === store.db ? readNow() : undefined;
+    if (orderId !== undefined) {
+      const values = { accountId, orderId };
+      const all = reads ? await reads.forOrder(values) : await inUnit.forOrder.all(db, values);
+      const s = all.find((r) => r.kind === 's');
+      const snap = s && { version: s.version, state: s.body as unknown as AccountState, lastEventAt: s.at };
+      const rows = all.filter((r) => r.kind === 'e').map((r) => ({ version: r.version, data: r.body, occurredAt: r.at }));
+      return { snap, rows: rows.sort((a, b) => a.version - b.version) };
+    }
     const [snap] = reads ? await reads.snapshot({ accountId }) : await inUnit.snapshot.all(db, { accountId });
-    const values = { accountId, version: snap?.version ?? 0, orderId };
-    if (orderId === undefined) return { snap, rows: reads ? await reads.events(values) : await inUnit.events.all(db, values) };
-    const rows = reads ? await reads.forOrder(values) : await inUnit.forOrder.all(db, values);
-    return { snap, rows: rows.sort((a, b) => a.version - b.version) };
+    const values = { accountId, version: snap?.version ?? 0 };
+    return { snap, rows: reads ? await reads.events(values) : await inUnit.events.all(db, values) };
   }
 
   return {
