@@ -53,6 +53,16 @@ describe.each(engines)('payment accounts (event-sourced) on %s', (engine) => {
     expect((await eventStore(store, 3).load(store.db, 'snapper', { orderId: 'snap-7' })).payment).toMatchObject({ status: 'captured', amountMinor: 700 });
     expect((await eventStore(store, 3).load(store.db, 'snapper', { orderId: 'never' })).payment).toBeUndefined();
     expect(await payments.getAccount({ customerId: 'snapper' })).toMatchObject({ capturedMinor: 2800, refundedMinor: 200, netMinor: 2600, version: 9 });
+    // One event past the latest snapshot: a load for an order (one statement) folds the snapshot,
+    // the event after it, and the order's own events; the new order's event, read by both parts
+    // of that statement, counts once.
+    await chargeVia('snap-8', 'snapper', 800);
+    const forNew = await eventStore(store, 3).load(store.db, 'snapper', { orderId: 'snap-8' });
+    expect(forNew).toMatchObject({ version: 10, replayed: 1, payment: { status: 'captured', amountMinor: 800 } });
+    expect(forNew.state).toMatchObject({ capturedMinor: 3600, refundedMinor: 200, payments: 8 });
+    const forOld = await eventStore(store, 3).load(store.db, 'snapper', { orderId: 'snap-2' });
+    expect(forOld).toMatchObject({ version: 10, replayed: 1, payment: { status: 'refunded', amountMinor: 200 } });
+    expect(forOld.state).toEqual(forNew.state);
   });
 
   it('answers the balance as of a past moment', async () => {
