@@ -56,6 +56,14 @@ describe.each(engines)('inventory reservations on %s', (engine) => {
     expect(await inventory.releaseReservation({ orderId: 'idem-1' })).toEqual({ orderId: 'idem-1', status: 'committed' });
   });
 
+  it('holds once for an order however many of its reserves arrive at once (the others roll their holds back)', async () => {
+    await restock('SAME-1', 10);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => inventory.reserveStock({ orderId: 'same-1', lines: [{ sku: 'SAME-1', quantity: 3 }] })));
+    for (const a of answers) expect(a).toEqual(answers[0]);
+    expect(answers[0]).toMatchObject({ orderId: 'same-1', status: 'held', lines: [{ sku: 'SAME-1', quantity: 3 }] });
+    expect((await admin.get('/api/v1/inventory/SAME-1')).body).toMatchObject({ onHand: 10, reserved: 3 });
+  });
+
   it('refuses a reserve that arrives after its release (a late, timed-out call)', async () => {
     await restock('LATE-1', 5);
     expect(await inventory.releaseReservation({ orderId: 'late-1' })).toEqual({ orderId: 'late-1', status: 'released' });
