@@ -8,7 +8,7 @@ import { sendTogether } from '../../../platform/data/prepared-write.ts';
 class Reserved extends Error {}
 
 /** Holds every line or none. Repeating it for the same order answers the existing reservation. */
-export async function reserveStock(deps: InventoryDeps, orderId: string, requested: Line[]) {
+export async function reserveStock(deps: InventoryDeps, orderId: string, requested: Line[], attempt = 1): Promise<ReturnType<typeof reservationView>> {
   // Sorted by sku: concurrent reservations lock rows in one order and cannot deadlock.
   const lines = mergeLines(requested);
   try {
@@ -20,7 +20,9 @@ export async function reserveStock(deps: InventoryDeps, orderId: string, request
       // events. A stock row is locked from its UPDATE to COMMIT, and a popular sku's row is where
       // concurrent orders queue, so nothing is read while it is held but for a line that failed.
       // An order that has a reservation already (a repeat, or a release's tombstone) rolls the
-      // holds back and is answered below.
+      // holds back and is answered below: a repeat (a saga's retry, rare) thus takes the stock
+      // rows' locks for a round trip, which a read first would spare it at a round trip more for
+      // every new order.
       const [inserted, ...after] = await sendTogether(uow.db, [
         () => deps.stock.insertNewReservation(uow.db, { orderId, status: 'held', lines, expiresAt, now }),
         ...lines.map((line) => () => deps.stock.hold(uow.db, line, now)),
@@ -49,8 +51,14 @@ export async function reserveStock(deps: InventoryDeps, orderId: string, request
     });
   } catch (err) {
     if (!(err instanceof Reserved)) throw err;
-    // Committed before our insert returned (it waits for a concurrent one): a later state is fine.
-    const existing = (await deps.stock.reservation(deps.store.db, orderId))!;
+    // Committed before our insert returned (it waits for a concurrent one): a later state is
+    // fine. Gone again only if the unit that wrote it was lost after all (on SQLite, a group
+    // commit that failed after our unit saw its row): the reserve then starts over, once.
+    const existing = await deps.stock.storedReservation(deps.store.db, orderId);
+    if (!existing) {
+      if (attempt < 2) return reserveStock(deps, orderId, requested, attempt + 1);
+      throw new Error(`the reservation for order ${orderId} that refused this one was rolled back; try again`);
+    }
     if (existing.status === 'held' || existing.status === 'committed') return reservationView(existing);
     throw new ReservationClosed(`The reservation for order ${orderId} was ${existing.status}`, { status: existing.status });
   }

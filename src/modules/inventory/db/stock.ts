@@ -80,6 +80,10 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
     async reservation(db: Db, orderId: string) {
       return (await store.forUpdate(db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(fixedLimit(1))))[0];
     },
+    /** The reservation as committed, read outside a unit of work (no row lock: it would end with the statement). */
+    async storedReservation(db: Db, orderId: string) {
+      return (await db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(fixedLimit(1)))[0];
+    },
     /**
      * Inserts the reservation unless one exists for the order: answers whether it did. On Postgres
      * a concurrent insert for the same order waits for that one to commit, then inserts nothing.
