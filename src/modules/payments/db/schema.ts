@@ -33,7 +33,7 @@ export const paymentsSchema = defineSchema('payments', (k) => {
       (t) => [
         // Two writers appending the same version: one wins, the other retries on fresh state.
         k.uniqueIndex(STREAM_INDEX).on(t.accountId, t.version),
-        // A charge or refund reads its order's events by the order id inside them (eventsForOrder in event-store.ts).
+        // A charge or refund reads its order's events by the order id inside them (forOrder in event-store.ts).
         k.index('account_events_order_idx').on(t.accountId, jsonText(t.data, 'orderId')),
       ],
     ),
