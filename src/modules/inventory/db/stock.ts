@@ -51,6 +51,7 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
       .where(and(eq(reservations.orderId, bound(reservations.orderId, 'orderId')), eq(reservations.status, bound(reservations.status, 'from'))))
       .returning(),
   );
+  const reservationOf = (db: Db, orderId: string) => db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(fixedLimit(1));
   return {
     async find(db: Db, sku: string) {
       return (await db.select().from(stock).where(eq(stock.sku, sku)).limit(fixedLimit(1)))[0];
@@ -77,12 +78,13 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
         .returning();
       return rows[0]!;
     },
+    /** The order's reservation, locked until the unit of work ends. */
     async reservation(db: Db, orderId: string) {
-      return (await store.forUpdate(db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(fixedLimit(1))))[0];
+      return (await store.forUpdate(reservationOf(db, orderId)))[0];
     },
     /** The reservation as committed, read outside a unit of work (no row lock: it would end with the statement). */
     async storedReservation(db: Db, orderId: string) {
-      return (await db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(fixedLimit(1)))[0];
+      return (await reservationOf(db, orderId))[0];
     },
     /**
      * Inserts the reservation unless one exists for the order: answers whether it did. On Postgres
