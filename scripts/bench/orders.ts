@@ -117,34 +117,38 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     const cpuBefore = cpuNow();
     const clientBefore = process.cpuUsage();
     const started = performance.now();
-    await Promise.all(
-      customers.map(async (token) => {
-        const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-        while (next < orders) {
-          next++;
-          const t0 = performance.now();
-          const placed = await call('POST', '/api/v1/orders', h, JSON.stringify({ items: [{ sku, quantity: 1 }] }));
-          if (placed.status !== 202) throw new Error(`placing an order answered ${placed.status}: ${JSON.stringify(placed.body)}`);
-          const id = placed.body.id as string;
-          // The product's long-poll: the answer comes when the order is final (or after 10 s, then again).
-          for (let polls = 0; ; polls++) {
-            if (polls > 30) throw new Error(`order ${id} still PENDING after ${polls} long-polls`);
-            const o = (await call('GET', `/api/v2/orders/${id}?waitSeconds=10`, h)).body as { state: { code: string } };
-            if (o.state.code === 'CONFIRMED') {
-              const now = performance.now();
-              latencies.push(now - t0);
-              confirmedAt.push(now - started);
-              break;
-            }
-            if (o.state.code === 'CANCELLED') {
-              cancelled++;
-              break;
+    // A client that fails ends the load: destroying the pool fails the others' requests in flight.
+    try {
+      await Promise.all(
+        customers.map(async (token) => {
+          const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+          while (next < orders) {
+            next++;
+            const t0 = performance.now();
+            const placed = await call('POST', '/api/v1/orders', h, JSON.stringify({ items: [{ sku, quantity: 1 }] }));
+            if (placed.status !== 202) throw new Error(`placing an order answered ${placed.status}: ${JSON.stringify(placed.body)}`);
+            const id = placed.body.id as string;
+            // The product's long-poll: the answer comes when the order is final (or after 10 s, then again).
+            for (let polls = 0; ; polls++) {
+              if (polls > 30) throw new Error(`order ${id} still PENDING after ${polls} long-polls`);
+              const o = (await call('GET', `/api/v2/orders/${id}?waitSeconds=10`, h)).body as { state: { code: string } };
+              if (o.state.code === 'CONFIRMED') {
+                const now = performance.now();
+                latencies.push(now - t0);
+                confirmedAt.push(now - started);
+                break;
+              }
+              if (o.state.code === 'CANCELLED') {
+                cancelled++;
+                break;
+              }
             }
           }
-        }
-      }),
-    );
-    await pool.close();
+        }),
+      );
+    } finally {
+      await pool.destroy();
+    }
     seconds = (performance.now() - started) / 1000;
     cpuMs = cpuNow() - cpuBefore;
     const client = process.cpuUsage(clientBefore);
