@@ -58,6 +58,16 @@ export class UnitConnection implements HoldsWrites {
   }
 
   /**
+   * As `later`, and answers what `write` answers once its statement has been sent and run: with
+   * the unit's next statement, or with the COMMIT. Awaiting it before anything else is sent
+   * would wait forever: read it after the unit.
+   */
+  laterWithAnswer<T>(write: () => Promise<T>): Promise<T> {
+    const held = this.hold([write], 'laterWithAnswer');
+    return Array.isArray(held) ? (held[0] as Promise<T>) : held;
+  }
+
+  /**
    * Runs each of `sends`, which must each send exactly one statement before it returns, and sends
    * those statements in one round trip (behind any held writes); answers what each answered. One
    * that fails leaves those after it unrun (NotRun) and fails the unit.

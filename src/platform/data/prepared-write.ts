@@ -33,6 +33,53 @@ export interface PreparedWrite<Row> {
    * it runs at once. Nothing the unit reads afterwards misses it: it goes ahead of any statement.
    */
   later(tx: Db, values: Record<string, unknown>): Promise<void>;
+  /**
+   * As `later`, for a unit that needs the statement's rows, but only once it has committed: on
+   * Postgres they arrive with the round trip that carries the statement (the COMMIT, if nothing
+   * goes before it). Read `rows` after the unit: awaited inside it, before anything else sends
+   * the statement, it would wait forever. On SQLite it runs at once.
+   */
+  laterWithRows(tx: Db, values: Record<string, unknown>): { rows: Promise<Row[]> };
+}
+
+export interface PreparedWriteOptions {
+  /**
+   * The statement (an insert, update or delete with RETURNING) must change exactly this many
+   * rows, or it fails with RowsNotAsExpected. On Postgres the database checks it as part of the
+   * statement, so a write held for the COMMIT that changed no row fails the round trip there and
+   * the COMMIT never runs: a unit can send a conditional write and its COMMIT together and still
+   * commit nothing when the condition did not hold. On SQLite it is checked as the statement runs.
+   */
+  expectRows?: number;
+}
+
+/** A write made with `expectRows` changed another number of rows; its unit of work was rolled back. */
+export class RowsNotAsExpected extends Error {
+  readonly statement: string;
+  constructor(statement: string, detail: string) {
+    super(`rows not as expected: ${statement} ${detail}`);
+    this.statement = statement;
+    this.name = 'RowsNotAsExpected';
+  }
+}
+
+// On Postgres the check raises by casting a text to integer: plain SQL has no raise, and the text
+// (it names the statement and the count) is not a constant, so the planner cannot fold it away.
+const PG_MISMATCH = /^invalid input syntax for type integer: "rows not as expected: (\S+) (.*)"$/;
+
+/**
+ * Whether `err` is a write made with `expectRows` (named `statement`, as `${module}_${name}`, if
+ * given) that changed another number of rows: a RowsNotAsExpected, or on Postgres the error the
+ * database raised for it, wherever in the unit of work it surfaced (the COMMIT's round trip).
+ */
+export function rowsNotAsExpected(err: unknown, statement?: string): boolean {
+  if (err instanceof RowsNotAsExpected) return statement === undefined || err.statement === statement;
+  // drizzle wraps the error of a statement it ran itself ("Failed query: …") around pg's.
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
+  if (e?.code === undefined && e?.cause) return rowsNotAsExpected(e.cause, statement);
+  if (e?.code !== '22P02' || typeof e.message !== 'string') return false;
+  const m = PG_MISMATCH.exec(e.message);
+  return m !== null && (statement === undefined || m[1] === statement);
 }
 
 /**
@@ -56,11 +103,35 @@ export function bound(column: unknown, name: string): SQL {
  * it, so the call points the query at that connection for the moment `execute` takes it: execute
  * reads its client before its first await, and nothing else runs in between.
  */
-export function preparedWrite<Row = never>(store: ModuleStore, name: string, build: (db: Db) => unknown): PreparedWrite<Row> {
+export function preparedWrite<Row = never>(store: ModuleStore, name: string, build: (db: Db) => unknown, options: PreparedWriteOptions = {}): PreparedWrite<Row> {
   const engine = store.engine;
+  const expected = options.expectRows;
+  const statement = `${store.module}_${name}`;
   if (engine.dialect === 'sqlite') {
     let prepared: SqlitePrepared | undefined;
     const get = () => (prepared ??= (build(engine.writer as unknown as Db) as { prepare(): SqlitePrepared }).prepare());
+    const checked = (values: Record<string, unknown>) => {
+      const rows = get().all(values) as Row[];
+      if (rows.length !== expected) throw new RowsNotAsExpected(statement, `changed ${rows.length}, expected ${expected}`);
+      return rows;
+    };
+    if (expected !== undefined) {
+      return {
+        async run(_tx, values) {
+          return checked(values).length;
+        },
+        async all(_tx, values) {
+          return checked(values);
+        },
+        async later(_tx, values) {
+          checked(values);
+        },
+        laterWithRows(_tx, values) {
+          // Run at once: a mismatch fails the unit here, as a held write's would at its COMMIT.
+          return { rows: Promise.resolve(checked(values)) };
+        },
+      };
+    }
     return {
       async run(_tx, values) {
         return get().run(values).changes;
@@ -71,9 +142,12 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
       async later(_tx, values) {
         get().run(values);
       },
+      laterWithRows(_tx, values) {
+        return { rows: Promise.resolve(get().all(values) as Row[]) };
+      },
     };
   }
-  const execute = pgStatement(engine.pool as unknown as Db, `${store.module}_${name}`, build);
+  const execute = pgStatement(engine.pool as unknown as Db, statement, build, expected);
   return {
     async run(tx, values) {
       const result = await execute(tx, values);
@@ -85,6 +159,10 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
     later(tx, values) {
       return writeLater(tx, () => execute(tx, values));
     },
+    laterWithRows(tx, values) {
+      const unit = unitConnectionOf(tx);
+      return { rows: (unit ? unit.laterWithAnswer(() => execute(tx, values)) : execute(tx, values)) as Promise<Row[]> };
+    },
   };
 }
 
@@ -93,10 +171,15 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
  * that runs it on the connection of the handle it is given (a unit of work's, or the pool). It
  * answers what drizzle's execute does: the rows of a statement with fields, else pg's result.
  */
-export function pgStatement(pool: Db, name: string, build: (db: Db) => unknown): (tx: Db, values: Record<string, unknown>) => Promise<unknown> {
+export function pgStatement(pool: Db, name: string, build: (db: Db) => unknown, expectRows?: number): (tx: Db, values: Record<string, unknown>) => Promise<unknown> {
   let prepared: PgPrepared | undefined;
+  const prepare = () => {
+    const query = (build(pool) as { prepare(name: string): PgPrepared }).prepare(name);
+    if (expectRows !== undefined) checkedByTheDatabase(query as unknown as DrizzlePgQuery, name, expectRows);
+    return query;
+  };
   return (tx, values) => {
-    const query = (prepared ??= (build(pool) as { prepare(name: string): PgPrepared }).prepare(name));
+    const query = (prepared ??= prepare());
     const shared = query.client;
     query.client = connectionOf(tx);
     try {
@@ -105,6 +188,30 @@ export function pgStatement(pool: Db, name: string, build: (db: Db) => unknown):
       query.client = shared;
     }
   };
+}
+
+/** The parts of drizzle's node-postgres prepared query that hold its SQL text. */
+interface DrizzlePgQuery {
+  fields?: unknown[];
+  queryString: string;
+  queryConfig: { text: string };
+  rawQueryConfig: { text: string };
+}
+
+/**
+ * Rewrites a prepared write (with RETURNING) into one statement that also counts the rows it
+ * changed and fails when they are not `expected`: the write as a data-modifying CTE, its count in
+ * a one-row CTE that raises on a mismatch, and the write's own rows, joined on that row so the
+ * check is evaluated whatever the write changed (an unused output would be pruned unevaluated).
+ * Its rows come back in the write's own column order, so drizzle maps them as before.
+ */
+function checkedByTheDatabase(query: DrizzlePgQuery, name: string, expected: number): void {
+  if (!query.fields) throw new Error(`preparedWrite ${name}: expectRows needs a statement with RETURNING`);
+  const text =
+    `with w as (${query.queryString}), c as (select case when count(*) = ${expected} then 1 ` +
+    `else ('rows not as expected: ${name} changed ' || count(*) || ', expected ${expected}')::int end as ok from w) ` +
+    `select w.* from c left join w on c.ok = 1`;
+  query.queryString = query.queryConfig.text = query.rawQueryConfig.text = text;
 }
 
 /** The pg client a drizzle handle runs on: a transaction's own connection, or the pool. */
@@ -120,6 +227,7 @@ function connectionOf(tx: Db): unknown {
  */
 export interface HoldsWrites {
   later(write: () => Promise<unknown>): Promise<void>;
+  laterWithAnswer<T>(write: () => Promise<T>): Promise<T>;
   together<T extends readonly unknown[]>(sends: { [K in keyof T]: () => Promise<T[K]> }): Promise<T>;
 }
 
@@ -137,7 +245,7 @@ export async function writeLater(tx: Db, write: () => Promise<unknown>): Promise
 /** `tx`'s connection when it is a Postgres unit of work's (told by its shape), else undefined. */
 function unitConnectionOf(tx: Db): HoldsWrites | undefined {
   const client = connectionOf(tx) as Partial<HoldsWrites>;
-  return typeof client.later === 'function' && typeof client.together === 'function' ? (client as HoldsWrites) : undefined;
+  return typeof client.later === 'function' && typeof client.laterWithAnswer === 'function' && typeof client.together === 'function' ? (client as HoldsWrites) : undefined;
 }
 
 /**
