@@ -7,6 +7,7 @@ import { stockQueries } from './db/stock.ts';
 import type { InventoryDeps } from './app/inventory-deps.ts';
 import { reserveStock } from './app/reserve-stock.ts';
 import { commitReservation } from './app/commit-reservation.ts';
+import { HeldLines } from './app/held-lines.ts';
 import { expireReservations, releaseReservation } from './app/release-reservation.ts';
 import { getStock } from './app/restock.ts';
 import { seedStock } from './app/seed-stock.ts';
@@ -24,6 +25,7 @@ export default defineModule({
       store: ctx.store,
       unitOfWork: ctx.unitOfWork,
       stock: stockQueries(ctx.store),
+      heldLines: new HeldLines(),
       reservationTtlMs: ctx.settings.RESERVATION_TTL_SECONDS * 1000,
       clock: ctx.clock,
     };

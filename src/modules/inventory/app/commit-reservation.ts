@@ -1,8 +1,42 @@
 import { ReservationClosed, ReservationNotFound } from '../contract.ts';
 import { StockCommitted } from '../events.ts';
 import { reservationView, type InventoryDeps } from './inventory-deps.ts';
+import { rowsNotAsExpected } from '../../../platform/data/prepared-write.ts';
 
 export async function commitReservation(deps: InventoryDeps, orderId: string) {
+  const lines = deps.heldLines.of(orderId);
+  if (lines) {
+    try {
+      return await commitKnownLines(deps, orderId, lines);
+    } catch (err) {
+      if (!rowsNotAsExpected(err, 'inventory_move_expected_reservation')) throw err;
+      // Not held any more (committed by a repeat, released, expired): looked at below.
+      deps.heldLines.forget(orderId);
+    }
+  }
+  return commitReadLines(deps, orderId);
+}
+
+/**
+ * A reservation this instance held (held-lines.ts): the move from held, the event and the stock
+ * taken are sent whole with the COMMIT (one round trip on Postgres). A reservation that is no
+ * longer held moves no row, which fails the unit before its COMMIT: nothing is kept.
+ */
+async function commitKnownLines(deps: InventoryDeps, orderId: string, lines: { sku: string; quantity: number }[]) {
+  const moved = await deps.unitOfWork(async (uow) => {
+    const now = deps.clock.now();
+    const move = deps.stock.moveStatusLater(uow.db, orderId, 'held', 'committed', now);
+    await uow.publish(StockCommitted, { orderId, lines });
+    // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
+    for (const line of lines) await deps.stock.take(uow.db, line, now);
+    return move;
+  });
+  const [r] = await moved.rows;
+  deps.heldLines.forget(orderId);
+  return reservationView({ ...r!, status: 'committed' });
+}
+
+async function commitReadLines(deps: InventoryDeps, orderId: string) {
   return deps.unitOfWork(async (uow) => {
     const now = deps.clock.now();
     // The move from held is the check: one statement for a held reservation (the usual case);

@@ -3,11 +3,14 @@ import type { Clock } from '../../../platform/modules/clock.ts';
 import type { RunUnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 import type { InventoryTables } from '../db/schema.ts';
 import type { StockQueries } from '../db/stock.ts';
+import type { HeldLines } from './held-lines.ts';
 
 export interface InventoryDeps {
   store: ModuleStore<InventoryTables>;
   unitOfWork: RunUnitOfWork;
   stock: StockQueries;
+  /** The lines of reservations this instance recently held (held-lines.ts). */
+  heldLines: HeldLines;
   reservationTtlMs: number;
   clock: Clock;
 }

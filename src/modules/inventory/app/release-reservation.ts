@@ -6,6 +6,7 @@ import type { InventoryDeps } from './inventory-deps.ts';
  * a closed tombstone, so a late reserve for it (a timed-out call that still arrived) is refused.
  */
 export async function releaseReservation(deps: InventoryDeps, orderId: string, reason: 'released' | 'expired' = 'released') {
+  deps.heldLines.forget(orderId);
   return deps.unitOfWork(async (uow) => {
     const now = deps.clock.now();
     const r = await deps.stock.reservation(uow.db, orderId);

@@ -17,12 +17,27 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
   // Every order runs these: built once (prepared-write.ts), with this call's values bound.
   const quantity = bound(stock.reserved, 'quantity');
   const skuIs = eq(stock.sku, bound(stock.sku, 'sku'));
+  const available = sql`${stock.onHand} - ${stock.reserved}`;
   const holdStmt = preparedWrite<InventoryTables['stock']['$inferSelect']>(any, 'hold', (db) =>
     db
       .update(stock)
       .set({ reserved: sql`${stock.reserved} + ${quantity}`, updatedAt: v<Date>(stock.updatedAt, 'now') })
-      .where(and(skuIs, gte(sql`${stock.onHand} - ${stock.reserved}`, quantity)))
+      .where(and(skuIs, gte(available, quantity)))
       .returning(),
+  );
+  // A new order's hold, in the round trip of its COMMIT (reserve-stock.ts): the hold, unless the
+  // line is short, its sku unknown, or it would take the sku below its low-stock threshold (whose
+  // event needs the row after the hold); each of those changes no row and fails the unit there.
+  const holdClearStmt = preparedWrite<{ sku: string }>(
+    any,
+    'hold_clear_of_threshold',
+    (db) =>
+      db
+        .update(stock)
+        .set({ reserved: sql`${stock.reserved} + ${quantity}`, updatedAt: v<Date>(stock.updatedAt, 'now') })
+        .where(and(skuIs, gte(available, quantity), sql`(${available} < ${stock.lowStockThreshold} or ${available} - ${quantity} >= ${stock.lowStockThreshold})`))
+        .returning({ sku: stock.sku }),
+    { expectRows: 1 },
   );
   const takeStmt = preparedWrite(any, 'take', (db) =>
     db
@@ -30,7 +45,7 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
       .set({ onHand: sql`${stock.onHand} - ${quantity}`, reserved: sql`${stock.reserved} - ${quantity}`, updatedAt: v<Date>(stock.updatedAt, 'now') })
       .where(skuIs),
   );
-  const insertReservationStmt = preparedWrite<{ orderId: string }>(any, 'insert_reservation', (db) =>
+  const reservationInsert = (db: Db) =>
     db
       .insert(reservations)
       .values({
@@ -42,15 +57,22 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
         updatedAt: v<Date>(reservations.updatedAt, 'now'),
       })
       .onConflictDoNothing()
-      .returning({ orderId: reservations.orderId }),
-  );
-  const moveStatusStmt = preparedWrite<InventoryTables['reservations']['$inferSelect']>(any, 'move_reservation', (db) =>
+      .returning({ orderId: reservations.orderId });
+  const insertReservationStmt = preparedWrite<{ orderId: string }>(any, 'insert_reservation', reservationInsert);
+  // The same insert, for the one round trip of a new order: an order with a reservation already
+  // changes no row and fails the unit at its COMMIT.
+  const insertFirstReservationStmt = preparedWrite<{ orderId: string }>(any, 'insert_first_reservation', reservationInsert, { expectRows: 1 });
+  const moveStatus = (db: Db) =>
     db
       .update(reservations)
       .set({ status: v<ReservationStatus>(reservations.status, 'to'), updatedAt: v<Date>(reservations.updatedAt, 'now') })
       .where(and(eq(reservations.orderId, bound(reservations.orderId, 'orderId')), eq(reservations.status, bound(reservations.status, 'from'))))
-      .returning(),
-  );
+      .returning();
+  type ReservationRow = InventoryTables['reservations']['$inferSelect'];
+  const moveStatusStmt = preparedWrite<ReservationRow>(any, 'move_reservation', moveStatus);
+  // The same move, for a commit sent whole with its COMMIT: a reservation that was not `from`
+  // changes no row and fails the unit there.
+  const moveExpectedStmt = preparedWrite<ReservationRow>(any, 'move_expected_reservation', moveStatus, { expectRows: 1 });
   const reservationOf = (db: Db, orderId: string) => db.select().from(reservations).where(eq(reservations.orderId, orderId)).limit(fixedLimit(1));
   return {
     async find(db: Db, sku: string) {
@@ -59,6 +81,14 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
     /** Holds `quantity` if that much is available; answers the row after, or nothing. */
     async hold(db: Db, line: Line, now: Date) {
       return (await holdStmt.all(db, { sku: line.sku, quantity: line.quantity, now }))[0];
+    },
+    /**
+     * Holds `quantity` unless the line is short, its sku unknown or the hold would take the sku
+     * below its low-stock threshold, in the unit's next round trip: any of those fails the unit
+     * there (RowsNotAsExpected 'inventory_hold_clear_of_threshold').
+     */
+    async holdClearOfThresholdLater(db: Db, line: Line, now: Date) {
+      await holdClearStmt.later(db, { sku: line.sku, quantity: line.quantity, now });
     },
     /** Takes held stock off the shelf; the unit needs nothing back, so on Postgres it goes with what follows. */
     async take(db: Db, line: Line, now: Date) {
@@ -94,9 +124,24 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
       const rows = await insertReservationStmt.all(db, r);
       return rows.length === 1;
     },
+    /**
+     * Inserts the order's first reservation in the unit's next round trip: if the order has one
+     * already, that fails the unit there (RowsNotAsExpected 'inventory_insert_first_reservation').
+     */
+    async insertFirstReservationLater(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }) {
+      await insertFirstReservationStmt.later(db, r);
+    },
     /** Moves the reservation from `from` to `to` in one statement; answers it as it now stands, or nothing if it was not `from`. */
     async moveStatus(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: Date) {
       return (await moveStatusStmt.all(db, { orderId, from, to, now }))[0];
+    },
+    /**
+     * Moves the reservation from `from` to `to` in the unit's next round trip; its row, as it
+     * then stands, arrives once that was sent. One that was not `from` fails the unit there
+     * (RowsNotAsExpected 'inventory_move_expected_reservation').
+     */
+    moveStatusLater(db: Db, orderId: string, from: ReservationStatus, to: ReservationStatus, now: Date) {
+      return moveExpectedStmt.laterWithRows(db, { orderId, from, to, now });
     },
     async overdue(db: Db, now: Date, limit = 100) {
       return db

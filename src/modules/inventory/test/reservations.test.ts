@@ -98,5 +98,24 @@ describe.each(engines)('inventory reservations on %s', (engine) => {
     await inventory.reserveStock({ orderId: 'low-c', lines: [{ sku: 'LOW-1', quantity: 1 }] });
     const low = (await store.db.select().from(store.tables.outbox).where(eq(store.tables.outbox.type, 'LowStock.v1'))).map((e) => e.envelope.payload);
     expect(low).toEqual([{ sku: 'LOW-1', available: 3, threshold: 4 }]);
+    // The crossing hold was refused at once and made line by line: one reservation, announced once.
+    const reserved = (await store.db.select().from(store.tables.outbox).where(eq(store.tables.outbox.type, 'StockReserved.v1'))).map((e) => e.envelope.payload as { orderId: string });
+    expect(reserved.filter((p) => p.orderId.startsWith('low-')).map((p) => p.orderId)).toEqual(['low-a', 'low-b', 'low-c']);
+    expect((await admin.get('/api/v1/inventory/LOW-1')).body).toMatchObject({ onHand: 10, reserved: 8 });
+  });
+
+  it('refuses to commit a reservation it held that was released since by someone else, and takes nothing', async () => {
+    await restock('GONE-1', 5);
+    await inventory.reserveStock({ orderId: 'gone-1', lines: [{ sku: 'GONE-1', quantity: 2 }] });
+    // Another instance's release: this one still remembers the reservation as held.
+    const { reservations, stock } = store.tables;
+    await store.transaction(async (tx) => {
+      await tx.update(reservations).set({ status: 'released' }).where(eq(reservations.orderId, 'gone-1'));
+      await tx.update(stock).set({ reserved: 0 }).where(eq(stock.sku, 'GONE-1'));
+    });
+    await expect(inventory.commitReservation({ orderId: 'gone-1' })).rejects.toBeInstanceOf(ReservationClosed);
+    expect((await admin.get('/api/v1/inventory/GONE-1')).body).toMatchObject({ onHand: 5, reserved: 0 });
+    const committed = (await store.db.select().from(store.tables.outbox).where(eq(store.tables.outbox.type, 'StockCommitted.v1'))).map((e) => e.envelope.payload as { orderId: string });
+    expect(committed.filter((p) => p.orderId === 'gone-1')).toEqual([]);
   });
 });
