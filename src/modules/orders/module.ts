@@ -61,6 +61,7 @@ export default defineModule({
         finished: ctx.metrics.counter('order_sagas_finished_total', 'Order sagas ended, by outcome and cancellation reason', ['outcome', 'reason']),
         retries: ctx.metrics.counter('order_saga_step_retries_total', 'Saga steps put off for a retry (a dependency was unavailable)', ['step']),
         parked: ctx.metrics.counter('order_sagas_parked_total', 'Sagas whose compensation was refused and that wait for an operator', ['step']),
+        leasesLost: ctx.metrics.counter('order_saga_leases_lost_total', 'Saga drives stopped because another runner holds the saga now (this one lost its lease)', []),
       },
       sagas: {
         leaseForNew: (orderId) => runner?.leaseForNew(orderId),

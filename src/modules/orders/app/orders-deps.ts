@@ -44,6 +44,7 @@ export interface OrdersDeps {
     finished: Counter<'outcome' | 'reason'>;
     retries: Counter<'step'>;
     parked: Counter<'step'>;
+    leasesLost: Counter<never>;
   };
   /** Hands a just-placed order's saga to the runner. */
   sagas: SagaHandOver;

@@ -17,7 +17,8 @@ import { runStep } from './saga-steps.ts';
 import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
 import type { OrderRecord, SagaRow } from '../db/schema.ts';
 import { fixedLimit } from '../../../platform/data/planned-once.ts';
-import { sendTogether } from '../../../platform/data/prepared-write.ts';
+import { rowsNotAsExpected, sendTogether } from '../../../platform/data/prepared-write.ts';
+import type { UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -112,14 +113,48 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     });
   }
 
-  function finish(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
+  function finish(order: OrderRecord, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
     const step = outcome === 'CONFIRMED' ? 'confirm' : 'cancel';
-    return inSpan(`saga step ${step}`, { 'saga.name': 'order', 'saga.order_id': orderId, 'saga.step': step, ...(reason ? { 'saga.reason': reason } : {}) }, () => settle(orderId, outcome, reason));
+    return inSpan(`saga step ${step}`, { 'saga.name': 'order', 'saga.order_id': order.id, 'saga.step': step, ...(reason ? { 'saga.reason': reason } : {}) }, () => settle(order, outcome, reason));
   }
 
-  async function settle(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
+  async function settle(order: OrderRecord, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
+    const orderId = order.id;
     const now = deps.clock.now();
-    const settled = await deps.unitOfWork(async (uow) => {
+    let settled: OrderRecord | undefined;
+    try {
+      settled = await settleAtOnce(order, outcome, reason, now);
+    } catch (err) {
+      if (rowsNotAsExpected(err, 'orders_end_held_saga')) throw new LostLease();
+      if (!rowsNotAsExpected(err, 'orders_settle_pending_order')) throw err;
+      settled = await settleWhateverItsStatus(orderId, outcome, reason, now);
+    }
+    // Committed: a request waiting on the order answers this row without reading it again.
+    deps.watchers.changed(orderId, settled);
+    deps.metrics.finished.inc({ outcome, reason: reason ?? '' });
+    deps.logger.info({ orderId, outcome, reason }, 'order saga finished');
+  }
+
+  /**
+   * The saga's end, the order's settle and its event, sent whole with the COMMIT (one round trip on
+   * Postgres). The event is made from the order as placed: its customer and amounts never change.
+   * A saga no longer ours (a lost lease) or an order no longer PENDING changes no row, which fails
+   * the unit before its COMMIT.
+   */
+  async function settleAtOnce(order: OrderRecord, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null, now: Date): Promise<OrderRecord | undefined> {
+    const orderId = order.id;
+    const written = await deps.unitOfWork(async (uow) => {
+      await deps.statements.endHeldSaga.later(uow.db, { orderId, owner: me, reason, updatedAt: now });
+      const settled = deps.statements.settlePendingOrder.laterWithRows(uow.db, { id: orderId, status: outcome, reason, updatedAt: now });
+      await publishSettled(uow, order, outcome, reason, now);
+      return settled;
+    });
+    return (await written.rows)[0];
+  }
+
+  /** An order settled by hand (no longer PENDING): the saga ends, and no event tells of a settle that did not happen. */
+  async function settleWhateverItsStatus(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null, now: Date): Promise<OrderRecord | undefined> {
+    return deps.unitOfWork(async (uow) => {
       // Both at once (one round trip on Postgres): a lost lease rolls the order's update back.
       const [held, orders] = await sendTogether(uow.db, [
         () => deps.statements.endSaga.all(uow.db, { orderId, owner: me, reason, updatedAt: now }),
@@ -127,17 +162,15 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       ] as const);
       if (held.length === 0) throw new LostLease();
       const order = orders[0];
-      if (order) {
-        const base = { orderId, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
-        if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
-        else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'rejected', cancelledAt: now.toISOString() });
-      }
+      if (order) await publishSettled(uow, order, outcome, reason, now);
       return order;
     });
-    // Committed: a request waiting on the order answers this row without reading it again.
-    deps.watchers.changed(orderId, settled);
-    deps.metrics.finished.inc({ outcome, reason: reason ?? '' });
-    deps.logger.info({ orderId, outcome, reason }, 'order saga finished');
+  }
+
+  function publishSettled(uow: UnitOfWork, order: OrderRecord, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null, now: Date) {
+    const base = { orderId: order.id, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
+    if (outcome === 'CONFIRMED') return uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
+    return uow.publish(OrderCancelled, { ...base, reason: reason ?? 'rejected', cancelledAt: now.toISOString() });
   }
 
   /**
@@ -152,6 +185,7 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       await underTraceparent(saga.traceparent, () => runWithContext(context, () => steps(orderId, saga, order)));
     } catch (err) {
       if (!(err instanceof LostLease)) throw err;
+      deps.metrics.leasesLost.inc();
       deps.logger.warn({ orderId }, 'order saga lease lost to another runner; leaving it to them');
     }
   }
@@ -169,9 +203,9 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       if (stopped) return;
       if (saga.done || !order) return;
       const [step, ...rest] = saga.plan;
-      if (!step) return finish(orderId, 'CANCELLED', cancelReasonOf(saga));
-      if (step === 'confirm') return finish(orderId, 'CONFIRMED', null);
-      if (step === 'cancel') return finish(orderId, 'CANCELLED', cancelReasonOf(saga));
+      if (!step) return finish(order, 'CANCELLED', cancelReasonOf(saga));
+      if (step === 'confirm') return finish(order, 'CONFIRMED', null);
+      if (step === 'cancel') return finish(order, 'CANCELLED', cancelReasonOf(saga));
 
       const outcome = await inSpan(`saga step ${step}`, { 'saga.name': 'order', 'saga.order_id': orderId, 'saga.step': step, 'saga.attempt': saga.attempts + 1 }, async (span) => {
         const result = await runStep(deps, step, order);
@@ -183,8 +217,8 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       if (outcome.kind === 'done') {
         // The step before the end: settling is itself the save (one unit of work, lease checked),
         // and a crash before it repeats this idempotent step.
-        if (rest[0] === 'confirm') return finish(orderId, 'CONFIRMED', null);
-        if (rest[0] === 'cancel') return finish(orderId, 'CANCELLED', cancelReasonOf(saga));
+        if (rest[0] === 'confirm') return finish(order, 'CONFIRMED', null);
+        if (rest[0] === 'cancel') return finish(order, 'CANCELLED', cancelReasonOf(saga));
         saga = await save(orderId, rest, {});
       } else if (outcome.kind === 'failed') {
         deps.logger.info({ orderId, step, reason: outcome.reason }, 'order saga compensating');

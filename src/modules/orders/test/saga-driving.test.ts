@@ -8,10 +8,12 @@ import { paymentsContract } from '../../payments/index.ts';
 import { fake } from '../../../platform/testing/contract-fake.ts';
 import type { ModuleHarness } from '../../../platform/testing/module-harness.ts';
 import { engines } from '../../../../test/support/boot.ts';
+import { eq } from 'drizzle-orm';
+import { OrderConfirmed } from '../events.ts';
 import { moduleOn } from '../../../../test/support/module-on-engine.ts';
 
-/** Contracts that always succeed; a charge waits for `paymentGate` when one is set. */
-function fakes(o: { paymentGate?: () => Promise<void> } = {}) {
+/** Contracts that always succeed; a charge waits for `paymentGate`, a commit for `commitGate`, when set. */
+function fakes(o: { paymentGate?: () => Promise<void>; commitGate?: () => Promise<void> } = {}) {
   return [
     fake(catalogContract, {
       async priceItems({ items }) {
@@ -24,6 +26,7 @@ function fakes(o: { paymentGate?: () => Promise<void> } = {}) {
         return { orderId, status: 'held', lines, expiresAt: new Date(Date.now() + 900_000).toISOString() };
       },
       async commitReservation({ orderId }) {
+        await o.commitGate?.();
         return { orderId, status: 'committed', lines: [], expiresAt: new Date().toISOString() };
       },
     }),
@@ -53,7 +56,11 @@ async function statuses(m: ModuleHarness, ids: string[]) {
 
 describe.each(engines)('order sagas on %s', (engine) => {
   let m: ModuleHarness | undefined;
+  /** Opens whatever a test left held, so closing does not wait on it. */
+  let release: (() => void) | undefined;
   afterEach(async () => {
+    release?.();
+    release = undefined;
     await m?.close();
     m = undefined;
   });
@@ -110,6 +117,56 @@ describe.each(engines)('order sagas on %s', (engine) => {
     // Someone else's order stays a 404, waiting or not.
     expect((await m.api('other').get(`/api/v2/orders/${body.id}?waitSeconds=1`)).status).toBe(404);
     expect((await api.get(`/api/v2/orders/${body.id}?waitSeconds=99`)).status).toBe(400);
+  });
+
+  /** A saga held at its last step (the commit) until `open` is called; answers the order's id once it is there. */
+  async function heldAtCommit(env: Record<string, string> = {}) {
+    let open!: () => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const atCommit = new Promise<void>((r) => (reached = r));
+    const h = (m = await moduleOn(engine, orders, { env: { SAGA_POLL_MS: '600000', ...env }, fakes: fakes({ commitGate: () => (reached(), gate) }) }));
+    const { body } = await h.api('settler').post('/api/v1/orders', { items: [{ sku: 'TEA', quantity: 1 }] });
+    release = open;
+    await atCommit;
+    return { h, id: body.id as string, open };
+  }
+
+  const sagaRow = async (id: string) => {
+    const { sagas } = m!.store.tables as any;
+    return ((await m!.store.db.select().from(sagas).where(eq(sagas.orderId, id))) as { done: boolean; leaseOwner: string | null }[])[0]!;
+  };
+  const orderRow = async (id: string) => {
+    const { orders: t } = m!.store.tables as any;
+    return ((await m!.store.db.select().from(t).where(eq(t.id, id))) as { status: string; reason: string | null }[])[0]!;
+  };
+
+  it('settles nothing when another runner took the saga over before its end, and that runner confirms it once', async () => {
+    const { h, id, open } = await heldAtCommit({ SAGA_LEASE_MS: '600000' });
+    const { sagas } = h.store.tables as any;
+    // Another instance holds the saga now (this one's lease ran out while the commit hung).
+    await h.store.transaction((tx) => tx.update(sagas).set({ leaseOwner: 'another-runner', leaseUntil: new Date(Date.now() + 600_000) }).where(eq(sagas.orderId, id)));
+    open();
+    await h.state(async () => /order_saga_leases_lost_total(\{[^}]*\})? 1/.test(await h.app.metrics.registry.metrics()));
+    expect(await orderRow(id)).toMatchObject({ status: 'PENDING' });
+    expect(await sagaRow(id)).toMatchObject({ done: false, leaseOwner: 'another-runner' });
+    expect((await h.published(OrderConfirmed)).filter((e) => e.orderId === id)).toEqual([]);
+    // The other instance goes away: its lease runs out, the poll picks the saga up and ends it, once.
+    await h.store.transaction((tx) => tx.update(sagas).set({ leaseUntil: new Date(Date.now() - 1000) }).where(eq(sagas.orderId, id)));
+    await h.runJobs();
+    await h.state(async () => (await sagaRow(id)).done);
+    expect(await orderRow(id)).toMatchObject({ status: 'CONFIRMED' });
+    expect((await h.published(OrderConfirmed)).filter((e) => e.orderId === id)).toHaveLength(1);
+  });
+
+  it('ends the saga of an order settled by hand meanwhile, and tells of no settle that did not happen', async () => {
+    const { h, id, open } = await heldAtCommit();
+    const { orders: t } = h.store.tables as any;
+    await h.store.transaction((tx) => tx.update(t).set({ status: 'CANCELLED', reason: 'rejected' }).where(eq(t.id, id)));
+    open();
+    await h.state(async () => (await sagaRow(id)).done);
+    expect(await orderRow(id)).toMatchObject({ status: 'CANCELLED', reason: 'rejected' });
+    expect((await h.published(OrderConfirmed)).filter((e) => e.orderId === id)).toEqual([]);
   });
 
   it('answers a held long-poll with what it has as soon as shutdown begins', async () => {
