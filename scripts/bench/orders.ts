@@ -310,9 +310,13 @@ against 1.00–1.03. Decision 23: on Postgres the relay's read of pending outbox
 dispatched row (the generic plan walked the primary key; the custom plan's bitmap scan read every dead
 index entry), 3–10 ms a read at ~10,800 rows and growing; through a partial index of the undispatched
 rows the row went from 38–44 s to 28–33 s for 8,000 orders (3.1–3.6 → 2.6–3.2 CPU ms an order for the
-monolith), and the Postgres backends from 42% to 34% of the machine. It now makes ~40 statements an order,
+monolith), and the Postgres backends from 42% to 34% of the machine. It then made ~40 statements an order,
 and a statement costs the monolith ~33 µs of CPU, ~20 of them in the kernel, whoever builds it (drizzle
-adds nothing measurable; \`select 1\` costs 30). A \`perf\` sample of the embedded row
+adds nothing measurable; \`select 1\` costs 30). Decisions 26 and 27 took it from 15.1 to ~9.8 round trips
+an order (~32 statements, the relay's and the projections' batched ones included): a new order's
+reservation, a commit of a reservation the instance held and the saga's settle each send their
+conditional writes with the COMMIT, the database checking that each changed the one row it must
+(\`expectRows\`), ~11% less of the monolith's CPU an order in interleaved pairs. A \`perf\` sample of the embedded row
 between the two: SQLite's own work ~22% of the monolith's samples (WAL appends in COMMIT ~4.5% of them), GC
 ~12% (\`npm start\`'s 8 MB young generation), the rest spread over the runtime, HTTP, drizzle's row
 mapping, zod and the bus, no function above ~2%. The extracted row spreads the
