@@ -207,6 +207,8 @@ interface DrizzlePgQuery {
  */
 function checkedByTheDatabase(query: DrizzlePgQuery, name: string, expected: number): void {
   if (!query.fields) throw new Error(`preparedWrite ${name}: expectRows needs a statement with RETURNING`);
+  // The name goes into the statement's text as a literal.
+  if (!/^\w+$/.test(name)) throw new Error(`preparedWrite ${name}: a statement checked by the database needs a name of letters, digits and _`);
   const text =
     `with w as (${query.queryString}), c as (select case when count(*) = ${expected} then 1 ` +
     `else ('rows not as expected: ${name} changed ' || count(*) || ', expected ${expected}')::int end as ok from w) ` +
