@@ -119,5 +119,11 @@ describe.each(engines)('writes that must change a given number of rows, on %s', 
     expect(rowsNotAsExpected(new RowsNotAsExpected('m_x', 'changed 0, expected 1'), 'm_x')).toBe(true);
     expect(rowsNotAsExpected(Object.assign(new Error('invalid input syntax for type integer: "12a"'), { code: '22P02' }))).toBe(false);
     expect(rowsNotAsExpected(new Error('rows not as expected: m_x changed 0, expected 1'))).toBe(false);
+    // The server's own words around the text are in its language (lc_messages); the text is ours.
+    const german = Object.assign(new Error('ungültige Eingabesyntax für Typ integer: »rows not as expected: m_x changed 0, expected 1«'), { code: '22P02' });
+    expect(rowsNotAsExpected(german, 'm_x')).toBe(true);
+    expect(rowsNotAsExpected(german, 'm_y')).toBe(false);
+    // Only drizzle's wrapper is looked through: a unit that failed because another did is not this.
+    expect(rowsNotAsExpected(new Error('the group commit was lost', { cause: new RowsNotAsExpected('m_x', 'changed 0, expected 1') }))).toBe(false);
   });
 });

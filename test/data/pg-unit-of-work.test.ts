@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { pgStoreWith } from '../support/databases.ts';
+import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
 
@@ -64,5 +65,22 @@ describe('a Postgres unit of work', () => {
     for (let i = 0; i < 4; i++) await store.transaction((tx) => add(tx, `healed-${i}`));
     expect((await ids()).filter((id) => id.startsWith('lost'))).toEqual([]);
     expect((await ids()).filter((id) => id.startsWith('healed'))).toHaveLength(4);
+  });
+
+  it('does not commit a unit whose write with a later answer could not be held (it sent its statement too late)', async () => {
+    let answer: Promise<unknown> | undefined;
+    await expect(
+      store.transaction(async (tx) => {
+        await add(tx, 'held-a');
+        const unit = (tx as unknown as { session: { client: HoldsWrites } }).session.client;
+        // Sends after an await: nothing is held when laterWithAnswer looks, so it cannot ride on the COMMIT.
+        answer = unit.laterWithAnswer(async () => {
+          await Promise.resolve();
+          return add(tx, 'held-b');
+        });
+      }),
+    ).rejects.toThrow(/exactly one statement/);
+    await expect(answer).rejects.toThrow(/exactly one statement/);
+    expect((await ids()).filter((id) => id.startsWith('held'))).toEqual([]);
   });
 });

@@ -20,6 +20,8 @@ export class UnitConnection implements HoldsWrites {
   private begun = false;
   private held: Held[] = [];
   private holding = false;
+  /** A held write that could not be held (laterWithAnswer): the COMMIT fails with it. */
+  private failed: Promise<never> | undefined;
 
   readonly client: pg.PoolClient;
 
@@ -31,6 +33,7 @@ export class UnitConnection implements HoldsWrites {
   start(): void {
     this.begun = false;
     this.held = [];
+    this.failed = undefined;
   }
 
   /** What drizzle calls for each statement. */
@@ -64,7 +67,12 @@ export class UnitConnection implements HoldsWrites {
    */
   laterWithAnswer<T>(write: () => Promise<T>): Promise<T> {
     const held = this.hold([write], 'laterWithAnswer');
-    return Array.isArray(held) ? (held[0] as Promise<T>) : held;
+    if (Array.isArray(held)) return held[0] as Promise<T>;
+    // Nothing is held: the unit must not commit without the write (its answer is read only
+    // after the unit, too late to stop the COMMIT).
+    held.catch(() => {});
+    this.failed ??= held;
+    return held;
   }
 
   /**
@@ -105,6 +113,7 @@ export class UnitConnection implements HoldsWrites {
   }
 
   async commit(): Promise<void> {
+    if (this.failed) await this.failed;
     let committed: Promise<pg.QueryResult>;
     if (this.held.length === 0) {
       if (!this.begun) return;

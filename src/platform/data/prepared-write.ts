@@ -4,6 +4,7 @@
 // is built with `bound(...)` where the values go, and each call binds
 // this call's values. It lives here because it needs the store's engine, which modules never touch.
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import type { Db, ModuleStore } from './module-store.ts';
 
 /** What drizzle's better-sqlite3 driver returns from `.prepare()`: synchronous calls. */
@@ -49,6 +50,8 @@ export interface PreparedWriteOptions {
    * statement, so a write held for the COMMIT that changed no row fails the round trip there and
    * the COMMIT never runs: a unit can send a conditional write and its COMMIT together and still
    * commit nothing when the condition did not hold. On SQLite it is checked as the statement runs.
+   * Let the failure end the unit (do not catch it inside): on SQLite the write has run by then, and
+   * only the unit's rollback takes it back.
    */
   expectRows?: number;
 }
@@ -65,7 +68,9 @@ export class RowsNotAsExpected extends Error {
 
 // On Postgres the check raises by casting a text to integer: plain SQL has no raise, and the text
 // (it names the statement and the count) is not a constant, so the planner cannot fold it away.
-const PG_MISMATCH = /^invalid input syntax for type integer: "rows not as expected: (\S+) (.*)"$/;
+// The server words the error in its own language (lc_messages) around our text, which it quotes
+// as it is: the text is looked for anywhere in the message.
+const PG_MISMATCH = /rows not as expected: (\w+) changed \d+, expected \d+/;
 
 /**
  * Whether `err` is a write made with `expectRows` (named `statement`, as `${module}_${name}`, if
@@ -74,9 +79,10 @@ const PG_MISMATCH = /^invalid input syntax for type integer: "rows not as expect
  */
 export function rowsNotAsExpected(err: unknown, statement?: string): boolean {
   if (err instanceof RowsNotAsExpected) return statement === undefined || err.statement === statement;
-  // drizzle wraps the error of a statement it ran itself ("Failed query: …") around pg's.
-  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
-  if (e?.code === undefined && e?.cause) return rowsNotAsExpected(e.cause, statement);
+  // drizzle wraps the error of a statement it ran itself ("Failed query: …") around pg's. No other
+  // cause is followed: a unit that failed because another did (a lost group commit) is not this.
+  if (err instanceof DrizzleQueryError) return rowsNotAsExpected(err.cause, statement);
+  const e = err as { code?: unknown; message?: unknown } | null;
   if (e?.code !== '22P02' || typeof e.message !== 'string') return false;
   const m = PG_MISMATCH.exec(e.message);
   return m !== null && (statement === undefined || m[1] === statement);
@@ -107,6 +113,8 @@ export function preparedWrite<Row = never>(store: ModuleStore, name: string, bui
   const engine = store.engine;
   const expected = options.expectRows;
   const statement = `${store.module}_${name}`;
+  // On Postgres the name goes into the statement's text as a literal.
+  if (expected !== undefined && !/^\w+$/.test(statement)) throw new Error(`preparedWrite ${statement}: a write with expectRows needs a name of letters, digits and _`);
   if (engine.dialect === 'sqlite') {
     let prepared: SqlitePrepared | undefined;
     const get = () => (prepared ??= (build(engine.writer as unknown as Db) as { prepare(): SqlitePrepared }).prepare());
@@ -207,8 +215,6 @@ interface DrizzlePgQuery {
  */
 function checkedByTheDatabase(query: DrizzlePgQuery, name: string, expected: number): void {
   if (!query.fields) throw new Error(`preparedWrite ${name}: expectRows needs a statement with RETURNING`);
-  // The name goes into the statement's text as a literal.
-  if (!/^\w+$/.test(name)) throw new Error(`preparedWrite ${name}: a statement checked by the database needs a name of letters, digits and _`);
   const text =
     `with w as (${query.queryString}), c as (select case when count(*) = ${expected} then 1 ` +
     `else ('rows not as expected: ${name} changed ' || count(*) || ', expected ${expected}')::int end as ok from w) ` +
