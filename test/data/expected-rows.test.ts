@@ -12,6 +12,7 @@ import { openSqliteStore } from '../../src/platform/data/sqlite-store.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { bound, preparedWrite, rowsNotAsExpected, RowsNotAsExpected, sendTogether } from '../../src/platform/data/prepared-write.ts';
 import { pgStoreWith } from '../support/databases.ts';
+import { NotRun } from '../../src/platform/data/not-run.ts';
 
 const schema = defineSchema('counts', (k) => ({
   things: k.table('things', { id: k.text('id').primaryKey(), n: k.int('n').notNull() }),
@@ -123,7 +124,9 @@ describe.each(engines)('writes that must change a given number of rows, on %s', 
     const german = Object.assign(new Error('ungültige Eingabesyntax für Typ integer: »rows not as expected: m_x changed 0, expected 1«'), { code: '22P02' });
     expect(rowsNotAsExpected(german, 'm_x')).toBe(true);
     expect(rowsNotAsExpected(german, 'm_y')).toBe(false);
-    // Only drizzle's wrapper is looked through: a unit that failed because another did is not this.
+    // A statement skipped after the failing one in its round trip tells of that one's failure.
+    expect(rowsNotAsExpected(new NotRun(german), 'm_x')).toBe(true);
+    // Only drizzle's wrapper and NotRun are looked through: a unit that failed because another did is not this.
     expect(rowsNotAsExpected(new Error('the group commit was lost', { cause: new RowsNotAsExpected('m_x', 'changed 0, expected 1') }))).toBe(false);
   });
 });

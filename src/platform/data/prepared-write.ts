@@ -5,6 +5,7 @@
 // this call's values. It lives here because it needs the store's engine, which modules never touch.
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
+import { NotRun } from './not-run.ts';
 import type { Db, ModuleStore } from './module-store.ts';
 
 /** What drizzle's better-sqlite3 driver returns from `.prepare()`: synchronous calls. */
@@ -79,9 +80,10 @@ const PG_MISMATCH = /rows not as expected: (\w+) changed \d+, expected \d+/;
  */
 export function rowsNotAsExpected(err: unknown, statement?: string): boolean {
   if (err instanceof RowsNotAsExpected) return statement === undefined || err.statement === statement;
-  // drizzle wraps the error of a statement it ran itself ("Failed query: …") around pg's. No other
+  // drizzle wraps the error of a statement it ran itself ("Failed query: …") around pg's, and a
+  // statement sent after the failing one in its round trip carries that one's (NotRun). No other
   // cause is followed: a unit that failed because another did (a lost group commit) is not this.
-  if (err instanceof DrizzleQueryError) return rowsNotAsExpected(err.cause, statement);
+  if (err instanceof DrizzleQueryError || err instanceof NotRun) return rowsNotAsExpected(err.cause, statement);
   const e = err as { code?: unknown; message?: unknown } | null;
   if (e?.code !== '22P02' || typeof e.message !== 'string') return false;
   const m = PG_MISMATCH.exec(e.message);
