@@ -2,6 +2,8 @@ import { ReservationClosed, ReservationNotFound } from '../contract.ts';
 import { StockCommitted } from '../events.ts';
 import { reservationView, type InventoryDeps } from './inventory-deps.ts';
 import { rowsNotAsExpected } from '../../../platform/data/prepared-write.ts';
+import type { UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
+import type { Line } from '../domain/reservation.ts';
 
 export async function commitReservation(deps: InventoryDeps, orderId: string) {
   const lines = deps.heldLines.of(orderId);
@@ -22,13 +24,11 @@ export async function commitReservation(deps: InventoryDeps, orderId: string) {
  * taken are sent whole with the COMMIT (one round trip on Postgres). A reservation that is no
  * longer held moves no row, which fails the unit before its COMMIT: nothing is kept.
  */
-async function commitKnownLines(deps: InventoryDeps, orderId: string, lines: { sku: string; quantity: number }[]) {
+async function commitKnownLines(deps: InventoryDeps, orderId: string, lines: Line[]) {
   const moved = await deps.unitOfWork(async (uow) => {
     const now = deps.clock.now();
     const move = deps.stock.moveStatusLater(uow.db, orderId, 'held', 'committed', now);
-    await uow.publish(StockCommitted, { orderId, lines });
-    // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
-    for (const line of lines) await deps.stock.take(uow.db, line, now);
+    await announceAndTake(deps, uow, orderId, lines, now);
     return move;
   });
   const [r] = await moved.rows;
@@ -48,9 +48,14 @@ async function commitReadLines(deps: InventoryDeps, orderId: string) {
       if (found.status === 'committed') return reservationView(found);
       throw new ReservationClosed(`The reservation for order ${orderId} was ${found.status}`, { status: found.status });
     }
-    // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
-    await uow.publish(StockCommitted, { orderId, lines: r.lines });
-    for (const line of r.lines) await deps.stock.take(uow.db, line, now);
+    await announceAndTake(deps, uow, orderId, r.lines, now);
     return reservationView({ ...r, status: 'committed' });
   });
+}
+
+/** The committed reservation's event, then its stock taken off the shelf. */
+async function announceAndTake(deps: InventoryDeps, uow: UnitOfWork, orderId: string, lines: Line[], now: Date) {
+  await uow.publish(StockCommitted, { orderId, lines });
+  // Stock rows last: each stays locked from its UPDATE to COMMIT (see reserve-stock.ts).
+  for (const line of lines) await deps.stock.take(uow.db, line, now);
 }

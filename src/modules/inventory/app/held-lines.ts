@@ -27,8 +27,4 @@ export class HeldLines {
   forget(orderId: string): void {
     this.lines.delete(orderId);
   }
-
-  get size(): number {
-    return this.lines.size;
-  }
 }

@@ -4,9 +4,6 @@ import { crossedBelow, mergeLines, type Line } from '../domain/reservation.ts';
 import { reservationView, type InventoryDeps } from './inventory-deps.ts';
 import { rowsNotAsExpected, sendTogether } from '../../../platform/data/prepared-write.ts';
 
-/** The order has a reservation already: the unit's speculative holds are rolled back and it is answered. */
-class Reserved extends Error {}
-
 type View = ReturnType<typeof reservationView>;
 
 /** Holds every line or none. Repeating it for the same order answers the existing reservation. */
@@ -20,12 +17,17 @@ export async function reserveStock(deps: InventoryDeps, orderId: string, request
 
 async function reserve(deps: InventoryDeps, orderId: string, lines: Line[], attempt: number): Promise<View> {
   try {
-    return await reserveAtOnce(deps, orderId, lines);
+    try {
+      return await reserveAtOnce(deps, orderId, lines);
+    } catch (err) {
+      if (!rowsNotAsExpected(err, 'inventory_hold_clear_of_threshold')) throw err;
+    }
+    return await reserveLineByLine(deps, orderId, lines);
   } catch (err) {
-    if (rowsNotAsExpected(err, 'inventory_insert_first_reservation')) return answerStored(deps, orderId, lines, attempt);
-    if (!rowsNotAsExpected(err, 'inventory_hold_clear_of_threshold')) throw err;
+    // Either way, an order that has a reservation already: its holds were rolled back with the insert.
+    if (!rowsNotAsExpected(err, 'inventory_insert_first_reservation')) throw err;
+    return answerStored(deps, orderId, lines, attempt);
   }
-  return reserveLineByLine(deps, orderId, lines, attempt);
 }
 
 /**
@@ -50,44 +52,38 @@ function reserveAtOnce(deps: InventoryDeps, orderId: string, lines: Line[]): Pro
 }
 
 /** Every other new order: each line held and looked at, to say which are short or unknown, or to tell of low stock. */
-async function reserveLineByLine(deps: InventoryDeps, orderId: string, lines: Line[], attempt: number): Promise<View> {
-  try {
-    return await deps.unitOfWork(async (uow) => {
-      const now = deps.clock.now();
-      const expiresAt = new Date(now.getTime() + deps.reservationTtlMs);
-      // The reservation, then every line's hold, sent together (one round trip on Postgres, with
-      // the BEGIN), then the COMMIT with the events. An order that has a reservation by now (a
-      // concurrent repeat) rolls the holds back and is answered below.
-      const [inserted, ...after] = await sendTogether(uow.db, [
-        () => deps.stock.insertNewReservation(uow.db, { orderId, status: 'held', lines, expiresAt, now }),
-        ...lines.map((line) => () => deps.stock.hold(uow.db, line, now)),
-      ]);
-      if (!inserted) throw new Reserved();
-      const short: string[] = [];
-      const unknown: string[] = [];
-      const held = [];
-      for (const [i, line] of lines.entries()) {
-        const row = after[i] as Awaited<ReturnType<InventoryDeps['stock']['hold']>>;
-        if (row) held.push({ line, after: row });
-        else if (await deps.stock.find(uow.db, line.sku)) short.push(line.sku);
-        else unknown.push(line.sku);
+function reserveLineByLine(deps: InventoryDeps, orderId: string, lines: Line[]): Promise<View> {
+  return deps.unitOfWork(async (uow) => {
+    const now = deps.clock.now();
+    const expiresAt = new Date(now.getTime() + deps.reservationTtlMs);
+    // The reservation, then every line's hold, sent together (one round trip on Postgres, with the
+    // BEGIN), then the COMMIT with the events. An order that has a reservation by now (a concurrent
+    // repeat) fails the unit at its insert, before the holds run.
+    const [, ...after] = await sendTogether(uow.db, [
+      () => deps.stock.insertFirstReservation(uow.db, { orderId, status: 'held', lines, expiresAt, now }),
+      ...lines.map((line) => () => deps.stock.hold(uow.db, line, now)),
+    ]);
+    const short: string[] = [];
+    const unknown: string[] = [];
+    const held = [];
+    for (const [i, line] of lines.entries()) {
+      const row = after[i] as Awaited<ReturnType<InventoryDeps['stock']['hold']>>;
+      if (row) held.push({ line, after: row });
+      else if (await deps.stock.find(uow.db, line.sku)) short.push(line.sku);
+      else unknown.push(line.sku);
+    }
+    // Throwing rolls back the reservation and the lines already held: all or nothing.
+    if (unknown.length) throw new UnknownSku(`No stock is kept for ${unknown.join(', ')}`, { skus: unknown });
+    if (short.length) throw new OutOfStock(`Not enough stock of ${short.join(', ')}`, { skus: short });
+    await uow.publish(StockReserved, { orderId, lines });
+    for (const { line, after: row } of held) {
+      const available = row.onHand - row.reserved;
+      if (crossedBelow(available + line.quantity, available, row.lowStockThreshold)) {
+        await uow.publish(LowStock, { sku: line.sku, available, threshold: row.lowStockThreshold });
       }
-      // Throwing rolls back the reservation and the lines already held: all or nothing.
-      if (unknown.length) throw new UnknownSku(`No stock is kept for ${unknown.join(', ')}`, { skus: unknown });
-      if (short.length) throw new OutOfStock(`Not enough stock of ${short.join(', ')}`, { skus: short });
-      await uow.publish(StockReserved, { orderId, lines });
-      for (const { line, after: row } of held) {
-        const available = row.onHand - row.reserved;
-        if (crossedBelow(available + line.quantity, available, row.lowStockThreshold)) {
-          await uow.publish(LowStock, { sku: line.sku, available, threshold: row.lowStockThreshold });
-        }
-      }
-      return reservationView({ orderId, status: 'held', lines, expiresAt });
-    });
-  } catch (err) {
-    if (!(err instanceof Reserved)) throw err;
-    return answerStored(deps, orderId, lines, attempt);
-  }
+    }
+    return reservationView({ orderId, status: 'held', lines, expiresAt });
+  });
 }
 
 /**

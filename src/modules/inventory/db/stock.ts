@@ -120,15 +120,18 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
      * Inserts the reservation unless one exists for the order: answers whether it did. On Postgres
      * a concurrent insert for the same order waits for that one to commit, then inserts nothing.
      */
-    async insertNewReservation(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }): Promise<boolean> {
+    async insertNewReservation(db: Db, r: NewReservation): Promise<boolean> {
       const rows = await insertReservationStmt.all(db, r);
       return rows.length === 1;
     },
     /**
-     * Inserts the order's first reservation in the unit's next round trip: if the order has one
-     * already, that fails the unit there (RowsNotAsExpected 'inventory_insert_first_reservation').
+     * Inserts the order's first reservation: if the order has one already, that fails the unit
+     * (RowsNotAsExpected 'inventory_insert_first_reservation'). `later`: in the unit's next round trip.
      */
-    async insertFirstReservationLater(db: Db, r: { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date }) {
+    async insertFirstReservation(db: Db, r: NewReservation) {
+      await insertFirstReservationStmt.run(db, r);
+    },
+    async insertFirstReservationLater(db: Db, r: NewReservation) {
       await insertFirstReservationStmt.later(db, r);
     },
     /** Moves the reservation from `from` to `to` in one statement; answers it as it now stands, or nothing if it was not `from`. */
@@ -154,3 +157,5 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
 }
 
 export type StockQueries = ReturnType<typeof stockQueries>;
+
+type NewReservation = { orderId: string; status: ReservationStatus; lines: Line[]; expiresAt: Date; now: Date };
