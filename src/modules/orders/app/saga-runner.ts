@@ -17,8 +17,7 @@ import { runStep } from './saga-steps.ts';
 import type { OrdersDeps, SagaHandOver } from './orders-deps.ts';
 import type { OrderRecord, SagaRow } from '../db/schema.ts';
 import { fixedLimit } from '../../../platform/data/planned-once.ts';
-import { rowsNotAsExpected, sendTogether } from '../../../platform/data/prepared-write.ts';
-import type { UnitOfWork } from '../../../platform/bus/unit-of-work.ts';
+import { rowsNotAsExpected } from '../../../platform/data/prepared-write.ts';
 
 const giveUpReason: Partial<Record<SagaStep, CancelReason>> = {
   reserve: 'inventory_unavailable',
@@ -123,11 +122,17 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     const now = deps.clock.now();
     let settled: OrderRecord | undefined;
     try {
-      settled = await settleAtOnce(order, outcome, reason, now);
+      try {
+        settled = await settleAtOnce(order, outcome, reason, now);
+      } catch (err) {
+        if (!rowsNotAsExpected(err, 'orders_settle_pending_order')) throw err;
+        // Settled by hand meanwhile (no longer PENDING): the saga ends, and no event tells of a
+        // settle that did not happen.
+        await deps.unitOfWork((uow) => deps.statements.endHeldSaga.later(uow.db, { orderId, owner: me, reason, updatedAt: now }));
+      }
     } catch (err) {
       if (rowsNotAsExpected(err, 'orders_end_held_saga')) throw new LostLease();
-      if (!rowsNotAsExpected(err, 'orders_settle_pending_order')) throw err;
-      settled = await settleWhateverItsStatus(orderId, outcome, reason, now);
+      throw err;
     }
     // Committed: a request waiting on the order answers this row without reading it again.
     deps.watchers.changed(orderId, settled);
@@ -146,32 +151,14 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     const written = await deps.unitOfWork(async (uow) => {
       await deps.statements.endHeldSaga.later(uow.db, { orderId, owner: me, reason, updatedAt: now });
       const settled = deps.statements.settlePendingOrder.laterWithRows(uow.db, { id: orderId, status: outcome, reason, updatedAt: now });
-      await publishSettled(uow, order, outcome, reason, now);
+      const base = { orderId, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
+      if (outcome === 'CONFIRMED') await uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
+      else await uow.publish(OrderCancelled, { ...base, reason: reason ?? 'rejected', cancelledAt: now.toISOString() });
       return settled;
     });
     return (await written.rows)[0];
   }
 
-  /** An order settled by hand (no longer PENDING): the saga ends, and no event tells of a settle that did not happen. */
-  async function settleWhateverItsStatus(orderId: string, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null, now: Date): Promise<OrderRecord | undefined> {
-    return deps.unitOfWork(async (uow) => {
-      // Both at once (one round trip on Postgres): a lost lease rolls the order's update back.
-      const [held, orders] = await sendTogether(uow.db, [
-        () => deps.statements.endSaga.all(uow.db, { orderId, owner: me, reason, updatedAt: now }),
-        () => deps.statements.settleOrder.all(uow.db, { id: orderId, status: outcome, reason, updatedAt: now }),
-      ] as const);
-      if (held.length === 0) throw new LostLease();
-      const order = orders[0];
-      if (order) await publishSettled(uow, order, outcome, reason, now);
-      return order;
-    });
-  }
-
-  function publishSettled(uow: UnitOfWork, order: OrderRecord, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null, now: Date) {
-    const base = { orderId: order.id, customerId: order.customerId, totalMinor: order.totalMinor, currency: order.currency };
-    if (outcome === 'CONFIRMED') return uow.publish(OrderConfirmed, { ...base, confirmedAt: now.toISOString() });
-    return uow.publish(OrderCancelled, { ...base, reason: reason ?? 'rejected', cancelledAt: now.toISOString() });
-  }
 
   /**
    * Runs a saga under the ids and the trace of the request that placed it (the row keeps its

@@ -3,7 +3,7 @@
 // history projection's upsert and the order read its long-poll repeats. Built per call by drizzle
 // they were most of the orders module's own time under load.
 import { and, eq, getTableColumns, sql, type Table } from 'drizzle-orm';
-import type { Db, ModuleStore } from '../../../platform/data/module-store.ts';
+import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import { preparedRead } from '../../../platform/data/prepared-read.ts';
 import type { OrderRecord, OrdersTables, SagaRow } from './schema.ts';
@@ -26,18 +26,6 @@ export function orderStatements(store: ModuleStore<OrdersTables>) {
   };
   let byId: ((values: { id: string }) => Promise<OrderRecord[]>) | undefined;
   const heldBy = and(eq(sagas.orderId, bound(sagas.orderId, 'orderId')), eq(sagas.leaseOwner, bound(sagas.leaseOwner, 'owner')));
-  const endSaga = (db: Db) =>
-    db
-      .update(sagas)
-      .set({ plan: [], done: true, reason: v<string | null>(sagas.reason, 'reason'), leaseUntil: null, updatedAt: v<Date>(sagas.updatedAt, 'updatedAt') })
-      .where(and(heldBy, eq(sagas.done, false)))
-      .returning({ orderId: sagas.orderId });
-  const settleOrder = (db: Db) =>
-    db
-      .update(orders)
-      .set({ status: v<'CONFIRMED'>(orders.status, 'status'), reason: v<string | null>(orders.reason, 'reason'), updatedAt: v<Date>(orders.updatedAt, 'updatedAt') })
-      .where(and(eq(orders.id, bound(orders.id, 'id')), eq(orders.status, 'PENDING')))
-      .returning();
   return {
     /** Values: an OrderRecord. */
     insertOrder: preparedWrite(store, 'insert_order', (db) =>
@@ -49,16 +37,33 @@ export function orderStatements(store: ModuleStore<OrdersTables>) {
     saveSagaWithReason: preparedWrite<SagaRow>(store, 'save_saga_reason', (db) =>
       db.update(sagas).set({ ...sagaFields, reason: v<string | null>(sagas.reason, 'reason') }).where(heldBy).returning(),
     ),
-    /** Ends the saga while `owner` holds its lease; answers whether it did. */
-    endSaga: preparedWrite<{ orderId: string }>(store, 'end_saga', endSaga),
-    /** PENDING to `status`; answers the order as it now stands, or nothing if it was no longer PENDING. */
-    settleOrder: preparedWrite<OrderRecord>(store, 'settle_order', settleOrder),
     /**
-     * The same two for a settle sent whole with its COMMIT (saga-runner.ts): a saga whose lease is
-     * gone, or an order no longer PENDING, changes no row and fails the unit there.
+     * Ends the saga while `owner` holds its lease, held for the COMMIT (saga-runner.ts's settle): a
+     * lease that is gone changes no row and fails the unit there.
      */
-    endHeldSaga: preparedWrite<{ orderId: string }>(store, 'end_held_saga', endSaga, { expectRows: 1 }),
-    settlePendingOrder: preparedWrite<OrderRecord>(store, 'settle_pending_order', settleOrder, { expectRows: 1 }),
+    endHeldSaga: preparedWrite<{ orderId: string }>(
+      store,
+      'end_held_saga',
+      (db) =>
+        db
+          .update(sagas)
+          .set({ plan: [], done: true, reason: v<string | null>(sagas.reason, 'reason'), leaseUntil: null, updatedAt: v<Date>(sagas.updatedAt, 'updatedAt') })
+          .where(and(heldBy, eq(sagas.done, false)))
+          .returning({ orderId: sagas.orderId }),
+      { expectRows: 1 },
+    ),
+    /** PENDING to `status`, held for the COMMIT; answers the order as it then stands. One no longer PENDING fails the unit there. */
+    settlePendingOrder: preparedWrite<OrderRecord>(
+      store,
+      'settle_pending_order',
+      (db) =>
+        db
+          .update(orders)
+          .set({ status: v<'CONFIRMED'>(orders.status, 'status'), reason: v<string | null>(orders.reason, 'reason'), updatedAt: v<Date>(orders.updatedAt, 'updatedAt') })
+          .where(and(eq(orders.id, bound(orders.id, 'id')), eq(orders.status, 'PENDING')))
+          .returning(),
+      { expectRows: 1 },
+    ),
     /** The history projection's merge (history-projector.ts says how it merges). */
     projectHistory: preparedWrite(store, 'project_history', (db) =>
       db
