@@ -126,11 +126,12 @@ export function stockQueries(store: ModuleStore<InventoryTables>) {
     },
     /**
      * Inserts the order's first reservation: if the order has one already, that fails the unit
-     * (RowsNotAsExpected 'inventory_insert_first_reservation'). `later`: in the unit's next round trip.
+     * (RowsNotAsExpected 'inventory_insert_first_reservation').
      */
     async insertFirstReservation(db: Db, r: NewReservation) {
       await insertFirstReservationStmt.run(db, r);
     },
+    /** As insertFirstReservation, in the unit's next round trip (with its COMMIT, if nothing goes before it). */
     async insertFirstReservationLater(db: Db, r: NewReservation) {
       await insertFirstReservationStmt.later(db, r);
     },

@@ -159,7 +159,6 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
     return (await written.rows)[0];
   }
 
-
   /**
    * Runs a saga under the ids and the trace of the request that placed it (the row keeps its
    * traceparent, so a saga resumed after a crash, by any instance, continues that trace), never
