@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { bootApp, engines, type TestApp } from '../../../../test/support/boot.ts';
 import { client } from '../../../../test/support/http.ts';
 import { eventually } from '../../../../test/support/eventually.ts';
@@ -99,7 +99,7 @@ describe.each(engines)('inventory reservations on %s', (engine) => {
     const low = (await store.db.select().from(store.tables.outbox).where(eq(store.tables.outbox.type, 'LowStock.v1'))).map((e) => e.envelope.payload);
     expect(low).toEqual([{ sku: 'LOW-1', available: 3, threshold: 4 }]);
     // The crossing hold was refused at once and made line by line: one reservation, announced once.
-    const reserved = (await store.db.select().from(store.tables.outbox).where(eq(store.tables.outbox.type, 'StockReserved.v1'))).map((e) => e.envelope.payload as { orderId: string });
+    const reserved = (await store.db.select().from(store.tables.outbox).where(eq(store.tables.outbox.type, 'StockReserved.v1')).orderBy(asc(store.tables.outbox.seq))).map((e) => e.envelope.payload as { orderId: string });
     expect(reserved.filter((p) => p.orderId.startsWith('low-')).map((p) => p.orderId)).toEqual(['low-a', 'low-b', 'low-c']);
     expect((await admin.get('/api/v1/inventory/LOW-1')).body).toMatchObject({ onHand: 10, reserved: 8 });
   });
