@@ -169,6 +169,36 @@ describe('statements in one round trip', () => {
       expect(await ids()).toEqual(['a', 'held-1', 'held-2']);
     });
 
+    it('sends a unit of held writes alone, no BEGIN and no COMMIT: Postgres commits them together at the Sync', async () => {
+      const unit = unitOn();
+      await unit.later(() => unit.query(insert, ['held-1', 1]));
+      await unit.later(() => unit.query(insert, ['held-2', 2]));
+      await unit.commit();
+      expect(sent).toEqual(['trip:2']);
+      expect(await ids()).toEqual(['held-1', 'held-2']);
+      // One transaction: both rows carry the same transaction id.
+      const { rows } = await client.query<{ n: number }>(`select count(distinct xmin::text)::int as n from things`);
+      expect(rows).toEqual([{ n: 1 }]);
+    });
+
+    it('keeps none of a unit of held writes when one of them fails, and the connection serves the next unit', async () => {
+      const unit = unitOn();
+      await unit.later(() => unit.query(insert, ['dup', 1]));
+      await unit.later(() => unit.query(insert, ['other', 2]));
+      await unit.later(() => unit.query(insert, ['dup', 3])); // a duplicate key: the Sync rolls back the two before it
+      await expect(unit.commit()).rejects.toThrow(/duplicate key/);
+      await unit.rollback();
+      expect(sent).toEqual(['trip:3']);
+      expect(await ids()).toEqual([]);
+      // Nothing was left open: the next unit commits on its own.
+      unit.start();
+      await unit.later(() => unit.query(insert, ['next', 1]));
+      await unit.commit();
+      expect(await ids()).toEqual(['next']);
+      const { rows } = await client.query<{ open: boolean }>(`select now() <> statement_timestamp() as open`);
+      expect(rows).toEqual([{ open: false }]);
+    });
+
     it('never commits after a held write that failed: the COMMIT fails with its error and nothing is kept', async () => {
       const unit = unitOn();
       await unit.query(insert, ['a', 1]);

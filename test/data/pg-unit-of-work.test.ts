@@ -50,6 +50,22 @@ describe('a Postgres unit of work', () => {
     expect(await ids()).toEqual(['after-0', 'after-1', 'after-2', 'after-3', 'kept']);
   });
 
+  it('takes everything back when the Sync that ends a unit of held writes fails its commit', async () => {
+    type Unit = HoldsWrites & { query(config: { text: string }, values: unknown[]): Promise<unknown> };
+    const unitOf = (tx: typeof store.db) => (tx as unknown as { session: { client: Unit } }).session.client;
+    const hold = (tx: typeof store.db, id: string) => unitOf(tx).later(() => unitOf(tx).query({ text: 'insert into units.things (id) values ($1)' }, [id]));
+    await expect(
+      store.transaction(async (tx) => {
+        // Nothing sent before the end: the unit is its held writes, committed at their Sync.
+        await hold(tx, 'sync-a');
+        await hold(tx, 'kept'); // a duplicate, caught only when the unit commits
+      }),
+    ).rejects.toThrow(/things_once/);
+    expect((await ids()).filter((id) => id === 'sync-a')).toEqual([]);
+    await store.transaction((tx) => hold(tx, 'sync-b'));
+    expect((await ids()).filter((id) => id.startsWith('sync-'))).toEqual(['sync-b']);
+  });
+
   it('fails a unit whose connection dies in the middle, and the pool goes on with healthy connections', async () => {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
