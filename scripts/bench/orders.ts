@@ -316,7 +316,11 @@ adds nothing measurable; \`select 1\` costs 30). Decisions 26 and 27 took it fro
 an order (~32 statements, the relay's and the projections' batched ones included): a new order's
 reservation, a commit of a reservation the instance held and the saga's settle each send their
 conditional writes with the COMMIT, the database checking that each changed the one row it must
-(\`expectRows\`), ~11% less of the monolith's CPU an order in interleaved pairs. A \`perf\` sample of the embedded row
+(\`expectRows\`), ~11% less of the monolith's CPU an order in interleaved pairs. Decision 28: such a unit, whose
+writes are all held to its end (five an order: placement, reservation, charge, commit, settle), goes without
+BEGIN and COMMIT, as the implicit transaction Postgres keeps up to the round trip's Sync: ~21 statements an
+order, ~9.6 round trips; in eight interleaved pairs with the embedded row beside it the Postgres row went from
+0.33 to 0.40 of embedded on average, ahead in all eight. A \`perf\` sample of the embedded row
 between the two: SQLite's own work ~22% of the monolith's samples (WAL appends in COMMIT ~4.5% of them), GC
 ~12% (\`npm start\`'s 8 MB young generation), the rest spread over the runtime, HTTP, drizzle's row
 mapping, zod and the bus, no function above ~2%. The extracted row spreads the
