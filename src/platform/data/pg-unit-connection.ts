@@ -4,8 +4,8 @@
 // row, or a module's write marked so) goes out with the next statement or with the COMMIT. Each time in one RoundTrip (pg-round-trip.ts), so a write
 // never runs outside the transaction, and the COMMIT never runs after a write that failed.
 // Statements whose answers the unit needs but that do not depend on each other can go together,
-// in one round trip (`together`). A unit that sent nothing sends no BEGIN and no COMMIT, and one
-// whose every statement was held sends neither either: its writes and the Sync that ends them.
+// in one round trip (`together`). A unit that sent nothing sends no BEGIN and no COMMIT; one whose
+// every statement was held sends neither too, only its writes and the Sync that ends them.
 import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
 import type { HoldsWrites } from './prepared-write.ts';
