@@ -25,6 +25,9 @@ describe('a Postgres unit of work', () => {
   const rows = async <T>(result: Promise<unknown>) => ((await result) as { rows: T[] }).rows;
   const ids = async () => (await rows<{ id: string }>(store.db.execute(sql`select id from units.things order by id`))).map((r) => r.id);
   const add = (tx: typeof store.db, id: string) => tx.execute(sql`insert into units.things (id) values (${id})`);
+  type Unit = HoldsWrites & { query(config: { text: string }, values: unknown[]): Promise<unknown> };
+  /** The unit's own connection, under drizzle's handle (pg-store.ts). */
+  const unitOf = (tx: typeof store.db) => (tx as unknown as { session: { client: Unit } }).session.client;
 
   it('runs its first statement inside the transaction: a unit that fails after it leaves nothing', async () => {
     await expect(
@@ -51,8 +54,6 @@ describe('a Postgres unit of work', () => {
   });
 
   it('takes everything back when the Sync that ends a unit of held writes fails its commit', async () => {
-    type Unit = HoldsWrites & { query(config: { text: string }, values: unknown[]): Promise<unknown> };
-    const unitOf = (tx: typeof store.db) => (tx as unknown as { session: { client: Unit } }).session.client;
     const hold = (tx: typeof store.db, id: string) => unitOf(tx).later(() => unitOf(tx).query({ text: 'insert into units.things (id) values ($1)' }, [id]));
     await expect(
       store.transaction(async (tx) => {
@@ -88,9 +89,8 @@ describe('a Postgres unit of work', () => {
     await expect(
       store.transaction(async (tx) => {
         await add(tx, 'held-a');
-        const unit = (tx as unknown as { session: { client: HoldsWrites } }).session.client;
         // Sends after an await: nothing is held when laterWithAnswer looks, so it cannot ride on the COMMIT.
-        answer = unit.laterWithAnswer(async () => {
+        answer = unitOf(tx).laterWithAnswer(async () => {
           await Promise.resolve();
           return add(tx, 'held-b');
         });
