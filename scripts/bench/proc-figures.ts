@@ -37,3 +37,17 @@ export function treeCpuMs(pid: number): number | undefined {
   if (processCpuMs(pid) === undefined) return undefined;
   return processTree(pid).reduce((sum, p) => sum + (processCpuMs(p) ?? 0), 0);
 }
+
+/**
+ * Context switches the whole machine has made since it booted (/proc/stat's `ctxt`). Every round
+ * trip between two processes costs a few, on both sides; unlike CPU time, the count hardly moves
+ * with how fast the machine happens to run.
+ */
+export function machineContextSwitches(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('ctxt '));
+    return line === undefined ? undefined : Number(line.slice(5));
+  } catch {
+    return undefined;
+  }
+}
