@@ -79,6 +79,11 @@ export class RoundTrip {
     return this.queries.length;
   }
 
+  /** Whether its messages were written: one that failed before that ran nothing. */
+  get sent(): boolean {
+    return this.current >= 0;
+  }
+
   // pg's client reads `name` and `text` of the query it is running when a Parse completes or
   // fails, to remember which named statements the connection holds: those of the statement the
   // messages answer now.

@@ -8,6 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { pgPlatformStatements } from './pg-platform-statements.ts';
 import { UnitConnection } from './pg-unit-connection.ts';
+import { CommitGroup } from './pg-commit-group.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
@@ -35,6 +36,7 @@ export function openPgStore<T extends Record<string, unknown>>(
   const tables = schema.tables('pg');
   const folder = migrationsFolder(schema, 'pg');
   const inside = new AsyncLocalStorage<true>();
+  const group = new CommitGroup();
 
   return {
     module: schema.module,
@@ -47,7 +49,7 @@ export function openPgStore<T extends Record<string, unknown>>(
     platform: pgPlatformStatements(schema.module, tables, db),
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-      return inside.run(true, () => unitOfWork(pool, fn));
+      return inside.run(true, () => unitOfWork(pool, group, fn));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);
@@ -80,7 +82,7 @@ const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
  * statements and also raised an unhandled 'error' that took the process down. A connection that
  * failed (the connection itself, or its ROLLBACK) is closed rather than returned to the pool.
  */
-async function unitOfWork<R>(pool: pg.Pool, fn: (tx: Db) => Promise<R>): Promise<R> {
+async function unitOfWork<R>(pool: pg.Pool, group: CommitGroup, fn: (tx: Db) => Promise<R>): Promise<R> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A checked-out client's connection error (the server ended the backend) would otherwise be an
@@ -90,7 +92,7 @@ async function unitOfWork<R>(pool: pg.Pool, fn: (tx: Db) => Promise<R>): Promise
   try {
     let handle = handles.get(client);
     if (!handle) {
-      const unit = new UnitConnection(client);
+      const unit = new UnitConnection(client, group);
       handles.set(client, (handle = { unit, tx: drizzle({ client: unit as never }) as unknown as Db }));
     }
     const { unit, tx } = handle;

@@ -5,12 +5,14 @@
 // never runs outside the transaction, and the COMMIT never runs after a write that failed.
 // Statements whose answers the unit needs but that do not depend on each other can go together,
 // in one round trip (`together`). A unit that sent nothing sends no BEGIN and no COMMIT; one whose
-// every statement was held sends neither too, only its writes and the Sync that ends them.
+// every statement was held sends neither too, only its writes and the Sync that ends them, with
+// those of the store's other such units ending in the same turn (pg-commit-group.ts).
 import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
 import type { HoldsWrites } from './prepared-write.ts';
+import type { CommitGroup } from './pg-commit-group.ts';
 
-interface Held {
+export interface Held {
   statement: Statement;
   values?: unknown[];
   resolve(result: pg.QueryResult): void;
@@ -25,9 +27,12 @@ export class UnitConnection implements HoldsWrites {
   private failed: Promise<never> | undefined;
 
   readonly client: pg.PoolClient;
+  /** Where a unit whose writes were all held commits, with the store's others ending in its turn. */
+  private readonly group: CommitGroup | undefined;
 
-  constructor(client: pg.PoolClient) {
+  constructor(client: pg.PoolClient, group?: CommitGroup) {
     this.client = client;
+    this.group = group;
   }
 
   /** A new unit of work on this connection: its BEGIN goes with its first statement. */
@@ -124,6 +129,11 @@ export class UnitConnection implements HoldsWrites {
       // transaction Postgres keeps from one Sync to the next, committed at the round trip's Sync
       // if every statement ran and rolled back if one failed (the COMMIT's own failure, a deferred
       // constraint, fails the Sync). Two statements fewer for each party to run.
+      if (this.group) {
+        const held = this.held;
+        this.held = [];
+        return this.group.commit(held, this.client);
+      }
       const trip = this.trip({ implicit: true });
       this.client.query(trip as never);
       return trip.done;

@@ -1,0 +1,133 @@
+// The units of work of one Postgres store whose writes were all held to their end (decision 28)
+// and that reach that end in the same turn of the event loop commit together: their writes go in
+// one round trip, ended by one Sync, so Postgres runs them as one implicit transaction with one WAL
+// flush, where each alone cost a round trip, a flush and the wake-ups of both processes (the orders
+// bench's context switches per order; decision 29). It is the SQLite group commit's idea
+// (group-commit.ts) on Postgres.
+//
+// - All or nothing still holds for each unit: a group either commits every unit's writes or none.
+//   When the server refuses a group (an ERROR of any statement of it, or of the commit at its
+//   Sync), nothing of it was kept, and each unit goes again alone, so the one that fails fails with
+//   its own error and the others commit. When the outcome is unknown (the connection was lost, the
+//   session ended), every unit fails with that error and nothing is sent again: a write that did
+//   commit would be made twice.
+// - One group at a time per store: a group holds every unit's row locks until its Sync, so two
+//   groups taking the same rows in opposite orders would deadlock, which Postgres breaks only after
+//   `deadlock_timeout`. Units that end while a group is out wait for it and go in the next one.
+// - A group goes on the connection of its first unit, which that unit holds until the group is
+//   settled: taking one from the pool could wait on the units holding the rest.
+import { context, type Context } from '@opentelemetry/api';
+import pg from 'pg';
+import { tracer } from '../observability/trace-context.ts';
+import { RoundTrip } from './pg-round-trip.ts';
+import type { Held } from './pg-unit-connection.ts';
+
+interface Member {
+  held: Held[];
+  client: pg.PoolClient;
+  /** The unit's own context: the group's round trip is traced in the first's, a span marks each other's. */
+  context: Context;
+  settle(err?: unknown): void;
+}
+
+export class CommitGroup {
+  private waiting: Member[] = [];
+  private out = false;
+  private scheduled = false;
+
+  /** Commits a unit's held writes, with those of the units ending in the same turn; settles once they are kept or refused. */
+  commit(held: Held[], client: pg.PoolClient): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ held, client, context: context.active(), settle: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.out) return;
+    this.scheduled = true;
+    // At the end of the turn: every unit ending in it joins.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.send();
+    });
+  }
+
+  private async send(): Promise<void> {
+    const members = this.waiting;
+    this.waiting = [];
+    if (members.length === 0) return;
+    this.out = true;
+    try {
+      if (members.length === 1) await alone(members[0]!);
+      else await together(members);
+    } finally {
+      this.out = false;
+      if (this.waiting.length) this.schedule();
+    }
+  }
+}
+
+/** One unit's writes and the Sync that ends them, as decision 28 sends them. */
+async function alone(m: Member): Promise<void> {
+  const trip = new RoundTrip();
+  for (const h of m.held) trip.add(h.statement, h.values).then(h.resolve, h.reject);
+  context.with(m.context, () => m.client.query(trip as never));
+  try {
+    await trip.done;
+    m.settle();
+  } catch (err) {
+    m.settle(err);
+  }
+}
+
+async function together(members: Member[]): Promise<void> {
+  const trip = new RoundTrip();
+  const answers = members.map((m) =>
+    m.held.map((h) => {
+      const answer = trip.add(h.statement, h.values);
+      answer.catch(() => {});
+      return answer;
+    }),
+  );
+  // The first unit's trace has the group's round trip (all its statements); the others' a span each.
+  const spans = members.slice(1).map((m) => tracer.startSpan('pg commit in a group', { attributes: { 'db.system.name': 'postgresql', 'db.operation.batch.size': members.length } }, m.context));
+  context.with(members[0]!.context, () => members[0]!.client.query(trip as never));
+  let failure: unknown;
+  try {
+    await trip.done;
+  } catch (err) {
+    failure = err;
+  } finally {
+    for (const span of spans) span.end();
+  }
+  if (failure === undefined) {
+    members.forEach((m, i) => {
+      m.held.forEach((h, j) => answers[i]![j]!.then(h.resolve, h.reject));
+      m.settle();
+    });
+    return;
+  }
+  if (refusedWhole(failure, trip)) {
+    // Nothing of the group was kept: each unit again, alone, side by side on its own connection.
+    await Promise.all(members.map(alone));
+    return;
+  }
+  for (const m of members) {
+    for (const h of m.held) h.reject(failure);
+    m.settle(failure);
+  }
+}
+
+/**
+ * The server refused the group and kept none of it (an ERROR of one of its statements, or of the
+ * commit at its Sync: the implicit transaction is rolled back and the session goes on), or the
+ * group was never sent (a value pg could not convert, a connection already closed): safe to send
+ * again. Anything else leaves it unknown whether the group committed: a connection lost, or a
+ * FATAL that ended the session (a backend terminated while it waited for its commit to reach a
+ * synchronous standby has committed, yet answers FATAL).
+ */
+function refusedWhole(err: unknown, trip: RoundTrip): boolean {
+  if (!trip.sent) return true;
+  return err instanceof pg.DatabaseError && err.severity === 'ERROR';
+}
