@@ -61,6 +61,10 @@ export class CommitGroup {
     try {
       if (members.length === 1) await alone(members[0]!);
       else await together(members);
+    } catch (err) {
+      // Not a refusal (those settle each unit): a unit left unsettled would hold its connection
+      // for good. A unit already settled keeps its outcome.
+      for (const m of members) m.settle(err);
     } finally {
       this.out = false;
       if (this.waiting.length) this.schedule();
