@@ -19,8 +19,15 @@
 import { context, type Context } from '@opentelemetry/api';
 import pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
-import { RoundTrip } from './pg-round-trip.ts';
-import type { Held } from './pg-unit-connection.ts';
+import { RoundTrip, type Statement } from './pg-round-trip.ts';
+
+/** A write a unit of work held for its end (pg-unit-connection.ts), and who waits for its answer. */
+export interface Held {
+  statement: Statement;
+  values?: unknown[];
+  resolve(result: pg.QueryResult): void;
+  reject(err: unknown): void;
+}
 
 interface Member {
   held: Held[];

@@ -10,14 +10,8 @@
 import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
 import type { HoldsWrites } from './prepared-write.ts';
-import type { CommitGroup } from './pg-commit-group.ts';
+import type { CommitGroup, Held } from './pg-commit-group.ts';
 
-export interface Held {
-  statement: Statement;
-  values?: unknown[];
-  resolve(result: pg.QueryResult): void;
-  reject(err: unknown): void;
-}
 
 export class UnitConnection implements HoldsWrites {
   private begun = false;
