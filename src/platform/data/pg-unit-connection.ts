@@ -10,8 +10,7 @@
 import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
 import type { HoldsWrites } from './prepared-write.ts';
-import type { CommitGroup, Held } from './pg-commit-group.ts';
-
+import { CommitGroup, type Held } from './pg-commit-group.ts';
 
 export class UnitConnection implements HoldsWrites {
   private begun = false;
@@ -21,10 +20,13 @@ export class UnitConnection implements HoldsWrites {
   private failed: Promise<never> | undefined;
 
   readonly client: pg.PoolClient;
-  /** Where a unit whose writes were all held commits, with the store's others ending in its turn. */
-  private readonly group: CommitGroup | undefined;
+  /**
+   * Where a unit whose writes were all held commits, with the store's others ending in its turn.
+   * A connection given none has one of its own, where each such unit goes alone.
+   */
+  private readonly group: CommitGroup;
 
-  constructor(client: pg.PoolClient, group?: CommitGroup) {
+  constructor(client: pg.PoolClient, group: CommitGroup = new CommitGroup()) {
     this.client = client;
     this.group = group;
   }
@@ -123,14 +125,9 @@ export class UnitConnection implements HoldsWrites {
       // transaction Postgres keeps from one Sync to the next, committed at the round trip's Sync
       // if every statement ran and rolled back if one failed (the COMMIT's own failure, a deferred
       // constraint, fails the Sync). Two statements fewer for each party to run.
-      if (this.group) {
-        const held = this.held;
-        this.held = [];
-        return this.group.commit(held, this.client);
-      }
-      const trip = this.trip({ implicit: true });
-      this.client.query(trip as never);
-      return trip.done;
+      const held = this.held;
+      this.held = [];
+      return this.group.commit(held, this.client);
     } else {
       const trip = this.trip();
       committed = trip.add('COMMIT');
@@ -149,10 +146,10 @@ export class UnitConnection implements HoldsWrites {
     if (this.begun) await this.client.query('ROLLBACK');
   }
 
-  /** A round trip holding the BEGIN if it is still to go (unless `implicit`), then every held write. */
-  private trip({ implicit = false } = {}): RoundTrip {
+  /** A round trip holding the BEGIN if it is still to go, then every held write. */
+  private trip(): RoundTrip {
     const trip = new RoundTrip();
-    if (!this.begun && !implicit) {
+    if (!this.begun) {
       trip.add('BEGIN').catch(() => {});
       this.begun = true;
     }
