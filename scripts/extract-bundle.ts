@@ -11,6 +11,7 @@
 // A service's bundle holds the platform, its module's implementation and, of the other modules,
 // only their public surface (index.ts, contract.ts, events.ts): its entry imports no other module.ts.
 import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 
@@ -64,7 +65,7 @@ export async function bundleDeployable(o: BundleOptions): Promise<DeployableBund
     chunkNames: '[name]-[hash]',
     splitting: true,
     metafile: true,
-    plugins: [virtualEntries(o.root, entries), migrationsBesideBundle()],
+    plugins: [virtualEntries(o.root, entries), migrationsRootIs('import.meta.dirname')],
   });
   const files = new Map<string, Uint8Array | string>();
   for (const f of result.outputFiles) files.set(f.path, f.contents);
@@ -86,6 +87,32 @@ export async function bundleDeployable(o: BundleOptions): Promise<DeployableBund
   const runtimePackages = shippedImports(result.metafile, o.root);
   files.set(join(o.outDir, 'package.json'), runtimePackageJson(o, runtimePackages));
   return { files, metafile: result.metafile, runtimePackages };
+}
+
+/**
+ * `npm start`'s build of `entry` (scripts/start-cache.ts): the same bundle as an image's, with its
+ * chunks and the checkpoint worker, but run in place: migrations and the installed better-sqlite3
+ * are the checkout's own, so nothing is copied. Answers the files and every source file it read,
+ * relative to root (packages' files left out: the lockfiles stand for them).
+ */
+export async function bundleForStart(root: string, entry: string, outDir: string): Promise<{ files: Map<string, Uint8Array>; inputs: string[] }> {
+  const result = await build({
+    ...common(root),
+    entryPoints: [{ in: 'deployable-entry:start', out: 'start' }],
+    outdir: outDir,
+    chunkNames: '[name]-[hash]',
+    splitting: true,
+    metafile: true,
+    plugins: [virtualEntries(root, { start: `// Generated: ${entry}, as npm start runs it.\nimport ${JSON.stringify(`./${entry}`)};` }), migrationsRootIs(JSON.stringify(root)), externalsOfCheckout(root)],
+  });
+  const worker = await build({ ...common(root), metafile: true, plugins: [externalsOfCheckout(root)], entryPoints: ['./src/platform/data/wal-checkpoint-worker.ts'], outfile: join(outDir, 'wal-checkpoint-worker.mjs') });
+  const files = new Map<string, Uint8Array>();
+  for (const f of [...result.outputFiles, ...worker.outputFiles]) files.set(f.path, f.contents);
+  const inputs = new Set<string>();
+  for (const m of [result.metafile, worker.metafile]) {
+    for (const p of Object.keys(m.inputs)) if (!p.includes(':') && !p.startsWith('node_modules/')) inputs.add(p.replace(/\\/g, '/'));
+  }
+  return { files, inputs: [...inputs].sort() };
 }
 
 /** Copies the shipped packages the bundle imports from root/node_modules into outDir/node_modules, without their build-only files. */
@@ -202,13 +229,35 @@ function virtualEntries(root: string, sources: Record<string, string>): Plugin {
   };
 }
 
-/** The bundle looks for migrations in its own folder (dist/migrations/…), wherever that folder is copied. */
-function migrationsBesideBundle(): Plugin {
+/**
+ * Where the bundle finds migrations/<module>/: `answer` is the expression migrationsRoot() returns.
+ * An image's bundle looks in its own folder (dist/migrations/…), wherever that folder is copied;
+ * npm start's build, run in place, in the checkout it was built from.
+ */
+function migrationsRootIs(answer: string): Plugin {
   return {
-    name: 'migrations-beside-bundle',
+    name: 'migrations-root',
     setup(b) {
-      b.onResolve({ filter: /\/migrations-root\.ts$/ }, () => ({ path: 'migrations-root', namespace: 'migrations-beside-bundle' }));
-      b.onLoad({ filter: /.*/, namespace: 'migrations-beside-bundle' }, () => ({ contents: 'export function migrationsRoot() { return import.meta.dirname; }', loader: 'js' }));
+      b.onResolve({ filter: /\/migrations-root\.ts$/ }, () => ({ path: 'migrations-root', namespace: 'migrations-root' }));
+      b.onLoad({ filter: /.*/, namespace: 'migrations-root' }, () => ({ contents: `export function migrationsRoot() { return ${answer}; }`, loader: 'js' }));
+    },
+  };
+}
+
+/** A build run in place, wherever its folder is, imports the packages it cannot hold from the checkout's node_modules. */
+function externalsOfCheckout(root: string): Plugin {
+  const fromRoot = createRequire(join(root, 'package.json'));
+  const names = Object.keys(externalPackages).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return {
+    name: 'externals-of-checkout',
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => {
+        try {
+          return { path: fromRoot.resolve(args.path), external: true };
+        } catch {
+          return { path: args.path, external: true }; // an optional package not installed: left to fail where it is asked for, as from source
+        }
+      });
     },
   };
 }

@@ -1,10 +1,11 @@
 // The benches' own Postgres database: reachable over TCP always, and over the server's Unix socket
-// when the server runs on this machine (the orders bench runs its Postgres row there, decision 26).
+// when the server runs on this machine (the orders bench runs its Postgres row there, decision 26);
+// and a start command parted into node's options and the program, as the benches insert options.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { benchDatabase } from './harness.ts';
+import { benchDatabase, nodeOptionsOf, scriptArgs } from './harness.ts';
 import { adminUrl } from '../../test/support/databases.ts';
 
 const saved = process.env.DATABASE_URL;
@@ -49,5 +50,15 @@ describe('benchDatabase', () => {
     const left = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [new URL(database.url).pathname.slice(1)]);
     await admin.end();
     expect(left.rowCount).toBe(0);
+  });
+});
+
+describe('nodeOptionsOf', () => {
+  it("parts npm start's command into node's options and the launcher with its entry", () => {
+    expect(nodeOptionsOf(scriptArgs('start'))).toEqual({
+      options: ['--max-semi-space-size=8', '--import', './src/platform/kernel/compile-cache-preload.mjs'],
+      program: ['scripts/start.ts', 'src/main.ts'],
+    });
+    expect(nodeOptionsOf(['--require', 'x.cjs', '--enable-source-maps', 'a.ts', 'b'])).toEqual({ options: ['--require', 'x.cjs', '--enable-source-maps'], program: ['a.ts', 'b'] });
   });
 });

@@ -19,8 +19,15 @@ export function scriptArgs(script: 'start' | 'service'): string[] {
   return words.slice(1);
 }
 
-/** The flags of a script's command, without its entry file. */
+/** The flags of a script's command, without its entry file (with the launcher it runs the entry through). */
 export const flagsOf = (args: string[]) => args.slice(0, -1);
+
+/** A command's node options (flags, and the file each `--import` names), apart from the program it runs and that program's arguments. */
+export function nodeOptionsOf(args: readonly string[]): { options: string[]; program: string[] } {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) i += args[i] === '--import' || args[i] === '--require' ? 2 : 1;
+  return { options: args.slice(0, i), program: args.slice(i) };
+}
 
 /** A port the kernel just handed out (and we released): far less likely to collide than a guess. */
 export function freePort(): Promise<number> {

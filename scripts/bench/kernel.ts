@@ -24,7 +24,8 @@ import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { BENCH_JWT_SECRET, benchKeysEnv } from './keys.ts';
 import { table, writeSection } from './report.ts';
 import { flagsOf, freePort, scriptArgs } from './harness.ts';
-import { RUNTIME_FLAGS } from '../deploy/runtime-flags.ts';
+import { RUNTIME_FLAGS, SOURCE_PRELOAD } from '../deploy/runtime-flags.ts';
+import { buildForStart, freshBuild } from '../start-cache.ts';
 import { youngGenerationTrial } from './young-generation.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -82,16 +83,18 @@ async function startServer(args: string[], env: Record<string, string>, port: nu
 
 const START = scriptArgs('start');
 const SERVICE = scriptArgs('service');
+/** An entry started from source: npm start's flags without its launcher (scripts/start.ts). */
+const FROM_SOURCE = [...RUNTIME_FLAGS, ...SOURCE_PRELOAD];
 
 /**
- * `entry` src/main.ts and src/service.ts start with their package.json script's flags;
- * scripts/bench/monolith-without-hooks.ts (the same app without main.ts's hook: drizzle-orm loads
- * as ES modules) with npm start's; a bundle with the flags its image's CMD passes (runtime-flags.ts);
- * `nodeFlags`, when given, instead.
+ * `entry` src/main.ts and src/service.ts start with their package.json script's command (through
+ * its cached build); scripts/bench/monolith-without-hooks.ts (the same app without main.ts's hook:
+ * drizzle-orm loads as ES modules) from source; a bundle with the flags its image's CMD passes
+ * (runtime-flags.ts); `nodeFlags`, when given, instead.
  */
 const startApp = async (dataDir: string, entry = START.at(-1)!, logLevel = 'info', extraEnv: Record<string, string> = {}, args: string[] = [], nodeFlags?: string[]) => {
   const port = await freePort();
-  const flags = nodeFlags ?? (entry === 'src/service.ts' ? flagsOf(SERVICE) : entry.endsWith('.mjs') ? [...RUNTIME_FLAGS] : flagsOf(START));
+  const flags = nodeFlags ?? (entry === 'src/service.ts' ? flagsOf(SERVICE) : entry === 'src/main.ts' ? flagsOf(START) : entry.endsWith('.mjs') ? [...RUNTIME_FLAGS] : FROM_SOURCE);
   // LOG_LEVEL at its default (info: one JSON line per request), as deployed; stdout is discarded.
   const s = await startServer([...flags, entry, ...args], { ...benchKeysEnv, PORT: String(port), INTERNAL_PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, BUS: 'inprocess', DATABASE_URL: '', NODE_ENV: 'development', LOG_LEVEL: logLevel, ...extraEnv }, port);
   return { ...s, port };
@@ -206,6 +209,15 @@ export async function run(): Promise<void> {
     const warm: { ms: number; rss: number }[] = [];
     const baselineStart: { ms: number; rss: number }[] = [];
     const warmCjs: { ms: number; rss: number }[] = [];
+    const warmSource: { ms: number; rss: number }[] = [];
+    // npm start's build, made before the first timed start as a checkout's first start (or the first
+    // after a change) would; timed, as what a change to a source file costs the next start.
+    const buildStarted = performance.now();
+    for (const entry of ['src/main.ts', 'src/service.ts']) if (!freshBuild(root, entry)) await buildForStart(root, entry);
+    const buildMs = performance.now() - buildStarted;
+    const remade = performance.now();
+    await buildForStart(root, 'src/main.ts');
+    const rebuildMs = performance.now() - remade;
     const bundled: { ms: number; rss: number }[] = [];
     const fromSource: { ms: number; rss: number }[] = [];
     let dataDir = '';
@@ -221,13 +233,16 @@ export async function run(): Promise<void> {
       const h = await startApp(dataDir, 'scripts/bench/monolith-without-hooks.ts');
       warmCjs.push({ ms: h.readyMs, rss: h.rss });
       await stop(h.child);
+      const src = await startApp(dataDir, 'src/main.ts', 'info', {}, [], FROM_SOURCE);
+      warmSource.push({ ms: src.readyMs, rss: src.rss });
+      await stop(src.child);
       const c = await startBaseline(dataDir);
       baselineStart.push({ ms: c.readyMs, rss: c.rss });
       await stop(c.child);
-      console.log(`  start ${i + 1}: fresh ${f(a.readyMs)} ms ${f(a.rss)} MB · warm ${f(b.readyMs)} ms ${f(b.rss)} MB · warm, drizzle as ESM ${f(h.readyMs)} ms ${f(h.rss)} MB · baseline ${f(c.readyMs)} ms ${f(c.rss)} MB`);
+      console.log(`  start ${i + 1}: fresh ${f(a.readyMs)} ms ${f(a.rss)} MB · warm ${f(b.readyMs)} ms ${f(b.rss)} MB · warm from source ${f(src.readyMs)} ms ${f(src.rss)} MB · warm, drizzle as ESM ${f(h.readyMs)} ms ${f(h.rss)} MB · baseline ${f(c.readyMs)} ms ${f(c.rss)} MB`);
     }
 
-    // --- an extracted service's bundle against the same module run from source, warm, in turns
+    // --- an extracted service's bundle against the same module as npm run service starts it, warm, in turns
     const bundleDir = mkdtempSync(join(tmpdir(), 'bench-kernel-bundle-'));
     dirs.push(bundleDir);
     const bundleEntry = buildServiceBundle(BUNDLED_MODULE, bundleDir);
@@ -243,7 +258,7 @@ export async function run(): Promise<void> {
       const s2 = await startApp(serviceDataDir, bundleEntry, 'info', serviceEnv);
       bundled.push({ ms: s2.readyMs, rss: s2.rss });
       await stop(s2.child);
-      console.log(`  ${BUNDLED_MODULE} service start ${i + 1}: from source ${f(s1.readyMs)} ms ${f(s1.rss)} MB · bundle ${f(s2.readyMs)} ms ${f(s2.rss)} MB`);
+      console.log(`  ${BUNDLED_MODULE} service start ${i + 1}: npm run service ${f(s1.readyMs)} ms ${f(s1.rss)} MB · bundle ${f(s2.readyMs)} ms ${f(s2.rss)} MB`);
     }
 
     // --- throughput: both servers on the last data dir, measured in turns
@@ -256,16 +271,21 @@ export async function run(): Promise<void> {
     children.push(baseline.child);
     const sink = await startTraceSink();
     sinks.push(sink);
-    const traced = await startApp(dataDir, 'src/main.ts', 'info', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint });
+    // The tracing pair, both halves from source: with OTEL_* set npm start runs from source (the
+    // instrumentations patch packages as they load, and its build holds its own copies).
+    const traced = await startApp(dataDir, 'src/main.ts', 'info', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint }, [], FROM_SOURCE);
     children.push(traced.child);
+    const untraced = await startApp(dataDir, 'src/main.ts', 'info', {}, [], FROM_SOURCE);
+    children.push(untraced.child);
     // What each server must answer on every request of every run (load() checks each answer).
     const reference = await recordExpectedBody(app.port, token);
-    for (const other of [quiet, baseline, traced]) await recordExpectedBody(other.port, token, reference);
+    for (const other of [quiet, baseline, traced, untraced]) await recordExpectedBody(other.port, token, reference);
     // Warm-up for both (JIT, SQLite page cache).
     await load(app.port, token, 1);
     await load(quiet.port, token, 1);
     await load(baseline.port, token, 1);
     await load(traced.port, token, 1);
+    await load(untraced.port, token, 1);
     type Run = Awaited<ReturnType<typeof measured>>;
     const results = { app: [] as Run[], quiet: [] as Run[], baseline: [] as Run[], traced: [] as Run[] };
     for (let round = 0; round < ROUNDS; round++) {
@@ -286,7 +306,7 @@ export async function run(): Promise<void> {
     const pairs: { off: Awaited<ReturnType<typeof measured>>; on: Awaited<ReturnType<typeof measured>> }[] = [];
     for (let i = 0; i < TRACING_PAIRS; i++) {
       const first = i % 2 === 0 ? 'off' : 'on';
-      const run = (which: 'off' | 'on') => (which === 'off' ? measured(app.child.pid!, app.port, token, PAIR_SECONDS) : measured(traced.child.pid!, traced.port, token, PAIR_SECONDS));
+      const run = (which: 'off' | 'on') => (which === 'off' ? measured(untraced.child.pid!, untraced.port, token, PAIR_SECONDS) : measured(traced.child.pid!, traced.port, token, PAIR_SECONDS));
       const x = await run(first);
       const y = await run(first === 'off' ? 'on' : 'off');
       const pair = first === 'off' ? { off: x, on: y } : { off: y, on: x };
@@ -334,6 +354,7 @@ export async function run(): Promise<void> {
     const startRows = [
       ['`npm start`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
       ['`npm start`, warm (same DATA_DIR)', f(median(warm.map((x) => x.ms))), f(Math.min(...warm.map((x) => x.ms))), f(median(warm.map((x) => x.rss)))],
+      [`\`node ${FROM_SOURCE.join(' ')} src/main.ts\`, warm: the same from source, without npm start's build`, f(median(warmSource.map((x) => x.ms))), f(Math.min(...warmSource.map((x) => x.ms))), f(median(warmSource.map((x) => x.rss)))],
       ['`node scripts/bench/monolith-without-hooks.ts`, warm: the same app with drizzle-orm as ES modules (no main.ts hook)', f(median(warmCjs.map((x) => x.ms))), f(Math.min(...warmCjs.map((x) => x.ms))), f(median(warmCjs.map((x) => x.rss)))],
       ['baseline (express + better-sqlite3)', f(median(baselineStart.map((x) => x.ms))), f(Math.min(...baselineStart.map((x) => x.ms))), f(median(baselineStart.map((x) => x.rss)))],
       [`\`npm run service -- ${BUNDLED_MODULE}\`, warm (BullMQ bus on the local Redis)`, f(median(fromSource.map((x) => x.ms))), f(Math.min(...fromSource.map((x) => x.ms))), f(median(fromSource.map((x) => x.rss)))],
@@ -370,13 +391,25 @@ lookup on the same catalog file with one prepared statement (\`scripts/bench/ker
 
 ${table(['start-up', 'ready ms (median)', 'ready ms (best)', 'RSS MB'], startRows)}
 
+\`npm start\` and \`npm run service\` run their entry from a build kept in
+\`node_modules/.cache/start\` (\`scripts/start.ts\`, \`scripts/start-cache.ts\`, decision 30): the
+bundle an image runs, made again when a source file it holds, a lockfile, Node or esbuild changed
+(each input's mtime and size, ~190 files, checked at every start). Making both builds before the
+first timed start took ${f(buildMs)} ms (0 when this checkout's were fresh); making the monolith's
+again, as the first start after a change to a source file does, ${f(rebuildMs)} ms. With \`OTEL_*\`
+export set, npm start runs from source (the "from source" row), since OpenTelemetry's
+instrumentations patch express, pg and ioredis as they load from \`node_modules\`.
+
 ${table(['server', 'req/s', 'vs baseline', 'CPU ms / request', 'baseline CPU / this CPU', 'p50 ms', 'p99 ms', 'errors + non-2xx'], loadRows)}
 
 "Baseline CPU / this CPU" is the same comparison in CPU time per request served (user + system
 from /proc, medians over the rounds): what throughput would be with a core each, and steadier than
 req/s on this shared machine, whose other load moves by tens of percent within seconds.
 
-Where start-up went: loading drizzle-orm's ES-module build. Node 24's ESM loader re-reads
+Where start-up went from source, and still goes for \`node src/main.ts\`: resolving and reading
+~1,750 files one by one (~150 of ours, the rest packages'), each with its own lookups of
+\`package.json\` files and its own compile; the build holds them in ~70 files. Before that,
+loading drizzle-orm's ES-module build. Node 24's ESM loader re-reads
 drizzle-orm's 178 KB \`package.json\` for each of its files it loads (hundreds: the core, pg-core,
 sqlite-core and both drivers). \`src/main.ts\` therefore resolves drizzle-orm to its CommonJS
 build (\`src/platform/kernel/load-drizzle-as-commonjs.ts\`), which reads that file once; the
@@ -461,7 +494,8 @@ The figure: the kernel serves **${f(ratio, 2)}×** the bare handler's throughput
 
 ### Tracing
 
-The same lookup on the same data, with tracing off (the \`kernel\` row above) and on:
+The same lookup on the same data, with tracing off and on, both servers started from source (with
+\`OTEL_*\` export set npm start runs from source, so the pair compares like with like):
 \`OTEL_EXPORTER_OTLP_ENDPOINT\` set, the default sampler (\`parentbased_always_on\`: every request
 is recorded), the default instrumentations (http client, undici, pg, ioredis) loaded by the
 start-up hook, and spans exported over OTLP/HTTP (protobuf) in batches to a local sink standing in

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { nodeOptionsOf } from './harness.ts';
 
 const GC_TALLY = resolve(import.meta.dirname, 'gc-tally.mjs');
 const SEMI_SPACE = /^--max-semi-space-size=/;
@@ -62,11 +63,11 @@ async function gcTotals(pid: number): Promise<{ count: number; ms: number }> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function youngGenerationTrial(o: YoungGenerationOptions): Promise<YoungGenerationRow[]> {
-  const flags = o.startArgs.slice(0, -1).filter((a) => !SEMI_SPACE.test(a));
-  const entry = o.startArgs.at(-1)!;
+  const { options, program } = nodeOptionsOf(o.startArgs);
+  const flags = options.filter((a) => !SEMI_SPACE.test(a));
   const servers: YoungGenerationServer[] = [];
   try {
-    for (const size of o.sizes) servers.push(await o.start([...(size === undefined ? [] : [`--max-semi-space-size=${size}`]), ...flags, '--import', GC_TALLY, entry]));
+    for (const size of o.sizes) servers.push(await o.start([...(size === undefined ? [] : [`--max-semi-space-size=${size}`]), ...flags, '--import', GC_TALLY, ...program]));
     const samples = servers.map(() => ({ cpu: [] as number[], ratio: [] as number[], gc: [] as number[], gcMs: [] as number[] }));
     for (const s of servers) await o.measure(s.child.pid!, s.port, 1); // warm-up
     for (let round = 0; round < o.rounds; round++) {

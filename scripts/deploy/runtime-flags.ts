@@ -13,13 +13,16 @@
 export const RUNTIME_FLAGS = ['--max-semi-space-size=8'] as const;
 
 /**
- * Started from source only: Node's compile cache on before the entry file is read, so a warm
- * start never loads the TypeScript stripper (src/platform/kernel/compile-cache-preload.mjs).
- * A bundle has no TypeScript to strip.
+ * Started from a checkout only: Node's compile cache on before the entry file is read, so a warm
+ * start never loads the TypeScript stripper (src/platform/kernel/compile-cache-preload.mjs), and
+ * the cached build's files are compiled once. An image's bundle has no TypeScript to strip.
  */
 export const SOURCE_PRELOAD = ['--import', './src/platform/kernel/compile-cache-preload.mjs'] as const;
 
-/** The command that starts `entry` from source, as package.json's scripts have it. */
-export function sourceStartCommand(entry: string): string {
-  return ['node', ...RUNTIME_FLAGS, ...SOURCE_PRELOAD, entry].join(' ');
+/** The launcher that runs an entry from its cached build (scripts/start.ts). */
+export const START_LAUNCHER = 'scripts/start.ts';
+
+/** The command that starts `entry` in a checkout, as package.json's scripts have it: through its cached build. */
+export function checkoutStartCommand(entry: string): string {
+  return ['node', ...RUNTIME_FLAGS, ...SOURCE_PRELOAD, START_LAUNCHER, entry].join(' ');
 }

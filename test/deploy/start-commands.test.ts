@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dockerfile } from '../../scripts/deploy/dockerfile.ts';
-import { RUNTIME_FLAGS, SOURCE_PRELOAD, sourceStartCommand } from '../../scripts/deploy/runtime-flags.ts';
+import { checkoutStartCommand, RUNTIME_FLAGS, SOURCE_PRELOAD } from '../../scripts/deploy/runtime-flags.ts';
 import { serviceEnvFile } from '../../scripts/deploy/service-env.ts';
 import type { Deployable } from '../../scripts/deploy/split-system.ts';
 
@@ -26,9 +26,9 @@ const deployable = (kind: Deployable['kind'], module?: string): Deployable => ({
 const cmd = (text: string): string[] => JSON.parse(text.match(/^CMD (\[.*\])$/m)![1]!);
 
 describe('start commands', () => {
-  it('npm start and npm run service start from source with the runtime flags and the compile cache preloaded', () => {
-    expect(scripts.start).toBe(sourceStartCommand('src/main.ts'));
-    expect(scripts.service).toBe(sourceStartCommand('src/service.ts'));
+  it('npm start and npm run service start through their cached build with the runtime flags and the compile cache preloaded', () => {
+    expect(scripts.start).toBe(checkoutStartCommand('src/main.ts'));
+    expect(scripts.service).toBe(checkoutStartCommand('src/service.ts'));
     expect(existsSync(join(root, SOURCE_PRELOAD[1]))).toBe(true);
   });
 
