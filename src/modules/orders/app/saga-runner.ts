@@ -105,11 +105,18 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       leaseUntil: fields.retryAt ? null : new Date(now.getTime() + deps.saga.leaseMs),
       updatedAt: now,
     };
-    return deps.store.writeStatement(async (tx) => {
-      const saved = fields.reason !== undefined ? await deps.statements.saveSagaWithReason.all(tx, { ...values, reason: fields.reason }) : await deps.statements.saveSaga.all(tx, values);
-      if (!saved[0]) throw new LostLease();
-      return saved[0];
-    });
+    // A unit of one held write: on Postgres it commits in one round trip, and with any other units
+    // of the store ending in the same turn (a commit group, decision 29), sharing their WAL flush.
+    let written: { rows: Promise<SagaRow[]> };
+    try {
+      written = await deps.unitOfWork(async (uow) => (fields.reason !== undefined ? deps.statements.saveSagaWithReason.laterWithRows(uow.db, { ...values, reason: fields.reason }) : deps.statements.saveSaga.laterWithRows(uow.db, values)));
+    } catch (err) {
+      if (rowsNotAsExpected(err, 'orders_save_saga') || rowsNotAsExpected(err, 'orders_save_saga_reason')) throw new LostLease();
+      throw err;
+    }
+    const [saved] = await written.rows;
+    if (!saved) throw new LostLease();
+    return saved;
   }
 
   function finish(order: OrderRecord, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {

@@ -32,10 +32,16 @@ export function orderStatements(store: ModuleStore<OrdersTables>) {
       db.insert(orders).values(placeholdersFor(orders) as never),
     ),
     insertSaga: preparedWrite(store, 'insert_saga', (db) => db.insert(sagas).values(placeholdersFor(sagas) as never)),
-    /** The saga after a step, while `owner` holds its lease; answers it, or nothing if the lease is gone. */
-    saveSaga: preparedWrite<SagaRow>(store, 'save_saga', (db) => db.update(sagas).set(sagaFields).where(heldBy).returning()),
-    saveSagaWithReason: preparedWrite<SagaRow>(store, 'save_saga_reason', (db) =>
-      db.update(sagas).set({ ...sagaFields, reason: v<string | null>(sagas.reason, 'reason') }).where(heldBy).returning(),
+    /**
+     * The saga after a step, while `owner` holds its lease, held for the COMMIT (saga-runner.ts's
+     * save): a lease that is gone changes no row and fails the unit there.
+     */
+    saveSaga: preparedWrite<SagaRow>(store, 'save_saga', (db) => db.update(sagas).set(sagaFields).where(heldBy).returning(), { expectRows: 1 }),
+    saveSagaWithReason: preparedWrite<SagaRow>(
+      store,
+      'save_saga_reason',
+      (db) => db.update(sagas).set({ ...sagaFields, reason: v<string | null>(sagas.reason, 'reason') }).where(heldBy).returning(),
+      { expectRows: 1 },
     ),
     /**
      * Ends the saga while `owner` holds its lease, held for the COMMIT (saga-runner.ts's settle): a

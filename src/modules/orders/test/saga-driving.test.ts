@@ -159,6 +159,30 @@ describe.each(engines)('order sagas on %s', (engine) => {
     expect((await h.published(OrderConfirmed)).filter((e) => e.orderId === id)).toHaveLength(1);
   });
 
+  it("saves nothing after a step when another runner took the saga over meanwhile, and that runner finishes it", async () => {
+    let open!: () => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const atCharge = new Promise<void>((r) => (reached = r));
+    const h = (m = await moduleOn(engine, orders, { env: { SAGA_POLL_MS: '600000', SAGA_LEASE_MS: '600000' }, fakes: fakes({ paymentGate: () => (reached(), gate) }) }));
+    const { body } = await h.api('saver').post('/api/v1/orders', { items: [{ sku: 'TEA', quantity: 1 }] });
+    const id = body.id as string;
+    release = open;
+    await atCharge;
+    const { sagas } = h.store.tables as any;
+    await h.store.transaction((tx) => tx.update(sagas).set({ leaseOwner: 'another-runner', leaseUntil: new Date(Date.now() + 600_000) }).where(eq(sagas.orderId, id)));
+    open();
+    await h.state(async () => /order_saga_leases_lost_total(\{[^}]*\})? 1/.test(await h.app.metrics.registry.metrics()));
+    // The charge's save found the lease gone: the row is as the other runner left it, still at the charge.
+    expect(await sagaRow(id)).toMatchObject({ done: false, leaseOwner: 'another-runner', plan: ['charge', 'commit', 'confirm'] });
+    expect(await orderRow(id)).toMatchObject({ status: 'PENDING' });
+    await h.store.transaction((tx) => tx.update(sagas).set({ leaseUntil: new Date(Date.now() - 1000) }).where(eq(sagas.orderId, id)));
+    await h.runJobs();
+    await h.state(async () => (await sagaRow(id)).done);
+    expect(await orderRow(id)).toMatchObject({ status: 'CONFIRMED' });
+    expect((await h.published(OrderConfirmed)).filter((e) => e.orderId === id)).toHaveLength(1);
+  });
+
   it('ends the saga of an order settled by hand meanwhile, and tells of no settle that did not happen', async () => {
     const { h, id, open } = await heldAtCommit();
     const { orders: t } = h.store.tables as any;
