@@ -57,8 +57,9 @@ export function outboxRelay(o: {
     if (rows.length === 0 || abandon()) return 0;
     const batch = rows.map((r) => ({ envelope: r.envelope, subscribers: o.routing(r.type) })).filter((d) => d.subscribers.length > 0);
     if (batch.length) await publish(batch);
-    // One UPDATE, atomic by itself: on Postgres without a BEGIN/COMMIT around it.
-    await o.store.writeStatement((db) => o.store.platform.markDispatched(db, rows.map((r) => r.seq), new Date()));
+    // A unit of one UPDATE held for its COMMIT: on Postgres one round trip without BEGIN, shared
+    // with the store's other units ending in the same turn (decision 29).
+    await o.store.transaction((tx) => o.store.platform.markDispatched(tx, rows.map((r) => r.seq), new Date()));
     o.metrics.dispatched.inc({ module: o.store.module }, rows.length);
     return rows.length;
   }

@@ -54,7 +54,9 @@ export function pgPlatformStatements(module: string, t: PlatformTables, pool: Db
       return (await pending(pool, { limit })) as PendingOutboxRow[];
     },
     async markDispatched(tx, seqs, at) {
-      await mark(tx, { seqs: [...seqs], at });
+      // Held for the COMMIT: the relay's unit of this one write commits with whatever else of the
+      // store ends in the same turn (a commit group, decision 29), or alone in one round trip.
+      await writeLater(tx, () => mark(tx, { seqs: [...seqs], at }));
     },
   };
 }
