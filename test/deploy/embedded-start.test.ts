@@ -11,6 +11,7 @@ import { RUNTIME_FLAGS, SOURCE_PRELOAD } from '../../scripts/deploy/runtime-flag
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { freePair, repoRoot, waitReady, type Child } from '../support/processes.ts';
 import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
+import { orderToItsEnd } from '../support/http.ts';
 
 const dirs: string[] = [];
 const children: Child[] = [];
@@ -36,15 +37,7 @@ describe('the embedded default', () => {
 
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base, children[0]);
-    const headers = { authorization: `Bearer ${await mintToken({ sub: 'embedded-start', secret: TEST_JWT_SECRET })}`, 'content-type': 'application/json' };
-    const placed = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers, body: JSON.stringify({ items: [{ sku: 'TEA-GREEN-100', quantity: 1 }] }) });
-    expect(placed.status, await placed.clone().text()).toBe(202);
-    const { id } = (await placed.json()) as { id: string };
-    let state = 'PENDING';
-    for (let polls = 0; state === 'PENDING' && polls < 10; polls++) {
-      state = ((await (await fetch(`${base}/api/v2/orders/${id}?waitSeconds=10`, { headers })).json()) as { state: { code: string } }).state.code;
-    }
-    expect(state).toBe('CONFIRMED');
+    expect(await orderToItsEnd(base, await mintToken({ sub: 'embedded-start', secret: TEST_JWT_SECRET }))).toBe('CONFIRMED');
     expect(out).not.toMatch(/\[driver loaded\]/);
   });
 

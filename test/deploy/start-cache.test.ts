@@ -10,6 +10,7 @@ import { isFresh, stamps, type StartBuildRecord } from '../../scripts/start-cach
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { freePort, startTs, waitReady, type Child } from '../support/processes.ts';
 import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
+import { orderToItsEnd } from '../support/http.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'start-cache-'));
 const cache = join(dir, 'cache');
@@ -82,15 +83,7 @@ describe('npm start through its cached build', () => {
   it('builds on the first start and serves an order to its end from the build', async () => {
     const { child, base } = await start();
     expect(builds()).toEqual([recordOf().build]);
-    const headers = { authorization: `Bearer ${await mintToken({ sub: 'start-cache', secret: TEST_JWT_SECRET })}`, 'content-type': 'application/json' };
-    const placed = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers, body: JSON.stringify({ items: [{ sku: 'TEA-GREEN-100', quantity: 1 }] }) });
-    expect(placed.status, await placed.clone().text()).toBe(202);
-    const { id } = (await placed.json()) as { id: string };
-    let state = 'PENDING';
-    for (let polls = 0; state === 'PENDING' && polls < 10; polls++) {
-      state = ((await (await fetch(`${base}/api/v2/orders/${id}?waitSeconds=10`, { headers })).json()) as { state: { code: string } }).state.code;
-    }
-    expect(state).toBe('CONFIRMED');
+    expect(await orderToItsEnd(base, await mintToken({ sub: 'start-cache', secret: TEST_JWT_SECRET }))).toBe('CONFIRMED');
     await stop(child);
     expect(hooks(child)).toContain('cached-build');
   });

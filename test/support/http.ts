@@ -46,3 +46,18 @@ export function client(baseUrl: string, token?: string, observe?: ReplyObserver)
     call,
   };
 }
+
+/**
+ * Places an order of one `sku` as the bearer of `token` and follows it with long-polls until it is
+ * no longer PENDING (ten polls of up to 10 s at most); answers its final state's code.
+ */
+export async function orderToItsEnd(baseUrl: string, token: string, sku = 'TEA-GREEN-100'): Promise<string> {
+  const api = client(baseUrl, token);
+  const placed = await api.post<{ id: string }>('/api/v1/orders', { items: [{ sku, quantity: 1 }] });
+  if (placed.status !== 202) throw new Error(`placing an order answered ${placed.status}: ${JSON.stringify(placed.body)}`);
+  let state = 'PENDING';
+  for (let polls = 0; state === 'PENDING' && polls < 10; polls++) {
+    state = (await api.get<{ state: { code: string } }>(`/api/v2/orders/${placed.body.id}?waitSeconds=10`)).body.state.code;
+  }
+  return state;
+}
