@@ -47,6 +47,16 @@ export function stamps(root: string, paths: readonly string[]): StartBuildRecord
   return out;
 }
 
+/**
+ * The stamps of a build's inputs, read after the build: a file modified since `startedAt` (ms) may
+ * have been read before its change, so its stamp is one no file has, and the next start builds again.
+ */
+export function stampsAfterBuild(root: string, paths: readonly string[], startedAt: number): StartBuildRecord['inputs'] {
+  const out = stamps(root, paths);
+  for (const [p, [mtime, size]] of Object.entries(out)) if (mtime >= startedAt) out[p] = [-1, size];
+  return out;
+}
+
 /** True when every input the record names still has its mtime and size, and no file it lacked has appeared. */
 export function isFresh(root: string, record: StartBuildRecord, esbuildVersion: string | undefined): boolean {
   if (record.node !== process.version || (esbuildVersion !== undefined && record.esbuild !== esbuildVersion)) return false;
@@ -74,13 +84,15 @@ export function freshBuild(root: string, entry: string, dir = cacheDir(root)): s
  */
 export async function buildForStart(root: string, entry: string, dir = cacheDir(root)): Promise<string> {
   const [{ bundleForStart }, esbuild] = await Promise.all([import('./extract-bundle.ts'), import('esbuild')]);
-  // Stamped before building: a file saved while the build reads it leaves the record stale, not the build.
+  // A file saved while the build reads it must leave the record stale, not the build: the files
+  // that are not inputs are stamped before it, the inputs after it, against its start.
+  const startedAt = Date.now();
   const before = stamps(root, ALWAYS);
   const build = `${slug(entry)}-${Date.now().toString(36)}-${process.pid}`;
   const out = join(dir, build);
   try {
     const { files, inputs } = await bundleForStart(root, entry, out);
-    const record: StartBuildRecord = { entry, build, node: process.version, esbuild: esbuild.version, inputs: { ...stamps(root, inputs), ...before } };
+    const record: StartBuildRecord = { entry, build, node: process.version, esbuild: esbuild.version, inputs: { ...stampsAfterBuild(root, inputs, startedAt), ...before } };
     for (const [path, content] of files) {
       mkdirSync(join(path, '..'), { recursive: true });
       writeFileSync(path, content);

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isFresh, stamps, type StartBuildRecord } from '../../scripts/start-cache.ts';
+import { isFresh, stamps, stampsAfterBuild, type StartBuildRecord } from '../../scripts/start-cache.ts';
 import { mintToken } from '../../src/platform/auth/jwt.ts';
 import { freePort, startTs, waitReady, type Child } from '../support/processes.ts';
 import { TEST_JWT_SECRET, testKeysEnv } from '../support/keys.ts';
@@ -47,6 +47,15 @@ describe('a build record', () => {
     expect(isFresh(root, r4, '2')).toBe(false);
     expect(isFresh(root, { ...r4, node: 'v0.0.0' }, '1')).toBe(false);
     expect(isFresh(root, r4, '1')).toBe(true);
+  });
+
+  it('is stale when an input changed while the build was being made', () => {
+    writeFileSync(join(root, 'c.ts'), 'export const c = 3;\n');
+    const built = { ...record(), inputs: stampsAfterBuild(root, ['c.ts'], Date.now() - 60_000) };
+    expect(built.inputs['c.ts']![0]).toBe(-1);
+    expect(isFresh(root, built, '1')).toBe(false);
+    const quiet = { ...record(), inputs: stampsAfterBuild(root, ['c.ts'], Date.now() + 60_000) };
+    expect(isFresh(root, quiet, '1')).toBe(true);
   });
 
   it('is stale when a lockfile it lacked appears', () => {
