@@ -72,7 +72,7 @@ export async function bundleDeployable(o: BundleOptions): Promise<DeployableBund
   if (o.kind !== 'proxy') {
     // SQLite's background WAL checkpoints run in a worker thread loaded from its own file, which
     // esbuild does not follow: it gets a bundle of its own beside the entry.
-    const worker = await build({ ...common(o.root), entryPoints: ['./src/platform/data/wal-checkpoint-worker.ts'], outfile: join(dist, 'wal-checkpoint-worker.mjs') });
+    const worker = await buildCheckpointWorker(o.root, dist);
     for (const f of worker.outputFiles) files.set(f.path, f.contents);
     for (const folder of o.migrations ?? (o.kind === 'monolith' ? ['migrations'] : [`migrations/${o.module}`])) {
       for (const file of filesUnder(join(o.root, folder))) files.set(join(dist, relative(o.root, file)), readFileSync(file));
@@ -105,7 +105,7 @@ export async function bundleForStart(root: string, entry: string, outDir: string
     metafile: true,
     plugins: [virtualEntries(root, { start: `// Generated: ${entry}, as npm start runs it.\nimport ${JSON.stringify(`./${entry}`)};` }), migrationsRootIs(JSON.stringify(root)), externalsOfCheckout(root)],
   });
-  const worker = await build({ ...common(root), metafile: true, plugins: [externalsOfCheckout(root)], entryPoints: ['./src/platform/data/wal-checkpoint-worker.ts'], outfile: join(outDir, 'wal-checkpoint-worker.mjs') });
+  const worker = await buildCheckpointWorker(root, outDir, [externalsOfCheckout(root)]);
   const files = new Map<string, Uint8Array>();
   for (const f of [...result.outputFiles, ...worker.outputFiles]) files.set(f.path, f.contents);
   const inputs = new Set<string>();
@@ -113,6 +113,11 @@ export async function bundleForStart(root: string, entry: string, outDir: string
     for (const p of Object.keys(m.inputs)) if (!p.includes(':') && !p.startsWith('node_modules/')) inputs.add(p.replace(/\\/g, '/'));
   }
   return { files, inputs: [...inputs].sort() };
+}
+
+/** SQLite's checkpoint worker thread, loaded from its own file beside the entry (esbuild does not follow a Worker's file). */
+function buildCheckpointWorker(root: string, dir: string, plugins: Plugin[] = []) {
+  return build({ ...common(root), metafile: true, plugins, entryPoints: ['./src/platform/data/wal-checkpoint-worker.ts'], outfile: join(dir, 'wal-checkpoint-worker.mjs') });
 }
 
 /** Copies the shipped packages the bundle imports from root/node_modules into outDir/node_modules, without their build-only files. */
