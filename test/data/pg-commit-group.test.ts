@@ -1,6 +1,7 @@
 // Units of work whose writes were all held, ending in the same turn, commit together
 // (pg-commit-group.ts): one transaction for the group, each unit still all or nothing, a unit the
-// server refuses failing alone, and a group whose outcome is unknown sent no second time.
+// server refuses failing alone (and the store told of the refusal, by SQLSTATE), and a group whose
+// outcome is unknown sent no second time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
@@ -14,9 +15,13 @@ describe('units of held writes that end in the same turn', () => {
   let pgStore: Awaited<ReturnType<typeof pgStoreWith<ReturnType<typeof schema.tables>>>>;
   let store: (typeof pgStore)['store'];
   let admin: pg.Client;
+  /** The SQLSTATEs of the groups the server refused, as the store's observer heard them. */
+  const refused: string[] = [];
   beforeAll(async () => {
     // A deferred unique constraint is checked when the transaction commits: at a group's Sync.
-    pgStore = await pgStoreWith(schema, 'CREATE SCHEMA grouped; CREATE TABLE grouped.things (id text, CONSTRAINT things_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)', 4);
+    pgStore = await pgStoreWith(schema, 'CREATE SCHEMA grouped; CREATE TABLE grouped.things (id text, CONSTRAINT things_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)', 4, {
+      groups: { refused: (code) => refused.push(code) },
+    });
     store = pgStore.store;
     admin = new pg.Client({ connectionString: pgStore.url });
     await admin.connect();
@@ -63,6 +68,7 @@ describe('units of held writes that end in the same turn', () => {
     const rows = await written(['one-a', 'one-b', 'one-c']);
     expect(rows.map((r) => r.id)).toEqual(['one-a', 'one-b', 'one-c']);
     expect(new Set(rows.map((r) => r.xmin)).size).toBe(1);
+    expect(refused).toEqual([]);
   });
 
   it('fail alone when the server refuses one of them at the Sync: the others are kept, each by its own transaction', async () => {
@@ -74,6 +80,7 @@ describe('units of held writes that end in the same turn', () => {
     const rows = await written(['sync-a', 'sync-c', 'taken']);
     expect(rows.map((r) => r.id)).toEqual(['sync-a', 'sync-c', 'taken']);
     expect(new Set(rows.map((r) => r.xmin)).size).toBe(3);
+    expect(refused.splice(0)).toEqual(['23505']);
   });
 
   it('fail alone when one of their statements fails', async () => {
@@ -81,6 +88,7 @@ describe('units of held writes that end in the same turn', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason.message).toMatch(/invalid input syntax|division by zero/);
     expect((await written(['stmt-a', 'stmt-b', 'stmt-c'])).map((r) => r.id)).toEqual(['stmt-a', 'stmt-c']);
+    expect(refused.splice(0)).toEqual([expect.stringMatching(/^(22P02|22012)$/)]);
   });
 
   it('all fail, and none is sent again, when the group’s connection is lost while it is out', async () => {
@@ -104,5 +112,7 @@ describe('units of held writes that end in the same turn', () => {
     // The store goes on: the dead connection was not handed out again.
     await atOnce([{ id: 'after-a' }, { id: 'after-b' }]);
     expect((await written(['after-a', 'after-b'])).map((r) => r.id)).toEqual(['after-a', 'after-b']);
+    // The outcome was unknown, not refused: nothing to count.
+    expect(refused).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // Each test file gets its own Postgres database, so module schemas never collide between files.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openPgStore } from '../../src/platform/data/pg-store.ts';
+import { openPgStore, type PgStoreOptions } from '../../src/platform/data/pg-store.ts';
 import type { ModuleSchema } from '../../src/platform/data/schema-kit.ts';
 
 export function adminUrl(): string {
@@ -42,13 +42,13 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
  * A module store on a Postgres database of the test's own, its tables made by `ddl` (the
  * platform's migrations are not run); close() closes the store and drops the database.
  */
-export async function pgStoreWith<T extends Record<string, unknown>>(schema: ModuleSchema<T>, ddl: string, poolMax = 4) {
+export async function pgStoreWith<T extends Record<string, unknown>>(schema: ModuleSchema<T>, ddl: string, poolMax = 4, options: Omit<PgStoreOptions, 'url' | 'poolMax'> = {}) {
   const database = await createTestDatabase();
   const c = new pg.Client({ connectionString: database.url });
   await c.connect();
   await c.query(ddl);
   await c.end();
-  const store = openPgStore(schema, { url: database.url, poolMax });
+  const store = openPgStore(schema, { ...options, url: database.url, poolMax });
   return {
     store,
     url: database.url,

@@ -37,10 +37,25 @@ interface Member {
   settle(err?: unknown): void;
 }
 
+/**
+ * What a store is told of its groups: each one the server refused, by the SQLSTATE it answered
+ * (`40P01`: a deadlock, with a single unit or another process; `not-sent`: never sent). Its units
+ * went again alone; a count of these is how often grouping cost a second round trip.
+ */
+export interface CommitGroupObserver {
+  refused(code: string): void;
+}
+
 export class CommitGroup {
   private waiting: Member[] = [];
   private out = false;
   private scheduled = false;
+
+  private readonly observer: CommitGroupObserver | undefined;
+
+  constructor(observer?: CommitGroupObserver) {
+    this.observer = observer;
+  }
 
   /** Commits a unit's held writes, with those of the units ending in the same turn; settles once they are kept or refused. */
   commit(held: Held[], client: pg.PoolClient): Promise<void> {
@@ -67,7 +82,7 @@ export class CommitGroup {
     this.out = true;
     try {
       if (members.length === 1) await alone(members[0]!);
-      else await together(members);
+      else await together(members, this.observer);
     } catch (err) {
       // Not a refusal (those settle each unit): a unit left unsettled would hold its connection
       // for good. A unit already settled keeps its outcome.
@@ -92,7 +107,7 @@ async function alone(m: Member): Promise<void> {
   }
 }
 
-async function together(members: Member[]): Promise<void> {
+async function together(members: Member[], observer: CommitGroupObserver | undefined): Promise<void> {
   const trip = new RoundTrip();
   const answers = members.map((m) =>
     m.held.map((h) => {
@@ -120,6 +135,7 @@ async function together(members: Member[]): Promise<void> {
     return;
   }
   if (refusedWhole(failure, trip)) {
+    observer?.refused(trip.sent ? ((failure as pg.DatabaseError).code ?? 'unknown') : 'not-sent');
     // Nothing of the group was kept: each unit again, alone, side by side on its own connection.
     await Promise.all(members.map(alone));
     return;

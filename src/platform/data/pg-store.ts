@@ -8,7 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { pgPlatformStatements } from './pg-platform-statements.ts';
 import { UnitConnection } from './pg-unit-connection.ts';
-import { CommitGroup } from './pg-commit-group.ts';
+import { CommitGroup, type CommitGroupObserver } from './pg-commit-group.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
@@ -16,6 +16,8 @@ export interface PgStoreOptions {
   url: string;
   poolMax?: number;
   applicationName?: string;
+  /** Told of each commit group the server refused (pg-commit-group.ts). */
+  groups?: CommitGroupObserver;
 }
 
 export function openPgStore<T extends Record<string, unknown>>(
@@ -36,7 +38,7 @@ export function openPgStore<T extends Record<string, unknown>>(
   const tables = schema.tables('pg');
   const folder = migrationsFolder(schema, 'pg');
   const inside = new AsyncLocalStorage<true>();
-  const group = new CommitGroup();
+  const group = new CommitGroup(options.groups);
 
   return {
     module: schema.module,

@@ -116,6 +116,8 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   }
   const bus = await createEventBus({ config, manifests: options.manifests, hostedNames: [...hosted.keys()], metrics, logger });
   const stores = new Map<string, ModuleStore>();
+  // Postgres only: a group refused goes again unit by unit (decision 29); 40P01 counts deadlocks.
+  const groupsRefused = metrics.counter('pg_commit_groups_refused_total', 'Postgres: commit groups of units of held writes the server refused, each unit then sent again alone, by SQLSTATE (40P01: a deadlock)', ['module', 'code']);
   const unitsOfWork = new Map<string, RunUnitOfWork>();
   const parts = new Map<string, ModuleParts<Contract | undefined>>();
   const readiness: ReadinessCheck[] = [];
@@ -124,7 +126,7 @@ export async function createApp(options: AppOptions): Promise<RunningApp> {
   try {
     for (const def of modules) {
       const name = def.manifest.name;
-      const store = await openModuleStore(def.schema, config, deployable);
+      const store = await openModuleStore(def.schema, config, deployable, { refused: (code) => groupsRefused.inc({ module: name, code }) });
       stores.set(name, store);
       readiness.push(storeReadiness(name, store));
       const declared = new Set(def.manifest.dependsOn);
