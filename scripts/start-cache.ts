@@ -5,8 +5,8 @@
 // and ~20 MB less resident (docs/decisions/0030-npm-start-runs-a-cached-build.md).
 //
 // Freshness is decided by each input's modification time and size, as make does: the bundle's
-// source files (from esbuild's metafile), the lockfiles standing for node_modules, this builder,
-// and Node's and esbuild's versions. A build in use is never deleted: each build has a folder of
+// source files (from esbuild's metafile), the lockfiles standing for node_modules (esbuild's own
+// version among them), this builder, and Node's version. A build in use is never deleted: each build has a folder of
 // its own, a record per entry names the current one, and only the oldest folders are pruned.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,6 @@ export interface StartBuildRecord {
   /** The build's folder, inside the cache. */
   build: string;
   node: string;
-  esbuild: string;
   inputs: Record<string, [mtimeMs: number, size: number]>;
 }
 
@@ -26,8 +25,8 @@ const KEEP = 3;
 /** Files that change what a build holds without being its inputs. */
 const ALWAYS = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json', 'scripts/extract-bundle.ts', 'scripts/start-cache.ts'];
 
-export function cacheDir(root: string, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(root, env.START_CACHE_DIR || 'node_modules/.cache/start');
+function cacheDir(root: string): string {
+  return resolve(root, process.env.START_CACHE_DIR || 'node_modules/.cache/start');
 }
 
 const slug = (entry: string) => entry.replace(/[^A-Za-z0-9]+/g, '-');
@@ -57,9 +56,9 @@ export function stampsAfterBuild(root: string, paths: readonly string[], started
   return out;
 }
 
-/** True when every input the record names still has its mtime and size, and no file it lacked has appeared. */
-export function isFresh(root: string, record: StartBuildRecord, esbuildVersion: string | undefined): boolean {
-  if (record.node !== process.version || (esbuildVersion !== undefined && record.esbuild !== esbuildVersion)) return false;
+/** True when every input the record names still has its mtime and size, no file it lacked has appeared, and Node is the same. */
+export function isFresh(root: string, record: StartBuildRecord): boolean {
+  if (record.node !== process.version) return false;
   const paths = [...new Set([...Object.keys(record.inputs), ...ALWAYS])];
   const now = stamps(root, paths);
   if (Object.keys(now).length !== Object.keys(record.inputs).length) return false;
@@ -74,8 +73,7 @@ export function freshBuild(root: string, entry: string, dir = cacheDir(root)): s
   } catch {
     return undefined;
   }
-  // esbuild's version is checked when a build is made (below); reading it here would load esbuild.
-  return record.entry === entry && isFresh(root, record, undefined) ? join(dir, record.build, 'start.mjs') : undefined;
+  return record.entry === entry && isFresh(root, record) ? join(dir, record.build, 'start.mjs') : undefined;
 }
 
 /**
@@ -92,7 +90,7 @@ export async function buildForStart(root: string, entry: string, dir = cacheDir(
   const out = join(dir, build);
   try {
     const { files, inputs } = await bundleForStart(root, entry, out);
-    const record: StartBuildRecord = { entry, build, node: process.version, esbuild: esbuild.version, inputs: { ...stampsAfterBuild(root, inputs, startedAt), ...before } };
+    const record: StartBuildRecord = { entry, build, node: process.version, inputs: { ...stampsAfterBuild(root, inputs, startedAt), ...before } };
     for (const [path, content] of files) {
       mkdirSync(join(path, '..'), { recursive: true });
       writeFileSync(path, content);
