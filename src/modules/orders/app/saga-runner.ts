@@ -114,9 +114,8 @@ export function sagaRunner(deps: OrdersDeps, options: SagaRunnerOptions = {}): S
       if (rowsNotAsExpected(err, 'orders_save_saga') || rowsNotAsExpected(err, 'orders_save_saga_reason')) throw new LostLease();
       throw err;
     }
-    const [saved] = await written.rows;
-    if (!saved) throw new LostLease();
-    return saved;
+    // Committed, so the database found exactly the one row (expectRows).
+    return (await written.rows)[0]!;
   }
 
   function finish(order: OrderRecord, outcome: 'CONFIRMED' | 'CANCELLED', reason: CancelReason | null) {
