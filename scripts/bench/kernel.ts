@@ -428,7 +428,16 @@ turns on Node's on-disk compile cache, which keeps each file's stripped TypeScri
 TypeScript stripper of its own (~16 MB). Every row here runs with that cache filled (it outlives a
 data dir: "fresh" is a fresh DATA_DIR); the first start of a checkout pays the full compile once.
 
-Where a warm start goes now (phases timed inside the process, 2026-11-30, a quiet moment): Node
+Where a warm start of npm start's build goes (a V8 profile of one start, 2026-12-02, 654 ms with
+the profiler on): Node's own start ~75 ms; the launcher and its freshness check (~190 stats)
+~33 ms; reading and compiling the build's ~70 files from the compile cache ~65 ms, where from
+source the loader's lookups alone took ~300 ms; running the code as it loads ~260 ms, most of it
+zod building the schemas of every route and contract (75–90 ms), drizzle's table builders
+(17–25 ms), the platform's kernel, edge and stores (~45 ms), pino, prom-client and mime-types'
+table (~30 ms together); better-sqlite3's addon and ten connections ~46 ms; GC ~47 ms. What is
+left to take is the work itself, chiefly the zod schemas built at load rather than on first use.
+
+Where a warm start from source went before that build (phases timed inside the process, 2026-11-30, a quiet moment): Node
 itself and the start-up hooks (OpenTelemetry API and W3C propagator) ~60–100 ms; importing the
 platform ~375 ms and +56 MB RSS before the compile cache (zod 65–110 ms, express ~75 ms and
 ~8 MB, drizzle core with its SQLite and Postgres table builders ~120 ms, prom-client, jose,
