@@ -16,7 +16,12 @@ export interface LockableQuery<R> extends PromiseLike<R> {
 /** The engine under a store, for platform code (migrations, the bus's prepared statements); modules never need it. */
 export type StoreEngine =
   | { readonly dialect: 'sqlite'; readonly writer: BetterSQLite3Database; readonly reader: BetterSQLite3Database }
-  | { readonly dialect: 'pg'; readonly pool: NodePgDatabase };
+  | {
+      readonly dialect: 'pg';
+      readonly pool: NodePgDatabase;
+      /** Where prepared reads go, side by side with the store's others (pg-read-group.ts). */
+      readonly reads: { query(config: unknown, values?: unknown[]): Promise<unknown> };
+    };
 
 /** T is the full table set: the module's own tables and the platform's. */
 export interface ModuleStore<T extends PlatformTables = StoreTables> {

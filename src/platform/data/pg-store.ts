@@ -9,6 +9,7 @@ import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations
 import { pgPlatformStatements } from './pg-platform-statements.ts';
 import { UnitConnection } from './pg-unit-connection.ts';
 import { CommitGroup, type CommitGroupObserver } from './pg-commit-group.ts';
+import { ReadGroup } from './pg-read-group.ts';
 import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
@@ -44,7 +45,7 @@ export function openPgStore<T extends Record<string, unknown>>(
     module: schema.module,
     tables,
     db,
-    engine: { dialect: 'pg', pool: pgDb },
+    engine: { dialect: 'pg', pool: pgDb, reads: new ReadGroup(pool) },
     forUpdate: (query) => query.for('update'),
     // A single statement is atomic by itself: no BEGIN/COMMIT round trips around it.
     writeStatement: (fn) => fn(db),

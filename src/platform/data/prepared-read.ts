@@ -6,7 +6,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db, ModuleStore } from './module-store.ts';
 
 interface Preparable {
-  prepare(name?: string): { execute(values: Record<string, unknown>): unknown };
+  prepare(name?: string): { client: unknown; execute(values: Record<string, unknown>): unknown };
 }
 
 /**
@@ -25,6 +25,8 @@ export function preparedRead<Row>(store: ModuleStore, name: string, build: (db: 
   const engine = store.engine;
   if (engine.dialect === 'pg') {
     const prepared = (build(engine.pool as unknown as Db) as Preparable).prepare(name);
+    // Run beside the store's other reads of the moment, in one round trip (pg-read-group.ts).
+    prepared.client = engine.reads;
     return async (values) => (await prepared.execute(values)) as Row[];
   }
   const onReader = (build(engine.reader as unknown as Db) as SqlitePreparable).prepare();

@@ -1,0 +1,96 @@
+// The prepared reads of one Postgres store (prepared-read.ts) that are asked for while the store
+// waits for a connection to send them on go together, in one round trip: each statement's Bind and
+// Execute back to back, one Sync (pg-round-trip.ts). Under load, each order read the catalog and
+// the payer's account with a round trip of its own, each costing a socket write and the wake-ups
+// of both processes (the Postgres row of the orders bench; decision 32); side by side, the reads
+// of the orders placed meanwhile share one.
+//
+// - The batch closes when its connection is in hand, not on a timer: a read asked for while the
+//   store is idle goes at the end of its turn (one setImmediate later); under load, the reads
+//   that arrive while the pool is busy wait for a connection anyway, and go on the first free one.
+//   Several batches may be out at once, each on its own connection.
+// - Reads only: each statement runs in the implicit transaction of its round trip, under its own
+//   snapshot (read committed), and sees what any unit that committed before it was sent wrote.
+// - One read that fails (a value Postgres refuses, a cancelled statement) fails alone: Postgres
+//   skips what follows it up to the Sync, and those reads, which changed nothing, go again in the
+//   next batch. So do those behind the read a lost connection was running, which fails with it;
+//   the connection is dropped, not handed out again.
+import { context, type Context } from '@opentelemetry/api';
+import type pg from 'pg';
+import { NotRun, RoundTrip, type Statement } from './pg-round-trip.ts';
+
+interface Asked {
+  statement: Statement;
+  values?: unknown[];
+  context: Context;
+  resolve(result: pg.QueryResult): void;
+  reject(err: unknown): void;
+}
+
+export class ReadGroup {
+  private waiting: Asked[] = [];
+  private asking = false;
+  private readonly pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** What drizzle's prepared query calls: answers as pg's `client.query` would. */
+  query(config: Statement, values?: unknown[]): Promise<pg.QueryResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ statement: config, values, context: context.active(), resolve, reject });
+      this.ask();
+    });
+  }
+
+  private ask(): void {
+    if (this.asking) return;
+    this.asking = true;
+    // At the end of the turn, so every read asked for in it joins; then until a connection is free.
+    setImmediate(() => void this.send());
+  }
+
+  private async send(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      const failed = this.waiting;
+      this.waiting = [];
+      this.asking = false;
+      for (const a of failed) a.reject(err);
+      return;
+    }
+    const batch = this.waiting;
+    this.waiting = [];
+    this.asking = false;
+    let broken: Error | undefined;
+    // A backend the server ends while the batch is out: its reads fail with it, and the
+    // connection is dropped rather than returned to the pool (as a unit of work does).
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
+    const trip = new RoundTrip();
+    for (const a of batch) {
+      trip.add(a.statement, a.values).then(a.resolve, (err) => {
+        if (err instanceof NotRun) this.again(a);
+        else a.reject(err);
+      });
+    }
+    context.with(batch[0]!.context, () => client.query(trip as never));
+    try {
+      await trip.done;
+    } catch (err) {
+      // A statement's ERROR leaves the session usable; anything else (the connection) does not.
+      if ((err as { severity?: string }).severity !== 'ERROR') broken ??= err as Error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  private again(a: Asked): void {
+    this.waiting.push(a);
+    this.ask();
+  }
+}
