@@ -1,7 +1,7 @@
 // Units of work whose writes were all held, ending in the same turn, commit together
 // (pg-commit-group.ts): one transaction for the group, each unit still all or nothing, a unit the
-// server refuses failing alone (and the store told of the refusal, by SQLSTATE), and a group whose
-// outcome is unknown sent no second time.
+// server refuses failing alone (and the store told of the refusal, by SQLSTATE, a deadlock's
+// included), and a group whose outcome is unknown sent no second time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
@@ -89,6 +89,45 @@ describe('units of held writes that end in the same turn', () => {
     expect((outcomes[1] as PromiseRejectedResult).reason.message).toMatch(/invalid input syntax|division by zero/);
     expect((await written(['stmt-a', 'stmt-b', 'stmt-c'])).map((r) => r.id)).toEqual(['stmt-a', 'stmt-c']);
     expect(refused.splice(0)).toEqual([expect.stringMatching(/^(22P02|22012)$/)]);
+  });
+
+  it('go again alone when the group deadlocks with another transaction, and the store hears 40P01', async () => {
+    await store.transaction(async (tx) => {
+      await hold(tx, insert, 'dl-x');
+      await hold(tx, insert, 'dl-y');
+    });
+    const touch = 'update grouped.things set id = $1 where id = $1';
+    // Another transaction holds dl-y; it waits long before looking for a deadlock, so the group's
+    // backend, which waits first, is the one Postgres ends.
+    await admin.query('BEGIN');
+    await admin.query("SET LOCAL deadlock_timeout = '60s'");
+    await admin.query(touch, ['dl-y']);
+    const watcher = new pg.Client({ connectionString: pgStore.url });
+    await watcher.connect();
+    try {
+      // The group takes dl-x, then waits for dl-y.
+      const done = atOnce([{ id: 'dl-x', text: touch }, { id: 'dl-y', text: touch }]);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const { rows } = await watcher.query("select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
+        if (rows.length) break;
+        if (Date.now() > deadline) throw new Error('the group never waited for the row the other transaction holds');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Now the other transaction wants dl-x, which the group holds: a deadlock, broken by ending the group.
+      await admin.query(touch, ['dl-x']);
+      await admin.query('COMMIT');
+      const outcomes = await done;
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(refused.splice(0)).toEqual(['40P01']);
+      // Each unit committed on its own, after the other transaction.
+      const rows = await written(['dl-x', 'dl-y']);
+      expect(rows.map((r) => r.id)).toEqual(['dl-x', 'dl-y']);
+      expect(new Set(rows.map((r) => r.xmin)).size).toBe(2);
+    } finally {
+      await admin.query('ROLLBACK').catch(() => {});
+      await watcher.end();
+    }
   });
 
   it('all fail, and none is sent again, when the group’s connection is lost while it is out', async () => {
