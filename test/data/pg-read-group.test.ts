@@ -4,6 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import pg from 'pg';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { preparedRead } from '../../src/platform/data/prepared-read.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
@@ -46,6 +49,27 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     const [a, b, c] = answers.map((rows) => rows[0]!);
     expect(new Set([a!.pid, b!.pid, c!.pid]).size).toBe(1);
     expect(new Set([a!.tx, b!.tx, c!.tx]).size).toBe(1);
+  });
+
+  it('are traced where they were asked for: the first read’s trace has the round trip, each other read a span of its own', async () => {
+    const spans = new InMemorySpanExporter();
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const processor = new SimpleSpanProcessor({ exporter: spans });
+    trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [processor] }));
+    try {
+      const caller = trace.getTracer('test');
+      const callers = ['a', 'b', 'c'].map((id) => caller.startSpan(`caller ${id}`));
+      await Promise.all(callers.map((span, i) => context.with(trace.setSpan(context.active(), span), () => byId({ id: ['a', 'b', 'c'][i] }))));
+      for (const span of callers) span.end();
+      // The processor exports as each span ends, but not within the same tick.
+      await processor.forceFlush();
+      const batched = spans.getFinishedSpans().filter((s) => s.name === 'pg read in a batch');
+      expect(batched.map((s) => s.parentSpanContext?.spanId).sort()).toEqual([callers[1]!, callers[2]!].map((s) => s.spanContext().spanId).sort());
+      expect(batched.map((s) => s.attributes['db.operation.batch.size'])).toEqual([3, 3]);
+    } finally {
+      trace.disable();
+      context.disable();
+    }
   });
 
   it('asked for in different turns, go in round trips of their own', async () => {

@@ -17,6 +17,7 @@
 //   the connection is dropped, not handed out again.
 import { context, type Context } from '@opentelemetry/api';
 import type pg from 'pg';
+import { tracer } from '../observability/trace-context.ts';
 import { NotRun, RoundTrip, type Statement } from './pg-round-trip.ts';
 
 interface Asked {
@@ -77,6 +78,8 @@ export class ReadGroup {
         else a.reject(err);
       });
     }
+    // The first read's trace has the batch's round trip (all its statements); the others' a span each.
+    const spans = batch.slice(1).map((a) => tracer.startSpan('pg read in a batch', { attributes: { 'db.system.name': 'postgresql', 'db.operation.batch.size': batch.length } }, a.context));
     context.with(batch[0]!.context, () => client.query(trip as never));
     try {
       await trip.done;
@@ -84,6 +87,7 @@ export class ReadGroup {
       // A statement's ERROR leaves the session usable; anything else (the connection) does not.
       if ((err as { severity?: string }).severity !== 'ERROR') broken ??= err as Error;
     } finally {
+      for (const span of spans) span.end();
       client.off('error', onError);
       client.release(broken);
     }
