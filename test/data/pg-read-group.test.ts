@@ -58,8 +58,9 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [processor] }));
     try {
       const caller = trace.getTracer('test');
-      const callers = ['a', 'b', 'c'].map((id) => caller.startSpan(`caller ${id}`));
-      await Promise.all(callers.map((span, i) => context.with(trace.setSpan(context.active(), span), () => byId({ id: ['a', 'b', 'c'][i] }))));
+      const ids = ['a', 'b', 'c'];
+      const callers = ids.map((id) => caller.startSpan(`caller ${id}`));
+      await Promise.all(callers.map((span, i) => context.with(trace.setSpan(context.active(), span), () => byId({ id: ids[i] }))));
       for (const span of callers) span.end();
       // The processor exports as each span ends, but not within the same tick.
       await processor.forceFlush();

@@ -67,8 +67,9 @@ export class ReadGroup {
     this.waiting = [];
     this.asking = false;
     let broken: Error | undefined;
-    // A backend the server ends while the batch is out: its reads fail with it, and the
-    // connection is dropped rather than returned to the pool (as a unit of work does).
+    // A backend the server ends while the batch is out fails the read it was running (those
+    // behind it go again), and its connection is dropped rather than returned to the pool, as a
+    // unit of work's is.
     const onError = (err: Error) => (broken = err);
     client.on('error', onError);
     const trip = new RoundTrip();
