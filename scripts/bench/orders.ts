@@ -17,7 +17,7 @@ import { manifests } from '../../src/manifests.ts';
 import { table, writeSection } from './report.ts';
 import { benchDatabase, deleteRedisKeys, flagsOf, percentile, scriptArgs, waitReady } from './harness.ts';
 import { checkOrdersRun } from './orders-checks.ts';
-import { machineContextSwitches, treeCpuMs } from './proc-figures.ts';
+import { machineContextSwitches, treeCpuMs, treeWriteSyscalls } from './proc-figures.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 // Long enough that each process's warm-up (its first second or so: code compiled, statements
@@ -48,6 +48,8 @@ interface Result {
   cpuMsPerOrder: number;
   /** Context switches of the whole machine per order placed: what round trips cost, counted. */
   switchesPerOrder: number;
+  /** Write system calls of every process of the topology per order placed: its round trips and answers, counted. */
+  writesPerOrder: number;
   latencies: number[];
   warm: number[];
   cpuMs: number;
@@ -55,6 +57,8 @@ interface Result {
   clientCpuMs: number;
   /** Context switches of the whole machine over the load (NaN without /proc). */
   switches: number;
+  /** Write system calls of the topology's processes over the load (NaN without /proc). */
+  writes: number;
 }
 
 const rate = (r: Result) => r.confirmed / r.seconds;
@@ -100,7 +104,9 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   let cpuMs = 0;
   let clientCpuMs = 0;
   let switches = Number.NaN;
+  let writes = Number.NaN;
   const cpuNow = () => children.reduce((sum, c) => sum + (treeCpuMs(c.pid!) ?? 0), 0);
+  const writesNow = () => children.reduce((sum, c) => sum + (treeWriteSyscalls(c.pid!) ?? Number.NaN), 0);
   try {
     await waitReady(base);
     const admin = { authorization: `Bearer ${await mintToken({ sub: 'bench-admin', scopes: ['admin'], secret: BENCH_JWT_SECRET })}`, 'content-type': 'application/json' };
@@ -122,6 +128,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     const cpuBefore = cpuNow();
     const clientBefore = process.cpuUsage();
     const switchesBefore = machineContextSwitches() ?? Number.NaN;
+    const writesBefore = writesNow();
     const started = performance.now();
     // A client that fails ends the load: destroying the pool fails the others' requests in flight.
     try {
@@ -158,6 +165,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     seconds = (performance.now() - started) / 1000;
     cpuMs = cpuNow() - cpuBefore;
     switches = (machineContextSwitches() ?? Number.NaN) - switchesBefore;
+    writes = writesNow() - writesBefore;
     const client = process.cpuUsage(clientBefore);
     clientCpuMs = (client.user + client.system) / 1000;
   } finally {
@@ -170,7 +178,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length);
   if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
   if (TIMELINE) printTimeline(name, latencies, confirmedAt);
-  return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs, clientCpuMs, switches);
+  return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs, clientCpuMs, switches, writes);
 }
 
 function printTimeline(name: string, latencies: number[], confirmedAt: number[]): void {
@@ -185,13 +193,13 @@ function printTimeline(name: string, latencies: number[], confirmedAt: number[])
   }
 }
 
-function summary(name: string, latencies: number[], warm: number[], cancelled: number, seconds: number, cpuMs: number, clientCpuMs: number, switches: number): Result {
+function summary(name: string, latencies: number[], warm: number[], cancelled: number, seconds: number, cpuMs: number, clientCpuMs: number, switches: number, writes: number): Result {
   const sorted = [...latencies].sort((a, b) => a - b);
   const sortedWarm = [...warm].sort((a, b) => a - b);
   const placed = latencies.length + cancelled;
   return {
     name, confirmed: latencies.length, cancelled, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p99Warm: percentile(sortedWarm, 99),
-    cpuMsPerOrder: cpuMs / placed, switchesPerOrder: switches / placed, latencies, warm, cpuMs, clientCpuMs, switches,
+    cpuMsPerOrder: cpuMs / placed, switchesPerOrder: switches / placed, writesPerOrder: writes / placed, latencies, warm, cpuMs, clientCpuMs, switches, writes,
   };
 }
 
@@ -237,9 +245,9 @@ export async function run(): Promise<void> {
     const results = cases.map(([key]) => {
       const rs = rounds.get(key)!;
       const sum = (f: (x: Result) => number) => rs.reduce((n, x) => n + f(x), 0);
-      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.flatMap((x) => x.warm), sum((x) => x.cancelled), sum((x) => x.seconds), sum((x) => x.cpuMs), sum((x) => x.clientCpuMs), sum((x) => x.switches));
+      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.flatMap((x) => x.warm), sum((x) => x.cancelled), sum((x) => x.seconds), sum((x) => x.cpuMs), sum((x) => x.clientCpuMs), sum((x) => x.switches), sum((x) => x.writes));
     });
-    const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1), r.p99Warm.toFixed(1), r.cpuMsPerOrder.toFixed(2), r.switchesPerOrder.toFixed(1)]);
+    const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1), r.p99Warm.toFixed(1), r.cpuMsPerOrder.toFixed(2), r.switchesPerOrder.toFixed(1), r.writesPerOrder.toFixed(1)]);
     writeSection(
       'orders',
       `## Order placement, POST to CONFIRMED (\`npm run bench -- orders\`)
@@ -259,7 +267,7 @@ CANCELLED with a listed reason, every saga done, stock on hand = start − confi
 each confirmed order's reservation committed, one capture per confirmed order, every other capture refunded,
 payments net = confirmed totals. A failed check fails the bench and writes nothing.
 
-${table(['topology', 'orders confirmed', 'cancelled', 'orders/s', 'p50 ms', 'p99 ms', `p99 ms after warm-up`, 'CPU ms per order', 'context switches per order'], rows)}
+${table(['topology', 'orders confirmed', 'cancelled', 'orders/s', 'p50 ms', 'p99 ms', `p99 ms after warm-up`, 'CPU ms per order', 'context switches per order', 'write syscalls per order'], rows)}
 
 "After warm-up" leaves out the first ${WARM_UP} orders each process of a round served (code still being
 compiled, statements prepared). CPU ms per order is the CPU time (user + system, from \`/proc\`) of every
@@ -267,7 +275,11 @@ process of the topology over the load, divided by the orders placed: unlike orde
 when the machine is shared. Context switches per order are the whole machine's over the load (\`ctxt\`
 in \`/proc/stat\`: the topology, its databases and brokers, and the bench's clients), divided by the
 orders placed: every round trip between two processes costs some on both sides, and unlike time the
-count does not follow the machine's speed, so it shows a round trip saved where seconds cannot.
+count does not follow the machine's speed, so it shows a round trip saved where seconds cannot. Write
+syscalls per order are the topology's own (\`syscw\` in \`/proc/<pid>/io\`, every process of it): each
+round trip it sends to Postgres or Redis, each HTTP answer and each log write is one, and so is each
+of SQLite's writes of a WAL frame (a frame's header and its page are two) or of a checkpointed page
+(decision 32); on the Postgres row they count its round trips, on the SQLite rows mostly its pages.
 
 Throughput relative to the embedded default: extracted **${(rate(results[1]!) / rate(results[0]!)).toFixed(2)}**, Postgres + BullMQ **${(rate(results[2]!) / rate(results[0]!)).toFixed(2)}**${results[3] ? ` (over loopback TCP: ${(rate(results[3]) / rate(results[0]!)).toFixed(2)})` : ''}.
 

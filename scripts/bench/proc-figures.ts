@@ -39,6 +39,25 @@ export function treeCpuMs(pid: number): number | undefined {
 }
 
 /**
+ * Write system calls (`write`, `writev`: /proc/<pid>/io's `syscw`) made so far by a process and all
+ * its descendants. A round trip to a database or broker is one on the sender's side, as is an HTTP
+ * answer, a log write or a file write of SQLite's: a count that follows the round trips (and pages)
+ * a change saves, not the machine's speed.
+ */
+export function treeWriteSyscalls(pid: number): number | undefined {
+  const count = (p: number) => {
+    try {
+      const line = readFileSync(`/proc/${p}/io`, 'utf8').split('\n').find((l) => l.startsWith('syscw:'));
+      return line === undefined ? undefined : Number(line.slice(6));
+    } catch {
+      return undefined;
+    }
+  };
+  if (count(pid) === undefined) return undefined;
+  return processTree(pid).reduce((sum, p) => sum + (count(p) ?? 0), 0);
+}
+
+/**
  * Context switches the whole machine has made since it booted (/proc/stat's `ctxt`). Every round
  * trip between two processes costs a few, on both sides; unlike CPU time, the count hardly moves
  * with how fast the machine happens to run.
