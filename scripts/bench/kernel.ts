@@ -395,7 +395,7 @@ ${table(['start-up', 'ready ms (median)', 'ready ms (best)', 'RSS MB'], startRow
 \`node_modules/.cache/start\` (\`scripts/start.ts\`, \`scripts/start-cache.ts\`, decision 30): the
 bundle an image runs, made again when a source file it holds, a lockfile or Node changed
 (each input's mtime and size, ~190 files, checked at every start). Making both builds before the
-first timed start took ${f(buildMs)} ms (when this checkout's were fresh, that is their freshness check); making the monolith's
+first timed start took ${f(buildMs)} ms (when this checkout's builds were already fresh, this is only their freshness check); making the monolith's
 again, as the first start after a change to a source file does, ${f(rebuildMs)} ms. With \`OTEL_*\`
 export set, npm start runs from source (the "from source" row), since OpenTelemetry's
 instrumentations patch express, pg and ioredis as they load from \`node_modules\`.
