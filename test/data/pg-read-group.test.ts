@@ -9,6 +9,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { preparedRead } from '../../src/platform/data/prepared-read.ts';
+import { ReadGroup } from '../../src/platform/data/pg-read-group.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { pgStoreWith } from '../support/databases.ts';
 
@@ -92,6 +93,45 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     expect(rows.map((r) => r.id)).toEqual(['a', 'b', 'c']);
   });
 
+  it('fail alone when pg cannot send one: a value it cannot convert fails that read, and the others are answered', async () => {
+    // JSON.stringify refuses a BigInt: pg fails the value before anything of the batch is written.
+    const outcomes = await Promise.allSettled([byN({ n: 1 }), byN({ n: { big: 1n } }), byId({ id: 'c' })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason.cause ?? (outcomes[1] as PromiseRejectedResult).reason)).toMatch(/BigInt/);
+    expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<Seen[]>).value[0]!.id)).toEqual(['a', 'c']);
+  });
+
+  it('refuse a name given to another statement in the same batch, rather than run the first statement for both', async () => {
+    const t = pgStore.store.tables.things;
+    const first = preparedRead<{ id: string }>(store, 'reads_one_name', (db) => db.select({ id: t.id }).from(t).where(eq(t.id, sql.placeholder('id'))));
+    const second = preparedRead<{ n: number }>(store, 'reads_one_name', (db) => db.select({ n: t.n }).from(t).where(eq(t.id, sql.placeholder('id'))));
+    const [one, other] = await Promise.allSettled([first({ id: 'a' }), second({ id: 'b' })]);
+    expect(one).toEqual({ status: 'fulfilled', value: [{ id: 'a' }] });
+    expect(other!.status).toBe('rejected');
+    expect(String((other as PromiseRejectedResult).reason.cause ?? (other as PromiseRejectedResult).reason)).toMatch(/Prepared statements must be unique/);
+  });
+
+  it('go again on another connection when theirs could not send at all', async () => {
+    // The first connection handed out is one that was closed: pg fails whatever is queued on it
+    // without writing anything. The next are the pool's own.
+    const pool = new pg.Pool({ connectionString: pgStore.url, max: 2 });
+    const closed = new pg.Client({ connectionString: pgStore.url });
+    await closed.connect();
+    await closed.end();
+    let handed = 0;
+    const group = new ReadGroup({
+      connect: async () => (handed++ === 0 ? Object.assign(closed, { release: () => {} }) : pool.connect()),
+    } as unknown as pg.Pool);
+    try {
+      const answers = await Promise.all([group.query({ text: 'select 1 as one' }), group.query({ text: 'select 2 as two' })]);
+      expect(answers.map((r) => r.rows)).toEqual([[{ one: 1 }], [{ two: 2 }]]);
+      expect(handed).toBe(2);
+    } finally {
+      group.close();
+      await pool.end();
+    }
+  });
+
   it('fail with the connection when it is lost under them, and the store reads on without it', async () => {
     const batch = Promise.allSettled([byId({ id: 'a' }), slow({ id: 'b' }), byId({ id: 'c' })]);
     const deadline = Date.now() + 60_000;
@@ -119,6 +159,37 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     const read = preparedRead<Seen>(other.store as unknown as ModuleStore, 'reads_closed', (db) => db.select().from(other.store.tables.things));
     expect(await read({})).toEqual([]);
     await other.close();
+    await expect(read({})).rejects.toThrow();
+  });
+
+  it('fail at once when the store closes while they wait for a connection', async () => {
+    // One connection, held by a unit of work until the gate opens: the read waits for it.
+    const other = await pgStoreWith(schema, 'CREATE SCHEMA reads; CREATE TABLE reads.things (id text PRIMARY KEY, n int NOT NULL)', 1);
+    const read = preparedRead<Seen>(other.store as unknown as ModuleStore, 'reads_closing', (db) => db.select().from(other.store.tables.things));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const unit = other.store.transaction(async (tx) => {
+      await tx.execute(sql`select 1`);
+      holding();
+      await gate;
+    });
+    await held;
+    const waiting = read({}).then(
+      () => 'answered',
+      (err: Error) => String(err.cause ?? err),
+    );
+    // Let the read ask the pool for the connection the unit holds.
+    await new Promise((r) => setImmediate(r));
+    const closing = other.close();
+    // Failed by the close itself, while the unit still holds the connection: pg's pool would
+    // otherwise keep the read waiting until its connection timeout, closed or not.
+    const outcome = await waiting;
+    open();
+    await unit;
+    await closing;
+    expect(outcome).toMatch(/the store is closed/);
     await expect(read({})).rejects.toThrow();
   });
 });

@@ -14,8 +14,11 @@
 // - One read that fails (a value Postgres refuses, a cancelled statement) fails alone: Postgres
 //   skips what follows it up to the Sync, and those reads, which changed nothing, go again in the
 //   next batch. So do those behind the read a lost connection was running, which fails with it;
-//   the connection is dropped, not handed out again.
-import { context, type Context } from '@opentelemetry/api';
+//   the connection is dropped, not handed out again. A read pg cannot send (a value it cannot
+//   convert) fails alone too, sending nothing; when the connection could not send at all, the
+//   batch goes again on another, a few times at most.
+// - A closed store fails its reads at once, those waiting for a connection included.
+import { context, type Context, type Span } from '@opentelemetry/api';
 import type pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
 import { NotRun, RoundTrip, type Statement } from './pg-round-trip.ts';
@@ -26,11 +29,24 @@ interface Asked {
   context: Context;
   resolve(result: pg.QueryResult): void;
   reject(err: unknown): void;
+  /** Batches it went in that a connection could not send. */
+  unsent: number;
+}
+
+/** How many batches a connection could not send a read may go in before it fails with them. */
+const UNSENT_TRIES = 3;
+
+export class StoreClosed extends Error {
+  override name = 'StoreClosed';
+  constructor() {
+    super('the store is closed');
+  }
 }
 
 export class ReadGroup {
   private waiting: Asked[] = [];
   private asking = false;
+  private closed = false;
   private readonly pool: pg.Pool;
 
   constructor(pool: pg.Pool) {
@@ -39,10 +55,22 @@ export class ReadGroup {
 
   /** What drizzle's prepared query calls: answers as pg's `client.query` would. */
   query(config: Statement, values?: unknown[]): Promise<pg.QueryResult> {
+    if (this.closed) return Promise.reject(new StoreClosed());
     return new Promise((resolve, reject) => {
-      this.waiting.push({ statement: config, values, context: context.active(), resolve, reject });
+      this.waiting.push({ statement: config, values, context: context.active(), resolve, reject, unsent: 0 });
       this.ask();
     });
+  }
+
+  /**
+   * Fails the reads that wait, and every read asked for from now on. Called before the pool ends:
+   * pg's pool leaves a connect() it has queued waiting until its timeout, even once it has ended.
+   */
+  close(): void {
+    this.closed = true;
+    const failed = this.waiting;
+    this.waiting = [];
+    for (const a of failed) a.reject(new StoreClosed());
   }
 
   private ask(): void {
@@ -66,6 +94,8 @@ export class ReadGroup {
     const batch = this.waiting;
     this.waiting = [];
     this.asking = false;
+    // Closed while it waited for the connection: its reads have failed already.
+    if (batch.length === 0) return client.release();
     let broken: Error | undefined;
     // A backend the server ends while the batch is out fails the read it was running (those
     // behind it go again), and its connection is dropped rather than returned to the pool, as a
@@ -73,20 +103,25 @@ export class ReadGroup {
     const onError = (err: Error) => (broken = err);
     client.on('error', onError);
     const trip = new RoundTrip();
-    for (const a of batch) {
-      trip.add(a.statement, a.values).then(a.resolve, (err) => {
-        if (err instanceof NotRun) this.again(a);
-        else a.reject(err);
-      });
-    }
-    // The first read's trace has the batch's round trip (all its statements); the others' a span each.
-    const spans = batch.slice(1).map((a) => tracer.startSpan('pg read in a batch', { attributes: { 'db.system.name': 'postgresql', 'db.operation.batch.size': batch.length } }, a.context));
-    context.with(batch[0]!.context, () => client.query(trip as never));
+    let spans: Span[] = [];
+    let handed = false;
     try {
+      for (const a of batch) trip.add(a.statement, a.values).then(a.resolve, (err) => this.failed(a, err, trip));
+      // The first read's trace has the batch's round trip (all its statements); the others' a span each.
+      spans = batch.slice(1).map((a) => tracer.startSpan('pg read in a batch', { attributes: { 'db.system.name': 'postgresql', 'db.operation.batch.size': batch.length } }, a.context));
+      context.with(batch[0]!.context, () => client.query(trip as never));
+      handed = true;
       await trip.done;
     } catch (err) {
-      // A statement's ERROR leaves the session usable; anything else (the connection) does not.
-      if ((err as { severity?: string }).severity !== 'ERROR') broken ??= err as Error;
+      if (!handed) {
+        // Never reached the connection: no read will hear from it.
+        broken = err as Error;
+        for (const a of batch) a.reject(err);
+      } else if (!trip.refusedAStatement && (err as { severity?: string }).severity !== 'ERROR') {
+        // A statement's ERROR leaves the session usable, and so does a read pg would not send;
+        // anything else (the connection) does not.
+        broken ??= err as Error;
+      }
     } finally {
       for (const span of spans) span.end();
       client.off('error', onError);
@@ -94,7 +129,23 @@ export class ReadGroup {
     }
   }
 
+  /**
+   * A read of the batch that failed. When the connection could not send the batch at all, each of
+   * its reads goes again, a few times at most, each time on another connection. Otherwise one
+   * skipped behind another's failure goes again (every such batch settles the read that failed,
+   * so this ends), and the read that failed fails.
+   */
+  private failed(a: Asked, err: unknown, trip: RoundTrip): void {
+    if (!trip.sent && !trip.refusedAStatement) {
+      if (++a.unsent < UNSENT_TRIES) return this.again(a);
+      return a.reject(err instanceof NotRun ? err.cause : err);
+    }
+    if (err instanceof NotRun) return this.again(a);
+    a.reject(err);
+  }
+
   private again(a: Asked): void {
+    if (this.closed) return a.reject(new StoreClosed());
     this.waiting.push(a);
     this.ask();
   }

@@ -55,6 +55,8 @@ export class RoundTrip {
   private settle!: (err?: Error) => void;
   // Which statement the connection's messages now answer; -1 until sent.
   private current = -1;
+  /** The statement that kept the round trip from being sent (a name taken, a value pg cannot convert). */
+  private refused: number | undefined;
   private settled = false;
   /**
    * Called once the round trip has settled. pg does not need it; OpenTelemetry's pg
@@ -84,6 +86,14 @@ export class RoundTrip {
     return this.current >= 0;
   }
 
+  /**
+   * Whether it failed unsent because of one of its statements, which then has the error (every
+   * other one has NotRun), rather than because of the connection (closed, not queryable).
+   */
+  get refusedAStatement(): boolean {
+    return this.refused !== undefined;
+  }
+
   // pg's client reads `name` and `text` of the query it is running when a Parse completes or
   // fails, to remember which named statements the connection holds: those of the statement the
   // messages answer now.
@@ -101,16 +111,21 @@ export class RoundTrip {
     // convert a value after its Parse went out, closes it with a Sync, which would end the round
     // trip there and let what follows run regardless.
     const prepared = (q: PgQuery) => (q.name ? (con.parsedStatements[q.name] ?? con.submittedNamedStatements[q.name]) : undefined);
-    for (const q of this.queries) {
-      const previous = prepared(q);
-      // pg's own check: one name, one statement text, per connection.
-      if (previous !== undefined && previous !== q.text) return new Error(`Prepared statements must be unique - '${q.name}' was used for a different statement`);
+    // pg's own check: one name, one statement text, per connection; and so within the round trip,
+    // where the second Bind would otherwise run the first statement under the second's name.
+    const named = new Map<string, string>();
+    for (const [i, q] of this.queries.entries()) {
+      const previous = prepared(q) ?? (q.name ? named.get(q.name) : undefined);
+      if (previous !== undefined && previous !== q.text) return this.refuse(i, new Error(`Prepared statements must be unique - '${q.name}' was used for a different statement`));
+      if (q.name) named.set(q.name, q.text);
     }
-    let values: unknown[][];
-    try {
-      values = this.queries.map((q) => (q.values ?? []).map((v) => utils.prepareValue(v)));
-    } catch (err) {
-      return err as Error;
+    const values: unknown[][] = [];
+    for (const [i, q] of this.queries.entries()) {
+      try {
+        values.push((q.values ?? []).map((v) => utils.prepareValue(v)));
+      } catch (err) {
+        return this.refuse(i, err as Error);
+      }
     }
     con.stream.cork?.();
     try {
@@ -130,6 +145,12 @@ export class RoundTrip {
     }
     this.current = 0;
     return null;
+  }
+
+  /** Sends nothing: pg hands `err` back to handleError, which gives it to statement `i`. */
+  private refuse(i: number, err: Error): Error {
+    this.refused = i;
+    return err;
   }
 
   handleRowDescription(msg: unknown) {
@@ -175,7 +196,16 @@ export class RoundTrip {
   handleError(err: Error, con: Connection) {
     if (this.settled) return;
     this.settled = true;
-    const failing = Math.max(0, this.current);
+    if (this.current < 0) {
+      // Nothing was written, so nothing ran: the statement that kept it from being sent has the
+      // error (the first, when it was the connection's), every other one NotRun.
+      const failing = this.refused ?? 0;
+      this.queries.forEach((q, i) => q.handleError(i === failing ? err : new NotRun(err), con));
+      this.settle(err);
+      this.callback(err);
+      return;
+    }
+    const failing = this.current;
     this.queries.forEach((q, i) => {
       if (i < failing) return q.handleReadyForQuery(con);
       // Skipped: the Parse it sent (if any) never ran, so the connection does not hold it.

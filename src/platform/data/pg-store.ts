@@ -40,12 +40,13 @@ export function openPgStore<T extends Record<string, unknown>>(
   const folder = migrationsFolder(schema, 'pg');
   const inside = new AsyncLocalStorage<true>();
   const group = new CommitGroup(options.groups);
+  const reads = new ReadGroup(pool);
 
   return {
     module: schema.module,
     tables,
     db,
-    engine: { dialect: 'pg', pool: pgDb, reads: new ReadGroup(pool) },
+    engine: { dialect: 'pg', pool: pgDb, reads },
     forUpdate: (query) => query.for('update'),
     // A single statement is atomic by itself: no BEGIN/COMMIT round trips around it.
     writeStatement: (fn) => fn(db),
@@ -68,6 +69,8 @@ export function openPgStore<T extends Record<string, unknown>>(
       await db.execute(sql`select 1`);
     },
     async close() {
+      // First: the pool's end would leave the reads waiting for a connection until its timeout.
+      reads.close();
       await pool.end();
     },
   };
