@@ -164,6 +164,34 @@ describe('statements in one round trip', () => {
       expect(await ids()).toEqual(['a', 'b']);
     });
 
+    it('fails, running nothing more, a unit whose BEGIN and held write went in a round trip pg would not send', async () => {
+      const unit = unitOn();
+      await unit.later(() => unit.query(insert, ['held', 1]));
+      // JSON.stringify refuses a BigInt: pg sends nothing of the round trip, BEGIN and held write included.
+      await expect(unit.query({ text: 'select $1::jsonb' }, [{ big: 1n }])).rejects.toThrow(/BigInt/);
+      // The unit caught that and goes on: before, this ran outside any transaction and was kept.
+      await expect(unit.query(insert, ['after', 2])).rejects.toThrow(/cannot go on/);
+      await expect(unit.commit()).rejects.toThrow(/cannot go on/);
+      await unit.rollback();
+      expect(await ids()).toEqual([]);
+    });
+
+    it('fails, rather than commit without it, a unit whose held write went in a round trip pg would not send', async () => {
+      const unit = unitOn();
+      await unit.query(insert, ['first', 1]);
+      await unit.later(() => unit.query(insert, ['held', 2]));
+      await expect(unit.query({ text: 'select $1::jsonb' }, [{ big: 1n }])).rejects.toThrow(/BigInt/);
+      // Before, the COMMIT went through and kept 'first' without 'held'.
+      await expect(unit.commit()).rejects.toThrow(/cannot go on/);
+      await unit.rollback();
+      expect(await ids()).toEqual([]);
+      // The connection serves the next unit.
+      unit.start();
+      await unit.query(insert, ['next', 3]);
+      await unit.commit();
+      expect(await ids()).toEqual(['next']);
+    });
+
     it('runs the first statement inside the transaction: a rollback after it leaves nothing', async () => {
       const unit = unitOn();
       await unit.query(insert, ['a', 1]);

@@ -84,6 +84,65 @@ describe('a Postgres unit of work', () => {
     expect((await ids()).filter((id) => id.startsWith('healed'))).toHaveLength(4);
   });
 
+  it('hands a connection whose session the server ended to no one: a unit waiting for it gets a live one', async () => {
+    // One connection (a store of its own): the second unit waits for it while the first's backend is ended.
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
+    const admin = new pg.Client({ connectionString: one.url });
+    await admin.connect();
+    try {
+      const insert = (tx: typeof store.db, id: string) => tx.execute(sql`insert into units.things (id) values (${id})`);
+      // A unit of one held write: it goes out with its Sync, no BEGIN, so there is no ROLLBACK to
+      // send afterwards, whose failure would have told the unit its connection was gone.
+      const first = one.store.transaction((tx) => unitOf(tx).later(() => unitOf(tx).query({ text: 'insert into units.things (id) select $1 from pg_sleep(30)' }, ['ended'])));
+      const deadline = Date.now() + 60_000;
+      let pid: number | undefined;
+      while (pid === undefined) {
+        const { rows: found } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid()");
+        if (found[0]) pid = found[0].pid;
+        else if (Date.now() > deadline) throw new Error('the first unit never reached its sleep');
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      // Asks the pool now, and waits: the only connection is the first unit's.
+      const second = one.store.transaction((tx) => insert(tx, 'waited'));
+      await admin.query('select pg_terminate_backend($1)', [pid]);
+      await expect(first).rejects.toThrow();
+      // Before, the first unit's connection went back to the pool before its 'error' event, and
+      // the waiting unit met the dead session.
+      await expect(second).resolves.not.toThrow();
+      const { rows: kept } = await admin.query<{ id: string }>('select id from units.things order by id');
+      expect(kept.map((r) => r.id)).toEqual(['waited']);
+    } finally {
+      await admin.end();
+      await one.close();
+    }
+  });
+
+  it('fails at once the units waiting for a connection when the store closes', async () => {
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const first = one.store.transaction(async (tx) => {
+      await tx.execute(sql`select 1`);
+      holding();
+      await gate;
+    });
+    await held;
+    const waiting = one.store.transaction((tx) => tx.execute(sql`select 1`)).then(
+      () => 'committed',
+      (err: Error) => err.message,
+    );
+    const closing = one.close();
+    // Failed by the close itself, while the first unit still holds the connection: pg's pool would
+    // keep it waiting until its connection timeout.
+    const outcome = await waiting;
+    open();
+    await first;
+    await closing;
+    expect(outcome).toBe('the store is closed');
+  });
+
   it('does not commit a unit whose write with a later answer could not be held (it sent its statement too late)', async () => {
     let answer: Promise<unknown> | undefined;
     await expect(

@@ -66,3 +66,11 @@ export class NestedTransactionError extends Error {
     super(`A ${module} transaction was opened inside another one; pass the outer transaction's handle instead`);
   }
 }
+
+/** What a read or a unit of work waiting for a connection, or asked for after, meets once its store has closed. */
+export class StoreClosed extends Error {
+  override name = 'StoreClosed';
+  constructor() {
+    super('the store is closed');
+  }
+}

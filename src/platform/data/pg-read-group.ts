@@ -22,6 +22,7 @@ import { context, type Context, type Span } from '@opentelemetry/api';
 import type pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
 import { NotRun, RoundTrip, type Statement } from './pg-round-trip.ts';
+import { StoreClosed } from './module-store.ts';
 
 interface Asked {
   statement: Statement;
@@ -36,12 +37,6 @@ interface Asked {
 /** How many batches a connection could not send a read may go in before it fails with them. */
 const UNSENT_TRIES = 3;
 
-export class StoreClosed extends Error {
-  override name = 'StoreClosed';
-  constructor() {
-    super('the store is closed');
-  }
-}
 
 export class ReadGroup {
   private waiting: Asked[] = [];

@@ -199,9 +199,11 @@ export class RoundTrip {
     if (this.current < 0) {
       // Nothing was written, so nothing ran: the statement that kept it from being sent has the
       // error (the first, when it was the connection's), every other one NotRun.
+      // `done` first: its owner (a unit of work) learns that nothing ran before a statement's
+      // caller can send its next one.
+      this.settle(err);
       const failing = this.refused ?? 0;
       this.queries.forEach((q, i) => q.handleError(i === failing ? err : new NotRun(err), con));
-      this.settle(err);
       this.callback(err);
       return;
     }

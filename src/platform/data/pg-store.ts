@@ -10,7 +10,8 @@ import { pgPlatformStatements } from './pg-platform-statements.ts';
 import { UnitConnection } from './pg-unit-connection.ts';
 import { CommitGroup, type CommitGroupObserver } from './pg-commit-group.ts';
 import { ReadGroup } from './pg-read-group.ts';
-import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
+import { causeChain } from '../errors/causes.ts';
+import { NestedTransactionError, StoreClosed, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
 export interface PgStoreOptions {
@@ -41,6 +42,7 @@ export function openPgStore<T extends Record<string, unknown>>(
   const inside = new AsyncLocalStorage<true>();
   const group = new CommitGroup(options.groups);
   const reads = new ReadGroup(pool);
+  const connections = closableConnections(pool);
 
   return {
     module: schema.module,
@@ -53,7 +55,7 @@ export function openPgStore<T extends Record<string, unknown>>(
     platform: pgPlatformStatements(schema.module, tables, db),
     transaction(fn) {
       if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-      return inside.run(true, () => unitOfWork(pool, group, fn));
+      return inside.run(true, () => unitOfWork(connections, group, fn));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);
@@ -69,8 +71,9 @@ export function openPgStore<T extends Record<string, unknown>>(
       await db.execute(sql`select 1`);
     },
     async close() {
-      // First: the pool's end would leave the reads waiting for a connection until its timeout.
+      // First: the pool's end would leave the reads and units waiting for a connection until its timeout.
       reads.close();
+      connections.close();
       await pool.end();
     },
   };
@@ -88,8 +91,8 @@ const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
  * statements and also raised an unhandled 'error' that took the process down. A connection that
  * failed (the connection itself, or its ROLLBACK) is closed rather than returned to the pool.
  */
-async function unitOfWork<R>(pool: pg.Pool, group: CommitGroup, fn: (tx: Db) => Promise<R>): Promise<R> {
-  const client = await pool.connect();
+async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, fn: (tx: Db) => Promise<R>): Promise<R> {
+  const client = await connections.connect();
   let broken: Error | undefined;
   // A checked-out client's connection error (the server ended the backend) would otherwise be an
   // unhandled 'error' event: the unit's statements fail with it, and the connection is dropped.
@@ -108,6 +111,9 @@ async function unitOfWork<R>(pool: pg.Pool, group: CommitGroup, fn: (tx: Db) => 
       await unit.commit();
       return result;
     } catch (err) {
+      // The server ended the session (its 'error' event comes later, once the socket closes):
+      // the connection must not go back to the pool, where the next unit would meet a dead one.
+      if (sessionEnded(err)) broken ??= err as Error;
       await unit.rollback().catch((e: Error) => (broken = e));
       throw err;
     }
@@ -115,4 +121,60 @@ async function unitOfWork<R>(pool: pg.Pool, group: CommitGroup, fn: (tx: Db) => 
     client.off('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * Whether `err` (or what caused it) is the server ending the session rather than refusing a
+ * statement: its SQLSTATE, not its severity, which the server words in its own language.
+ * Class 08 (connection exceptions), 57P01–57P05 (shut down, terminated, database dropped, idle
+ * session timeout) and 25P03 (idle in a transaction too long) end the session; 57014 (a
+ * cancelled statement) does not. pg's own "Connection terminated" has no SQLSTATE.
+ */
+export function sessionEnded(err: unknown): boolean {
+  for (const e of causeChain(err)) {
+    if (e instanceof pg.DatabaseError) return /^(08|57P0[1-5]|25P03)/.test(e.code ?? '');
+    if (e instanceof Error && /^Connection terminated/.test(e.message)) return true;
+  }
+  return false;
+}
+
+interface ClosableConnections {
+  connect(): Promise<pg.PoolClient>;
+  close(): void;
+}
+
+/**
+ * The pool's connect, failed at once for every unit waiting for a connection when the store
+ * closes: pg's pool, once ended, leaves a connect it has queued waiting until its connection
+ * timeout. A connection handed over after the close goes straight back.
+ */
+function closableConnections(pool: pg.Pool): ClosableConnections {
+  const waiting = new Set<(err: Error) => void>();
+  let closed = false;
+  return {
+    connect() {
+      if (closed) return Promise.reject(new StoreClosed());
+      return new Promise((resolve, reject) => {
+        waiting.add(reject);
+        pool.connect().then(
+          (client) => {
+            waiting.delete(reject);
+            if (closed) {
+              client.release();
+              reject(new StoreClosed());
+            } else resolve(client);
+          },
+          (err: Error) => {
+            waiting.delete(reject);
+            reject(err);
+          },
+        );
+      });
+    },
+    close() {
+      closed = true;
+      for (const reject of waiting) reject(new StoreClosed());
+      waiting.clear();
+    },
+  };
 }

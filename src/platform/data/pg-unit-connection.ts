@@ -18,6 +18,13 @@ export class UnitConnection implements HoldsWrites {
   private holding = false;
   /** A held write that could not be held (laterWithAnswer): the COMMIT fails with it. */
   private failed: Promise<never> | undefined;
+  /**
+   * A round trip of the unit's that pg refused before sending it (a value it cannot convert, a
+   * statement name taken): it ran nothing, so its BEGIN did not open the transaction and its held
+   * writes were lost. The unit may have caught its statement's error; it runs nothing more, and
+   * fails rather than commit without them.
+   */
+  private lost: Error | undefined;
 
   readonly client: pg.PoolClient;
   /**
@@ -36,11 +43,13 @@ export class UnitConnection implements HoldsWrites {
     this.begun = false;
     this.held = [];
     this.failed = undefined;
+    this.lost = undefined;
   }
 
   /** What drizzle calls for each statement. */
   query(config: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
     const statement = typeof config === 'string' ? { text: config } : config;
+    if (this.lost) return Promise.reject(this.lost);
     if (this.holding) {
       return new Promise((resolve, reject) => this.held.push({ statement, values, resolve, reject }));
     }
@@ -115,6 +124,7 @@ export class UnitConnection implements HoldsWrites {
   }
 
   async commit(): Promise<void> {
+    if (this.lost) throw this.lost;
     if (this.failed) await this.failed;
     let committed: Promise<pg.QueryResult>;
     if (this.held.length === 0) {
@@ -149,6 +159,12 @@ export class UnitConnection implements HoldsWrites {
   /** A round trip holding the BEGIN if it is still to go, then every held write. */
   private trip(): RoundTrip {
     const trip = new RoundTrip();
+    if (!this.begun || this.held.length > 0) {
+      // Told before the statement's own error reaches the unit (RoundTrip settles `done` first).
+      trip.done.catch((err: Error) => {
+        if (!trip.sent) this.lost ??= new Error(`the unit of work cannot go on: a round trip carrying its BEGIN or held writes could not be sent (${err.message})`, { cause: err });
+      });
+    }
     if (!this.begun) {
       trip.add('BEGIN').catch(() => {});
       this.begun = true;
