@@ -89,7 +89,8 @@ const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
  * connection is made once; and the connection's own 'error' event is handled while the unit holds
  * it — a backend the server ends mid-unit (a failover, pg_terminate_backend) failed the unit's
  * statements and also raised an unhandled 'error' that took the process down. A connection that
- * failed (the connection itself, or its ROLLBACK) is closed rather than returned to the pool.
+ * failed (the connection itself, a session the server ended, or its ROLLBACK) is closed rather
+ * than returned to the pool.
  */
 async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, fn: (tx: Db) => Promise<R>): Promise<R> {
   const client = await connections.connect();
