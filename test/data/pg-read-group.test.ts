@@ -120,14 +120,13 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     await closed.end();
     let handed = 0;
     const group = new ReadGroup({
-      connect: async () => (handed++ === 0 ? Object.assign(closed, { release: () => {} }) : pool.connect()),
-    } as unknown as pg.Pool);
+      connect: async () => (handed++ === 0 ? (Object.assign(closed, { release: () => {} }) as unknown as pg.PoolClient) : pool.connect()),
+    });
     try {
       const answers = await Promise.all([group.query({ text: 'select 1 as one' }), group.query({ text: 'select 2 as two' })]);
       expect(answers.map((r) => r.rows)).toEqual([[{ one: 1 }], [{ two: 2 }]]);
       expect(handed).toBe(2);
     } finally {
-      group.close();
       await pool.end();
     }
   });

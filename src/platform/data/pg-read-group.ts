@@ -17,12 +17,12 @@
 //   the connection is dropped, not handed out again. A read pg cannot send (a value it cannot
 //   convert) fails alone too, sending nothing; when the connection could not send at all, the
 //   batch goes again on another, a few times at most.
-// - A closed store fails its reads at once, those waiting for a connection included.
+// - A closed store fails its reads at once, those waiting for a connection included: the
+//   connections it is given (pg-store.ts) fail every connect once the store closes.
 import { context, type Context, type Span } from '@opentelemetry/api';
 import type pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
 import { NotRun, RoundTrip, type Statement } from './pg-round-trip.ts';
-import { StoreClosed } from './module-store.ts';
 
 interface Asked {
   statement: Statement;
@@ -37,35 +37,27 @@ interface Asked {
 /** How many batches a connection could not send a read may go in before it fails with them. */
 const UNSENT_TRIES = 3;
 
+/** Where a batch gets its connection: the store's pool, whose connect fails once the store closes. */
+export interface Connections {
+  connect(): Promise<pg.PoolClient>;
+}
+
 
 export class ReadGroup {
   private waiting: Asked[] = [];
   private asking = false;
-  private closed = false;
-  private readonly pool: pg.Pool;
+  private readonly connections: Connections;
 
-  constructor(pool: pg.Pool) {
-    this.pool = pool;
+  constructor(connections: Connections) {
+    this.connections = connections;
   }
 
   /** What drizzle's prepared query calls: answers as pg's `client.query` would. */
   query(config: Statement, values?: unknown[]): Promise<pg.QueryResult> {
-    if (this.closed) return Promise.reject(new StoreClosed());
     return new Promise((resolve, reject) => {
       this.waiting.push({ statement: config, values, context: context.active(), resolve, reject, unsent: 0 });
       this.ask();
     });
-  }
-
-  /**
-   * Fails the reads that wait, and every read asked for from now on. Called before the pool ends:
-   * pg's pool leaves a connect() it has queued waiting until its timeout, even once it has ended.
-   */
-  close(): void {
-    this.closed = true;
-    const failed = this.waiting;
-    this.waiting = [];
-    for (const a of failed) a.reject(new StoreClosed());
   }
 
   private ask(): void {
@@ -78,7 +70,7 @@ export class ReadGroup {
   private async send(): Promise<void> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await this.connections.connect();
     } catch (err) {
       const failed = this.waiting;
       this.waiting = [];
@@ -89,8 +81,6 @@ export class ReadGroup {
     const batch = this.waiting;
     this.waiting = [];
     this.asking = false;
-    // Closed while it waited for the connection: its reads have failed already.
-    if (batch.length === 0) return client.release();
     let broken: Error | undefined;
     // A backend the server ends while the batch is out fails the read it was running (those
     // behind it go again), and its connection is dropped rather than returned to the pool, as a
@@ -140,7 +130,6 @@ export class ReadGroup {
   }
 
   private again(a: Asked): void {
-    if (this.closed) return a.reject(new StoreClosed());
     this.waiting.push(a);
     this.ask();
   }

@@ -9,7 +9,7 @@ import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations
 import { pgPlatformStatements } from './pg-platform-statements.ts';
 import { UnitConnection } from './pg-unit-connection.ts';
 import { CommitGroup, type CommitGroupObserver } from './pg-commit-group.ts';
-import { ReadGroup } from './pg-read-group.ts';
+import { ReadGroup, type Connections } from './pg-read-group.ts';
 import { causeChain } from '../errors/causes.ts';
 import { NestedTransactionError, StoreClosed, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
@@ -41,8 +41,8 @@ export function openPgStore<T extends Record<string, unknown>>(
   const folder = migrationsFolder(schema, 'pg');
   const inside = new AsyncLocalStorage<true>();
   const group = new CommitGroup(options.groups);
-  const reads = new ReadGroup(pool);
   const connections = closableConnections(pool);
+  const reads = new ReadGroup(connections);
 
   return {
     module: schema.module,
@@ -72,7 +72,6 @@ export function openPgStore<T extends Record<string, unknown>>(
     },
     async close() {
       // First: the pool's end would leave the reads and units waiting for a connection until its timeout.
-      reads.close();
       connections.close();
       await pool.end();
     },
@@ -131,7 +130,7 @@ async function unitOfWork<R>(connections: ClosableConnections, group: CommitGrou
  * session timeout) and 25P03 (idle in a transaction too long) end the session; 57014 (a
  * cancelled statement) does not. pg's own "Connection terminated" has no SQLSTATE.
  */
-export function sessionEnded(err: unknown): boolean {
+function sessionEnded(err: unknown): boolean {
   for (const e of causeChain(err)) {
     if (e instanceof pg.DatabaseError) return /^(08|57P0[1-5]|25P03)/.test(e.code ?? '');
     if (e instanceof Error && /^Connection terminated/.test(e.message)) return true;
@@ -139,15 +138,15 @@ export function sessionEnded(err: unknown): boolean {
   return false;
 }
 
-interface ClosableConnections {
-  connect(): Promise<pg.PoolClient>;
+interface ClosableConnections extends Connections {
   close(): void;
 }
 
 /**
- * The pool's connect, failed at once for every unit waiting for a connection when the store
- * closes: pg's pool, once ended, leaves a connect it has queued waiting until its connection
- * timeout. A connection handed over after the close goes straight back.
+ * The pool's connect, for units of work and read batches, failed at once for every one waiting
+ * for a connection when the store closes, and for every one after: pg's pool, once ended, leaves
+ * a connect it has queued waiting until its connection timeout. A connection handed over after
+ * the close goes straight back.
  */
 function closableConnections(pool: pg.Pool): ClosableConnections {
   const waiting = new Set<(err: Error) => void>();
