@@ -136,7 +136,7 @@ describe('units of held writes that end in the same turn', () => {
     const done = atOnce([{ id: 'lost-a' }, { id: 'lost-b', text: slow }, { id: 'lost-c' }]);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid()");
+      const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and datname = current_database()");
       if (rows[0]) {
         await admin.query('select pg_terminate_backend($1)', [rows[0].pid]);
         break;

@@ -136,7 +136,7 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     const deadline = Date.now() + 60_000;
     let ended: number | undefined;
     while (ended === undefined) {
-      const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid()");
+      const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and datname = current_database()");
       if (rows[0]) {
         ended = rows[0].pid;
         await admin.query('select pg_terminate_backend($1)', [ended]);

@@ -97,7 +97,7 @@ describe('a Postgres unit of work', () => {
       const deadline = Date.now() + 60_000;
       let pid: number | undefined;
       while (pid === undefined) {
-        const { rows: found } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid()");
+        const { rows: found } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid() and datname = current_database()");
         if (found[0]) pid = found[0].pid;
         else if (Date.now() > deadline) throw new Error('the first unit never reached its sleep');
         else await new Promise((r) => setTimeout(r, 20));

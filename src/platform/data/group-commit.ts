@@ -57,6 +57,8 @@ export class GroupCommitter {
     };
     this.maxUnits = options.maxUnits ?? 64;
     this.maxMs = options.maxMs ?? 10;
+    // A group that may take no unit would BEGIN and COMMIT nothing, forever, in microtasks.
+    if (!(this.maxUnits >= 1) || !(this.maxMs > 0)) throw new RangeError(`group commit: maxUnits must be at least 1 and maxMs above 0 (got ${this.maxUnits}, ${this.maxMs})`);
   }
 
   /** Runs `fn` as one atomic unit; resolves once it is committed. */
@@ -86,7 +88,15 @@ export class GroupCommitter {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.group();
+      while (this.queue.length > 0) {
+        try {
+          await this.group();
+        } catch (err) {
+          // group() settles the units it took; should anything escape it, the ones still waiting
+          // fail with it rather than wait for a drain that is not coming.
+          for (const u of this.queue.splice(0)) u.reject(err);
+        }
+      }
     } finally {
       this.active = false;
     }
@@ -149,9 +159,19 @@ export class GroupCommitter {
       st.commit.run();
     } catch (err) {
       // A transaction-control statement failed (or COMMIT did): nothing of this group is stored.
-      if (this.writer.inTransaction) st.rollback.run();
-      current?.reject(err);
-      for (const [u] of done) u.reject(err);
+      // Every unit of it is told, the ROLLBACK's own failure included (better-sqlite3 refuses every
+      // statement while one is still running on the writer, such as an iterator a unit left open):
+      // then the writer may still hold the transaction, and the units after fail at their BEGIN.
+      let reason = err;
+      if (this.writer.inTransaction) {
+        try {
+          st.rollback.run();
+        } catch (rollbackErr) {
+          reason = new Error(`${(err as Error).message}; its ROLLBACK failed too: ${(rollbackErr as Error).message}`, { cause: err });
+        }
+      }
+      current?.reject(reason);
+      for (const [u] of done) u.reject(reason);
       return settleFailed();
     }
     for (const [u, value] of done) u.resolve(value);

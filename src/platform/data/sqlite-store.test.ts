@@ -8,7 +8,8 @@ import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 import { WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import Database from 'better-sqlite3';
 import { defineSchema } from './schema-kit.ts';
-import { NestedTransactionError } from './module-store.ts';
+import { NestedTransactionError, StoreClosed } from './module-store.ts';
+import { GroupCommitter } from './group-commit.ts';
 
 const widgetSchema = defineSchema('widgets', (k) => ({
   products: k.table('products', { sku: k.text('sku').primaryKey(), name: k.text('name').notNull() }),
@@ -285,6 +286,47 @@ describe('SQLite unit of work', () => {
     const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products).orderBy(s.tables.products.sku);
     expect(rows).toEqual([{ sku: 'B' }, { sku: 'C' }]);
     await s.close();
+  });
+
+  it('settles every unit of a group whose ROLLBACK fails too (a unit left an iterator open on the writer)', async () => {
+    const s = await store();
+    const writer = (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+    let left: IterableIterator<unknown> | undefined;
+    const a = s.transaction((tx) => tx.insert(s.tables.products).values(row('A')));
+    const b = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('B'));
+      // A read left running on the writer: better-sqlite3 refuses RELEASE, COMMIT and ROLLBACK.
+      left = writer.prepare('SELECT sku FROM products').iterate();
+      left.next();
+    });
+    // Before, group() threw out of its catch: neither unit ever settled.
+    const outcomes = await Promise.allSettled([a, b]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason.message)).toMatch(/ROLLBACK failed too/);
+    // Once the read is finished, the writer rolls back and serves units again.
+    left!.return!();
+    if (writer.inTransaction) writer.prepare('ROLLBACK').run();
+    await s.transaction((tx) => tx.insert(s.tables.products).values(row('C')));
+    expect((await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products)).map((r) => r.sku)).toEqual(['C']);
+    await s.close();
+  });
+
+  it('refuses a unit of work once it is closing, with StoreClosed rather than the closed connection', async () => {
+    const s = await store();
+    await s.transaction((tx) => tx.insert(s.tables.products).values(row('A')));
+    await s.close();
+    await expect(s.transaction((tx) => tx.insert(s.tables.products).values(row('B')))).rejects.toBeInstanceOf(StoreClosed);
+  });
+
+  it('refuses group commit limits that would let a group take no unit', () => {
+    const db = new Database(':memory:');
+    try {
+      expect(() => new GroupCommitter(db, { maxUnits: 0 })).toThrow(RangeError);
+      expect(() => new GroupCommitter(db, { maxMs: 0 })).toThrow(RangeError);
+      expect(() => new GroupCommitter(db, { maxUnits: 1, maxMs: 1 })).not.toThrow();
+    } finally {
+      db.close();
+    }
   });
 
   it('settles every unit and keeps working when a transaction-control statement fails', async () => {

@@ -13,7 +13,7 @@ import { sqlitePlatformStatements } from './sqlite-platform-statements.ts';
 import { checkpointInBackground, WAL_SIZE_LIMIT_BYTES, WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
-import { NestedTransactionError, type Db, type ModuleStore } from './module-store.ts';
+import { NestedTransactionError, StoreClosed, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
 export interface SqliteStoreOptions {
@@ -65,7 +65,11 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   const inside = new AsyncLocalStorage<true>();
   const folder = migrationsFolder(schema, 'sqlite');
 
+  let closed = false;
+
   function transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R> {
+    // Once close() began: refused here, as on Postgres, rather than by the closed connection.
+    if (closed) return Promise.reject(new StoreClosed());
     if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
     const done = committer.run(() => inside.run(true, () => fn(writeDb)));
     // Until a commit writes to the WAL there is nothing to checkpoint in the background.
@@ -100,7 +104,9 @@ export function openSqliteStore<T extends Record<string, unknown>>(
       // and the reader before the writer, so the writer's close (the last) can checkpoint the WAL.
       await committer.idle();
       await checkpoints.stop();
-      // A unit may have been queued while the checkpointer let go: let it finish too.
+      // A unit may have been queued while the checkpointer let go: let it finish too. None after
+      // it: a unit queued once the writer is closing would fail on the closed connection.
+      closed = true;
       await committer.idle();
       reader.close();
       writer.close();
