@@ -42,7 +42,6 @@ export interface Connections {
   connect(): Promise<pg.PoolClient>;
 }
 
-
 export class ReadGroup {
   private waiting: Asked[] = [];
   private asking = false;

@@ -68,7 +68,8 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   let closed = false;
 
   function transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R> {
-    // Once close() began: refused here, as on Postgres, rather than by the closed connection.
+    // Once close() is letting go of the writer: refused here, as on Postgres, rather than by
+    // the closed connection.
     if (closed) return Promise.reject(new StoreClosed());
     if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
     const done = committer.run(() => inside.run(true, () => fn(writeDb)));
