@@ -11,7 +11,7 @@ import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { preparedRead } from '../../src/platform/data/prepared-read.ts';
 import { ReadGroup } from '../../src/platform/data/pg-read-group.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
-import { pgStoreWith } from '../support/databases.ts';
+import { holdConnection, pgStoreWith } from '../support/databases.ts';
 
 const schema = defineSchema('reads', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey(), n: k.int('n').notNull() }) }));
 
@@ -165,16 +165,7 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     // One connection, held by a unit of work until the gate opens: the read waits for it.
     const other = await pgStoreWith(schema, 'CREATE SCHEMA reads; CREATE TABLE reads.things (id text PRIMARY KEY, n int NOT NULL)', 1);
     const read = preparedRead<Seen>(other.store as unknown as ModuleStore, 'reads_closing', (db) => db.select().from(other.store.tables.things));
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let holding!: () => void;
-    const held = new Promise<void>((r) => (holding = r));
-    const unit = other.store.transaction(async (tx) => {
-      await tx.execute(sql`select 1`);
-      holding();
-      await gate;
-    });
-    await held;
+    const held = await holdConnection(other.store as unknown as ModuleStore);
     const waiting = read({}).then(
       () => 'answered',
       (err: Error) => String(err.cause ?? err),
@@ -185,8 +176,7 @@ describe('prepared reads of a Postgres store asked for in the same turn', () => 
     // Failed by the close itself, while the unit still holds the connection: pg's pool would
     // otherwise keep the read waiting until its connection timeout, closed or not.
     const outcome = await waiting;
-    open();
-    await unit;
+    await held.release();
     await closing;
     expect(outcome).toMatch(/the store is closed/);
     await expect(read({})).rejects.toThrow();

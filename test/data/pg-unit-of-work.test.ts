@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
-import { pgStoreWith } from '../support/databases.ts';
+import { holdConnection, pgStoreWith } from '../support/databases.ts';
+import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
@@ -119,16 +120,7 @@ describe('a Postgres unit of work', () => {
 
   it('fails at once the units waiting for a connection when the store closes', async () => {
     const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let holding!: () => void;
-    const held = new Promise<void>((r) => (holding = r));
-    const first = one.store.transaction(async (tx) => {
-      await tx.execute(sql`select 1`);
-      holding();
-      await gate;
-    });
-    await held;
+    const held = await holdConnection(one.store as unknown as ModuleStore);
     const waiting = one.store.transaction((tx) => tx.execute(sql`select 1`)).then(
       () => 'committed',
       (err: Error) => err.message,
@@ -137,8 +129,7 @@ describe('a Postgres unit of work', () => {
     // Failed by the close itself, while the first unit still holds the connection: pg's pool would
     // keep it waiting until its connection timeout.
     const outcome = await waiting;
-    open();
-    await first;
+    await held.release();
     await closing;
     expect(outcome).toBe('the store is closed');
   });

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openPgStore, type PgStoreOptions } from '../../src/platform/data/pg-store.ts';
 import type { ModuleSchema } from '../../src/platform/data/schema-kit.ts';
+import type { ModuleStore } from '../../src/platform/data/module-store.ts';
+import { sql } from 'drizzle-orm';
 
 export function adminUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
@@ -55,6 +57,30 @@ export async function pgStoreWith<T extends Record<string, unknown>>(schema: Mod
     async close() {
       await store.close();
       await database.drop();
+    },
+  };
+}
+
+/**
+ * Holds one of `store`'s connections with a unit of work that has sent a statement and waits:
+ * with a pool of one, whatever asks for a connection next waits until `release()`, which resolves
+ * once that unit has ended.
+ */
+export async function holdConnection(store: ModuleStore): Promise<{ release(): Promise<void> }> {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let holding!: () => void;
+  const held = new Promise<void>((r) => (holding = r));
+  const unit = store.transaction(async (tx) => {
+    await tx.execute(sql`select 1`);
+    holding();
+    await gate;
+  });
+  await held;
+  return {
+    release() {
+      open();
+      return unit;
     },
   };
 }
