@@ -13,7 +13,12 @@
 //   transaction still open;
 // - the wait for the turn's end is one trip through the event loop (no timer): nothing idles;
 // - a group is capped in units and in time so another process sharing the file (a module that is
-//   migrating runs in the monolith and as a service) is not kept from the write lock for long.
+//   migrating runs in the monolith and as a service) is not kept from the write lock for long;
+// - a unit is running from its start until its callback settles, or until it has run for
+//   `unitTimeoutMs` (then it fails and is rolled back as if it had thrown): the store lets a
+//   statement on the writer run only for the running unit (sqlite-store.ts), so work a unit left
+//   behind cannot write into the next one, and a unit that never settles (one awaiting a unit of
+//   its own group, which settles only at this group's commit) cannot hold the writer for ever.
 import type Database from 'better-sqlite3';
 
 interface Unit {
@@ -26,11 +31,26 @@ interface Unit {
 export interface GroupCommitOptions {
   maxUnits?: number;
   maxMs?: number;
+  /** How long one unit may run before it fails with UnitTimedOut and is rolled back. */
+  unitTimeoutMs?: number;
 }
+
+/** Who is running a unit: the store's async context carries it to tell the unit's work from work it left behind. */
+export type UnitToken = object;
 
 export class TransactionLost extends Error {
   constructor(cause: unknown) {
     super(`the transaction this unit of work was committed in was rolled back by SQLite: ${(cause as Error)?.message ?? cause}`, { cause });
+  }
+}
+
+export class UnitTimedOut extends Error {
+  override name = 'UnitTimedOut';
+  constructor(ms: number) {
+    super(
+      `the unit of work ran for more than ${ms} ms and was rolled back: a unit holds the store's only writer, so it must not wait on slow work, ` +
+        `nor on another unit of work's promise (that one settles only once this one's group commits)`,
+    );
   }
 }
 
@@ -42,6 +62,11 @@ export class GroupCommitter {
   private readonly writer: Database.Database;
   private readonly maxUnits: number;
   private readonly maxMs: number;
+  private readonly unitTimeoutMs: number;
+  /** The unit whose work may use the writer now, since when, and how to give up waiting for it. */
+  private running: Unit | undefined;
+  private runningSince = 0;
+  private abandon: ((err: unknown) => void) | undefined;
   private readonly stmt: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(writer: Database.Database, options: GroupCommitOptions = {}) {
@@ -57,21 +82,30 @@ export class GroupCommitter {
     };
     this.maxUnits = options.maxUnits ?? 64;
     this.maxMs = options.maxMs ?? 10;
+    this.unitTimeoutMs = options.unitTimeoutMs ?? 30_000;
     // A group that may take no unit would BEGIN and COMMIT nothing, forever, in microtasks.
     if (!(this.maxUnits >= 1) || !(this.maxMs > 0)) throw new RangeError(`group commit: maxUnits must be at least 1 and maxMs above 0 (got ${this.maxUnits}, ${this.maxMs})`);
+    if (!(this.unitTimeoutMs > 0)) throw new RangeError(`group commit: unitTimeoutMs must be above 0 (got ${this.unitTimeoutMs})`);
   }
 
-  /** Runs `fn` as one atomic unit; resolves once it is committed. */
-  run<R>(fn: () => Promise<R>): Promise<R> {
+  /** Whether `token` is the unit running now: its callback has started and not settled, nor timed out. */
+  isRunning(token: UnitToken): boolean {
+    return token === this.running;
+  }
+
+  /** Runs `fn` as one atomic unit; resolves once it is committed. `fn` is given the unit's token. */
+  run<R>(fn: (token: UnitToken) => Promise<R>): Promise<R> {
     // The drain loop that runs the unit carries the async context of whoever started it; each unit
     // must see its own caller's (request ids, trace, the open-transaction marker). Its work is a
     // reaction to a promise the loop resolves, registered here, so it runs in this caller's
     // context: AsyncLocalStorage.snapshot() did the same at ~2 µs a unit, 11 units an order.
     let go!: () => void;
     const turn = new Promise<void>((r) => (go = r));
-    const work = turn.then(fn);
+    let unit!: Unit;
+    const work = turn.then(() => fn(unit));
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ start: () => (go(), work), resolve: resolve as (v: unknown) => void, reject });
+      unit = { start: () => (go(), work), resolve: resolve as (v: unknown) => void, reject };
+      this.queue.push(unit);
       if (!this.active) {
         this.active = true;
         // group() settles every unit itself; nothing is expected to escape, but if it does it
@@ -87,6 +121,7 @@ export class GroupCommitter {
   }
 
   private async drain(): Promise<void> {
+    const watchdog = setInterval(() => this.timeOut(), Math.max(1, this.unitTimeoutMs / 4));
     try {
       while (this.queue.length > 0) {
         try {
@@ -98,13 +133,40 @@ export class GroupCommitter {
         }
       }
     } finally {
+      clearInterval(watchdog);
       this.active = false;
     }
+  }
+
+  private timeOut(): void {
+    if (this.running === undefined || performance.now() - this.runningSince < this.unitTimeoutMs) return;
+    this.running = undefined;
+    this.abandon!(new UnitTimedOut(this.unitTimeoutMs));
+  }
+
+  /** Settles as the unit's work does, or with UnitTimedOut; the unit stops running as it settles. */
+  private runUnit(unit: Unit): Promise<unknown> {
+    this.running = unit;
+    this.runningSince = performance.now();
+    return new Promise((resolve, reject) => {
+      this.abandon = reject;
+      const end = () => {
+        // Not once it has timed out: by then another unit may be running.
+        if (this.running === unit) this.running = this.abandon = undefined;
+      };
+      unit.start().then(
+        (value) => (end(), resolve(value)),
+        (err: unknown) => (end(), reject(err)),
+      );
+    });
   }
 
   private async group(): Promise<void> {
     const st = this.stmt;
     try {
+      // A group whose ROLLBACK failed (a statement was still running on the writer) left its
+      // transaction open: end it, or every BEGIN after it fails.
+      if (this.writer.inTransaction) st.rollback.run();
       st.begin.run();
     } catch (err) {
       // The write lock stayed busy past busy_timeout (another process): the first unit fails as
@@ -130,7 +192,7 @@ export class GroupCommitter {
         if (!alone) st.savepoint.run();
         let value: unknown;
         try {
-          value = await current.start();
+          value = await this.runUnit(current);
         } catch (err) {
           failed.push([current, err]);
           current = undefined;

@@ -39,8 +39,10 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
    * COMMIT, each in its own savepoint, so one failing leaves the others intact; see
    * group-commit.ts); on Postgres each takes its own pooled connection. Keep the callback to
    * database work: on SQLite, awaiting something slow inside it delays every unit queued behind,
-   * and awaiting another unit of work's promise inside it never ends (that one settles only at
-   * the commit this one holds up).
+   * and awaiting another unit of work's promise inside it cannot end (that one settles only at
+   * the commit this one holds up): such a unit fails at its time limit (UnitTimedOut, 30 s by
+   * default). Nor let work that uses `tx` outlive the callback: on SQLite its statements are then
+   * refused (OutsideUnitOfWork); on Postgres they fail on a connection the unit gave back.
    */
   transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R>;
   /**

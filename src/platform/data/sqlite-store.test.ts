@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { count, sql } from 'drizzle-orm';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
+import { openSqliteStore, OutsideUnitOfWork, type SqliteStoreOptions } from './sqlite-store.ts';
 import { WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import Database from 'better-sqlite3';
 import { defineSchema } from './schema-kit.ts';
-import { NestedTransactionError, StoreClosed } from './module-store.ts';
-import { GroupCommitter } from './group-commit.ts';
+import { NestedTransactionError, StoreClosed, type Db } from './module-store.ts';
+import { GroupCommitter, TransactionLost, UnitTimedOut } from './group-commit.ts';
 
 const widgetSchema = defineSchema('widgets', (k) => ({
   products: k.table('products', { sku: k.text('sku').primaryKey(), name: k.text('name').notNull() }),
@@ -303,9 +303,9 @@ describe('SQLite unit of work', () => {
     const outcomes = await Promise.allSettled([a, b]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(String((outcomes[1] as PromiseRejectedResult).reason.message)).toMatch(/ROLLBACK failed too/);
-    // Once the read is finished, the writer rolls back and serves units again.
+    // Once the read is finished, the next group ends the transaction left open and serves units again.
     left!.return!();
-    if (writer.inTransaction) writer.prepare('ROLLBACK').run();
+    expect(writer.inTransaction).toBe(true);
     await s.transaction((tx) => tx.insert(s.tables.products).values(row('C')));
     expect((await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products)).map((r) => r.sku)).toEqual(['C']);
     await s.close();
@@ -323,6 +323,7 @@ describe('SQLite unit of work', () => {
     try {
       expect(() => new GroupCommitter(db, { maxUnits: 0 })).toThrow(RangeError);
       expect(() => new GroupCommitter(db, { maxMs: 0 })).toThrow(RangeError);
+      expect(() => new GroupCommitter(db, { unitTimeoutMs: 0 })).toThrow(RangeError);
       expect(() => new GroupCommitter(db, { maxUnits: 1, maxMs: 1 })).not.toThrow();
     } finally {
       db.close();
@@ -347,6 +348,106 @@ describe('SQLite unit of work', () => {
     await s.transaction(async (tx) => tx.insert(s.tables.products).values(row('AFTER')));
     const rows = await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products);
     expect(rows).toEqual([{ sku: 'AFTER' }]);
+    await s.close();
+  });
+
+  const skus = async (s: Awaited<ReturnType<typeof store>>) =>
+    (await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products).orderBy(s.tables.products.sku)).map((r) => r.sku);
+
+  it('refuses a statement from work a unit left running, inside the next unit or with none open', async () => {
+    const s = await store();
+    // A branch of a Promise.all that another branch's failure abandoned, still holding `tx`.
+    const strays = [gated(), gated()];
+    const left: Promise<unknown>[] = [];
+    const failing = s.transaction(async (tx) => {
+      for (const [i, stray] of strays.entries()) left.push(stray.gate.then(() => tx.insert(s.tables.products).values(row(`STRAY${i}`))));
+      await Promise.all([...left, Promise.reject(new Error('branch failed'))]);
+    });
+    await expect(failing).rejects.toThrow('branch failed');
+    // Before, it wrote into whichever unit was running then…
+    const running = gated();
+    const held = gated();
+    const next = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('NEXT'));
+      running.release();
+      await held.gate;
+    });
+    await running.gate;
+    strays[0]!.release();
+    await expect(left[0]).rejects.toBeInstanceOf(OutsideUnitOfWork);
+    held.release();
+    await next;
+    // …or, with none running, autocommitted.
+    strays[1]!.release();
+    await expect(left[1]).rejects.toBeInstanceOf(OutsideUnitOfWork);
+    expect(await skus(s)).toEqual(['NEXT']);
+    await s.close();
+  });
+
+  it('refuses the writes of a unit that goes on after SQLite rolled back its whole transaction', async () => {
+    const s = await store();
+    let caught: unknown;
+    const unit = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('BEFORE'));
+      // What an I/O or disk-full error does to the transaction, done by hand; the unit catches the
+      // next statement's error and returns. Before, that statement was autocommitted.
+      await rawRun(tx, 'ROLLBACK');
+      await tx.insert(s.tables.products).values(row('AFTER')).catch((err: unknown) => (caught = err));
+    });
+    await expect(unit).rejects.toBeInstanceOf(TransactionLost);
+    expect(caught).toBeInstanceOf(TransactionLost);
+    expect(await skus(s)).toEqual([]);
+    await s.close();
+  });
+
+  it('fails a unit that awaits a unit of its own group at its time limit, and commits the other', async () => {
+    const s = await store({ groupCommit: { maxMs: 600_000, unitTimeoutMs: 200 } });
+    // Both start in one turn, so they share a group: `a` settles only once `b`'s group commits.
+    const a = s.transaction((tx) => tx.insert(s.tables.products).values(row('A')));
+    const b = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('B'));
+      await a;
+    });
+    await expect(b).rejects.toBeInstanceOf(UnitTimedOut);
+    await a;
+    expect(await skus(s)).toEqual(['A']);
+    await s.close();
+  });
+
+  it('fails a unit that never settles at its time limit; the units behind it and close() go on', async () => {
+    const s = await store({ groupCommit: { maxMs: 600_000, unitTimeoutMs: 200 } });
+    const stuck = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('STUCK'));
+      await new Promise(() => undefined);
+    });
+    const after = s.transaction((tx) => tx.insert(s.tables.products).values(row('AFTER')));
+    await expect(stuck).rejects.toBeInstanceOf(UnitTimedOut);
+    await after;
+    expect(await skus(s)).toEqual(['AFTER']);
+    await s.close();
+  });
+
+  it('lets work a unit started and that outlives it open units of its own, and still refuses nesting', async () => {
+    const s = await store();
+    let later!: Promise<unknown>;
+    await s.transaction(async () => {
+      // A timer or a poller started inside a unit carries its async context; before, every unit it
+      // opened afterwards was refused as nested.
+      later = new Promise((r) => setTimeout(r, 1)).then(() => s.transaction((tx) => tx.insert(s.tables.products).values(row('LATER'))));
+    });
+    await later;
+    expect(await skus(s)).toEqual(['LATER']);
+    await expect(s.transaction(() => s.transaction(async () => undefined))).rejects.toBeInstanceOf(NestedTransactionError);
+    await s.close();
+  });
+
+  it('refuses a write on the writer outside any unit of work', async () => {
+    const s = await store();
+    const writer = (s.engine as unknown as { writer: Db }).writer;
+    await expect(writer.insert(s.tables.products).values(row('OUTSIDE'))).rejects.toBeInstanceOf(OutsideUnitOfWork);
+    // A read outside any unit may use the writer (preparedRead does) while no transaction is open on it.
+    expect(await writer.select({ sku: s.tables.products.sku }).from(s.tables.products)).toEqual([]);
+    expect(await skus(s)).toEqual([]);
     await s.close();
   });
 });

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
+import { GroupCommitter, TransactionLost, type GroupCommitOptions, type UnitToken } from './group-commit.ts';
 import { sqlitePlatformStatements } from './sqlite-platform-statements.ts';
 import { checkpointInBackground, WAL_SIZE_LIMIT_BYTES, WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
@@ -52,7 +52,20 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   // Its file and no other: neither connection may ATTACH another module's file.
   refuseAttach(writer, schema.module);
   refuseAttach(reader, schema.module);
-  reusePreparedStatements(writer);
+  // Its transaction-control statements are prepared before the writer's statements are guarded:
+  // they run between units, for none of them.
+  const committer = new GroupCommitter(writer, options.groupCommit);
+  const inside = new AsyncLocalStorage<UnitToken>();
+  reusePreparedStatements(writer, (stmt) => guardWriterStatement(stmt, () => {
+    const unit = inside.getStore();
+    if (unit !== undefined && committer.isRunning(unit)) {
+      // An I/O or disk-full error rolled back the whole transaction, and the unit caught it:
+      // anything it writes now would be autocommitted, though the unit will be reported failed.
+      if (!writer.inTransaction) throw new TransactionLost(new Error('an earlier statement of this unit of work ended its transaction'));
+      return true;
+    }
+    return unit === undefined ? 'outside' : 'ended';
+  }));
   reusePreparedStatements(reader);
 
   const tables = schema.tables('sqlite');
@@ -61,8 +74,6 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   // The same builder calls as on Postgres (db-handle.ts): typed once, for module code.
   const writeDb = writerDb as unknown as Db;
   const readDb = readerDb as unknown as Db;
-  const committer = new GroupCommitter(writer, options.groupCommit);
-  const inside = new AsyncLocalStorage<true>();
   const folder = migrationsFolder(schema, 'sqlite');
 
   let closed = false;
@@ -71,8 +82,12 @@ export function openSqliteStore<T extends Record<string, unknown>>(
     // Once close() is letting go of the writer: refused here, as on Postgres, rather than by
     // the closed connection.
     if (closed) return Promise.reject(new StoreClosed());
-    if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-    const done = committer.run(() => inside.run(true, () => fn(writeDb)));
+    // A unit that has ended is no longer open: work it started (a timer, a poller) may open its own.
+    const outer = inside.getStore();
+    if (outer !== undefined && committer.isRunning(outer)) return Promise.reject(new NestedTransactionError(schema.module));
+    // Promise.resolve takes up a thenable (a drizzle query returned as it is) inside the unit's
+    // context: left to the promise that runs the unit, drizzle would run it outside.
+    const done = committer.run((unit) => inside.run(unit, () => Promise.resolve(fn(writeDb))));
     // Until a commit writes to the WAL there is nothing to checkpoint in the background.
     if (checkpoints.waiting) void done.then(checkpoints.committed, checkpoints.committed);
     return done;
@@ -121,13 +136,14 @@ export function openSqliteStore<T extends Record<string, unknown>>(
  * switches a statement to raw (array) rows for some calls and not for others, so each reuse
  * starts from object rows, as a fresh statement would.
  */
-function reusePreparedStatements(db: Database.Database, max = 256): void {
+function reusePreparedStatements(db: Database.Database, made?: (stmt: Database.Statement) => void, max = 256): void {
   const prepare = db.prepare.bind(db);
   const cache = new Map<string, Database.Statement>();
   (db as { prepare: (source: string) => Database.Statement }).prepare = (source: string) => {
     let stmt = cache.get(source);
     if (!stmt) {
       stmt = prepare(source);
+      made?.(stmt);
       cache.set(source, stmt);
       if (cache.size > max) cache.delete(cache.keys().next().value!);
     } else if (stmt.reader) {
@@ -135,4 +151,36 @@ function reusePreparedStatements(db: Database.Database, max = 256): void {
     }
     return stmt;
   };
+}
+
+/** A statement on the writer from work that is not the running unit of work's. */
+export class OutsideUnitOfWork extends Error {
+  override name = 'OutsideUnitOfWork';
+  constructor(why: 'outside' | 'ended') {
+    super(
+      why === 'ended'
+        ? "this unit of work has ended (its callback settled or it timed out): a statement from work it left running is refused, as it would run outside any unit or inside another's"
+        : 'a statement on the writer outside any unit of work is refused: writes go through store.transaction',
+    );
+  }
+}
+
+/**
+ * Lets `stmt` run only for the unit of work running now (`whose` answers true). Otherwise a read
+ * runs only while no transaction is open on the writer (it then sees committed data alone, as
+ * preparedRead's reads on the writer do); a write is refused. Every statement on the writer,
+ * drizzle's and the prepared ones alike, is made through `prepare`, and runs through these four.
+ */
+function guardWriterStatement(stmt: Database.Statement, whose: () => true | 'outside' | 'ended'): void {
+  const readonly = stmt.readonly;
+  const writer = stmt.database;
+  const s = stmt as unknown as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
+  for (const method of ['run', 'get', 'all', 'iterate'] as const) {
+    const call = s[method]!;
+    s[method] = (...args: unknown[]) => {
+      const who = whose();
+      if (who !== true && !(readonly && !writer.inTransaction)) throw new OutsideUnitOfWork(who);
+      return call.apply(stmt, args);
+    };
+  }
 }
