@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { holdConnection, pgStoreWith } from '../support/databases.ts';
-import type { ModuleStore } from '../../src/platform/data/module-store.ts';
+import { NestedTransactionError, OutsideUnitOfWork, type ModuleStore } from '../../src/platform/data/module-store.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
@@ -136,17 +136,78 @@ describe('a Postgres unit of work', () => {
 
   it('does not commit a unit whose write with a later answer could not be held (it sent its statement too late)', async () => {
     let answer: Promise<unknown> | undefined;
-    await expect(
-      store.transaction(async (tx) => {
-        await add(tx, 'held-a');
-        // Sends after an await: nothing is held when laterWithAnswer looks, so it cannot ride on the COMMIT.
-        answer = unitOf(tx).laterWithAnswer(async () => {
-          await Promise.resolve();
-          return add(tx, 'held-b');
-        });
-      }),
-    ).rejects.toThrow(/exactly one statement/);
-    await expect(answer).rejects.toThrow(/exactly one statement/);
+    const unit = store.transaction(async (tx) => {
+      await add(tx, 'held-a');
+      // Sends after an await: nothing is held when laterWithAnswer looks, so it cannot ride on the COMMIT.
+      answer = unitOf(tx).laterWithAnswer(async () => {
+        await Promise.resolve();
+        return add(tx, 'held-b');
+      });
+    });
+    // The misuse, or, when the unit's callback has returned by the time the statement is sent,
+    // that statement's refusal (OutsideUnitOfWork, under drizzle's error).
+    const why = async (p: Promise<unknown> | undefined) => {
+      const err = (await p!.then(() => undefined, (e: Error) => e)) as (Error & { cause?: Error }) | undefined;
+      return `${err?.message} ${err?.cause?.message}`;
+    };
+    expect(await why(unit)).toMatch(/exactly one statement|unit of work has ended/);
+    expect(await why(answer)).toMatch(/exactly one statement|unit of work has ended/);
     expect((await ids()).filter((id) => id.startsWith('held'))).toEqual([]);
+  });
+
+  it('refuses a statement from work a unit left running, inside the next unit on its connection or in the pool', async () => {
+    // One connection: the next unit gets the one the first unit's handle belongs to.
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
+    // Lets the second unit end, whatever fails: the store's close waits for its connection.
+    let letGo = () => {};
+    try {
+      const insert = (tx: typeof store.db, id: string) => tx.execute(sql`insert into units.things (id) values (${id})`);
+      // Branches of a Promise.all that another branch's failure abandoned, still holding `tx`.
+      const strays = [0, 1].map(() => {
+        let go!: () => void;
+        return { gate: new Promise<void>((r) => (go = r)), go };
+      });
+      const left: Promise<unknown>[] = [];
+      const failing = one.store.transaction(async (tx) => {
+        for (const [i, stray] of strays.entries()) left.push(stray.gate.then(() => insert(tx, `stray-${i}`)));
+        await Promise.all([...left, Promise.reject(new Error('branch failed'))]);
+      });
+      await expect(failing).rejects.toThrow('branch failed');
+      // Before, it ran inside whichever unit held the connection then…
+      let running!: () => void;
+      const isRunning = new Promise<void>((r) => (running = r));
+      const held = new Promise<void>((r) => (letGo = r));
+      const next = one.store.transaction(async (tx) => {
+        await insert(tx, 'next');
+        running();
+        await held;
+      });
+      await isRunning;
+      strays[0]!.go();
+      // drizzle wraps the store's error in its own.
+      await expect(left[0]).rejects.toMatchObject({ cause: expect.any(OutsideUnitOfWork) });
+      letGo();
+      await next;
+      // …or, the connection back in the pool, in autocommit.
+      strays[1]!.go();
+      await expect(left[1]).rejects.toMatchObject({ cause: expect.any(OutsideUnitOfWork) });
+      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things order by id`)) as unknown as { rows: { id: string }[] };
+      expect(kept.map((r) => r.id)).toEqual(['next']);
+    } finally {
+      letGo();
+      await one.close();
+    }
+  });
+
+  it('lets work a unit started and that outlives it open units of its own, and still refuses nesting', async () => {
+    let later!: Promise<unknown>;
+    await store.transaction(async () => {
+      // A timer or a poller started inside a unit carries its async context; before, every unit it
+      // opened afterwards was refused as nested.
+      later = new Promise((r) => setTimeout(r, 1)).then(() => store.transaction((tx) => add(tx, 'outlived')));
+    });
+    await later;
+    expect((await ids()).filter((id) => id === 'outlived')).toEqual(['outlived']);
+    await expect(store.transaction(() => store.transaction(async () => undefined))).rejects.toBeInstanceOf(NestedTransactionError);
   });
 });

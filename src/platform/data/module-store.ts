@@ -76,3 +76,19 @@ export class StoreClosed extends Error {
     super('the store is closed');
   }
 }
+
+/**
+ * A statement through a unit of work's `tx` from work that is not that unit's: work the unit left
+ * running after its callback settled, or code outside any unit. It would run outside the unit's
+ * transaction, or inside another unit's.
+ */
+export class OutsideUnitOfWork extends Error {
+  override name = 'OutsideUnitOfWork';
+  constructor(why: 'outside' | 'ended') {
+    super(
+      why === 'ended'
+        ? "this unit of work has ended (its callback settled or it timed out): a statement from work it left running is refused, as it would run outside any unit or inside another's"
+        : 'a statement outside any unit of work is refused here: writes go through store.transaction',
+    );
+  }
+}

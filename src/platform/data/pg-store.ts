@@ -39,7 +39,8 @@ export function openPgStore<T extends Record<string, unknown>>(
   const db = pgDb as unknown as Db;
   const tables = schema.tables('pg');
   const folder = migrationsFolder(schema, 'pg');
-  const inside = new AsyncLocalStorage<true>();
+  // The unit of work whose callback is running in this async context (its `open` says whether it still is).
+  const inside = new AsyncLocalStorage<UnitToken>();
   const group = new CommitGroup(options.groups);
   const connections = closableConnections(pool);
   const reads = new ReadGroup(connections);
@@ -54,8 +55,10 @@ export function openPgStore<T extends Record<string, unknown>>(
     writeStatement: (fn) => fn(db),
     platform: pgPlatformStatements(schema.module, tables, db),
     transaction(fn) {
-      if (inside.getStore()) return Promise.reject(new NestedTransactionError(schema.module));
-      return inside.run(true, () => unitOfWork(connections, group, fn));
+      // A unit that has ended is no longer open: work it started (a timer, a poller) may open its own.
+      if (inside.getStore()?.open) return Promise.reject(new NestedTransactionError(schema.module));
+      const token: UnitToken = { open: true };
+      return inside.run(token, () => unitOfWork(connections, group, token, () => inside.getStore(), fn));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);
@@ -81,6 +84,10 @@ export function openPgStore<T extends Record<string, unknown>>(
 // A drizzle handle per pooled connection, made once: the pool hands the same clients out again.
 const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
 
+interface UnitToken {
+  open: boolean;
+}
+
 /**
  * One unit of work on a connection of its own, as drizzle's transaction runs it (BEGIN, the unit,
  * COMMIT, or ROLLBACK on any failure), with three differences: the BEGIN, the outbox's rows and
@@ -91,7 +98,7 @@ const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
  * failed (the connection itself, a session the server ended, or its ROLLBACK) is closed rather
  * than returned to the pool.
  */
-async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, fn: (tx: Db) => Promise<R>): Promise<R> {
+async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, token: UnitToken, current: () => UnitToken | undefined, fn: (tx: Db) => Promise<R>): Promise<R> {
   const client = await connections.connect();
   let broken: Error | undefined;
   // A checked-out client's connection error (the server ended the backend) would otherwise be an
@@ -101,13 +108,20 @@ async function unitOfWork<R>(connections: ClosableConnections, group: CommitGrou
   try {
     let handle = handles.get(client);
     if (!handle) {
-      const unit = new UnitConnection(client, group);
+      const unit = new UnitConnection(client, group, current);
       handles.set(client, (handle = { unit, tx: drizzle({ client: unit as never }) as unknown as Db }));
     }
     const { unit, tx } = handle;
-    unit.start();
+    unit.start(token);
     try {
-      const result = await fn(tx);
+      let result: R;
+      try {
+        result = await fn(tx);
+      } finally {
+        // The handle is the connection's, and serves the next unit that takes it: work this
+        // callback left running must not reach that unit, nor autocommit in the pool.
+        token.open = false;
+      }
       await unit.commit();
       return result;
     } catch (err) {

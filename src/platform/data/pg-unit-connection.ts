@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
 import type { HoldsWrites } from './prepared-write.ts';
 import { CommitGroup, type Held } from './pg-commit-group.ts';
+import { OutsideUnitOfWork } from './module-store.ts';
 
 export class UnitConnection implements HoldsWrites {
   private begun = false;
@@ -32,14 +33,23 @@ export class UnitConnection implements HoldsWrites {
    * A connection given none has one of its own, where each such unit goes alone.
    */
   private readonly group: CommitGroup;
+  /**
+   * Whose statements this connection takes (`start`'s token), and the token of the unit whose
+   * callback the caller runs in: a statement from anywhere else (work a unit left running, which
+   * holds its `tx`) is refused. Without `current`, every caller is taken as the unit's.
+   */
+  private owner: { open: boolean } | undefined;
+  private readonly current: (() => unknown) | undefined;
 
-  constructor(client: pg.PoolClient, group: CommitGroup = new CommitGroup()) {
+  constructor(client: pg.PoolClient, group: CommitGroup = new CommitGroup(), current?: () => unknown) {
     this.client = client;
     this.group = group;
+    this.current = current;
   }
 
   /** A new unit of work on this connection: its BEGIN goes with its first statement. */
-  start(): void {
+  start(owner?: { open: boolean }): void {
+    this.owner = owner;
     this.begun = false;
     this.held = [];
     this.failed = undefined;
@@ -49,6 +59,10 @@ export class UnitConnection implements HoldsWrites {
   /** What drizzle calls for each statement. */
   query(config: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
     const statement = typeof config === 'string' ? { text: config } : config;
+    if (this.current) {
+      const caller = this.current() as { open: boolean } | undefined;
+      if (caller !== this.owner || !caller?.open) return Promise.reject(new OutsideUnitOfWork(caller === undefined ? 'outside' : 'ended'));
+    }
     if (this.lost) return Promise.reject(this.lost);
     if (this.holding) {
       return new Promise((resolve, reject) => this.held.push({ statement, values, resolve, reject }));

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { count, sql } from 'drizzle-orm';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { openSqliteStore, OutsideUnitOfWork, type SqliteStoreOptions } from './sqlite-store.ts';
+import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 import { WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import Database from 'better-sqlite3';
 import { defineSchema } from './schema-kit.ts';
-import { NestedTransactionError, StoreClosed, type Db } from './module-store.ts';
+import { NestedTransactionError, OutsideUnitOfWork, StoreClosed, type Db } from './module-store.ts';
 import { GroupCommitter, TransactionLost, UnitTimedOut } from './group-commit.ts';
 
 const widgetSchema = defineSchema('widgets', (k) => ({

@@ -13,7 +13,7 @@ import { sqlitePlatformStatements } from './sqlite-platform-statements.ts';
 import { checkpointInBackground, WAL_SIZE_LIMIT_BYTES, WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import { refuseAttach } from '../boundaries/sqlite-guard.ts';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
-import { NestedTransactionError, StoreClosed, type Db, type ModuleStore } from './module-store.ts';
+import { NestedTransactionError, OutsideUnitOfWork, StoreClosed, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
 export interface SqliteStoreOptions {
@@ -151,18 +151,6 @@ function reusePreparedStatements(db: Database.Database, made?: (stmt: Database.S
     }
     return stmt;
   };
-}
-
-/** A statement on the writer from work that is not the running unit of work's. */
-export class OutsideUnitOfWork extends Error {
-  override name = 'OutsideUnitOfWork';
-  constructor(why: 'outside' | 'ended') {
-    super(
-      why === 'ended'
-        ? "this unit of work has ended (its callback settled or it timed out): a statement from work it left running is refused, as it would run outside any unit or inside another's"
-        : 'a statement on the writer outside any unit of work is refused: writes go through store.transaction',
-    );
-  }
 }
 
 /**
