@@ -31,8 +31,13 @@ interface Unit {
 export interface GroupCommitOptions {
   maxUnits?: number;
   maxMs?: number;
-  /** How long one unit may run before it fails with UnitTimedOut and is rolled back. */
+  /** How long one unit may run before it fails with UnitTimedOut and is rolled back (Infinity: no limit). */
   unitTimeoutMs?: number;
+  /**
+   * Told of a unit that timed out, before its rollback: the store closes the cursors it left open
+   * on the writer, which would make the ROLLBACK, and every BEGIN after it, fail.
+   */
+  timedOut?: (token: UnitToken) => void;
 }
 
 /** Who is running a unit: the store's async context carries it to tell the unit's work from work it left behind. */
@@ -67,6 +72,7 @@ export class GroupCommitter {
   private running: Unit | undefined;
   private runningSince = 0;
   private abandon: ((err: unknown) => void) | undefined;
+  private readonly timedOut: ((token: UnitToken) => void) | undefined;
   private readonly stmt: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(writer: Database.Database, options: GroupCommitOptions = {}) {
@@ -83,6 +89,7 @@ export class GroupCommitter {
     this.maxUnits = options.maxUnits ?? 64;
     this.maxMs = options.maxMs ?? 10;
     this.unitTimeoutMs = options.unitTimeoutMs ?? 30_000;
+    this.timedOut = options.timedOut;
     // A group that may take no unit would BEGIN and COMMIT nothing, forever, in microtasks.
     if (!(this.maxUnits >= 1) || !(this.maxMs > 0)) throw new RangeError(`group commit: maxUnits must be at least 1 and maxMs above 0 (got ${this.maxUnits}, ${this.maxMs})`);
     if (!(this.unitTimeoutMs > 0)) throw new RangeError(`group commit: unitTimeoutMs must be above 0 (got ${this.unitTimeoutMs})`);
@@ -121,7 +128,8 @@ export class GroupCommitter {
   }
 
   private async drain(): Promise<void> {
-    const watchdog = setInterval(() => this.timeOut(), Math.max(1, this.unitTimeoutMs / 4));
+    // setInterval takes at most 2^31-1 ms (it runs a longer period every 1 ms instead).
+    const watchdog = Number.isFinite(this.unitTimeoutMs) ? setInterval(() => this.timeOut(), Math.min(2 ** 31 - 1, Math.max(1, this.unitTimeoutMs / 4))) : undefined;
     try {
       while (this.queue.length > 0) {
         try {
@@ -139,9 +147,15 @@ export class GroupCommitter {
   }
 
   private timeOut(): void {
-    if (this.running === undefined || performance.now() - this.runningSince < this.unitTimeoutMs) return;
-    this.running = undefined;
-    this.abandon!(new UnitTimedOut(this.unitTimeoutMs));
+    const unit = this.running;
+    if (unit === undefined || performance.now() - this.runningSince < this.unitTimeoutMs) return;
+    const abandon = this.abandon!;
+    this.running = this.abandon = undefined;
+    try {
+      this.timedOut?.(unit);
+    } finally {
+      abandon(new UnitTimedOut(this.unitTimeoutMs));
+    }
   }
 
   /** Settles as the unit's work does, or with UnitTimedOut; the unit stops running as it settles. */

@@ -41,8 +41,10 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
    * database work: on SQLite, awaiting something slow inside it delays every unit queued behind,
    * and awaiting another unit of work's promise inside it cannot end (that one settles only at
    * the commit this one holds up): such a unit fails at its time limit (UnitTimedOut, 30 s by
-   * default). Nor let work that uses `tx` outlive the callback: on SQLite its statements are then
-   * refused (OutsideUnitOfWork); on Postgres they fail on a connection the unit gave back.
+   * default). Nor let work that uses `tx` outlive the callback: its statements are then refused
+   * (OutsideUnitOfWork). A statement is the unit's when it runs in the callback's async context:
+   * a listener the callback registers on an emitter or a stream made outside it runs in the
+   * emitter's, and must be bound to the unit (AsyncResource.bind) to use `tx`.
    */
   transaction<R>(fn: (tx: Db) => Promise<R>): Promise<R>;
   /**
@@ -88,7 +90,7 @@ export class OutsideUnitOfWork extends Error {
     super(
       why === 'ended'
         ? "this unit of work has ended (its callback settled or it timed out): a statement from work it left running is refused, as it would run outside any unit or inside another's"
-        : 'a statement outside any unit of work is refused here: writes go through store.transaction',
+        : 'a statement outside any unit of work is refused here: writes go through store.transaction. A callback a unit registers on an emitter or a stream made outside it runs outside it: bind it to the unit (AsyncResource.bind)',
     );
   }
 }

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { count, sql } from 'drizzle-orm';
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 import { WRITER_FALLBACK_PAGES } from './wal-checkpointer.ts';
 import Database from 'better-sqlite3';
@@ -448,6 +449,72 @@ describe('SQLite unit of work', () => {
     // A read outside any unit may use the writer (preparedRead does) while no transaction is open on it.
     expect(await writer.select({ sku: s.tables.products.sku }).from(s.tables.products)).toEqual([]);
     expect(await skus(s)).toEqual([]);
+    await s.close();
+  });
+
+  it('closes the cursors a unit that timed out left open on the writer, so its rollback and the units after it run', async () => {
+    const s = await store({ groupCommit: { maxMs: 600_000, unitTimeoutMs: 200 } });
+    await s.transaction((tx) => tx.insert(s.tables.products).values([row('A'), row('B')]));
+    const writer = (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+    const stuck = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('STUCK'));
+      // A read left running on the writer: better-sqlite3 refuses every other statement on it.
+      writer.prepare('SELECT sku FROM products').iterate().next();
+      await new Promise(() => undefined);
+    });
+    const after = s.transaction((tx) => tx.insert(s.tables.products).values(row('C')));
+    await expect(stuck).rejects.toBeInstanceOf(UnitTimedOut);
+    await after;
+    expect(writer.inTransaction).toBe(false);
+    expect(await skus(s)).toEqual(['A', 'B', 'C']);
+    await s.close();
+  });
+
+  it('takes a unit time limit of Infinity as none, without a timer that fires every millisecond', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const s = await store({ groupCommit: { maxMs: 600_000, unitTimeoutMs: Infinity } });
+      await s.transaction((tx) => tx.insert(s.tables.products).values(row('A')));
+      await new Promise((r) => setImmediate(r));
+      expect(await skus(s)).toEqual(['A']);
+      await s.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it('refuses a write from a listener a unit registered on an emitter made outside it, unless the listener is bound to the unit', async () => {
+    const s = await store();
+    const emitter = new EventEmitter();
+    const outcome: string[] = [];
+    const writes: Promise<unknown>[] = [];
+    const registered = gated();
+    const emitted = gated();
+    const unit = s.transaction(async (tx) => {
+      const write = (sku: string) => () =>
+        writes.push(
+          tx.insert(s.tables.products).values(row(sku)).then(
+            () => outcome.push(`${sku} written`),
+            (err: Error) => outcome.push(`${sku} ${err.name}`),
+          ),
+        );
+      emitter.once('unbound', write('UNBOUND'));
+      emitter.once('bound', AsyncResource.bind(write('BOUND')));
+      registered.release();
+      await emitted.gate;
+      await Promise.all(writes);
+    });
+    await registered.gate;
+    // The emitter runs its listeners in the context of whoever emits: here, the test's.
+    emitter.emit('unbound');
+    emitter.emit('bound');
+    emitted.release();
+    await unit;
+    expect(outcome.sort()).toEqual(['BOUND written', 'UNBOUND OutsideUnitOfWork']);
+    expect(await skus(s)).toEqual(['BOUND']);
     await s.close();
   });
 });

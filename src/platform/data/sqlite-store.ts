@@ -54,18 +54,15 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   refuseAttach(reader, schema.module);
   // Its transaction-control statements are prepared before the writer's statements are guarded:
   // they run between units, for none of them.
-  const committer = new GroupCommitter(writer, options.groupCommit);
+  const committer = new GroupCommitter(writer, { ...options.groupCommit, timedOut: closeCursors });
   const inside = new AsyncLocalStorage<UnitToken>();
-  reusePreparedStatements(writer, (stmt) => guardWriterStatement(stmt, () => {
-    const unit = inside.getStore();
-    if (unit !== undefined && committer.isRunning(unit)) {
-      // An I/O or disk-full error rolled back the whole transaction, and the unit caught it:
-      // anything it writes now would be autocommitted, though the unit will be reported failed.
-      if (!writer.inTransaction) throw new TransactionLost(new Error('an earlier statement of this unit of work ended its transaction'));
-      return true;
-    }
-    return unit === undefined ? 'outside' : 'ended';
-  }));
+  reusePreparedStatements(writer, (stmt) =>
+    guardWriterStatement(stmt, () => {
+      const unit = inside.getStore();
+      if (unit !== undefined && committer.isRunning(unit)) return unit;
+      return unit === undefined ? 'outside' : 'ended';
+    }),
+  );
   reusePreparedStatements(reader);
 
   const tables = schema.tables('sqlite');
@@ -153,22 +150,63 @@ function reusePreparedStatements(db: Database.Database, made?: (stmt: Database.S
   };
 }
 
+// Transaction control counts as a write here: SQLite calls it read-only (it changes no page).
+const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+
 /**
- * Lets `stmt` run only for the unit of work running now (`whose` answers true). Otherwise a read
- * runs only while no transaction is open on the writer (it then sees committed data alone, as
- * preparedRead's reads on the writer do); a write is refused. Every statement on the writer,
+ * Lets `stmt` run only for the unit of work running now (`caller` answers its token). Otherwise a
+ * read runs only while no transaction is open on the writer (it then sees committed data alone,
+ * as preparedRead's reads on the writer do); a write is refused. Every statement on the writer,
  * drizzle's and the prepared ones alike, is made through `prepare`, and runs through these four.
+ *
+ * Once a statement of the running unit has left the writer outside a transaction (an I/O or
+ * disk-full error made SQLite roll it back, and the unit caught the error), the unit's later
+ * statements fail: they would be autocommitted, though the unit will be reported failed. That is
+ * looked at after a write or a failure only: `inTransaction` costs ~130 ns a call, a third of a
+ * point read.
  */
-function guardWriterStatement(stmt: Database.Statement, whose: () => true | 'outside' | 'ended'): void {
-  const readonly = stmt.readonly;
+function guardWriterStatement(stmt: Database.Statement, caller: () => UnitToken | 'outside' | 'ended'): void {
+  const readonly = stmt.readonly && !TRANSACTION_CONTROL.test(stmt.source);
   const writer = stmt.database;
   const s = stmt as unknown as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
   for (const method of ['run', 'get', 'all', 'iterate'] as const) {
     const call = s[method]!;
     s[method] = (...args: unknown[]) => {
-      const who = whose();
-      if (who !== true && !(readonly && !writer.inTransaction)) throw new OutsideUnitOfWork(who);
-      return call.apply(stmt, args);
+      const unit = caller();
+      if (typeof unit === 'string') {
+        if (readonly && !writer.inTransaction) return call.apply(stmt, args);
+        throw new OutsideUnitOfWork(unit);
+      }
+      if (transactionEnded.has(unit)) throw new TransactionLost(new Error('an earlier statement of this unit of work ended its transaction'));
+      let failed = true;
+      try {
+        const result = call.apply(stmt, args);
+        failed = false;
+        if (method === 'iterate') openCursor(unit, result as IterableIterator<unknown>);
+        return result;
+      } finally {
+        if ((failed || !readonly) && !writer.inTransaction) transactionEnded.add(unit);
+      }
     };
   }
+}
+
+/** Units a statement of which left the writer outside a transaction. */
+const transactionEnded = new WeakSet<UnitToken>();
+
+/**
+ * The cursors (`iterate`) each unit opened on the writer. One left open keeps every statement
+ * after it, the ROLLBACK of a unit that timed out included, from running on that connection.
+ */
+const cursors = new WeakMap<UnitToken, IterableIterator<unknown>[]>();
+
+function openCursor(unit: UnitToken, cursor: IterableIterator<unknown>): void {
+  const open = cursors.get(unit);
+  if (open) open.push(cursor);
+  else cursors.set(unit, [cursor]);
+}
+
+function closeCursors(unit: UnitToken): void {
+  for (const cursor of cursors.get(unit) ?? []) cursor.return?.();
+  cursors.delete(unit);
 }
