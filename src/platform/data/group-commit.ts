@@ -73,6 +73,7 @@ export class GroupCommitter {
   private runningSince = 0;
   private abandon: ((err: unknown) => void) | undefined;
   private readonly timedOut: ((token: UnitToken) => void) | undefined;
+  private inGroup = false;
   private readonly stmt: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(writer: Database.Database, options: GroupCommitOptions = {}) {
@@ -93,6 +94,15 @@ export class GroupCommitter {
     // A group that may take no unit would BEGIN and COMMIT nothing, forever, in microtasks.
     if (!(this.maxUnits >= 1) || !(this.maxMs > 0)) throw new RangeError(`group commit: maxUnits must be at least 1 and maxMs above 0 (got ${this.maxUnits}, ${this.maxMs})`);
     if (!(this.unitTimeoutMs > 0)) throw new RangeError(`group commit: unitTimeoutMs must be above 0 (got ${this.unitTimeoutMs})`);
+  }
+
+  /**
+   * False when surely no transaction is open on the writer: no group is running, and the last one
+   * ended its own. Cheaper than better-sqlite3's `inTransaction` (~130 ns a call), which tells
+   * when it is true.
+   */
+  get mayBeInTransaction(): boolean {
+    return this.inGroup;
   }
 
   /** Whether `token` is the unit running now: its callback has started and not settled, nor timed out. */
@@ -176,6 +186,15 @@ export class GroupCommitter {
   }
 
   private async group(): Promise<void> {
+    this.inGroup = true;
+    try {
+      await this.runGroup();
+    } finally {
+      this.inGroup = this.writer.inTransaction;
+    }
+  }
+
+  private async runGroup(): Promise<void> {
     const st = this.stmt;
     try {
       // A group whose ROLLBACK failed (a statement was still running on the writer) left its

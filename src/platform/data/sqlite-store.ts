@@ -57,7 +57,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   const committer = new GroupCommitter(writer, { ...options.groupCommit, timedOut: closeCursors });
   const inside = new AsyncLocalStorage<UnitToken>();
   reusePreparedStatements(writer, (stmt) =>
-    guardWriterStatement(stmt, () => {
+    guardWriterStatement(stmt, committer, () => {
       const unit = inside.getStore();
       if (unit !== undefined && committer.isRunning(unit)) return unit;
       return unit === undefined ? 'outside' : 'ended';
@@ -162,10 +162,10 @@ const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b
  * Once a statement of the running unit has left the writer outside a transaction (an I/O or
  * disk-full error made SQLite roll it back, and the unit caught the error), the unit's later
  * statements fail: they would be autocommitted, though the unit will be reported failed. That is
- * looked at after a write or a failure only: `inTransaction` costs ~130 ns a call, a third of a
- * point read.
+ * looked at after a write or a failure only, and a read from outside a unit asks the committer
+ * first: `inTransaction` costs ~130 ns a call, a third of a point read.
  */
-function guardWriterStatement(stmt: Database.Statement, caller: () => UnitToken | 'outside' | 'ended'): void {
+function guardWriterStatement(stmt: Database.Statement, committer: GroupCommitter, caller: () => UnitToken | 'outside' | 'ended'): void {
   const readonly = stmt.readonly && !TRANSACTION_CONTROL.test(stmt.source);
   const writer = stmt.database;
   const s = stmt as unknown as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
@@ -174,7 +174,7 @@ function guardWriterStatement(stmt: Database.Statement, caller: () => UnitToken 
     s[method] = (...args: unknown[]) => {
       const unit = caller();
       if (typeof unit === 'string') {
-        if (readonly && !writer.inTransaction) return call.apply(stmt, args);
+        if (readonly && (!committer.mayBeInTransaction || !writer.inTransaction)) return call.apply(stmt, args);
         throw new OutsideUnitOfWork(unit);
       }
       if (transactionEnded.has(unit)) throw new TransactionLost(new Error('an earlier statement of this unit of work ended its transaction'));
