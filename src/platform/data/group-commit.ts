@@ -113,7 +113,7 @@ export class GroupCommitter {
   /** Runs `fn` as one atomic unit; resolves once it is committed. `fn` is given the unit's token. */
   run<R>(fn: (token: UnitToken) => Promise<R>): Promise<R> {
     // The drain loop that runs the unit carries the async context of whoever started it; each unit
-    // must see its own caller's (request ids, trace, the open-transaction marker). Its work is a
+    // must see its own caller's (request ids, trace; the store adds the unit's token). Its work is a
     // reaction to a promise the loop resolves, registered here, so it runs in this caller's
     // context: AsyncLocalStorage.snapshot() did the same at ~2 µs a unit, 11 units an order.
     let go!: () => void;
