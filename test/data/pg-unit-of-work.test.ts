@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { holdConnection, pgStoreWith } from '../support/databases.ts';
-import { NestedTransactionError, OutsideUnitOfWork, type ModuleStore } from '../../src/platform/data/module-store.ts';
+import { NestedTransactionError, OutsideUnitOfWork, UnitTimedOut, type ModuleStore } from '../../src/platform/data/module-store.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
@@ -209,5 +209,32 @@ describe('a Postgres unit of work', () => {
     await later;
     expect((await ids()).filter((id) => id === 'outlived')).toEqual(['outlived']);
     await expect(store.transaction(() => store.transaction(async () => undefined))).rejects.toBeInstanceOf(NestedTransactionError);
+  });
+
+  it('fails a unit that never settles at its time limit, keeps nothing of it, and frees its connection', async () => {
+    // One connection, which the stuck unit would otherwise hold for ever (and close() with it).
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1, { unitTimeoutMs: 300 });
+    try {
+      const insert = (tx: typeof store.db, id: string) => tx.execute(sql`insert into units.things (id) values (${id})`);
+      let late: Promise<unknown> | undefined;
+      const stuck = one.store.transaction(async (tx) => {
+        await insert(tx, 'stuck');
+        let wake!: () => void;
+        setTimeout(() => wake(), 1000);
+        await new Promise<void>((r) => (wake = r));
+        // Once it has timed out, nothing it sends reaches a connection.
+        late = insert(tx, 'late');
+        await late;
+      });
+      await expect(stuck).rejects.toBeInstanceOf(UnitTimedOut);
+      await one.store.transaction((tx) => insert(tx, 'next'));
+      const deadline = Date.now() + 60_000;
+      while (late === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await expect(late).rejects.toMatchObject({ cause: expect.any(OutsideUnitOfWork) });
+      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things order by id`)) as unknown as { rows: { id: string }[] };
+      expect(kept.map((r) => r.id)).toEqual(['next']);
+    } finally {
+      await one.close();
+    }
   });
 });

@@ -20,6 +20,9 @@
 //   behind cannot write into the next one, and a unit that never settles (one awaiting a unit of
 //   its own group, which settles only at this group's commit) cannot hold the writer for ever.
 import type Database from 'better-sqlite3';
+import { UnitTimedOut } from './module-store.ts';
+
+export { UnitTimedOut };
 
 interface Unit {
   /** Lets the unit's work begin; settles as the work does. */
@@ -46,16 +49,6 @@ export type UnitToken = object;
 export class TransactionLost extends Error {
   constructor(cause: unknown) {
     super(`the transaction this unit of work was committed in was rolled back by SQLite: ${(cause as Error)?.message ?? cause}`, { cause });
-  }
-}
-
-export class UnitTimedOut extends Error {
-  override name = 'UnitTimedOut';
-  constructor(ms: number) {
-    super(
-      `the unit of work ran for more than ${ms} ms and was rolled back: a unit holds the store's only writer, so it must not wait on slow work, ` +
-        `nor on another unit of work's promise (that one settles only once this one's group commits)`,
-    );
   }
 }
 

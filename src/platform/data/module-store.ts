@@ -40,8 +40,8 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
    * group-commit.ts); on Postgres each takes its own pooled connection. Keep the callback to
    * database work: on SQLite, awaiting something slow inside it delays every unit queued behind,
    * and awaiting another unit of work's promise inside it cannot end (that one settles only at
-   * the commit this one holds up): such a unit fails at its time limit (UnitTimedOut, 30 s by
-   * default). Nor let work that uses `tx` outlive the callback: its statements are then refused
+   * the commit this one holds up). On either engine a callback that runs past the store's time
+   * limit (30 s by default) fails its unit with UnitTimedOut, and nothing of it is kept. Nor let work that uses `tx` outlive the callback: its statements are then refused
    * (OutsideUnitOfWork). A statement is the unit's when it runs in the callback's async context:
    * a listener the callback registers on an emitter or a stream made outside it runs in the
    * emitter's, and must be bound to the unit (AsyncResource.bind) to use `tx`.
@@ -91,6 +91,17 @@ export class OutsideUnitOfWork extends Error {
       why === 'ended'
         ? "this unit of work has ended (its callback settled or it timed out): a statement from work it left running is refused, as it would run outside any unit or inside another's"
         : 'a statement outside any unit of work is refused here: writes go through store.transaction. A callback a unit registers on an emitter or a stream made outside it runs outside it: bind it to the unit (AsyncResource.bind)',
+    );
+  }
+}
+
+/** A unit of work whose callback ran past its store's time limit: it failed and nothing of it was kept. */
+export class UnitTimedOut extends Error {
+  override name = 'UnitTimedOut';
+  constructor(ms: number) {
+    super(
+      `the unit of work ran for more than ${ms} ms and was rolled back: a unit holds its store's writer or one of its connections, so it must not wait on slow work, ` +
+        `nor on another unit of work's promise (on SQLite that one settles only once this one's group commits)`,
     );
   }
 }

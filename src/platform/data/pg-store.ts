@@ -11,7 +11,7 @@ import { UnitConnection } from './pg-unit-connection.ts';
 import { CommitGroup, type CommitGroupObserver } from './pg-commit-group.ts';
 import { ReadGroup, type Connections } from './pg-read-group.ts';
 import { causeChain } from '../errors/causes.ts';
-import { NestedTransactionError, StoreClosed, type Db, type ModuleStore } from './module-store.ts';
+import { NestedTransactionError, StoreClosed, UnitTimedOut, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
 export interface PgStoreOptions {
@@ -20,6 +20,12 @@ export interface PgStoreOptions {
   applicationName?: string;
   /** Told of each commit group the server refused (pg-commit-group.ts). */
   groups?: CommitGroupObserver;
+  /**
+   * How long a unit's callback may run before the unit fails with UnitTimedOut: its connection is
+   * then closed, which ends its transaction on the server, rather than held for ever (Infinity:
+   * no limit).
+   */
+  unitTimeoutMs?: number;
 }
 
 export function openPgStore<T extends Record<string, unknown>>(
@@ -44,6 +50,8 @@ export function openPgStore<T extends Record<string, unknown>>(
   const group = new CommitGroup(options.groups);
   const connections = closableConnections(pool);
   const reads = new ReadGroup(connections);
+  const limits: UnitLimits = { timeoutMs: options.unitTimeoutMs ?? 30_000, current: () => inside.getStore() };
+  if (!(limits.timeoutMs > 0)) throw new RangeError(`unitTimeoutMs must be above 0 (got ${limits.timeoutMs})`);
 
   return {
     module: schema.module,
@@ -58,7 +66,7 @@ export function openPgStore<T extends Record<string, unknown>>(
       // A unit that has ended is no longer open: work it started (a timer, a poller) may open its own.
       if (inside.getStore()?.open) return Promise.reject(new NestedTransactionError(schema.module));
       const token: UnitToken = { open: true };
-      return inside.run(token, () => unitOfWork(connections, group, token, () => inside.getStore(), fn));
+      return inside.run(token, () => unitOfWork(connections, group, token, limits, fn));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);
@@ -88,6 +96,12 @@ interface UnitToken {
   open: boolean;
 }
 
+interface UnitLimits {
+  timeoutMs: number;
+  /** The token of the unit whose callback the caller runs in. */
+  current: () => UnitToken | undefined;
+}
+
 /**
  * One unit of work on a connection of its own, as drizzle's transaction runs it (BEGIN, the unit,
  * COMMIT, or ROLLBACK on any failure), with three differences: the BEGIN, the outbox's rows and
@@ -98,7 +112,7 @@ interface UnitToken {
  * failed (the connection itself, a session the server ended, or its ROLLBACK) is closed rather
  * than returned to the pool.
  */
-async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, token: UnitToken, current: () => UnitToken | undefined, fn: (tx: Db) => Promise<R>): Promise<R> {
+async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, token: UnitToken, limits: UnitLimits, fn: (tx: Db) => Promise<R>): Promise<R> {
   const client = await connections.connect();
   let broken: Error | undefined;
   // A checked-out client's connection error (the server ended the backend) would otherwise be an
@@ -108,16 +122,21 @@ async function unitOfWork<R>(connections: ClosableConnections, group: CommitGrou
   try {
     let handle = handles.get(client);
     if (!handle) {
-      const unit = new UnitConnection(client, group, current);
+      const unit = new UnitConnection(client, group, limits.current);
       handles.set(client, (handle = { unit, tx: drizzle({ client: unit as never }) as unknown as Db }));
     }
     const { unit, tx } = handle;
     unit.start(token);
     try {
       let result: R;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        result = await fn(tx);
+        result = await new Promise<R>((resolve, reject) => {
+          if (Number.isFinite(limits.timeoutMs)) timer = setTimeout(() => reject(new UnitTimedOut(limits.timeoutMs)), Math.min(2 ** 31 - 1, limits.timeoutMs));
+          Promise.resolve(fn(tx)).then(resolve, reject);
+        });
       } finally {
+        clearTimeout(timer);
         // The handle is the connection's, and serves the next unit that takes it: work this
         // callback left running must not reach that unit, nor autocommit in the pool.
         token.open = false;
@@ -128,7 +147,13 @@ async function unitOfWork<R>(connections: ClosableConnections, group: CommitGrou
       // The server ended the session (its 'error' event comes later, once the socket closes):
       // the connection must not go back to the pool, where the next unit would meet a dead one.
       if (sessionEnded(err)) broken ??= err as Error;
-      await unit.rollback().catch((e: Error) => (broken = e));
+      // A ROLLBACK would wait behind whatever statement the unit still has running. The
+      // connection is closed instead: the server rolls the transaction back once it sees it gone
+      // (at once if the unit was idle in it, else when its running statement ends).
+      if (err instanceof UnitTimedOut) {
+        broken ??= err;
+        unit.abandon(err);
+      } else await unit.rollback().catch((e: Error) => (broken = e));
       throw err;
     }
   } finally {

@@ -164,6 +164,12 @@ export class UnitConnection implements HoldsWrites {
     if ((await committed).command === 'ROLLBACK') throw new Error('the unit of work was rolled back: a statement in it failed, and its error was caught');
   }
 
+  /** The unit ends without a ROLLBACK (its connection is being closed): its held writes are never sent. */
+  abandon(err: Error): void {
+    for (const h of this.held) h.reject(err);
+    this.held = [];
+  }
+
   async rollback(): Promise<void> {
     for (const h of this.held) h.reject(new Error('rolled back before it was sent'));
     this.held = [];
