@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { holdConnection, pgStoreWith } from '../support/databases.ts';
+import { openPgStore } from '../../src/platform/data/pg-store.ts';
 import { NestedTransactionError, OutsideUnitOfWork, UnitTimedOut, type ModuleStore } from '../../src/platform/data/module-store.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
 
@@ -234,6 +235,27 @@ describe('a Postgres unit of work', () => {
       const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things order by id`)) as unknown as { rows: { id: string }[] };
       expect(kept.map((r) => r.id)).toEqual(['next']);
     } finally {
+      await one.close();
+    }
+  });
+
+  it("cancels the running statement of a unit that timed out, so its backend lets go of the unit's locks", async () => {
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1, { unitTimeoutMs: 300 });
+    // The next unit, on a store of its own with the default limit, so a slow machine cannot time it out.
+    const other = openPgStore(schema, { url: one.url, poolMax: 1 });
+    try {
+      const insert = (tx: typeof store.db, id: string) => tx.execute(sql`insert into units.things (id) values (${id})`);
+      const stuck = one.store.transaction(async (tx) => {
+        await insert(tx, 'k');
+        await tx.execute(sql`select pg_sleep(600)`);
+      });
+      await expect(stuck).rejects.toBeInstanceOf(UnitTimedOut);
+      // The same key: before, this waited for the stuck backend's lock on 'k' until its sleep ended.
+      await other.transaction((tx) => insert(tx, 'k'));
+      const { rows: kept } = (await (other.db as typeof store.db).execute(sql`select id from units.things`)) as unknown as { rows: { id: string }[] };
+      expect(kept.map((r) => r.id)).toEqual(['k']);
+    } finally {
+      await other.close();
       await one.close();
     }
   });

@@ -50,7 +50,7 @@ export function openPgStore<T extends Record<string, unknown>>(
   const group = new CommitGroup(options.groups);
   const connections = closableConnections(pool);
   const reads = new ReadGroup(connections);
-  const limits: UnitLimits = { timeoutMs: options.unitTimeoutMs ?? 30_000, current: () => inside.getStore() };
+  const limits: UnitLimits = { timeoutMs: options.unitTimeoutMs ?? 30_000, current: () => inside.getStore(), url: options.url };
   if (!(limits.timeoutMs > 0)) throw new RangeError(`unitTimeoutMs must be above 0 (got ${limits.timeoutMs})`);
 
   return {
@@ -100,6 +100,8 @@ interface UnitLimits {
   timeoutMs: number;
   /** The token of the unit whose callback the caller runs in. */
   current: () => UnitToken | undefined;
+  /** Where a cancel request for a timed-out unit's running statement goes. */
+  url: string;
 }
 
 /**
@@ -115,6 +117,7 @@ interface UnitLimits {
 async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, token: UnitToken, limits: UnitLimits, fn: (tx: Db) => Promise<R>): Promise<R> {
   const client = await connections.connect();
   let broken: Error | undefined;
+  let timedOut: UnitTimedOut | undefined;
   // A checked-out client's connection error (the server ended the backend) would otherwise be an
   // unhandled 'error' event: the unit's statements fail with it, and the connection is dropped.
   const onError = (err: Error) => (broken = err);
@@ -132,7 +135,7 @@ async function unitOfWork<R>(connections: ClosableConnections, group: CommitGrou
       let timer: NodeJS.Timeout | undefined;
       try {
         result = await new Promise<R>((resolve, reject) => {
-          if (Number.isFinite(limits.timeoutMs)) timer = setTimeout(() => reject(new UnitTimedOut(limits.timeoutMs)), Math.min(2 ** 31 - 1, limits.timeoutMs));
+          if (Number.isFinite(limits.timeoutMs)) timer = setTimeout(() => reject((timedOut = new UnitTimedOut(limits.timeoutMs))), Math.min(2 ** 31 - 1, limits.timeoutMs));
           Promise.resolve(fn(tx)).then(resolve, reject);
         });
       } finally {
@@ -147,12 +150,14 @@ async function unitOfWork<R>(connections: ClosableConnections, group: CommitGrou
       // The server ended the session (its 'error' event comes later, once the socket closes):
       // the connection must not go back to the pool, where the next unit would meet a dead one.
       if (sessionEnded(err)) broken ??= err as Error;
-      // A ROLLBACK would wait behind whatever statement the unit still has running. The
-      // connection is closed instead: the server rolls the transaction back once it sees it gone
-      // (at once if the unit was idle in it, else when its running statement ends).
-      if (err instanceof UnitTimedOut) {
-        broken ??= err;
-        unit.abandon(err);
+      // A ROLLBACK would wait behind whatever statement the unit still has running. That
+      // statement is cancelled and the connection closed instead: the server rolls the
+      // transaction back and lets go of its locks as the backend ends. (Only this unit's own
+      // timeout: one its callback passed on, from another unit, leaves this connection sound.)
+      if (timedOut !== undefined && err === timedOut) {
+        broken ??= timedOut;
+        unit.abandon(timedOut);
+        cancelRunning(client, limits.url);
       } else await unit.rollback().catch((e: Error) => (broken = e));
       throw err;
     }
@@ -160,6 +165,20 @@ async function unitOfWork<R>(connections: ClosableConnections, group: CommitGrou
     client.off('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * Asks the server to cancel the statement `client` is running, if any, on a connection of its own
+ * (Postgres's cancel request: no login). Without it, a backend whose client went away keeps
+ * running its statement, and holding the transaction's locks, until that statement ends.
+ */
+function cancelRunning(client: pg.PoolClient, url: string): void {
+  const running = (client as unknown as { activeQuery?: unknown }).activeQuery;
+  if (!running) return;
+  const canceller = new pg.Client({ connectionString: url });
+  // The cancel request's own socket: the server closes it once read; nothing waits on it.
+  (canceller as unknown as { connection: { on(event: 'error', f: () => void): void } }).connection.on('error', () => {});
+  (canceller as unknown as { cancel(client: unknown, query: unknown): void }).cancel(client, running);
 }
 
 /**
