@@ -7,7 +7,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { migrationCount, migrationsFolder, MIGRATIONS_TABLE } from './migrations-folder.ts';
 import { pgPlatformStatements } from './pg-platform-statements.ts';
-import { UnitConnection } from './pg-unit-connection.ts';
+import { UnitConnection, type UnitToken } from './pg-unit-connection.ts';
 import { CommitGroup, type CommitGroupObserver } from './pg-commit-group.ts';
 import { ReadGroup, type Connections } from './pg-read-group.ts';
 import { causeChain } from '../errors/causes.ts';
@@ -91,10 +91,6 @@ export function openPgStore<T extends Record<string, unknown>>(
 
 // A drizzle handle per pooled connection, made once: the pool hands the same clients out again.
 const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
-
-interface UnitToken {
-  open: boolean;
-}
 
 interface UnitLimits {
   timeoutMs: number;

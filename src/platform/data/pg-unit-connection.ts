@@ -13,6 +13,11 @@ import type { HoldsWrites } from './prepared-write.ts';
 import { CommitGroup, type Held } from './pg-commit-group.ts';
 import { OutsideUnitOfWork } from './module-store.ts';
 
+/** A unit of work as its store's async context carries it: open until its callback settles. */
+export interface UnitToken {
+  open: boolean;
+}
+
 export class UnitConnection implements HoldsWrites {
   private begun = false;
   private held: Held[] = [];
@@ -38,17 +43,17 @@ export class UnitConnection implements HoldsWrites {
    * callback the caller runs in: a statement from anywhere else (work a unit left running, which
    * holds its `tx`) is refused. Without `current`, every caller is taken as the unit's.
    */
-  private owner: { open: boolean } | undefined;
-  private readonly current: (() => unknown) | undefined;
+  private owner: UnitToken | undefined;
+  private readonly current: (() => UnitToken | undefined) | undefined;
 
-  constructor(client: pg.PoolClient, group: CommitGroup = new CommitGroup(), current?: () => unknown) {
+  constructor(client: pg.PoolClient, group: CommitGroup = new CommitGroup(), current?: () => UnitToken | undefined) {
     this.client = client;
     this.group = group;
     this.current = current;
   }
 
   /** A new unit of work on this connection: its BEGIN goes with its first statement. */
-  start(owner?: { open: boolean }): void {
+  start(owner?: UnitToken): void {
     this.owner = owner;
     this.begun = false;
     this.held = [];
@@ -60,7 +65,7 @@ export class UnitConnection implements HoldsWrites {
   query(config: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
     const statement = typeof config === 'string' ? { text: config } : config;
     if (this.current) {
-      const caller = this.current() as { open: boolean } | undefined;
+      const caller = this.current();
       if (caller !== this.owner || !caller?.open) return Promise.reject(new OutsideUnitOfWork(caller === undefined ? 'outside' : 'ended'));
     }
     if (this.lost) return Promise.reject(this.lost);
@@ -171,8 +176,7 @@ export class UnitConnection implements HoldsWrites {
   }
 
   async rollback(): Promise<void> {
-    for (const h of this.held) h.reject(new Error('rolled back before it was sent'));
-    this.held = [];
+    this.abandon(new Error('rolled back before it was sent'));
     if (this.begun) await this.client.query('ROLLBACK');
   }
 
