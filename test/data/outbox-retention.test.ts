@@ -1,41 +1,21 @@
 // The outbox pruning pass on a store alone (no relay running beside it), on both engines: which
 // rows go, where a pass stops, and that the next pass picks up from there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { asc, inArray } from 'drizzle-orm';
-import { migrateModules } from '../../src/platform/data/migrate.ts';
-import { openPgStore } from '../../src/platform/data/pg-store.ts';
-import { openSqliteStore } from '../../src/platform/data/sqlite-store.ts';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
-import type { Config } from '../../src/platform/config/env.ts';
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { outboxRetention } from '../../src/platform/bus/outbox-retention.ts';
-import { createTestDatabase } from '../support/databases.ts';
-import { engines, type Engine } from '../support/boot.ts';
+import { engines } from '../support/boot.ts';
+import { storeOn } from '../support/store-on-engine.ts';
 
 const DAY = 24 * 3600 * 1000;
 const now = Date.now();
 const cutOff = new Date(now - 10 * DAY);
 
-async function openStore(engine: Engine): Promise<{ store: ModuleStore; close: () => Promise<void> }> {
-  if (engine === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'outbox-retention-'));
-    await migrateModules([ordersSchema], { storeEngine: 'sqlite', DATA_DIR: dir } as Config);
-    const store = openSqliteStore(ordersSchema, { dataDir: dir });
-    return { store, close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
-  }
-  const database = await createTestDatabase();
-  await migrateModules([ordersSchema], { storeEngine: 'pg', DATABASE_URL: database.url } as Config);
-  const store = openPgStore(ordersSchema, { url: database.url, poolMax: 2 });
-  return { store, close: async () => (await store.close(), await database.drop()) };
-}
-
 describe.each(engines)('outbox retention pass on %s', (engine) => {
   let store: ModuleStore;
   let close: () => Promise<void>;
-  beforeAll(async () => ({ store, close } = await openStore(engine)));
+  beforeAll(async () => ({ store, close } = await storeOn(engine, ordersSchema)));
   afterAll(() => close?.());
 
   let n = 0;

@@ -6,6 +6,7 @@
 import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
 import { failedBeforeIt } from '../data/not-run.ts';
+import { deleteInBatches } from '../data/delete-in-batches.ts';
 import type { RunUnitOfWork, UnitOfWork } from './unit-of-work.ts';
 import type { Subscription } from '../modules/define-module.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -223,10 +224,8 @@ export async function deadLetterCount(store: ModuleStore): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** Forgets inbox rows handled before `before`: past any redelivery window. */
-export async function pruneInbox(store: ModuleStore, before: Date): Promise<void> {
+/** Forgets inbox rows handled before `before`, past any redelivery window, a bounded batch a statement. Resolves to how many went. */
+export function pruneInbox(store: ModuleStore, before: Date, batch?: number): Promise<number> {
   const i = store.tables.inbox;
-  await store.transaction(async (tx) => {
-    await tx.delete(i).where(lt(i.handledAt, before));
-  });
+  return deleteInBatches(store, i, [i.eventId, i.handler], lt(i.handledAt, before), batch);
 }

@@ -10,6 +10,7 @@ import type { UnitOfWork } from '../bus/unit-of-work.ts';
 import { currentContext } from '../context/request-context.ts';
 import { defineError, ValidationFailed } from '../errors/domain-error.ts';
 import { fixedLimit } from '../data/planned-once.ts';
+import { deleteInBatches } from '../data/delete-in-batches.ts';
 
 export const IdempotencyKeyReused = defineError('IdempotencyKeyReused', 422, 'This Idempotency-Key was used with a different request');
 
@@ -120,10 +121,8 @@ export function idempotent(
   };
 }
 
-/** Deletes expired keys; modules call it from a periodic sweep. */
-export async function sweepIdempotencyKeys(store: ModuleStore): Promise<void> {
+/** Deletes expired keys, a bounded batch a statement; the kernel's housekeeping runs it. Resolves to how many went. */
+export function sweepIdempotencyKeys(store: ModuleStore, batch?: number): Promise<number> {
   const t = store.tables.idempotencyKeys;
-  await store.transaction(async (tx) => {
-    await tx.delete(t).where(lt(t.expiresAt, new Date()));
-  });
+  return deleteInBatches(store, t, [t.scope, t.key], lt(t.expiresAt, new Date()), batch);
 }

@@ -1,7 +1,8 @@
 // Upkeep of the platform's own tables in every module store, done by the kernel once rather than
 // by each module its own way: expired idempotency keys go, inbox rows older than any redelivery
 // could be (BullMQ keeps failed jobs a week) are forgotten, and sent outbox rows past their
-// retention are pruned, but for the events their module keeps (outbox-retention.ts).
+// retention are pruned, but for the events their module keeps (outbox-retention.ts). Each deletes
+// a bounded batch a statement (data/delete-in-batches.ts): a backlog never makes one long write.
 import type { Config } from '../config/env.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ModuleStore } from '../data/module-store.ts';
@@ -19,14 +20,27 @@ const FIRST_RETENTION_RUN_MS = 60_000;
 export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modules: readonly Module[], config: Config, logger: Logger): OwnedJob[] {
   return [...stores].flatMap(([module, store]) => {
     const jobs: OwnedJob[] = [
-      { owner: 'platform', job: { name: `idempotency-expiry:${module}`, everyMs: 60_000, run: () => sweepIdempotencyKeys(store) } },
+      {
+        owner: 'platform',
+        job: {
+          name: `idempotency-expiry:${module}`,
+          everyMs: 60_000,
+          run: async () => {
+            const swept = await sweepIdempotencyKeys(store);
+            if (swept > 0) logger.debug({ module, swept }, 'deleted expired idempotency keys');
+          },
+        },
+      },
       {
         owner: 'platform',
         job: {
           name: `inbox-retention:${module}`,
           everyMs: HOUR_MS,
           firstRunMs: FIRST_RETENTION_RUN_MS,
-          run: () => pruneInbox(store, daysAgo(config.BUS_INBOX_RETENTION_DAYS)),
+          run: async () => {
+            const pruned = await pruneInbox(store, daysAgo(config.BUS_INBOX_RETENTION_DAYS));
+            if (pruned > 0) logger.info({ module, pruned, retentionDays: config.BUS_INBOX_RETENTION_DAYS }, 'pruned inbox rows past their retention');
+          },
         },
       },
     ];

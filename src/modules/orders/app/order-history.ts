@@ -1,4 +1,4 @@
-import { and, asc, desc, gt, inArray } from 'drizzle-orm';
+import { and, asc, desc, gt, inArray, sql } from 'drizzle-orm';
 import { requireCaller } from '../../../platform/auth/caller.ts';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
 import type { OrdersTables } from '../db/schema.ts';
@@ -6,6 +6,7 @@ import { historyEvents, projectOrderEvent } from './history-projector.ts';
 import { orderStatements } from '../db/order-writes.ts';
 import type { OrdersDeps } from './orders-deps.ts';
 import { fixedLimit, textEquals } from '../../../platform/data/planned-once.ts';
+import { deleteInBatches } from '../../../platform/data/delete-in-batches.ts';
 
 /** The customer's orders, from the read model — never from the write model. */
 export async function listMyOrders(deps: OrdersDeps, limit: number) {
@@ -28,14 +29,14 @@ export async function listMyOrders(deps: OrdersDeps, limit: number) {
 
 /**
  * Rebuilds the projection from scratch: empty it, then replay every order event the module has
- * published (its outbox keeps them), in publication order, through the same projector — in
+ * published (its outbox keeps them), in publication order, through the same projector — both in
  * batches, so a running app's own writes are never held up for long. Events the live projector
  * applies meanwhile merge with the replay (the projector is an order-independent upsert).
  */
 export async function rebuildHistory(store: ModuleStore<OrdersTables>, batchSize = 500): Promise<number> {
   const { history, outbox } = store.tables;
   const statements = orderStatements(store);
-  await store.transaction((tx) => tx.delete(history));
+  await deleteInBatches(store, history, [history.orderId], sql`true`, batchSize);
   const types = historyEvents.map((e) => e.key);
   let after = 0;
   let replayed = 0;
