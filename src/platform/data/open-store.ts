@@ -18,7 +18,8 @@ export async function openModuleStore<T extends Record<string, unknown>>(schema:
       poolMax: config.PG_POOL_MAX,
       applicationName: `${deployable}:${schema.module}`,
       groups,
+      unitTimeoutMs: config.UNIT_OF_WORK_TIMEOUT_MS,
     });
   }
-  return openSqliteStore(schema, { dataDir: config.DATA_DIR });
+  return openSqliteStore(schema, { dataDir: config.DATA_DIR, groupCommit: { unitTimeoutMs: config.UNIT_OF_WORK_TIMEOUT_MS } });
 }
