@@ -117,6 +117,55 @@ describe('statements in one round trip', () => {
       expect(await ids()).toEqual([]);
     });
 
+    it('sends nothing when a statement cannot be made into a query, so nothing after it runs', async () => {
+      const trip = new RoundTrip();
+      const good = trip.add(insert, ['good', 1]);
+      // No config at all: pg's Query cannot be built from it. Sent without it, the round trip
+      // would run the insert after it (a COMMIT, in a unit's).
+      const unheld = trip.add(null as never);
+      const after = trip.add(insert, ['after', 2]);
+      client.query(trip as never);
+      await expect(unheld).rejects.toThrow(TypeError);
+      await expect(good).rejects.toBeInstanceOf(NotRun);
+      await expect(after).rejects.toBeInstanceOf(NotRun);
+      await expect(trip.done).rejects.toThrow(TypeError);
+      expect(trip.refusedAStatement).toBe(true);
+      expect(await ids()).toEqual([]);
+      expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    });
+
+    it('sends nothing, and closes the connection, when writing a statement fails midway', async () => {
+      const con = (client as unknown as { connection: { bind(msg: unknown): void } }).connection;
+      const bind = con.bind.bind(con);
+      let binds = 0;
+      // A fault pg's writer could meet only on something it cannot encode: here, at the second Bind,
+      // after the first statement's Parse, Bind and Execute were written.
+      con.bind = (msg) => {
+        if (++binds === 2) throw new RangeError('cannot encode this');
+        bind(msg);
+      };
+      const closed = new Promise((resolve) => client.once('end', resolve));
+      client.on('error', () => {});
+      const trip = new RoundTrip();
+      const first = trip.add(insert, ['first', 1]);
+      const second = trip.add(insert, ['second', 2]);
+      // Queued behind another query, so pg submits it from its socket's message handler, where a
+      // throw would end the process.
+      const before = client.query('select pg_sleep(0.05)').catch(() => {});
+      client.query(trip as never);
+      await expect(second).rejects.toThrow('cannot encode this');
+      await expect(first).rejects.toBeInstanceOf(NotRun);
+      await before;
+      await closed;
+      const other = new pg.Client({ connectionString: database.url });
+      await other.connect();
+      try {
+        expect((await other.query<{ id: string }>('select id from things')).rows).toEqual([]);
+      } finally {
+        await other.end();
+      }
+    });
+
     it('fails every statement when the connection dies', async () => {
       const admin = new pg.Client({ connectionString: database.url });
       await admin.connect();

@@ -19,7 +19,7 @@ export { NotRun };
 type Connection = {
   parsedStatements: Record<string, string>;
   submittedNamedStatements: Record<string, string>;
-  stream: { cork?(): void; uncork?(): void };
+  stream: { cork?(): void; uncork?(): void; destroy?(): void };
   parse(msg: { text: string; name?: string; types?: unknown[] }): void;
   bind(msg: { portal: string; statement?: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
   describe(msg: { type: 'P'; name: string }): void;
@@ -58,6 +58,8 @@ export class RoundTrip {
   /** The statement that kept the round trip from being sent (a name taken, a value pg cannot convert). */
   private refused: number | undefined;
   private settled = false;
+  /** Why a statement added to it could not be made into a query; it is then never sent. */
+  private unheld: Error | undefined;
   /**
    * Called once the round trip has settled. pg does not need it; OpenTelemetry's pg
    * instrumentation wraps it to end the span it opened for the round trip.
@@ -73,7 +75,14 @@ export class RoundTrip {
   add(statement: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
     return new Promise((resolve, reject) => {
       const config = typeof statement === 'string' ? { text: statement } : statement;
-      this.queries.push(new pg.Query(config as pg.QueryConfig, values, (err: Error | undefined, result: pg.QueryResult) => (err ? reject(err) : resolve(result))) as unknown as PgQuery);
+      try {
+        this.queries.push(new pg.Query(config as pg.QueryConfig, values, (err: Error | undefined, result: pg.QueryResult) => (err ? reject(err) : resolve(result))) as unknown as PgQuery);
+      } catch (err) {
+        // A statement pg cannot even hold (no config): sent without it, the round trip would run
+        // what comes after it, a COMMIT included. So it is not sent at all.
+        this.unheld ??= err as Error;
+        reject(err);
+      }
     });
   }
 
@@ -110,6 +119,8 @@ export class RoundTrip {
     // Everything that can fail is checked before anything is written: pg's own Query, failing to
     // convert a value after its Parse went out, closes it with a Sync, which would end the round
     // trip there and let what follows run regardless.
+    // Every statement added gets NotRun: the one that could not be held already has its error.
+    if (this.unheld) return this.refuse(-1, this.unheld);
     const prepared = (q: PgQuery) => (q.name ? (con.parsedStatements[q.name] ?? con.submittedNamedStatements[q.name]) : undefined);
     // pg's own check: one name, one statement text, per connection; and so within the round trip,
     // where the second Bind would otherwise run the first statement under the second's name.
@@ -128,8 +139,10 @@ export class RoundTrip {
       }
     }
     con.stream.cork?.();
+    let writing = 0;
     try {
-      this.queries.forEach((q, i) => {
+      for (const [i, q] of this.queries.entries()) {
+        writing = i;
         // Checked as each is written: a name twice in one round trip is parsed once.
         if (prepared(q) === undefined) {
           con.parse({ text: q.text, name: q.name, types: (q as { types?: unknown[] }).types as never });
@@ -138,8 +151,15 @@ export class RoundTrip {
         con.bind({ portal: '', statement: q.name, values: values[i]!, valueMapper: (v) => v });
         con.describe({ type: 'P', name: '' });
         con.execute({ portal: '' });
-      });
+      }
       con.sync();
+    } catch (err) {
+      // Some messages are written, corked, and no Sync: sent, the statements before this one would
+      // run and wait for a Sync that never comes. The connection goes instead, its buffer unsent
+      // (pg then fails it, and a pool drops it); thrown, the error would escape pg's message
+      // handler and end the process.
+      con.stream.destroy?.();
+      return this.refuse(writing, err as Error);
     } finally {
       con.stream.uncork?.();
     }
