@@ -1,12 +1,15 @@
 // The kernel's sweeps of expired idempotency keys and old inbox rows, on a store alone and on both
 // engines: every due row goes and no other, a bounded batch a statement, so a backlog of any size
-// is many short writes rather than one long one that live units of work would wait behind.
+// is many short writes rather than one long one that live units of work would wait behind. And on
+// SQLite's single writer, a unit that arrives during a long sweep or outbox retention pass goes
+// between two of its batches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asc } from 'drizzle-orm';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { sweepIdempotencyKeys } from '../../src/platform/http/idempotency.ts';
 import { pruneInbox } from '../../src/platform/bus/inbox-consumer.ts';
+import { outboxRetention } from '../../src/platform/bus/outbox-retention.ts';
 import { engines } from '../support/boot.ts';
 import { storeOn } from '../support/store-on-engine.ts';
 
@@ -46,14 +49,32 @@ describe.each(engines)('housekeeping deletes on %s', (engine) => {
       await tx.insert(t).values([...expiring(13, 'POST /a', past), ...expiring(10, 'POST /b', past), ...expiring(3, 'POST /live', new Date(Date.now() + HOUR))]);
     });
     const { store: watched, sizes } = counted();
-    expect(await sweepIdempotencyKeys(watched, 5)).toBe(23);
+    expect(await sweepIdempotencyKeys(watched, { batch: 5 })).toBe(23);
     // 23 rows, 5 a statement: four full batches, one of 3, and no statement more.
     expect(sizes).toEqual([5, 5, 5, 5, 3]);
     expect(await keysIn(store)).toEqual(['POST /live/POST /live-0', 'POST /live/POST /live-1', 'POST /live/POST /live-2']);
     // Nothing due: one statement that finds nothing.
     const again = counted();
-    expect(await sweepIdempotencyKeys(again.store, 5)).toBe(0);
+    expect(await sweepIdempotencyKeys(again.store, { batch: 5 })).toBe(0);
     expect(again.sizes).toEqual([0]);
+  });
+
+  it('starts no further statement once told to stop: what is still due waits for the next sweep', async () => {
+    const t = store.tables.idempotencyKeys;
+    await store.transaction(async (tx) => {
+      await tx.insert(t).values(expiring(12, 'POST /stopped', new Date(Date.now() - HOUR)));
+    });
+    const stopping = new AbortController();
+    const { store: watched, sizes } = counted();
+    // Stopped as the first statement is sent: it completes, no second one starts.
+    const writeStatement: ModuleStore['writeStatement'] = (fn) => {
+      stopping.abort();
+      return watched.writeStatement(fn);
+    };
+    expect(await sweepIdempotencyKeys(Object.assign(Object.create(watched) as ModuleStore, { writeStatement }), { batch: 5, signal: stopping.signal })).toBe(5);
+    expect(sizes).toEqual([5]);
+    expect((await keysIn(store)).filter((k) => k.startsWith('POST /stopped'))).toHaveLength(7);
+    expect(await sweepIdempotencyKeys(store, { batch: 5 })).toBe(7);
   });
 
   it('prunes every inbox row handled before the cut-off, a batch at a time, and keeps the younger ones', async () => {
@@ -70,7 +91,7 @@ describe.each(engines)('housekeeping deletes on %s', (engine) => {
       ]);
     });
     const { store: watched, sizes } = counted();
-    expect(await pruneInbox(watched, new Date(Date.now() - 14 * 24 * HOUR), 4)).toBe(13);
+    expect(await pruneInbox(watched, new Date(Date.now() - 14 * 24 * HOUR), { batch: 4 })).toBe(13);
     // 13 rows, 4 a statement: the last batch is short and ends the sweep.
     expect(sizes).toEqual([4, 4, 4, 1]);
     const left = (await store.db.select({ eventId: i.eventId, handler: i.handler }).from(i).orderBy(asc(i.eventId), asc(i.handler))) as { eventId: string; handler: string }[];
@@ -82,31 +103,64 @@ describe.each(engines)('housekeeping deletes on %s', (engine) => {
 });
 
 // On SQLite every write goes through the one writer: a sweep in one statement would hold it, and
-// every unit queued behind, for as long as the backlog takes.
-describe('housekeeping deletes on the SQLite writer', () => {
+// every unit queued behind, for as long as the backlog takes; so would a loop of batches that
+// never let the event loop turn (each batch joining the writer's queue as the last one commits).
+describe('housekeeping on the SQLite writer', () => {
   let store: ModuleStore;
   let close: () => Promise<void>;
   beforeAll(async () => ({ store, close } = await storeOn('sqlite', ordersSchema)));
   afterAll(() => close?.());
 
-  it('lets a unit of work queued during a long sweep commit before the sweep ends', async () => {
-    const t = store.tables.idempotencyKeys;
-    const past = new Date(Date.now() - HOUR);
-    await store.transaction(async (tx) => {
-      await tx.insert(t).values(expiring(2_000, 'POST /backlog', past));
-    });
+  /**
+   * Runs `pass` and, from a later callback of the event loop (as a request's unit arrives), a unit
+   * of work of one insert; resolves to the order the two ended in.
+   */
+  let during = 0;
+  const unitDuring = async (pass: () => Promise<unknown>) => {
     const settled: string[] = [];
-    const sweep = sweepIdempotencyKeys(store, 100).then((n) => (settled.push('sweep'), n));
-    const unit = store
-      .transaction(async (tx) => {
-        await tx.insert(t).values(expiring(1, 'POST /live-during', new Date(Date.now() + HOUR)));
-      })
-      .then(() => settled.push('unit'));
-    expect(await sweep).toBe(2_000);
-    await unit;
-    // The single writer took the unit between two of the sweep's statements, not after all twenty.
-    expect(settled).toEqual(['unit', 'sweep']);
+    const scope = `POST /live-during-${during++}`;
+    const running = pass().then(() => settled.push('pass'));
+    const unit = new Promise((queued) =>
+      setImmediate(() =>
+        queued(
+          store
+            .transaction(async (tx) => {
+              await tx.insert(store.tables.idempotencyKeys).values(expiring(1, scope, new Date(Date.now() + HOUR)));
+            })
+            .then(() => settled.push('unit')),
+        ),
+      ),
+    );
+    await running;
+    await (await unit);
+    return settled;
+  };
+
+  it('lets a unit of work that arrives during a long sweep commit before the sweep ends', async () => {
+    const t = store.tables.idempotencyKeys;
+    await store.transaction(async (tx) => {
+      await tx.insert(t).values(expiring(2_000, 'POST /backlog', new Date(Date.now() - HOUR)));
+    });
+    // The writer took the unit between two of the sweep's statements, not after all twenty.
+    expect(await unitDuring(() => sweepIdempotencyKeys(store, { batch: 100 }))).toEqual(['unit', 'pass']);
     expect((await keysIn(store)).filter((k) => k.startsWith('POST /backlog'))).toEqual([]);
-    expect(await keysIn(store)).toContain('POST /live-during/POST /live-during-0');
+    expect(await keysIn(store)).toContain('POST /live-during-0/POST /live-during-0-0');
+  });
+
+  it('lets a unit of work that arrives during a long outbox retention pass commit before the pass ends', async () => {
+    const old = new Date(Date.now() - 30 * 24 * HOUR);
+    const ids = Array.from({ length: 2_000 }, (_, i) => `old-${i}`);
+    await store.transaction(async (tx) => {
+      for (const id of ids) {
+        const envelope = { id, type: 'Gone', version: 1, source: 'orders', occurredAt: old.toISOString(), correlationId: id, payload: {} };
+        await store.platform.appendOutbox(tx, { id, type: 'Gone.v1', envelope, createdAt: old });
+      }
+    });
+    const o = store.tables.outbox;
+    const seqs = ((await store.db.select({ seq: o.seq }).from(o)) as { seq: number }[]).map((r) => r.seq);
+    await store.transaction((tx) => store.platform.markDispatched(tx, seqs, new Date()));
+    // Four batches of the pass's 500.
+    expect(await unitDuring(() => outboxRetention(store, []).prune(new Date(Date.now() - 14 * 24 * HOUR)))).toEqual(['unit', 'pass']);
+    expect(await store.db.select({ seq: o.seq }).from(o)).toEqual([]);
   });
 });

@@ -69,4 +69,19 @@ describe.each(engines)('outbox retention pass on %s', (engine) => {
     expect(await fresh.prune(new Date(now))).toBe(before.length - 3);
     expect((await remaining()).length).toBe(3);
   });
+
+  // Goes on from the table the tests above left (three kept rows).
+  it('starts no further batch once told to stop, and the next pass goes on from where it stopped', async () => {
+    const old = await write(1_200, 'Gone.v1', 30, true); // three of the pass's batches
+    const stopping = new AbortController();
+    // Stopped as its first delete is sent: that one completes, no second batch starts.
+    const stopped = Object.assign(Object.create(store) as ModuleStore, {
+      writeStatement: ((fn) => (stopping.abort(), store.writeStatement(fn))) as ModuleStore['writeStatement'],
+    });
+    const retention = outboxRetention(stopped, ['Kept.v1']);
+    // Its first batch walks 500 rows: the three kept ones and 497 that go.
+    expect(await retention.prune(new Date(now), stopping.signal)).toBe(497);
+    expect(await retention.prune(new Date(now))).toBe(old.length - 497);
+    expect((await remaining()).length).toBe(3);
+  });
 });

@@ -259,4 +259,26 @@ describe('a Postgres unit of work', () => {
       await one.close();
     }
   });
+
+  it('drops a connection whose round trip failed while it was being written: the next unit and read go on a fresh one', async () => {
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
+    // pg's writer fails only on what it cannot encode; here, the Bind of one marked value.
+    const connection = Object.getPrototypeOf((new pg.Client() as unknown as { connection: object }).connection) as { bind(msg: { values?: unknown[] }): void };
+    const bind = connection.bind;
+    connection.bind = function (msg) {
+      if (msg.values?.includes('unwritable')) throw new RangeError('cannot encode this');
+      return bind.call(this, msg);
+    };
+    try {
+      const insert = (tx: typeof store.db, id: string) => unitOf(tx).later(() => unitOf(tx).query({ text: 'insert into units.things (id) values ($1)' }, [id]));
+      await expect(one.store.transaction((tx) => insert(tx, 'unwritable'))).rejects.toThrow('cannot encode this');
+      // A pool of one: before, the next unit was handed the closed connection and failed.
+      await one.store.transaction((tx) => insert(tx, 'next'));
+      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things`)) as unknown as { rows: { id: string }[] };
+      expect(kept.map((r) => r.id)).toEqual(['next']);
+    } finally {
+      connection.bind = bind;
+      await one.close();
+    }
+  });
 });

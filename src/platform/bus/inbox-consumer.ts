@@ -6,7 +6,7 @@
 import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
 import { failedBeforeIt } from '../data/not-run.ts';
-import { deleteInBatches } from '../data/delete-in-batches.ts';
+import { deleteInBatches, type BatchedDelete } from '../data/delete-in-batches.ts';
 import type { RunUnitOfWork, UnitOfWork } from './unit-of-work.ts';
 import type { Subscription } from '../modules/define-module.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -225,7 +225,7 @@ export async function deadLetterCount(store: ModuleStore): Promise<number> {
 }
 
 /** Forgets inbox rows handled before `before`, past any redelivery window, a bounded batch a statement. Resolves to how many went. */
-export function pruneInbox(store: ModuleStore, before: Date, batch?: number): Promise<number> {
+export function pruneInbox(store: ModuleStore, before: Date, options?: BatchedDelete): Promise<number> {
   const i = store.tables.inbox;
-  return deleteInBatches(store, i, [i.eventId, i.handler], lt(i.handledAt, before), batch);
+  return deleteInBatches(store, i, [i.eventId, i.handler], lt(i.handledAt, before), options);
 }

@@ -20,8 +20,11 @@ import { fixedLimit } from '../data/planned-once.ts';
 const BATCH = 500;
 
 export interface OutboxRetention {
-  /** Deletes the sent rows written before `before` that are not of a kept type; resolves to how many. */
-  prune(before: Date): Promise<number>;
+  /**
+   * Deletes the sent rows written before `before` that are not of a kept type; resolves to how
+   * many. Once `stopping` is aborted no further batch starts: the rest waits for the next pass.
+   */
+  prune(before: Date, stopping?: AbortSignal): Promise<number>;
 }
 
 export function outboxRetention(store: ModuleStore, keptTypes: readonly string[]): OutboxRetention {
@@ -30,10 +33,10 @@ export function outboxRetention(store: ModuleStore, keptTypes: readonly string[]
   /** Every row up to here has been pruned or is of a kept type. */
   let mark = 0;
   return {
-    async prune(before) {
+    async prune(before, stopping) {
       if (Number.isNaN(before.getTime())) throw new RangeError('outbox retention: the cut-off is not a date');
       let pruned = 0;
-      for (;;) {
+      while (!stopping?.aborted) {
         const rows = await store.db
           .select({ seq: o.seq, type: o.type, createdAt: o.createdAt, dispatchedAt: o.dispatchedAt })
           .from(o)
@@ -66,6 +69,7 @@ export function outboxRetention(store: ModuleStore, keptTypes: readonly string[]
         mark = passed;
         if (stop) return pruned;
       }
+      return pruned;
     },
   };
 }

@@ -51,7 +51,7 @@ const schema = z
      * How long a unit of work's callback may run, on either engine, before it fails with
      * UnitTimedOut and nothing of it is kept: a unit holds SQLite's writer or a pooled connection.
      */
-    UNIT_OF_WORK_TIMEOUT_MS: z.coerce.number().int().min(100).max(2_147_483_647).default(30_000),
+    UNIT_OF_WORK_TIMEOUT_MS: z.coerce.number().int().min(1000).max(2_147_483_647).default(30_000),
     BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bus'),
     BUS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     BUS_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(100),

@@ -4,6 +4,7 @@
 // unit of work queues behind it; on Postgres it holds its locks and bloats one transaction. So
 // the rows go a bounded batch at a time, each batch one statement atomic by itself, the same way
 // the outbox retention (bus/outbox-retention.ts) and the history rebuild walk their tables.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
 import type { Db, ModuleStore } from './module-store.ts';
@@ -12,21 +13,28 @@ import { fixedLimit } from './planned-once.ts';
 /** Rows deleted by one statement: short writes, so live ones never wait long behind a sweep. */
 export const DELETE_BATCH = 500;
 
+export interface BatchedDelete {
+  /** Rows a statement deletes at most; DELETE_BATCH unless given. */
+  batch?: number;
+  /** Once aborted, no further statement starts: the rows still due wait for the next sweep. */
+  signal?: AbortSignal;
+}
+
 /**
  * Deletes the rows of `table` that `due` selects, at most `batch` per statement, until none is
- * left; resolves to how many went. `key` is the table's primary key: each statement deletes the
+ * left or `signal` is aborted; resolves to how many went. `key` is the table's primary key: each statement deletes the
  * rows whose key is among the first `batch` due ones, and says `due` again, so a row that stopped
  * being due in between stays. A row that becomes due while the sweep runs may go in this sweep or
  * the next.
  */
-export async function deleteInBatches(store: ModuleStore, table: Parameters<Db['delete']>[0], key: readonly AnyColumn[], due: SQL, batch = DELETE_BATCH): Promise<number> {
+export async function deleteInBatches(store: ModuleStore, table: Parameters<Db['delete']>[0], key: readonly AnyColumn[], due: SQL, { batch = DELETE_BATCH, signal }: BatchedDelete = {}): Promise<number> {
   if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`a delete batch is a whole number of rows above 0, not ${batch}`);
   if (key.length === 0) throw new RangeError('a batched delete needs the key of the rows it deletes');
   const tuple = sql.join([...key], sql`, `);
   // Row values, `(a, b) in (select a, b …)`, run on both engines (SQLite since 3.15).
   const first = sql`(${tuple}) in (select ${tuple} from ${table} where ${due} limit ${fixedLimit(batch)})`;
   let deleted = 0;
-  for (;;) {
+  while (!signal?.aborted) {
     const gone = await store.writeStatement((db) =>
       db
         .delete(table)
@@ -35,5 +43,10 @@ export async function deleteInBatches(store: ModuleStore, table: Parameters<Db['
     );
     deleted += gone.length;
     if (gone.length < batch) return deleted;
+    // A turn of the event loop between batches. On SQLite the next batch would otherwise join the
+    // writer's queue in the same microtask run that committed this one, its group commit would
+    // never let go, and requests arriving meanwhile would not even be read until the sweep ended.
+    await nextTurn();
   }
+  return deleted;
 }

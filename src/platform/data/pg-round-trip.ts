@@ -19,7 +19,7 @@ export { NotRun };
 type Connection = {
   parsedStatements: Record<string, string>;
   submittedNamedStatements: Record<string, string>;
-  stream: { cork?(): void; uncork?(): void; destroy?(): void };
+  stream: { cork?(): void; uncork?(): void; destroy?(err?: Error): void };
   parse(msg: { text: string; name?: string; types?: unknown[] }): void;
   bind(msg: { portal: string; statement?: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
   describe(msg: { type: 'P'; name: string }): void;
@@ -155,10 +155,12 @@ export class RoundTrip {
       con.sync();
     } catch (err) {
       // Some messages are written, corked, and no Sync: sent, the statements before this one would
-      // run and wait for a Sync that never comes. The connection goes instead, its buffer unsent
-      // (pg then fails it, and a pool drops it); thrown, the error would escape pg's message
-      // handler and end the process.
-      con.stream.destroy?.();
+      // run and wait for a Sync that never comes. The connection goes instead, its buffer unsent;
+      // thrown, the error would escape pg's message handler and end the process. Closed with an
+      // error, the socket's 'error' reaches pg's client before this round trip settles (both on
+      // the next tick, that one queued first), so the client is marked unqueryable by the time
+      // its holder releases it, and the pool drops it rather than hand it out again.
+      con.stream.destroy?.(new Error('closed: a round trip to Postgres failed while it was being written, and could not be ended cleanly', { cause: err }));
       return this.refuse(writing, err as Error);
     } finally {
       con.stream.uncork?.();

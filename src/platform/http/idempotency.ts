@@ -10,7 +10,7 @@ import type { UnitOfWork } from '../bus/unit-of-work.ts';
 import { currentContext } from '../context/request-context.ts';
 import { defineError, ValidationFailed } from '../errors/domain-error.ts';
 import { fixedLimit } from '../data/planned-once.ts';
-import { deleteInBatches } from '../data/delete-in-batches.ts';
+import { deleteInBatches, type BatchedDelete } from '../data/delete-in-batches.ts';
 
 export const IdempotencyKeyReused = defineError('IdempotencyKeyReused', 422, 'This Idempotency-Key was used with a different request');
 
@@ -122,7 +122,7 @@ export function idempotent(
 }
 
 /** Deletes expired keys, a bounded batch a statement; the kernel's housekeeping runs it. Resolves to how many went. */
-export function sweepIdempotencyKeys(store: ModuleStore, batch?: number): Promise<number> {
+export function sweepIdempotencyKeys(store: ModuleStore, options?: BatchedDelete): Promise<number> {
   const t = store.tables.idempotencyKeys;
-  return deleteInBatches(store, t, [t.scope, t.key], lt(t.expiresAt, new Date()), batch);
+  return deleteInBatches(store, t, [t.scope, t.key], lt(t.expiresAt, new Date()), options);
 }

@@ -25,8 +25,8 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modul
         job: {
           name: `idempotency-expiry:${module}`,
           everyMs: 60_000,
-          run: async () => {
-            const swept = await sweepIdempotencyKeys(store);
+          run: async (stopping) => {
+            const swept = await sweepIdempotencyKeys(store, { signal: stopping });
             if (swept > 0) logger.debug({ module, swept }, 'deleted expired idempotency keys');
           },
         },
@@ -37,8 +37,8 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modul
           name: `inbox-retention:${module}`,
           everyMs: HOUR_MS,
           firstRunMs: FIRST_RETENTION_RUN_MS,
-          run: async () => {
-            const pruned = await pruneInbox(store, daysAgo(config.BUS_INBOX_RETENTION_DAYS));
+          run: async (stopping) => {
+            const pruned = await pruneInbox(store, daysAgo(config.BUS_INBOX_RETENTION_DAYS), { signal: stopping });
             if (pruned > 0) logger.info({ module, pruned, retentionDays: config.BUS_INBOX_RETENTION_DAYS }, 'pruned inbox rows past their retention');
           },
         },
@@ -56,8 +56,8 @@ export function housekeepingJobs(stores: ReadonlyMap<string, ModuleStore>, modul
         name: `outbox-retention:${module}`,
         everyMs: HOUR_MS,
         firstRunMs: FIRST_RETENTION_RUN_MS,
-        run: async () => {
-          const pruned = await outbox.prune(daysAgo(config.BUS_OUTBOX_RETENTION_DAYS));
+        run: async (stopping) => {
+          const pruned = await outbox.prune(daysAgo(config.BUS_OUTBOX_RETENTION_DAYS), stopping);
           if (pruned > 0) logger.info({ module, pruned, retentionDays: config.BUS_OUTBOX_RETENTION_DAYS }, 'pruned sent outbox rows past their retention');
         },
       },

@@ -1,5 +1,6 @@
 // The kernel's job schedule: a job with a first-run delay runs then and on its interval after;
-// one without waits for its interval; a job never overlaps itself; stop waits for a run in progress.
+// one without waits for its interval; a job never overlaps itself; stop waits for a run in progress,
+// telling it that it is stopping.
 import { afterEach, describe, expect, it } from 'vitest';
 import { scheduleJobs, type JobScheduler } from './jobs.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -97,5 +98,38 @@ describe('scheduleJobs', () => {
     await stopping;
     expect(finished).toBe(1);
     scheduler = undefined;
+  });
+
+  it('tells a run in progress that it is stopping, and waits for it to end', async () => {
+    const seen: boolean[] = [];
+    let ended = false;
+    scheduler = scheduleJobs(
+      [
+        {
+          owner: 'platform',
+          job: {
+            name: 'steps',
+            everyMs: 3_600_000,
+            firstRunMs: 0,
+            // A run in steps, as the housekeeping's batches are: it ends at the first step after the signal.
+            run: async (stopping) => {
+              while (!stopping.aborted) {
+                seen.push(stopping.aborted);
+                await new Promise((r) => setTimeout(r, 5));
+              }
+              ended = true;
+            },
+          },
+        },
+      ],
+      logger,
+      createMetrics({ deployable: 'jobs-test' }),
+    );
+    scheduler.start();
+    await eventually(async () => seen.length > 0, 'the run started', 20_000, 5);
+    await scheduler.stop();
+    scheduler = undefined;
+    expect(ended).toBe(true);
+    expect(seen.every((aborted) => !aborted)).toBe(true);
   });
 });

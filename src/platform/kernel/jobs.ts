@@ -1,6 +1,7 @@
 // Periodic work of the modules and of the kernel itself, run on one schedule: a job never
 // overlaps itself (a slow run makes the next one wait, not pile up), a failure is logged and
-// counted and the schedule goes on, and stop waits for runs in progress before stores close.
+// counted and the schedule goes on, and stop waits for runs in progress before stores close,
+// telling them it is stopping (an aborted signal) so a long one can end at its next step.
 // A job runs every `everyMs`, the first time after `firstRunMs` when it gives one.
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/registry.ts';
@@ -26,13 +27,14 @@ export function scheduleJobs(jobs: readonly OwnedJob[], logger: Logger, metrics:
   const running = new Map<OwnedJob, Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
+  const stopping = new AbortController();
 
   function run(entry: OwnedJob): Promise<void> {
     const current = running.get(entry);
     if (current) return current;
     const done = (async () => {
       try {
-        await entry.job.run();
+        await entry.job.run(stopping.signal);
       } catch (err) {
         failures.inc({ owner: entry.owner, job: entry.job.name });
         logger.warn({ err, owner: entry.owner, job: entry.job.name }, 'scheduled job failed; it runs again on schedule');
@@ -79,6 +81,7 @@ export function scheduleJobs(jobs: readonly OwnedJob[], logger: Logger, metrics:
     async stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);
+      stopping.abort();
       await Promise.allSettled([...running.values()]);
     },
   };

@@ -60,7 +60,11 @@ export interface Job {
    * often than that (deploys, scaling) would otherwise never run the job at all.
    */
   firstRunMs?: number;
-  run(): Promise<unknown>;
+  /**
+   * One run. `stopping` is aborted when the process stops: a run that goes in steps (batches)
+   * should end after the step in hand, as stop waits for it before the stores close.
+   */
+  run(stopping: AbortSignal): Promise<unknown>;
 }
 
 export interface ModuleParts<C extends Contract | undefined> {

@@ -36,7 +36,7 @@ export async function listMyOrders(deps: OrdersDeps, limit: number) {
 export async function rebuildHistory(store: ModuleStore<OrdersTables>, batchSize = 500): Promise<number> {
   const { history, outbox } = store.tables;
   const statements = orderStatements(store);
-  await deleteInBatches(store, history, [history.orderId], sql`true`, batchSize);
+  await deleteInBatches(store, history, [history.orderId], sql`true`, { batch: batchSize });
   const types = historyEvents.map((e) => e.key);
   let after = 0;
   let replayed = 0;
