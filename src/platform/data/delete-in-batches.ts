@@ -43,9 +43,8 @@ export async function deleteInBatches(store: ModuleStore, table: Parameters<Db['
     );
     deleted += gone.length;
     if (gone.length < batch) return deleted;
-    // A turn of the event loop between batches. On SQLite the next batch would otherwise join the
-    // writer's queue in the same microtask run that committed this one, its group commit would
-    // never let go, and requests arriving meanwhile would not even be read until the sweep ended.
+    // A turn of the event loop between batches, so requests are read meanwhile and their units go
+    // between two batches (SQLite's group commit waits for a turn between groups as well).
     await nextTurn();
   }
   return deleted;

@@ -12,6 +12,10 @@
 //   does about it (a retry, a dead letter) is never read back by, nor mixed into, the
 //   transaction still open;
 // - the wait for the turn's end is one trip through the event loop (no timer): nothing idles;
+// - units queued once a group has committed (the next step of what it settled) wait for the next
+//   turn too, not for a group at once: a chain of units that each start as the last one commits
+//   (a loop of batches) would otherwise keep the drain in one run of microtasks, no request would
+//   be read until it ended, and the units those requests start could not join its groups;
 // - a group is capped in units and in time so another process sharing the file (a module that is
 //   migrating runs in the monolith and as a service) is not kept from the write lock for long;
 // - a unit is running from its start until its callback settles, or until it has run for
@@ -142,6 +146,7 @@ export class GroupCommitter {
           // fail with it rather than wait for a drain that is not coming.
           for (const u of this.queue.splice(0)) u.reject(err);
         }
+        if (this.queue.length > 0) await new Promise<void>((turnEnded) => setImmediate(turnEnded));
       }
     } finally {
       clearInterval(watchdog);

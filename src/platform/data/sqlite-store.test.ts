@@ -265,6 +265,24 @@ describe('SQLite unit of work', () => {
     await s.close();
   });
 
+  it('lets the event loop turn between groups: a unit that arrives during a long chain of units commits before the chain ends', async () => {
+    const s = await store();
+    const settled: string[] = [];
+    // Each unit of the chain starts as the last one commits, as a loop of batches does.
+    const chain = (async () => {
+      for (let i = 0; i < 50; i++) await s.transaction((tx) => tx.insert(s.tables.products).values(row(`CHAIN-${i}`)));
+      settled.push('chain');
+    })();
+    // From a later callback of the event loop, as a request's unit comes: before, it was not even
+    // started until the whole chain had committed.
+    const arriving = new Promise((queued) => setImmediate(() => queued(s.transaction((tx) => tx.insert(s.tables.products).values(row('ARRIVED'))).then(() => settled.push('arrived')))));
+    await chain;
+    await (await arriving);
+    expect(settled).toEqual(['arrived', 'chain']);
+    expect((await s.db.select({ n: count() }).from(s.tables.products))[0]!.n).toBe(51);
+    await s.close();
+  });
+
   const rawRun = (tx: unknown, statement: string) => (tx as { run(q: ReturnType<typeof sql>): Promise<unknown> }).run(sql.raw(statement));
 
   it('fails a unit whose transaction SQLite rolled back even though it returned normally, and commits the next ones', async () => {

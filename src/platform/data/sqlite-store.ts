@@ -162,11 +162,12 @@ const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b
  * Once a statement of the running unit has left the writer outside a transaction (an I/O or
  * disk-full error made SQLite roll it back, and the unit caught the error), the unit's later
  * statements fail: they would be autocommitted, though the unit will be reported failed. That is
- * looked at after a write or a failure only, and a read from outside a unit asks the committer
- * first: `inTransaction` costs ~130 ns a call, a third of a point read.
+ * looked at after a failure or a transaction-control statement only, and a read from outside a
+ * unit asks the committer first: `inTransaction` costs ~130 ns a call, a third of a point read.
  */
 function guardWriterStatement(stmt: Database.Statement, committer: GroupCommitter, caller: () => UnitToken | 'outside' | 'ended'): void {
-  const readonly = stmt.readonly && !TRANSACTION_CONTROL.test(stmt.source);
+  const control = TRANSACTION_CONTROL.test(stmt.source);
+  const readonly = stmt.readonly && !control;
   const writer = stmt.database;
   const s = stmt as unknown as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
   for (const method of ['run', 'get', 'all', 'iterate'] as const) {
@@ -185,7 +186,9 @@ function guardWriterStatement(stmt: Database.Statement, committer: GroupCommitte
         if (method === 'iterate') openCursor(unit, result as IterableIterator<unknown>);
         return result;
       } finally {
-        if ((failed || !readonly) && !writer.inTransaction) transactionEnded.add(unit);
+        // Only a failure (an I/O or disk-full error, a RAISE(ROLLBACK), an OR ROLLBACK conflict)
+        // or transaction control ends the transaction: a write that succeeds never does.
+        if ((failed || control) && !writer.inTransaction) transactionEnded.add(unit);
       }
     };
   }
