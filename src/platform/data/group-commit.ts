@@ -12,10 +12,11 @@
 //   does about it (a retry, a dead letter) is never read back by, nor mixed into, the
 //   transaction still open;
 // - the wait for the turn's end is one trip through the event loop (no timer): nothing idles;
-// - units queued once a group has committed (the next step of what it settled) wait for the next
-//   turn too, not for a group at once: a chain of units that each start as the last one commits
-//   (a loop of batches) would otherwise keep the drain in one run of microtasks, no request would
-//   be read until it ended, and the units those requests start could not join its groups;
+// - units still queued once a group has ended (the next step of what it settled, or those its
+//   caps left) wait for the next turn too, not for a group at once: a chain of units that each
+//   start as the last one commits (a loop of batches) would otherwise keep the drain in one run
+//   of microtasks, no request would be read until it ended, and the units those requests start
+//   could not join its groups;
 // - a group is capped in units and in time so another process sharing the file (a module that is
 //   migrating runs in the monolith and as a service) is not kept from the write lock for long;
 // - a unit is running from its start until its callback settles, or until it has run for
@@ -41,10 +42,11 @@ export interface GroupCommitOptions {
   /** How long one unit may run before it fails with UnitTimedOut and is rolled back (Infinity: no limit). */
   unitTimeoutMs?: number;
   /**
-   * Told of a unit that timed out, before its rollback: the store closes the cursors it left open
-   * on the writer, which would make the ROLLBACK, and every BEGIN after it, fail.
+   * Told of a unit that stopped running (its callback settled, or it timed out), before anything
+   * else runs on the writer: the store closes the cursors it left open there, which would make the
+   * next statement (a RELEASE, a timed-out unit's ROLLBACK, the next BEGIN) fail.
    */
-  timedOut?: (token: UnitToken) => void;
+  ended?: (token: UnitToken) => void;
 }
 
 /** Who is running a unit: the store's async context carries it to tell the unit's work from work it left behind. */
@@ -69,7 +71,7 @@ export class GroupCommitter {
   private running: Unit | undefined;
   private runningSince = 0;
   private abandon: ((err: unknown) => void) | undefined;
-  private readonly timedOut: ((token: UnitToken) => void) | undefined;
+  private readonly ended: ((token: UnitToken) => void) | undefined;
   private inGroup = false;
   private readonly stmt: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
@@ -87,7 +89,7 @@ export class GroupCommitter {
     this.maxUnits = options.maxUnits ?? 64;
     this.maxMs = options.maxMs ?? 10;
     this.unitTimeoutMs = options.unitTimeoutMs ?? 30_000;
-    this.timedOut = options.timedOut;
+    this.ended = options.ended;
     // A group that may take no unit would BEGIN and COMMIT nothing, forever, in microtasks.
     if (!(this.maxUnits >= 1) || !(this.maxMs > 0)) throw new RangeError(`group commit: maxUnits must be at least 1 and maxMs above 0 (got ${this.maxUnits}, ${this.maxMs})`);
     if (!(this.unitTimeoutMs > 0)) throw new RangeError(`group commit: unitTimeoutMs must be above 0 (got ${this.unitTimeoutMs})`);
@@ -160,7 +162,7 @@ export class GroupCommitter {
     const abandon = this.abandon!;
     this.running = this.abandon = undefined;
     try {
-      this.timedOut?.(unit);
+      this.ended?.(unit);
     } finally {
       abandon(new UnitTimedOut(this.unitTimeoutMs));
     }
@@ -174,7 +176,9 @@ export class GroupCommitter {
       this.abandon = reject;
       const end = () => {
         // Not once it has timed out: by then another unit may be running.
-        if (this.running === unit) this.running = this.abandon = undefined;
+        if (this.running !== unit) return;
+        this.running = this.abandon = undefined;
+        this.ended?.(unit);
       };
       unit.start().then(
         (value) => (end(), resolve(value)),

@@ -32,6 +32,9 @@ async function store(options: Omit<SqliteStoreOptions, 'dataDir'> = { groupCommi
 
 const row = (sku: string) => ({ sku, name: sku });
 
+/** The store's writer connection, under drizzle. */
+const writerOf = (s: Awaited<ReturnType<typeof store>>) => (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+
 /** A promise the test opens when it wants: a unit awaiting it holds the writer while others queue. */
 function gated() {
   let release!: () => void;
@@ -307,13 +310,19 @@ describe('SQLite unit of work', () => {
     await s.close();
   });
 
-  it('settles every unit of a group whose ROLLBACK fails too (a unit left an iterator open on the writer)', async () => {
-    const s = await store();
-    const writer = (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+  it('settles every unit of a group whose ROLLBACK fails too (an iterator left open on the writer)', async () => {
+    // The committer alone on a bare connection: the store closes a unit's cursors as it ends (the
+    // test after this one), so only a cursor it never saw can keep a ROLLBACK from running.
+    const dir = mkdtempSync(join(tmpdir(), 'sqlite-store-'));
+    dirs.push(dir);
+    const writer = new Database(join(dir, 'bare.sqlite'));
+    writer.exec('CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT NOT NULL)');
+    const committer = new GroupCommitter(writer, { maxMs: 600_000 });
+    const insert = writer.prepare('INSERT INTO products (sku, name) VALUES (?, ?)');
     let left: IterableIterator<unknown> | undefined;
-    const a = s.transaction((tx) => tx.insert(s.tables.products).values(row('A')));
-    const b = s.transaction(async (tx) => {
-      await tx.insert(s.tables.products).values(row('B'));
+    const a = committer.run(async () => insert.run('A', 'A'));
+    const b = committer.run(async () => {
+      insert.run('B', 'B');
       // A read left running on the writer: better-sqlite3 refuses RELEASE, COMMIT and ROLLBACK.
       left = writer.prepare('SELECT sku FROM products').iterate();
       left.next();
@@ -325,8 +334,67 @@ describe('SQLite unit of work', () => {
     // Once the read is finished, the next group ends the transaction left open and serves units again.
     left!.return!();
     expect(writer.inTransaction).toBe(true);
-    await s.transaction((tx) => tx.insert(s.tables.products).values(row('C')));
-    expect((await s.db.select({ sku: s.tables.products.sku }).from(s.tables.products)).map((r) => r.sku)).toEqual(['C']);
+    await committer.run(async () => insert.run('C', 'C'));
+    expect(writer.prepare('SELECT sku FROM products').all()).toEqual([{ sku: 'C' }]);
+    await committer.idle();
+    writer.close();
+  });
+
+  it('closes the cursors a unit left open on the writer as it ends, so the units of its group commit', async () => {
+    const s = await store();
+    const writer = (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+    let left: IterableIterator<unknown> | undefined;
+    const a = s.transaction((tx) => tx.insert(s.tables.products).values(row('A')));
+    const b = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('B'));
+      left = writer.prepare('SELECT sku FROM products').iterate();
+      left.next();
+    });
+    // Before, the cursor kept its RELEASE and the group's COMMIT from running: both units failed.
+    await Promise.all([a, b]);
+    expect(left!.next()).toEqual({ done: true, value: undefined });
+    expect(await skus(s)).toEqual(['A', 'B']);
+    await s.close();
+  });
+
+  it('takes a transaction-control statement with a comment before it for what it is', async () => {
+    const s = await store();
+    // Outside a unit: SQLite calls it read-only, and it was let through as a read.
+    expect(() => writerOf(s).prepare('/* c */ BEGIN').run()).toThrow(OutsideUnitOfWork);
+    expect(writerOf(s).inTransaction).toBe(false);
+    // Inside one: a COMMIT with a comment before it ends the unit's transaction, and the unit's
+    // writes after it are refused rather than autocommitted.
+    let caught: unknown;
+    const unit = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('BEFORE'));
+      await rawRun(tx, '-- done early\n/* really */ COMMIT');
+      await tx.insert(s.tables.products).values(row('AFTER')).catch((err: unknown) => (caught = err));
+    });
+    await expect(unit).rejects.toBeInstanceOf(TransactionLost);
+    expect(caught).toBeInstanceOf(TransactionLost);
+    expect(await skus(s)).not.toContain('AFTER');
+    await s.close();
+  });
+
+  it('refuses the writes of a unit after a step of its cursor ended the transaction', async () => {
+    const s = await store();
+    const w = writerOf(s);
+    w.exec("CREATE TABLE audit (n INTEGER); CREATE TRIGGER audit_stop AFTER INSERT ON audit WHEN new.n = 2 BEGIN SELECT RAISE(ROLLBACK, 'stopped'); END;");
+    let caught: unknown;
+    const unit = s.transaction(async (tx) => {
+      await tx.insert(s.tables.products).values(row('BEFORE'));
+      // The failure comes from the cursor's second step, not from the call that opened it.
+      const steps = w.prepare('INSERT INTO audit (n) VALUES (1), (2) RETURNING n').iterate();
+      try {
+        for (const _ of steps) void _;
+      } catch {
+        // caught, as a unit might, and it goes on
+      }
+      await tx.insert(s.tables.products).values(row('AFTER')).catch((err: unknown) => (caught = err));
+    });
+    await expect(unit).rejects.toBeInstanceOf(TransactionLost);
+    expect(caught).toBeInstanceOf(TransactionLost);
+    expect(await skus(s)).toEqual([]);
     await s.close();
   });
 

@@ -54,7 +54,7 @@ export function openSqliteStore<T extends Record<string, unknown>>(
   refuseAttach(reader, schema.module);
   // Its transaction-control statements are prepared before the writer's statements are guarded:
   // they run between units, for none of them.
-  const committer = new GroupCommitter(writer, { ...options.groupCommit, timedOut: closeCursors });
+  const committer = new GroupCommitter(writer, { ...options.groupCommit, ended: closeCursors });
   const inside = new AsyncLocalStorage<UnitToken>();
   reusePreparedStatements(writer, (stmt) =>
     guardWriterStatement(stmt, committer, () => {
@@ -151,7 +151,8 @@ function reusePreparedStatements(db: Database.Database, made?: (stmt: Database.S
 }
 
 // Transaction control counts as a write here: SQLite calls it read-only (it changes no page).
-const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+// Comments before the keyword are skipped as SQLite skips them.
+const TRANSACTION_CONTROL = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?(?:\*\/|$))*(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 
 /**
  * Lets `stmt` run only for the unit of work running now (`caller` answers its token). Otherwise a
@@ -162,12 +163,13 @@ const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b
  * Once a statement of the running unit has left the writer outside a transaction (an I/O or
  * disk-full error made SQLite roll it back, and the unit caught the error), the unit's later
  * statements fail: they would be autocommitted, though the unit will be reported failed. That is
- * looked at after a failure or a transaction-control statement only, and a read from outside a
- * unit asks the committer first: `inTransaction` costs ~130 ns a call, a third of a point read.
+ * looked at after a write or a failure only (a cursor's steps included), and a read from outside
+ * a unit asks the committer first: `inTransaction` costs ~130 ns a call, a third of a point read.
+ * A write that succeeds does not end the transaction itself, but the check after it also finds a
+ * transaction that ended on a path no statement of the guard's saw (the writer's `exec`).
  */
 function guardWriterStatement(stmt: Database.Statement, committer: GroupCommitter, caller: () => UnitToken | 'outside' | 'ended'): void {
-  const control = TRANSACTION_CONTROL.test(stmt.source);
-  const readonly = stmt.readonly && !control;
+  const readonly = stmt.readonly && !TRANSACTION_CONTROL.test(stmt.source);
   const writer = stmt.database;
   const s = stmt as unknown as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
   for (const method of ['run', 'get', 'all', 'iterate'] as const) {
@@ -183,12 +185,10 @@ function guardWriterStatement(stmt: Database.Statement, committer: GroupCommitte
       try {
         const result = call.apply(stmt, args);
         failed = false;
-        if (method === 'iterate') openCursor(unit, result as IterableIterator<unknown>);
+        if (method === 'iterate') return openCursor(unit, result as IterableIterator<unknown>, writer);
         return result;
       } finally {
-        // Only a failure (an I/O or disk-full error, a RAISE(ROLLBACK), an OR ROLLBACK conflict)
-        // or transaction control ends the transaction: a write that succeeds never does.
-        if ((failed || control) && !writer.inTransaction) transactionEnded.add(unit);
+        if ((failed || !readonly) && !writer.inTransaction) transactionEnded.add(unit);
       }
     };
   }
@@ -203,10 +203,28 @@ const transactionEnded = new WeakSet<UnitToken>();
  */
 const cursors = new WeakMap<UnitToken, IterableIterator<unknown>[]>();
 
-function openCursor(unit: UnitToken, cursor: IterableIterator<unknown>): void {
+/** Records a unit's cursor, whose steps are watched as its statements are: a step can fail too. */
+function openCursor(unit: UnitToken, cursor: IterableIterator<unknown>, writer: Database.Database): IterableIterator<unknown> {
+  const watched: IterableIterator<unknown> = {
+    next() {
+      try {
+        return cursor.next();
+      } catch (err) {
+        if (!writer.inTransaction) transactionEnded.add(unit);
+        throw err;
+      }
+    },
+    return(value?: unknown) {
+      return cursor.return?.(value) ?? { done: true, value };
+    },
+    [Symbol.iterator]() {
+      return this;
+    },
+  };
   const open = cursors.get(unit);
-  if (open) open.push(cursor);
-  else cursors.set(unit, [cursor]);
+  if (open) open.push(watched);
+  else cursors.set(unit, [watched]);
+  return watched;
 }
 
 function closeCursors(unit: UnitToken): void {
