@@ -198,8 +198,9 @@ function guardWriterStatement(stmt: Database.Statement, committer: GroupCommitte
 const transactionEnded = new WeakSet<UnitToken>();
 
 /**
- * The cursors (`iterate`) each unit opened on the writer. One left open keeps every statement
- * after it, the ROLLBACK of a unit that timed out included, from running on that connection.
+ * The cursors (`iterate`) each unit opened on the writer, closed as the unit ends. One left open
+ * keeps every statement after it (the unit's RELEASE, its group's COMMIT, the ROLLBACK of a unit
+ * that timed out) from running on that connection.
  */
 const cursors = new WeakMap<UnitToken, IterableIterator<unknown>[]>();
 
@@ -228,6 +229,8 @@ function openCursor(unit: UnitToken, cursor: IterableIterator<unknown>, writer: 
 }
 
 function closeCursors(unit: UnitToken): void {
-  for (const cursor of cursors.get(unit) ?? []) cursor.return?.();
+  const open = cursors.get(unit);
+  if (open === undefined) return;
+  for (const cursor of open) cursor.return?.();
   cursors.delete(unit);
 }
