@@ -22,10 +22,10 @@ export interface BatchedDelete {
 
 /**
  * Deletes the rows of `table` that `due` selects, at most `batch` per statement, until none is
- * left or `signal` is aborted; resolves to how many went. `key` is the table's primary key: each statement deletes the
- * rows whose key is among the first `batch` due ones, and says `due` again, so a row that stopped
- * being due in between stays. A row that becomes due while the sweep runs may go in this sweep or
- * the next.
+ * left or `signal` is aborted; resolves to how many went. `key` is the table's primary key: each
+ * statement deletes the rows whose key is among the first `batch` due ones, and says `due` again,
+ * so a row that stopped being due in between stays. A row that becomes due while the sweep runs
+ * may go in this sweep or the next.
  */
 export async function deleteInBatches(store: ModuleStore, table: Parameters<Db['delete']>[0], key: readonly AnyColumn[], due: SQL, { batch = DELETE_BATCH, signal }: BatchedDelete = {}): Promise<number> {
   if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`a delete batch is a whole number of rows above 0, not ${batch}`);

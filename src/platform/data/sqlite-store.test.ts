@@ -342,7 +342,7 @@ describe('SQLite unit of work', () => {
 
   it('closes the cursors a unit left open on the writer as it ends, so the units of its group commit', async () => {
     const s = await store();
-    const writer = (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+    const writer = writerOf(s);
     let left: IterableIterator<unknown> | undefined;
     const a = s.transaction((tx) => tx.insert(s.tables.products).values(row('A')));
     const b = s.transaction(async (tx) => {
@@ -541,7 +541,7 @@ describe('SQLite unit of work', () => {
   it('closes the cursors a unit that timed out left open on the writer, so its rollback and the units after it run', async () => {
     const s = await store({ groupCommit: { maxMs: 600_000, unitTimeoutMs: 200 } });
     await s.transaction((tx) => tx.insert(s.tables.products).values([row('A'), row('B')]));
-    const writer = (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+    const writer = writerOf(s);
     const stuck = s.transaction(async (tx) => {
       await tx.insert(s.tables.products).values(row('STUCK'));
       // A read left running on the writer: better-sqlite3 refuses every other statement on it.
