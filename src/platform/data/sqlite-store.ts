@@ -151,8 +151,31 @@ function reusePreparedStatements(db: Database.Database, made?: (stmt: Database.S
 }
 
 // Transaction control counts as a write here: SQLite calls it read-only (it changes no page).
-// Comments before the keyword are skipped as SQLite skips them.
-const TRANSACTION_CONTROL = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?(?:\*\/|$))*(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+const TRANSACTION_KEYWORD = /(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/iy;
+
+/**
+ * Whether `source` is a transaction-control statement, past the whitespace and comments SQLite
+ * skips before its first keyword. A scan rather than one pattern: a pattern for "any run of
+ * spaces and comments" backtracks exponentially on a long run of spaces before another keyword.
+ */
+function isTransactionControl(source: string): boolean {
+  let i = 0;
+  for (;;) {
+    const c = source.charCodeAt(i);
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) i++;
+    else if (source.startsWith('--', i)) {
+      const end = source.indexOf('\n', i);
+      if (end < 0) return false;
+      i = end + 1;
+    } else if (source.startsWith('/*', i)) {
+      const end = source.indexOf('*/', i + 2);
+      if (end < 0) return false;
+      i = end + 2;
+    } else break;
+  }
+  TRANSACTION_KEYWORD.lastIndex = i;
+  return TRANSACTION_KEYWORD.test(source);
+}
 
 /**
  * Lets `stmt` run only for the unit of work running now (`caller` answers its token). Otherwise a
@@ -169,7 +192,7 @@ const TRANSACTION_CONTROL = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?(?:\*\/|$))*(?
  * transaction that ended on a path no statement of the guard's saw (the writer's `exec`).
  */
 function guardWriterStatement(stmt: Database.Statement, committer: GroupCommitter, caller: () => UnitToken | 'outside' | 'ended'): void {
-  const readonly = stmt.readonly && !TRANSACTION_CONTROL.test(stmt.source);
+  const readonly = stmt.readonly && !isTransactionControl(stmt.source);
   const writer = stmt.database;
   const s = stmt as unknown as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
   for (const method of ['run', 'get', 'all', 'iterate'] as const) {
