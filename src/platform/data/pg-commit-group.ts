@@ -20,6 +20,7 @@ import { context, type Context } from '@opentelemetry/api';
 import pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
+import { refusedByServer } from './pg-errors.ts';
 
 /** A write a unit of work held for its end (pg-unit-connection.ts), and who waits for its answer. */
 export interface Held {
@@ -155,6 +156,5 @@ async function together(members: Member[], observer: CommitGroupObserver | undef
  * synchronous standby has committed, yet answers FATAL).
  */
 function refusedWhole(err: unknown, trip: RoundTrip): boolean {
-  if (!trip.sent) return true;
-  return err instanceof pg.DatabaseError && err.severity === 'ERROR';
+  return !trip.sent || refusedByServer(err);
 }

@@ -23,6 +23,7 @@ import { context, type Context, type Span } from '@opentelemetry/api';
 import type pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
 import { NotRun, RoundTrip, type Statement } from './pg-round-trip.ts';
+import { refusedByServer } from './pg-errors.ts';
 
 interface Asked {
   statement: Statement;
@@ -101,7 +102,7 @@ export class ReadGroup {
         // Never reached the connection: no read will hear from it.
         broken = err as Error;
         for (const a of batch) a.reject(err);
-      } else if (!trip.refusedAStatement && (err as { severity?: string }).severity !== 'ERROR') {
+      } else if (!trip.refusedAStatement && !refusedByServer(err)) {
         // A statement's ERROR leaves the session usable, and so does a read pg would not send;
         // anything else (the connection) does not.
         broken ??= err as Error;

@@ -10,7 +10,7 @@ import { pgPlatformStatements } from './pg-platform-statements.ts';
 import { UnitConnection, type UnitToken } from './pg-unit-connection.ts';
 import { CommitGroup, type CommitGroupObserver } from './pg-commit-group.ts';
 import { ReadGroup, type Connections } from './pg-read-group.ts';
-import { causeChain } from '../errors/causes.ts';
+import { sessionEnded } from './pg-errors.ts';
 import { NestedTransactionError, StoreClosed, UnitTimedOut, type Db, type ModuleStore } from './module-store.ts';
 import type { ModuleSchema, PlatformTables } from './schema-kit.ts';
 
@@ -175,21 +175,6 @@ function cancelRunning(client: pg.PoolClient, url: string): void {
   // The cancel request's own socket: the server closes it once read; nothing waits on it.
   (canceller as unknown as { connection: { on(event: 'error', f: () => void): void } }).connection.on('error', () => {});
   (canceller as unknown as { cancel(client: unknown, query: unknown): void }).cancel(client, running);
-}
-
-/**
- * Whether `err` (or what caused it) is the server ending the session rather than refusing a
- * statement: its SQLSTATE, not its severity, which the server words in its own language.
- * Class 08 (connection exceptions), 57P01–57P05 (shut down, terminated, database dropped, idle
- * session timeout) and 25P03 (idle in a transaction too long) end the session; 57014 (a
- * cancelled statement) does not. pg's own "Connection terminated" has no SQLSTATE.
- */
-function sessionEnded(err: unknown): boolean {
-  for (const e of causeChain(err)) {
-    if (e instanceof pg.DatabaseError) return /^(08|57P0[1-5]|25P03)/.test(e.code ?? '');
-    if (e instanceof Error && /^Connection terminated/.test(e.message)) return true;
-  }
-  return false;
 }
 
 interface ClosableConnections extends Connections {
