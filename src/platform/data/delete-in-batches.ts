@@ -4,7 +4,6 @@
 // unit of work queues behind it; on Postgres it holds its locks and bloats one transaction. So
 // the rows go a bounded batch at a time, each batch one statement atomic by itself, the same way
 // the outbox retention (bus/outbox-retention.ts) and the history rebuild walk their tables.
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
 import type { Db, ModuleStore } from './module-store.ts';
@@ -42,10 +41,9 @@ export async function deleteInBatches(store: ModuleStore, table: Parameters<Db['
         .returning({ one: sql<number>`1` }),
     );
     deleted += gone.length;
+    // The event loop turns between two batches: on Postgres each comes back over the socket, and
+    // SQLite's group commit waits for a turn between groups, so requests are read meanwhile.
     if (gone.length < batch) return deleted;
-    // A turn of the event loop between batches, so requests are read meanwhile and their units go
-    // between two batches (SQLite's group commit waits for a turn between groups as well).
-    await nextTurn();
   }
   return deleted;
 }
