@@ -11,7 +11,7 @@ import { sweepIdempotencyKeys } from '../../src/platform/http/idempotency.ts';
 import { pruneInbox } from '../../src/platform/bus/inbox-consumer.ts';
 import { outboxRetention } from '../../src/platform/bus/outbox-retention.ts';
 import { engines } from '../support/boot.ts';
-import { storeOn } from '../support/store-on-engine.ts';
+import { storeOn, withWriteStatement } from '../support/store-on-engine.ts';
 
 const HOUR = 3600 * 1000;
 
@@ -34,12 +34,12 @@ describe.each(engines)('housekeeping deletes on %s', (engine) => {
   /** The store, but every single-statement write it makes is counted with the rows it returned. */
   const counted = () => {
     const sizes: number[] = [];
-    const writeStatement: ModuleStore['writeStatement'] = async (fn) => {
+    const watched = withWriteStatement(store, async (fn) => {
       const rows = await store.writeStatement(fn);
       sizes.push((rows as unknown[]).length);
       return rows;
-    };
-    return { store: Object.assign(Object.create(store) as ModuleStore, { writeStatement }), sizes };
+    });
+    return { store: watched, sizes };
   };
 
   it('sweeps every expired idempotency key, a batch at a time, and keeps the live ones', async () => {
@@ -67,11 +67,8 @@ describe.each(engines)('housekeeping deletes on %s', (engine) => {
     const stopping = new AbortController();
     const { store: watched, sizes } = counted();
     // Stopped as the first statement is sent: it completes, no second one starts.
-    const writeStatement: ModuleStore['writeStatement'] = (fn) => {
-      stopping.abort();
-      return watched.writeStatement(fn);
-    };
-    expect(await sweepIdempotencyKeys(Object.assign(Object.create(watched) as ModuleStore, { writeStatement }), { batch: 5, signal: stopping.signal })).toBe(5);
+    const stopped = withWriteStatement(watched, (fn) => (stopping.abort(), watched.writeStatement(fn)));
+    expect(await sweepIdempotencyKeys(stopped, { batch: 5, signal: stopping.signal })).toBe(5);
     expect(sizes).toEqual([5]);
     expect((await keysIn(store)).filter((k) => k.startsWith('POST /stopped'))).toHaveLength(7);
     expect(await sweepIdempotencyKeys(store, { batch: 5 })).toBe(7);

@@ -6,7 +6,7 @@ import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { outboxRetention } from '../../src/platform/bus/outbox-retention.ts';
 import { engines } from '../support/boot.ts';
-import { storeOn } from '../support/store-on-engine.ts';
+import { storeOn, withWriteStatement } from '../support/store-on-engine.ts';
 
 const DAY = 24 * 3600 * 1000;
 const now = Date.now();
@@ -75,9 +75,7 @@ describe.each(engines)('outbox retention pass on %s', (engine) => {
     const old = await write(1_200, 'Gone.v1', 30, true); // three of the pass's batches
     const stopping = new AbortController();
     // Stopped as its first delete is sent: that one completes, no second batch starts.
-    const stopped = Object.assign(Object.create(store) as ModuleStore, {
-      writeStatement: ((fn) => (stopping.abort(), store.writeStatement(fn))) as ModuleStore['writeStatement'],
-    });
+    const stopped = withWriteStatement(store, (fn) => (stopping.abort(), store.writeStatement(fn)));
     const retention = outboxRetention(stopped, ['Kept.v1']);
     // Its first batch walks 500 rows: the three kept ones and 497 that go.
     expect(await retention.prune(new Date(now), stopping.signal)).toBe(497);

@@ -24,3 +24,8 @@ export async function storeOn(engine: Engine, schema: ModuleSchema): Promise<{ s
   const store = openPgStore(schema, { url: database.url, poolMax: 2 });
   return { store, close: async () => (await store.close(), await database.drop()) };
 }
+
+/** `store`, but its single-statement writes go through `writeStatement` (which may call the store's own). */
+export function withWriteStatement(store: ModuleStore, writeStatement: ModuleStore['writeStatement']): ModuleStore {
+  return Object.assign(Object.create(store) as ModuleStore, { writeStatement });
+}
