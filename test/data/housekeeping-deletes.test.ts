@@ -4,7 +4,7 @@
 // SQLite's single writer, a unit that arrives during a long sweep or outbox retention pass goes
 // between two of its batches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asc } from 'drizzle-orm';
+import { asc, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { sweepIdempotencyKeys } from '../../src/platform/http/idempotency.ts';
@@ -96,6 +96,64 @@ describe.each(engines)('housekeeping deletes on %s', (engine) => {
       { eventId: 'both', handler: 'B.v1' },
       { eventId: 'young', handler: 'A.v1' },
     ]);
+  });
+});
+
+// A sweep that finds nothing due must not read the table to say so: the idempotency sweep runs
+// every minute and the table holds a day of keys (on SQLite the read holds the writer). Each
+// sweep's statement, asked for its plan on a table of many rows of which few are due, reads
+// through the index on its due column.
+describe.each(engines)('housekeeping reads on %s', (engine) => {
+  let store: ModuleStore;
+  let close: () => Promise<void>;
+  beforeAll(async () => ({ store, close } = await storeOn(engine, ordersSchema)));
+  afterAll(() => close?.());
+
+  /** The plan of each statement `sweep` sends, as the engine describes it, in one string each. */
+  const plansOf = async (sweep: (watched: ModuleStore) => Promise<number>): Promise<string[]> => {
+    const statements: { sql: string; params: unknown[] }[] = [];
+    await sweep(
+      withWriteStatement(store, (fn) => {
+        const query = fn(store.db) as unknown as { toSQL(): { sql: string; params: unknown[] } };
+        statements.push(query.toSQL());
+        return store.writeStatement(fn);
+      }),
+    );
+    return Promise.all(
+      statements.map(async ({ sql: text, params }) => {
+        if (store.engine.dialect === 'sqlite') {
+          const reader = (store.engine.reader as unknown as { $client: { prepare(s: string): { all(...p: unknown[]): { detail: string }[] } } }).$client;
+          return reader.prepare(`explain query plan ${text}`).all(...params).map((r) => r.detail).join('\n');
+        }
+        const pool = (store.engine.pool as unknown as { $client: { query(s: string, p: unknown[]): Promise<{ rows: { 'QUERY PLAN': string }[] }> } }).$client;
+        return (await pool.query(`explain ${text}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      }),
+    );
+  };
+
+  it('finds the due idempotency keys and inbox rows through their due columns\' indexes', async () => {
+    const t = store.tables.idempotencyKeys;
+    const i = store.tables.inbox;
+    const now = Date.now();
+    for (let chunk = 0; chunk < 20; chunk++) {
+      // 20,000 of each, the first 10 due: a table most of whose rows the sweep must not read.
+      const keys = Array.from({ length: 1000 }, (_, n) => chunk * 1000 + n);
+      await store.transaction(async (tx) => {
+        await tx.insert(t).values(keys.map((n) => ({ ...expiring(1, 'POST /kept', new Date(n < 10 ? now - HOUR : now + HOUR + n))[0]!, key: `k-${n}` })));
+        await tx.insert(i).values(keys.map((n) => ({ eventId: `e-${n}`, handler: 'A.v1', handledAt: new Date(n < 10 ? now - 10 * 24 * HOUR : now + n) })));
+      });
+    }
+    if (engine === 'pg') await store.db.execute(sql`analyze`);
+
+    const idempotency = await plansOf((watched) => sweepIdempotencyKeys(watched));
+    const inbox = await plansOf((watched) => pruneInbox(watched, new Date(now - 24 * HOUR)));
+    // Each found its 10 rows in one statement, whose plan names the index.
+    expect(idempotency).toHaveLength(1);
+    expect(idempotency[0]).toContain('platform_idempotency_keys_expires_at_idx');
+    expect(inbox).toHaveLength(1);
+    expect(inbox[0]).toContain('platform_inbox_handled_at_idx');
+    expect(await sweepIdempotencyKeys(store)).toBe(0);
+    expect(await pruneInbox(store, new Date(now - 24 * HOUR))).toBe(0);
   });
 });
 

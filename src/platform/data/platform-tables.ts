@@ -43,7 +43,9 @@ export function platformTables(k: SchemaKit) {
         handler: k.text('handler').notNull(),
         handledAt: k.timestamp('handled_at').notNull(),
       },
-      (t) => [k.primaryKey({ columns: [t.eventId, t.handler] })],
+      // The retention's sweep finds the rows handled before its bound through the index, in what
+      // is due, rather than reading the whole inbox on every pass (delete-in-batches.ts).
+      (t) => [k.primaryKey({ columns: [t.eventId, t.handler] }), k.index('platform_inbox_handled_at_idx').on(t.handledAt)],
     ),
     deadLetters: k.table(
       'platform_dead_letters',
@@ -72,7 +74,10 @@ export function platformTables(k: SchemaKit) {
         createdAt: k.timestamp('created_at').notNull(),
         expiresAt: k.timestamp('expires_at').notNull(),
       },
-      (t) => [k.primaryKey({ columns: [t.scope, t.key] })],
+      // The sweep runs every minute: through the index it reads the expired keys, not every key
+      // (a day's at the default TTL), and on SQLite it holds the writer while it reads. Keys are
+      // written in expiry order, so the index grows at its right edge, a page shared by a commit.
+      (t) => [k.primaryKey({ columns: [t.scope, t.key] }), k.index('platform_idempotency_keys_expires_at_idx').on(t.expiresAt)],
     ),
   };
 }

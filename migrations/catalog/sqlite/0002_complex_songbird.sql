@@ -1,0 +1,2 @@
+CREATE INDEX `platform_idempotency_keys_expires_at_idx` ON `platform_idempotency_keys` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `platform_inbox_handled_at_idx` ON `platform_inbox` (`handled_at`);

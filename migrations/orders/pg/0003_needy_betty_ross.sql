@@ -1,0 +1,2 @@
+CREATE INDEX "platform_idempotency_keys_expires_at_idx" ON "orders"."platform_idempotency_keys" USING btree ("expires_at");--> statement-breakpoint
+CREATE INDEX "platform_inbox_handled_at_idx" ON "orders"."platform_inbox" USING btree ("handled_at");
