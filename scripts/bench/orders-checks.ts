@@ -1,6 +1,7 @@
 // What an orders bench run must leave behind before its figure counts, read straight from each
 // module's own store once the deployables have stopped: every order decided (CONFIRMED, or
-// CANCELLED with a reason from the list), no oversell, and money equal to the confirmed orders.
+// CANCELLED with a reason from the list), no oversell, money equal to the confirmed orders, and
+// each order's Idempotency-Key claimed with the order it placed.
 import { CancelReason } from '../../src/modules/orders/index.ts';
 import { openModuleStore } from '../../src/platform/data/open-store.ts';
 import { loadAll } from '../../src/platform/modules/system.ts';
@@ -17,7 +18,7 @@ export interface RunOutcome {
  * Throws with every broken invariant listed; answers what the stores hold for this run: the
  * orders for its sku (a store may hold an earlier round's orders, of another sku).
  */
-export async function checkOrdersRun(config: Config, sku: string, startStock: number, confirmedSeen: number): Promise<RunOutcome> {
+export async function checkOrdersRun(config: Config, sku: string, startStock: number, confirmedSeen: number, keyPrefix: string): Promise<RunOutcome> {
   const defs = await loadAll(system, ['orders', 'inventory', 'payments']);
   const [o, i, p] = (await Promise.all(defs.map((d) => openModuleStore(d.schema, config, 'bench-check')))) as any[];
   try {
@@ -78,6 +79,11 @@ export async function checkOrdersRun(config: Config, sku: string, startStock: nu
     }
     const expected = confirmed.reduce((n, x) => n + Number(x.totalMinor), 0);
     if (net !== expected) fail(`payments net ${net}, confirmed orders total ${expected}`);
+
+    // One key per order of this run, each holding the answer that placed it.
+    const keyed = ((await o.db.select().from(o.tables.idempotencyKeys)) as any[]).filter((k) => k.key.startsWith(`${keyPrefix}-`));
+    const keyedIds = new Set(keyed.map((k) => k.response?.id));
+    if (keyed.length !== orders.length || [...ids].some((id) => !keyedIds.has(id))) fail(`${keyed.length} idempotency keys for ${orders.length} orders, ${[...ids].filter((id) => !keyedIds.has(id)).length} order(s) without theirs`);
 
     if (problems.length) throw new Error(`orders bench run is not consistent; no figure reported:\n  ${problems.join('\n  ')}`);
     return { orders: orders.length, confirmed: confirmed.length, cancelled };

@@ -100,6 +100,8 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   /** When each confirmation came, in ms since the load started, in order: for the warm-up cut and the timeline. */
   const confirmedAt: number[] = [];
   let cancelled = 0;
+  /** This run's Idempotency-Keys are `<keyPrefix>-<n>`. */
+  const keyPrefix = `bench-${Date.now().toString(36)}`;
   let seconds = 0;
   let cpuMs = 0;
   let clientCpuMs = 0;
@@ -138,7 +140,9 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
           while (next < orders) {
             next++;
             const t0 = performance.now();
-            const placed = await call('POST', '/api/v1/orders', h, JSON.stringify({ items: [{ sku, quantity: 1 }] }));
+            // Every order carries an Idempotency-Key, as the product asks of a client (one that
+            // retries must send it): the key is claimed in the order's own unit of work.
+            const placed = await call('POST', '/api/v1/orders', { ...h, 'idempotency-key': `${keyPrefix}-${next}` }, JSON.stringify({ items: [{ sku, quantity: 1 }] }));
             if (placed.status !== 202) throw new Error(`placing an order answered ${placed.status}: ${JSON.stringify(placed.body)}`);
             const id = placed.body.id as string;
             // The product's long-poll: the answer comes when the order is final (or after 10 s, then again).
@@ -175,7 +179,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     }
   }
   // The figure counts only if the stores agree with what the clients saw.
-  const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length);
+  const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length, keyPrefix);
   if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
   if (TIMELINE) printTimeline(name, latencies, confirmedAt);
   return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs, clientCpuMs, switches, writes);
@@ -256,8 +260,9 @@ ${ORDERS} orders from ${CLIENTS} concurrent customers (each places an order, fol
 next), in ${ROUNDS} rounds per topology run forward then backward (embedded, extracted, Postgres on its socket, Postgres over TCP, then
 the same backward, …) so a machine busier at one moment weighs on all alike; the saga: price → reserve → charge → commit → confirm, with the outbox, inbox, history projection and
 notifications running. The real deployables run as child processes with every production feature on
-(JWT auth, request logs at \`info\`, metrics, validation, idempotency keys, SQLite \`synchronous=NORMAL\` in WAL,
-Postgres defaults). Settings a row depends on: the Postgres row reaches the database through its Unix socket (\`?host=<socket directory>\` in \`DATABASE_URL\`), as a monolith on the database's host would, and the same row over loopback TCP runs beside it (on two cores TCP costs both processes each round trip's send and receive path: 17–20% fewer orders per second in two interleaved pairs, 4% in the full run of decision 26); every row runs with the relay's gather window at its default (\`BUS_GATHER_MS=50\`: 0 served 7–26% fewer orders per second on the Postgres row in six interleaved pairs, decision 25), the two BullMQ rows with \`BUS_EVENTS_PER_JOB\` at its default (50) and
+(JWT auth, request logs at \`info\`, metrics, validation, SQLite \`synchronous=NORMAL\` in WAL,
+Postgres defaults), and every order is placed with an \`Idempotency-Key\`, as the product asks of a client, so its claim is
+written with the order (before decision 34 the bench sent none, and the keyed path went unmeasured). Settings a row depends on: the Postgres row reaches the database through its Unix socket (\`?host=<socket directory>\` in \`DATABASE_URL\`), as a monolith on the database's host would, and the same row over loopback TCP runs beside it (on two cores TCP costs both processes each round trip's send and receive path: 17–20% fewer orders per second in two interleaved pairs, 4% in the full run of decision 26); every row runs with the relay's gather window at its default (\`BUS_GATHER_MS=50\`: 0 served 7–26% fewer orders per second on the Postgres row in six interleaved pairs, decision 25), the two BullMQ rows with \`BUS_EVENTS_PER_JOB\` at its default (50) and
 the Postgres row at the default pool, \`PG_POOL_MAX=4\` connections per module (8, which this row used
 before, served 9–24% fewer orders per second in three interleaved runs on the 2-core EPYC VM: more backends and
 connections competing for the same two cores). A client follows its order with the product's long-poll, \`GET /api/v2/orders/:id?waitSeconds=10\`,
@@ -265,7 +270,7 @@ which answers as soon as the order is CONFIRMED or CANCELLED: the latency is POS
 Before a figure is written the run is checked against the stores (\`orders-checks.ts\`): every order CONFIRMED or
 CANCELLED with a listed reason, every saga done, stock on hand = start − confirmed and nothing left reserved,
 each confirmed order's reservation committed, one capture per confirmed order, every other capture refunded,
-payments net = confirmed totals. A failed check fails the bench and writes nothing.
+payments net = confirmed totals, one idempotency key per order holding the answer that placed it. A failed check fails the bench and writes nothing.
 
 ${table(['topology', 'orders confirmed', 'cancelled', 'orders/s', 'p50 ms', 'p99 ms', `p99 ms after warm-up`, 'CPU ms per order', 'context switches per order', 'write syscalls per order'], rows)}
 

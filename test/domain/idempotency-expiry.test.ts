@@ -1,13 +1,14 @@
-// Keys expire after IDEMPOTENCY_TTL_SECONDS; after that the same key is a new request.
+// Keys expire after IDEMPOTENCY_TTL_SECONDS; after that the same key is a new request: its claim
+// takes the expired row's place (one upsert, on each engine's own ON CONFLICT).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootApp, type TestApp } from '../support/boot.ts';
+import { bootApp, engines, type TestApp } from '../support/boot.ts';
 import { eventually } from '../support/eventually.ts';
 import { actors, domainTestEnv } from './commerce-world.ts';
 
-describe('idempotency keys', () => {
+describe.each(engines)('idempotency keys on %s', (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await bootApp({ engine: 'sqlite', env: { ...domainTestEnv, IDEMPOTENCY_TTL_SECONDS: '1' } });
+    t = await bootApp({ engine, env: { ...domainTestEnv, IDEMPOTENCY_TTL_SECONDS: '1' } });
   });
   afterAll(() => t?.close());
 
@@ -23,6 +24,11 @@ describe('idempotency keys', () => {
       return r.status === 202 && r.body.id !== first.body.id ? r : undefined;
     }, 'key expired', 10_000, 200);
     expect(later.headers.get('idempotent-replayed')).toBeNull();
+    // The key's row now stands for the new order (read from the store: a repeated request may
+    // come after this key expires too, on a slow machine).
+    const store = t.app.stores.get('orders')!;
+    const rows = (await store.db.select().from(store.tables.idempotencyKeys)) as { key: string; response: { id?: string } }[];
+    expect(rows.filter((r) => r.key === 'short-lived').map((r) => r.response.id)).toEqual([later.body.id]);
   });
 });
 

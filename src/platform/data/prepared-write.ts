@@ -3,7 +3,7 @@
 // work's own time once group commit took the commits off the top of the profile). The statement
 // is built with `bound(...)` where the values go, and each call binds
 // this call's values. It lives here because it needs the store's engine, which modules never touch.
-import { sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type Placeholder, type SQL, type Table } from 'drizzle-orm';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { NotRun } from './not-run.ts';
 import type { Db, ModuleStore } from './module-store.ts';
@@ -99,6 +99,11 @@ export function rowsNotAsExpected(err: unknown, statement?: string): boolean {
 export function bound(column: unknown, name: string): SQL {
   const encoder = column as { mapToDriverValue(value: unknown): unknown };
   return sql`${sql.param(sql.placeholder(name) as Placeholder, { mapToDriverValue: (value: unknown) => (value === null || value === undefined ? null : encoder.mapToDriverValue(value)) })}`;
+}
+
+/** `{ column: bound(column) }` for every column of `table`: the values of an insert of a whole row. */
+export function placeholdersFor(table: unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(getTableColumns(table as Table)).map(([k, column]) => [k, bound(column, k)]));
 }
 
 /**

@@ -4,8 +4,10 @@
 // response. Same key with another body → 422. Keys expire after IDEMPOTENCY_TTL_SECONDS.
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
+import { bound, placeholdersFor, preparedWrite } from '../data/prepared-write.ts';
+import { preparedRead } from '../data/prepared-read.ts';
 import type { UnitOfWork } from '../bus/unit-of-work.ts';
 import { currentContext } from '../context/request-context.ts';
 import { defineError, ValidationFailed } from '../errors/domain-error.ts';
@@ -28,6 +30,51 @@ export interface IdempotencyKey {
 }
 
 class AlreadyRecorded extends Error {}
+
+interface KeyRow {
+  requestHash: string;
+  status: number | null;
+  response: unknown;
+  headers: Record<string, string> | null;
+  expiresAt: Date;
+}
+
+/**
+ * The two statements of a keyed write, built once per store (prepared-write.ts): the lookup of a
+ * key, and its claim, one upsert that takes the key when it is new or expired (an expired key may
+ * be used afresh) and changes nothing when a live one holds it.
+ */
+function keyStatements(store: ModuleStore) {
+  const t = store.tables.idempotencyKeys;
+  const excluded = (column: string) => sql.raw(`excluded.${column}`);
+  return {
+    lookup: preparedRead<KeyRow>(store, `${store.module}_idempotency_key`, (db) =>
+      db
+        .select()
+        .from(t)
+        .where(and(eq(t.scope, bound(t.scope, 'scope')), eq(t.key, bound(t.key, 'key'))))
+        .limit(fixedLimit(1)),
+    ),
+    claim: preparedWrite<{ key: string }>(store, 'idempotency_claim', (db) =>
+      db
+        .insert(t)
+        .values(placeholdersFor(t) as never)
+        .onConflictDoUpdate({
+          target: [t.scope, t.key],
+          set: {
+            requestHash: excluded('request_hash'),
+            status: excluded('status'),
+            response: excluded('response'),
+            headers: excluded('headers'),
+            createdAt: excluded('created_at'),
+            expiresAt: excluded('expires_at'),
+          } as never,
+          setWhere: sql`${t.expiresAt} < ${excluded('created_at')}`,
+        })
+        .returning({ key: t.key }),
+    ),
+  };
+}
 
 const keyFormat = /^[A-Za-z0-9._:-]{1,200}$/;
 
@@ -58,7 +105,9 @@ export function idempotent(
   ttlSeconds: number,
   handler: (req: Request, res: Response, key: IdempotencyKey) => Promise<void>,
 ): RequestHandler {
-  const t = store.tables.idempotencyKeys;
+  // Built on first use: the store opens before its migrations run.
+  let statements: ReturnType<typeof keyStatements> | undefined;
+  const keys = () => (statements ??= keyStatements(store));
   return async (req, res) => {
     const raw = req.get('idempotency-key');
     if (raw === undefined) {
@@ -76,8 +125,7 @@ export function idempotent(
     const requestHash = createHash('sha256').update(canonical({ params: req.params, body: req.body })).digest('hex');
 
     const lookup = async () => {
-      const rows = await store.db.select().from(t).where(and(eq(t.scope, scope), eq(t.key, raw))).limit(fixedLimit(1));
-      const row = rows[0];
+      const row = (await keys().lookup({ scope, key: raw }))[0];
       return row && row.expiresAt.getTime() > Date.now() ? row : undefined;
     };
     const answerFromStore = async (): Promise<boolean> => {
@@ -94,22 +142,16 @@ export function idempotent(
         present: true,
         async record(uow, response) {
           const now = new Date();
-          // An expired row of the same key is gone for good: the key may be used afresh.
-          await uow.db.delete(t).where(and(eq(t.scope, scope), eq(t.key, raw), lt(t.expiresAt, now)));
-          const claimed = await uow.db
-            .insert(t)
-            .values({
-              scope,
-              key: raw,
-              requestHash,
-              status: response.status,
-              response: response.body,
-              headers: response.headers ?? {},
-              createdAt: now,
-              expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
-            })
-            .onConflictDoNothing()
-            .returning({ key: t.key });
+          const claimed = await keys().claim.all(uow.db, {
+            scope,
+            key: raw,
+            requestHash,
+            status: response.status,
+            response: response.body,
+            headers: response.headers ?? {},
+            createdAt: now,
+            expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+          });
           if (claimed.length === 0) throw new AlreadyRecorded();
         },
       });

@@ -2,9 +2,9 @@
 // placement's two inserts, the saga's save after each step and its end, the order's settle, the
 // history projection's upsert and the order read its long-poll repeats. Built per call by drizzle
 // they were most of the orders module's own time under load.
-import { and, eq, getTableColumns, sql, type Table } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../../../platform/data/module-store.ts';
-import { bound, preparedWrite } from '../../../platform/data/prepared-write.ts';
+import { bound, placeholdersFor, preparedWrite } from '../../../platform/data/prepared-write.ts';
 import { preparedRead } from '../../../platform/data/prepared-read.ts';
 import type { OrderRecord, OrdersTables, SagaRow } from './schema.ts';
 import type { SagaStep } from '../domain/saga.ts';
@@ -90,11 +90,6 @@ export function orderStatements(store: ModuleStore<OrdersTables>) {
     /** On the read handle. Prepared on first use: the store opens before its migrations run. */
     orderById: (id: string) => (byId ??= preparedRead<OrderRecord>(store, 'orders_order_by_id', (db) => db.select().from(orders).where(eq(orders.id, bound(orders.id, 'id'))).limit(fixedLimit(1))))({ id }),
   };
-}
-
-/** `{ column: bound(column) }` for every column of a table: an insert of a whole row. */
-function placeholdersFor(table: unknown): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(getTableColumns(table as Table)).map(([k, column]) => [k, bound(column, k)]));
 }
 
 export type OrderStatements = ReturnType<typeof orderStatements>;
