@@ -18,7 +18,7 @@ export interface RunOutcome {
  * Throws with every broken invariant listed; answers what the stores hold for this run: the
  * orders for its sku (a store may hold an earlier round's orders, of another sku).
  */
-export async function checkOrdersRun(config: Config, sku: string, startStock: number, confirmedSeen: number, keyPrefix: string): Promise<RunOutcome> {
+export async function checkOrdersRun(config: Config, sku: string, startStock: number, confirmedSeen: number, keyPrefix: string, placedBy: ReadonlyMap<string, string>): Promise<RunOutcome> {
   const defs = await loadAll(system, ['orders', 'inventory', 'payments']);
   const [o, i, p] = (await Promise.all(defs.map((d) => openModuleStore(d.schema, config, 'bench-check')))) as any[];
   try {
@@ -80,10 +80,12 @@ export async function checkOrdersRun(config: Config, sku: string, startStock: nu
     const expected = confirmed.reduce((n, x) => n + Number(x.totalMinor), 0);
     if (net !== expected) fail(`payments net ${net}, confirmed orders total ${expected}`);
 
-    // One key per order of this run, each holding the answer that placed it.
+    // One key per order of this run, each holding the answer that placed its order.
     const keyed = ((await o.db.select().from(o.tables.idempotencyKeys)) as any[]).filter((k) => k.key.startsWith(`${keyPrefix}-`));
-    const keyedIds = new Set(keyed.map((k) => k.response?.id));
-    if (keyed.length !== orders.length || [...ids].some((id) => !keyedIds.has(id))) fail(`${keyed.length} idempotency keys for ${orders.length} orders, ${[...ids].filter((id) => !keyedIds.has(id)).length} order(s) without theirs`);
+    if (keyed.length !== orders.length || keyed.length !== placedBy.size) fail(`${keyed.length} idempotency keys for ${orders.length} orders, ${placedBy.size} placed`);
+    for (const k of keyed) {
+      if (k.status !== 202 || k.response?.id !== placedBy.get(k.key)) fail(`key ${k.key} holds ${k.status} ${k.response?.id}, the order placed with it is ${placedBy.get(k.key)}`);
+    }
 
     if (problems.length) throw new Error(`orders bench run is not consistent; no figure reported:\n  ${problems.join('\n  ')}`);
     return { orders: orders.length, confirmed: confirmed.length, cancelled };

@@ -100,8 +100,9 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   /** When each confirmation came, in ms since the load started, in order: for the warm-up cut and the timeline. */
   const confirmedAt: number[] = [];
   let cancelled = 0;
-  /** This run's Idempotency-Keys are `<keyPrefix>-<n>`. */
+  /** This run's Idempotency-Keys, `<prefix>-<n>`, each with the id of the order it placed. */
   const keyPrefix = `bench-${Date.now().toString(36)}`;
+  const placedBy = new Map<string, string>();
   let seconds = 0;
   let cpuMs = 0;
   let clientCpuMs = 0;
@@ -142,9 +143,11 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
             const t0 = performance.now();
             // Every order carries an Idempotency-Key, as the product asks of a client (one that
             // retries must send it): the key is claimed in the order's own unit of work.
-            const placed = await call('POST', '/api/v1/orders', { ...h, 'idempotency-key': `${keyPrefix}-${next}` }, JSON.stringify({ items: [{ sku, quantity: 1 }] }));
+            const key = `${keyPrefix}-${next}`;
+            const placed = await call('POST', '/api/v1/orders', { ...h, 'idempotency-key': key }, JSON.stringify({ items: [{ sku, quantity: 1 }] }));
             if (placed.status !== 202) throw new Error(`placing an order answered ${placed.status}: ${JSON.stringify(placed.body)}`);
             const id = placed.body.id as string;
+            placedBy.set(key, id);
             // The product's long-poll: the answer comes when the order is final (or after 10 s, then again).
             for (let polls = 0; ; polls++) {
               if (polls > 30) throw new Error(`order ${id} still PENDING after ${polls} long-polls`);
@@ -179,7 +182,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     }
   }
   // The figure counts only if the stores agree with what the clients saw.
-  const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length, keyPrefix);
+  const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length, keyPrefix, placedBy);
   if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
   if (TIMELINE) printTimeline(name, latencies, confirmedAt);
   return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs, clientCpuMs, switches, writes);

@@ -4,7 +4,7 @@
 // response. Same key with another body → 422. Keys expire after IDEMPOTENCY_TTL_SECONDS.
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, lt, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
 import { bound, placeholdersFor, preparedWrite } from '../data/prepared-write.ts';
 import { preparedRead } from '../data/prepared-read.ts';
@@ -42,38 +42,38 @@ interface KeyRow {
 /**
  * The two statements of a keyed write, built once per store (prepared-write.ts): the lookup of a
  * key, and its claim, one upsert that takes the key when it is new or expired (an expired key may
- * be used afresh) and changes nothing when a live one holds it.
+ * be used afresh, every column of it written anew) and changes nothing when a live one holds it.
  */
-function keyStatements(store: ModuleStore) {
+function buildKeyStatements(store: ModuleStore) {
   const t = store.tables.idempotencyKeys;
-  const excluded = (column: string) => sql.raw(`excluded.${column}`);
+  const excluded = (column: { name: string }) => sql`excluded.${sql.identifier(column.name)}`;
+  const { scope, key, ...rest } = getTableColumns(t);
+  const replaced = Object.fromEntries(Object.entries(rest).map(([name, column]) => [name, excluded(column)]));
   return {
     lookup: preparedRead<KeyRow>(store, `${store.module}_idempotency_key`, (db) =>
       db
         .select()
         .from(t)
-        .where(and(eq(t.scope, bound(t.scope, 'scope')), eq(t.key, bound(t.key, 'key'))))
+        .where(and(eq(scope, bound(scope, 'scope')), eq(key, bound(key, 'key'))))
         .limit(fixedLimit(1)),
     ),
     claim: preparedWrite<{ key: string }>(store, 'idempotency_claim', (db) =>
       db
         .insert(t)
         .values(placeholdersFor(t) as never)
-        .onConflictDoUpdate({
-          target: [t.scope, t.key],
-          set: {
-            requestHash: excluded('request_hash'),
-            status: excluded('status'),
-            response: excluded('response'),
-            headers: excluded('headers'),
-            createdAt: excluded('created_at'),
-            expiresAt: excluded('expires_at'),
-          } as never,
-          setWhere: sql`${t.expiresAt} < ${excluded('created_at')}`,
-        })
-        .returning({ key: t.key }),
+        .onConflictDoUpdate({ target: [scope, key], set: replaced as never, setWhere: sql`${t.expiresAt} < ${excluded(t.createdAt)}` })
+        .returning({ key }),
     ),
   };
+}
+
+// Per store, built on first use (the store opens before its migrations run), whichever of its
+// routes takes a key first.
+const keyStatementsOf = new WeakMap<ModuleStore, ReturnType<typeof buildKeyStatements>>();
+function keyStatements(store: ModuleStore): ReturnType<typeof buildKeyStatements> {
+  let statements = keyStatementsOf.get(store);
+  if (!statements) keyStatementsOf.set(store, (statements = buildKeyStatements(store)));
+  return statements;
 }
 
 const keyFormat = /^[A-Za-z0-9._:-]{1,200}$/;
@@ -105,9 +105,6 @@ export function idempotent(
   ttlSeconds: number,
   handler: (req: Request, res: Response, key: IdempotencyKey) => Promise<void>,
 ): RequestHandler {
-  // Built on first use: the store opens before its migrations run.
-  let statements: ReturnType<typeof keyStatements> | undefined;
-  const keys = () => (statements ??= keyStatements(store));
   return async (req, res) => {
     const raw = req.get('idempotency-key');
     if (raw === undefined) {
@@ -125,7 +122,7 @@ export function idempotent(
     const requestHash = createHash('sha256').update(canonical({ params: req.params, body: req.body })).digest('hex');
 
     const lookup = async () => {
-      const row = (await keys().lookup({ scope, key: raw }))[0];
+      const row = (await keyStatements(store).lookup({ scope, key: raw }))[0];
       return row && row.expiresAt.getTime() > Date.now() ? row : undefined;
     };
     const answerFromStore = async (): Promise<boolean> => {
@@ -142,7 +139,7 @@ export function idempotent(
         present: true,
         async record(uow, response) {
           const now = new Date();
-          const claimed = await keys().claim.all(uow.db, {
+          const claimed = await keyStatements(store).claim.all(uow.db, {
             scope,
             key: raw,
             requestHash,
