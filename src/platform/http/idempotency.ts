@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { and, eq, getTableColumns, lt, sql } from 'drizzle-orm';
 import type { ModuleStore } from '../data/module-store.ts';
-import { bound, placeholdersFor, preparedWrite } from '../data/prepared-write.ts';
+import { bound, placeholdersFor, preparedWrite, rowsNotAsExpected } from '../data/prepared-write.ts';
 import { preparedRead } from '../data/prepared-read.ts';
 import type { UnitOfWork } from '../bus/unit-of-work.ts';
 import { currentContext } from '../context/request-context.ts';
@@ -25,11 +25,14 @@ export interface StoredResponse {
 export interface IdempotencyKey {
   /** Whether the request carries a key at all. */
   readonly present: boolean;
-  /** Claims the key inside the caller's unit of work, with the response this request will give. */
+  /**
+   * Claims the key inside the caller's unit of work, with the response this request will give.
+   * When a live key holds it already (a concurrent duplicate committed first), the unit fails and
+   * nothing of it is kept; the wrapper then answers with the first one's response. On Postgres the
+   * claim goes with the unit's COMMIT, so that failure comes there.
+   */
   record(uow: UnitOfWork, response: StoredResponse): Promise<void>;
 }
-
-class AlreadyRecorded extends Error {}
 
 interface KeyRow {
   requestHash: string;
@@ -57,15 +60,23 @@ function buildKeyStatements(store: ModuleStore) {
         .where(and(eq(scope, bound(scope, 'scope')), eq(key, bound(key, 'key'))))
         .limit(fixedLimit(1)),
     ),
-    claim: preparedWrite<{ key: string }>(store, 'idempotency_claim', (db) =>
-      db
-        .insert(t)
-        .values(placeholdersFor(t) as never)
-        .onConflictDoUpdate({ target: [scope, key], set: replaced as never, setWhere: sql`${t.expiresAt} < ${excluded(t.createdAt)}` })
-        .returning({ key }),
+    // Held for the unit's COMMIT, and the database checks it changed its one row: on Postgres a
+    // keyed unit whose other writes are held too goes in one round trip (prepared-write.ts).
+    claim: preparedWrite<{ key: string }>(
+      store,
+      CLAIM,
+      (db) =>
+        db
+          .insert(t)
+          .values(placeholdersFor(t) as never)
+          .onConflictDoUpdate({ target: [scope, key], set: replaced as never, setWhere: sql`${t.expiresAt} < ${excluded(t.createdAt)}` })
+          .returning({ key }),
+      { expectRows: 1 },
     ),
   };
 }
+
+const CLAIM = 'idempotency_claim';
 
 // Per store, built on first use (the store opens before its migrations run), whichever of its
 // routes takes a key first.
@@ -139,7 +150,7 @@ export function idempotent(
         present: true,
         async record(uow, response) {
           const now = new Date();
-          const claimed = await keyStatements(store).claim.all(uow.db, {
+          await keyStatements(store).claim.later(uow.db, {
             scope,
             key: raw,
             requestHash,
@@ -149,12 +160,12 @@ export function idempotent(
             createdAt: now,
             expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
           });
-          if (claimed.length === 0) throw new AlreadyRecorded();
         },
       });
     } catch (err) {
-      // A concurrent duplicate committed first; this one's effect rolled back with the claim.
-      if (err instanceof AlreadyRecorded && (await answerFromStore())) return;
+      // A live key held the claim (a concurrent duplicate committed first): this one's effect
+      // rolled back with it, and the first one's answer is the answer.
+      if (rowsNotAsExpected(err, `${store.module}_${CLAIM}`) && (await answerFromStore())) return;
       throw err;
     }
   };
