@@ -105,6 +105,15 @@ export function commerceSuite(name: string, start: () => Promise<World & { close
       await eventually(async () => (await api.get('/api/v1/customers/me/orders')).body.items.length === 1 && true, 'one order in history');
     });
 
+    it('turns concurrent identical product creations with one key into one product, the others replays', async () => {
+      const sku = `DUP-${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+      const body = { sku, name: 'Twice', priceMinor: 100, currency: 'EUR' };
+      const replies = await Promise.all(Array.from({ length: 10 }, () => a.admin.post('/api/v1/products', body, { 'idempotency-key': `create-${sku}` })));
+      expect(replies.map((r) => r.status)).toEqual(Array(10).fill(201));
+      expect(replies.filter((r) => r.headers.get('idempotent-replayed') === null)).toHaveLength(1);
+      for (const r of replies) expect(r.body).toEqual(replies[0]!.body);
+    });
+
     it("hides another customer's order and lets an admin see it", async () => {
       const sku = await a.product(100, 5);
       const alice = await a.customer();

@@ -15,6 +15,11 @@ import { fixedLimit } from '../data/planned-once.ts';
 import { deleteInBatches, type BatchedDelete } from '../data/delete-in-batches.ts';
 
 export const IdempotencyKeyReused = defineError('IdempotencyKeyReused', 422, 'This Idempotency-Key was used with a different request');
+/**
+ * Another request held this key while this one ran, and its answer had expired by the time this
+ * one looked for it: the key is free again, so the same request may be sent again with it.
+ */
+export const IdempotencyKeyContended = defineError('IdempotencyKeyContended', 409, 'Another request with this Idempotency-Key was being processed; send the request again with the same key');
 
 export interface StoredResponse {
   status: number;
@@ -165,7 +170,10 @@ export function idempotent(
     } catch (err) {
       // A live key held the claim (a concurrent duplicate committed first): this one's effect
       // rolled back with it, and the first one's answer is the answer.
-      if (rowsNotAsExpected(err, `${store.module}_${CLAIM}`) && (await answerFromStore())) return;
+      if (rowsNotAsExpected(err, `${store.module}_${CLAIM}`)) {
+        if (await answerFromStore()) return;
+        throw new IdempotencyKeyContended();
+      }
       throw err;
     }
   };

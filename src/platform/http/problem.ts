@@ -5,6 +5,7 @@ import { DomainError } from '../errors/domain-error.ts';
 import { currentContext } from '../context/request-context.ts';
 import type { Logger } from '../logging/logger.ts';
 import { causeChain } from '../errors/causes.ts';
+import { rowsNotAsExpected } from '../data/prepared-write.ts';
 
 export interface Problem {
   type: string;
@@ -89,8 +90,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, 400, 'MalformedPath', 'The path has malformed percent-encoding');
     }
     // Postgres refuses a value the schemas let through (class 22: data exception): the client's input.
+    // Not a write whose row count the database checked (`expectRows`, raised as a class-22 error):
+    // one that reaches here was not handled where it ran, which is ours to fix.
     const pgCode = sqlStateOf(err);
-    if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode)) {
+    if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode) && !rowsNotAsExpected(err)) {
       return sendProblem(res, 400, 'InvalidValue', 'A value in the request is out of the range the store accepts');
     }
     // The module's connection pool stayed full for its whole timeout: overload, not a bug.

@@ -4,7 +4,7 @@
 // malformed body, an overload), the bearer-JWT security scheme, the Idempotency-Key of writes and
 // the Deprecation/Sunset headers of a version on its way out.
 import { Conflict, ContractViolation, Forbidden, ServiceUnavailable, Unauthenticated, ValidationFailed } from '../../errors/domain-error.ts';
-import { IdempotencyKeyReused } from '../idempotency.ts';
+import { IdempotencyKeyContended, IdempotencyKeyReused } from '../idempotency.ts';
 import type { DeclaredRoute } from '../route.ts';
 import { jsonSchema, objectProperties, type JsonSchema } from './json-schema.ts';
 import { addCode, addErrors, problemResponse, problemSchema, type CodesByStatus } from './problems.ts';
@@ -21,7 +21,7 @@ const idempotencyKey = {
   in: 'header',
   required: false,
   description:
-    'Makes the write safe to repeat: a retry with the same key (same caller, same route) answers the first response again, with Idempotent-Replayed: true, and has no second effect. The same key with another request is refused (422 IdempotencyKeyReused). Keys are kept for IDEMPOTENCY_TTL_SECONDS.',
+    'Makes the write safe to repeat: a retry with the same key (same caller, same route) answers the first response again, with Idempotent-Replayed: true, and has no second effect. The same key with another request is refused (422 IdempotencyKeyReused). A request that ran while another with the same key did, and found that one’s answer expired, is refused (409 IdempotencyKeyContended): send it again with the same key. Keys are kept for IDEMPOTENCY_TTL_SECONDS.',
   schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$' },
 };
 
@@ -40,7 +40,7 @@ function edgeCodes(r: DeclaredRoute): CodesByStatus {
     addCode(codes, 415, 'UnsupportedEncoding');
   }
   if (r.auth === 'admin') addErrors(codes, [Forbidden]);
-  if (r.idempotent) addErrors(codes, [IdempotencyKeyReused, Conflict]);
+  if (r.idempotent) addErrors(codes, [IdempotencyKeyReused, IdempotencyKeyContended, Conflict]);
   addErrors(codes, r.errors ?? []);
   return codes;
 }
