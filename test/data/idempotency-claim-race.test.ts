@@ -146,7 +146,9 @@ describe.each(engines)('an Idempotency-Key claimed by requests at once on %s', (
     expect(await keyRows()).toEqual([['own-c', { made: 'c' }], ['own-d', { made: 'd' }], ['own-e', { made: 'e' }], ['shared', { made: winner }]]);
   });
 
-  it.runIf(engine === 'pg')('answers 409, nothing kept, when the key that beat it expired before its answer could be read', async () => {
+  // Postgres only: on SQLite units run one after the other, so the other's claim, made once the
+  // holder's unit has ended, finds the key expired and takes it.
+  if (engine === 'pg') it('answers 409, nothing kept, when the key that beat it expired before its answer could be read', async () => {
     await clear();
     awaitAll(2);
     holderClaimed = new Promise((r) => (claimed = r));
