@@ -47,6 +47,9 @@ interface KeyRow {
   expiresAt: Date;
 }
 
+/** The claim's statement name, as `${module}_${CLAIM}` in a RowsNotAsExpected. */
+const CLAIM = 'idempotency_claim';
+
 /**
  * The two statements of a keyed write, built once per store (prepared-write.ts): the lookup of a
  * key, and its claim, one upsert that takes the key when it is new or expired (an expired key may
@@ -80,8 +83,6 @@ function buildKeyStatements(store: ModuleStore) {
     ),
   };
 }
-
-const CLAIM = 'idempotency_claim';
 
 // Per store, built on first use (the store opens before its migrations run), whichever of its
 // routes takes a key first.
