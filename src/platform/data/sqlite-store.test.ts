@@ -218,6 +218,16 @@ describe('SQLite unit of work', () => {
     await s.close();
   });
 
+  it('keeps statement journals and temporary b-trees in memory on both connections, not in temp files', async () => {
+    // A unit after the first of a group runs in a savepoint, so its writes keep a statement
+    // journal; in a file that was about ten write syscalls an order on the orders path.
+    const s = await store();
+    const reader = (s.engine as unknown as { reader: { $client: Database.Database } }).reader.$client;
+    expect(writerOf(s).pragma('temp_store', { simple: true })).toBe(2);
+    expect(reader.pragma('temp_store', { simple: true })).toBe(2);
+    await s.close();
+  });
+
   it('checkpoints the WAL into the database file off the event loop, with no commit doing it', async () => {
     const s = await store();
     const file = join(dirs.at(-1)!, 'widgets.sqlite');
