@@ -220,7 +220,7 @@ describe('SQLite unit of work', () => {
 
   it('keeps statement journals and temporary b-trees in memory on both connections, not in temp files', async () => {
     // A unit after the first of a group runs in a savepoint, so its writes keep a statement
-    // journal; in a file that was about ten write syscalls an order on the orders path.
+    // journal; in temp files that was about 25 write syscalls an order on the orders path.
     const s = await store();
     const reader = (s.engine as unknown as { reader: { $client: Database.Database } }).reader.$client;
     expect(writerOf(s).pragma('temp_store', { simple: true })).toBe(2);
