@@ -55,6 +55,7 @@ describe.each(engines)('an Idempotency-Key claimed by requests at once on %s', (
     async (req: Request, res: express.Response, key: IdempotencyKey) => {
       const who = req.get('x-who')!;
       if (++started === expected) letGo();
+      await allLookedUp;
       await run(req, key, who);
       sendStored(res, { status: 201, body: { made: who } }, false);
     };
@@ -69,20 +70,17 @@ describe.each(engines)('an Idempotency-Key claimed by requests at once on %s', (
     app.use(express.json());
     // The effect written at once (on Postgres the unit has begun; its claim goes with its COMMIT).
     app.post('/now', idempotent(store, 3600, handler(async (_req, key, who) => {
-      await allLookedUp;
       await unit(key, who, async (tx) => void (await tx.insert(store.tables.deadLetters).values(effectRow(who) as never)));
     })));
     // Every write held for the COMMIT, as an order's placement: on Postgres units ending in one
     // turn commit together.
     app.post('/held', idempotent(store, 3600, handler(async (_req, key, who) => {
-      await allLookedUp;
       await unit(key, who, (tx) => heldEffect.later(tx, effectRow(who)));
     })));
     // A key that lives 3 s: the holder sends its claim, then keeps its unit open past the key's
     // life; the other's claim waits on it, finds it live when its wait ends, and looks for an
     // answer that has expired meanwhile.
     app.post('/short', idempotent(store, 3, handler(async (_req, key, who) => {
-      await allLookedUp;
       if (who === 'holder') {
         await store.transaction(async (tx) => {
           await key.record({ db: tx, publish: async () => {} }, { status: 201, body: { made: who } });

@@ -34,6 +34,8 @@ const row = (sku: string) => ({ sku, name: sku });
 
 /** The store's writer connection, under drizzle. */
 const writerOf = (s: Awaited<ReturnType<typeof store>>) => (s.engine as unknown as { writer: { $client: Database.Database } }).writer.$client;
+/** Its reader connection, under drizzle. */
+const readerOf = (s: Awaited<ReturnType<typeof store>>) => (s.engine as unknown as { reader: { $client: Database.Database } }).reader.$client;
 
 /** A promise the test opens when it wants: a unit awaiting it holds the writer while others queue. */
 function gated() {
@@ -222,9 +224,8 @@ describe('SQLite unit of work', () => {
     // A unit after the first of a group runs in a savepoint, so its writes keep a statement
     // journal; in temp files that was about 25 write syscalls an order on the orders path.
     const s = await store();
-    const reader = (s.engine as unknown as { reader: { $client: Database.Database } }).reader.$client;
     expect(writerOf(s).pragma('temp_store', { simple: true })).toBe(2);
-    expect(reader.pragma('temp_store', { simple: true })).toBe(2);
+    expect(readerOf(s).pragma('temp_store', { simple: true })).toBe(2);
     await s.close();
   });
 
