@@ -12,9 +12,7 @@
 //     V8's young generation (young-generation.ts).
 // Every load run checks its own answers (all 200, each body the expected one) before a figure is
 // reported. Traffic goes to 127.0.0.1 only. Writes the `kernel` section of docs/benchmarks.md.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -127,8 +125,12 @@ async function load(port: number, token: string, seconds: number): Promise<{ rps
   if (r.requests.total === 0 || Object.values(bad).some((n) => n > 0)) {
     throw new Error(`load on port ${port} got answers other than 200 with the expected body: ${JSON.stringify({ ...bad, requests: r.requests.total })}`);
   }
+  answered.set(port, (answered.get(port) ?? 0) + r.requests.total);
   return { rps: r.requests.average, total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
+
+/** Lookups each server (by port) has answered under load, warm-ups included. */
+const answered = new Map<number, number>();
 
 /** Records the body `port` answers the lookup with; it must equal `reference` as JSON when one is given. */
 async function recordExpectedBody(port: number, token: string, reference?: string): Promise<string> {
@@ -153,17 +155,30 @@ function buildServiceBundle(module: string, outDir: string): string {
  * Stands in for an OpenTelemetry collector: takes OTLP/HTTP exports (protobuf, the default
  * protocol), counts their bytes and answers an empty success, as a collector would.
  */
-async function startTraceSink(): Promise<{ endpoint: string; bytes: () => number; close: () => Promise<void> }> {
-  let bytes = 0;
-  const server: Server = createServer((req, res) => {
-    req.on('data', (c: Buffer) => (bytes += c.length));
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+/**
+ * The collector's stand-in, a process of its own (trace-sink.ts says why): its endpoint, and what
+ * it has received so far.
+ */
+async function startTraceSink(): Promise<{ endpoint: string; received: () => Promise<{ bytes: number; spans: number }>; close: () => Promise<void> }> {
+  const child = fork(join(import.meta.dirname, 'trace-sink.ts'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const next = <T>(): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the trace sink exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (m) => {
+        child.off('exit', onExit);
+        resolve(m as T);
+      });
+    });
+  const { port } = await next<{ port: number }>();
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bytes: () => bytes,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    endpoint: `http://127.0.0.1:${port}`,
+    received: () => {
+      const answer = next<{ bytes: number; spans: number }>();
+      child.send('count');
+      return answer;
+    },
+    close: () => stop(child),
   };
 }
 
@@ -287,18 +302,21 @@ export async function run(): Promise<void> {
     await load(traced.port, token, 1);
     await load(untraced.port, token, 1);
     type Run = Awaited<ReturnType<typeof measured>>;
-    const results = { app: [] as Run[], quiet: [] as Run[], baseline: [] as Run[], traced: [] as Run[] };
+    const results = { app: [] as Run[], quiet: [] as Run[], baseline: [] as Run[], traced: [] as Run[], untraced: [] as Run[] };
     for (let round = 0; round < ROUNDS; round++) {
-      // Tracing on right after tracing off: the pair this bench exists to compare sees the same load.
       const a = await measured(app.child.pid!, app.port, token, SECONDS);
       const t = await measured(traced.child.pid!, traced.port, token, SECONDS);
+      // Tracing off from source gets the same load as tracing on before the pairs, so neither
+      // enters them with more of its code optimised by the JIT.
+      const u = await measured(untraced.child.pid!, untraced.port, token, SECONDS);
       const q = await measured(quiet.child.pid!, quiet.port, token, SECONDS);
       const b = await measured(baseline.child.pid!, baseline.port, token, SECONDS);
       results.app.push(a);
       results.quiet.push(q);
       results.baseline.push(b);
       results.traced.push(t);
-      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s ${f(a.cpuPerRequestMs, 3)} CPU ms/req · kernel at warn ${f(q.rps)} req/s ${f(q.cpuPerRequestMs, 3)} CPU ms/req · baseline ${f(b.rps)} req/s ${f(b.cpuPerRequestMs, 3)} CPU ms/req · tracing on ${f(t.rps)} req/s`);
+      results.untraced.push(u);
+      console.log(`  round ${round + 1}: kernel ${f(a.rps)} req/s ${f(a.cpuPerRequestMs, 3)} CPU ms/req · kernel at warn ${f(q.rps)} req/s ${f(q.cpuPerRequestMs, 3)} CPU ms/req · baseline ${f(b.rps)} req/s ${f(b.cpuPerRequestMs, 3)} CPU ms/req · tracing on ${f(t.rps)} req/s ${f(t.cpuPerRequestMs, 3)} CPU ms/req · tracing off from source ${f(u.rps)} req/s ${f(u.cpuPerRequestMs, 3)} CPU ms/req`);
     }
     // Tracing off against on, in short runs back to back, the order alternating: on a shared machine
     // throughput drifts by tens of percent within seconds, so each pair's ratio is the sample and
@@ -347,9 +365,16 @@ export async function run(): Promise<void> {
       rssMb,
       stop,
     });
-    // Spans reach the sink in batches: wait for the last one before reading what was exported.
-    await new Promise((r) => setTimeout(r, 6_000));
-    const exportedMb = sink.bytes() / 1e6;
+    // Spans reach the sink in batches (the last within the exporter's 5 s schedule). Tracing on is
+    // measured only if every lookup it answered was recorded: a span the SDK dropped (its queue
+    // full while an export waited) is work the traced server did not do.
+    const tracedAnswered = answered.get(traced.port) ?? 0;
+    let exported = await sink.received();
+    for (const deadline = Date.now() + 30_000; exported.spans < tracedAnswered && Date.now() < deadline; exported = await sink.received()) await new Promise((r) => setTimeout(r, 500));
+    if (exported.spans < tracedAnswered) {
+      throw new Error(`tracing on answered ${tracedAnswered} lookups under load and exported ${exported.spans} spans: ${tracedAnswered - exported.spans} dropped, so its figure would not be every request recorded`);
+    }
+    const exportedMb = exported.bytes / 1e6;
 
     const startRows = [
       ['`npm start`, fresh DATA_DIR (migrate + seed 5 modules)', f(median(fresh.map((x) => x.ms))), f(Math.min(...fresh.map((x) => x.ms))), f(median(fresh.map((x) => x.rss)))],
@@ -508,14 +533,20 @@ The same lookup on the same data, with tracing off and on, both servers started 
 \`OTEL_EXPORTER_OTLP_ENDPOINT\` set, the default sampler (\`parentbased_always_on\`: every request
 is recorded), the default instrumentations (http client, undici, pg, ioredis) loaded by the
 start-up hook, and spans exported over OTLP/HTTP (protobuf) in batches to a local sink standing in
-for a collector (${f(exportedMb, 1)} MB of spans over the run). Each request records one server
+for a collector, a process of its own (\`scripts/bench/trace-sink.ts\`), which counts the spans it
+receives: ${exported.spans} spans (${f(exportedMb, 1)} MB) for the ${tracedAnswered} lookups tracing on
+answered under load, and a run that lost any is refused (the SDK drops spans silently once its
+queue of 2,048 is full; with the sink inside the bench process, answering from the event loop that
+drives the load, exports waited and spans could be dropped). Each request records one server
 span, the app's own, named by its route (\`src/platform/http/request-context.ts\`, opened by \`edge.ts\`). Measured while
 choosing the defaults: the http instrumentation's own server span plus the express
 instrumentation (a span per handler, a wrapper on every router layer) cost about 40 % of this
 lookup's throughput, which is why the first is replaced and the second is opt-in
 (\`OTEL_NODE_ENABLED_INSTRUMENTATIONS\`, see [tracing.md](tracing.md)).
 
-${TRACING_PAIRS} pairs of ${PAIR_SECONDS} s runs, tracing off and on back to back (which goes first alternates).
+${TRACING_PAIRS} pairs of ${PAIR_SECONDS} s runs, tracing off and on back to back (which goes first alternates),
+after the rounds above, in which each served the same load (so neither enters the pairs better
+optimised by the JIT; before, tracing off had only a second of warm-up and tracing on the rounds).
 The figure is CPU time per request: the server's CPU time (user + system from /proc, so the span
 export's own work counts) over the requests it served in the run, and each pair's on/off ratio is
 one sample, the median of them the figure — what tracing adds to each request's work, which the
