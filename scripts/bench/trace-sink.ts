@@ -1,10 +1,11 @@
 // The kernel bench's stand-in for an OpenTelemetry collector: accepts OTLP/HTTP (protobuf) trace
 // exports and counts their bytes and spans. It runs as a process of its own, as a collector would:
 // inside the bench process it answered from the event loop that also drives autocannon, so under
-// load each export waited on the load generator, the exporter's queue filled, and the SDK dropped
-// spans silently (its BatchSpanProcessor holds 2,048) — the traced server then did less work than
-// "every request recorded" and could measure cheaper than tracing off. The bench counts the spans
-// that arrived against the requests the traced server answered and refuses a figure that lost any.
+// load an export could wait on the load generator while the SDK's queue (2,048 spans) filled, and
+// the SDK drops what does not fit without a word: the traced server would then do less work than
+// "every request recorded". Nothing counted, so no figure could show it did not happen (two full
+// runs measured tracing on as cheaper than off). The bench now counts the spans that arrive
+// against the lookups the traced server answered and refuses a figure that lost any.
 //
 // As a child: `node scripts/bench/trace-sink.ts` with an IPC channel; it sends `{ port }` once
 // listening and answers `'count'` with `{ bytes, spans }`.
