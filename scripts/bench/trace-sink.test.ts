@@ -51,5 +51,6 @@ describe('the kernel bench trace sink', () => {
     expect(countSpans(Buffer.alloc(0))).toBe(0);
     expect(() => countSpans(Buffer.from([0x0a, 0x05, 0x12]))).toThrow(/truncated/);
     expect(() => countSpans(Buffer.from([0x0b]))).toThrow(/wire type 3/);
+    expect(() => countSpans(Buffer.from([0x09, 1, 2, 3]))).toThrow(/truncated/);
   });
 });

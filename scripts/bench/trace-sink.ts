@@ -5,7 +5,7 @@
 // the SDK drops what does not fit without a word: the traced server would then do less work than
 // "every request recorded". Nothing counted, so no figure could show it did not happen (two full
 // runs measured tracing on as cheaper than off). The bench now counts the spans that arrive
-// against the lookups the traced server answered and refuses a figure that lost any.
+// against the lookups sent to the traced server and refuses a figure that lost any.
 //
 // As a child: `node scripts/bench/trace-sink.ts` with an IPC channel; it sends `{ port }` once
 // listening and answers `'count'` with `{ bytes, spans }`.
@@ -28,9 +28,10 @@ function lengthDelimited(buf: Buffer, each: (field: number, bytes: Buffer) => vo
     const tag = varint();
     const wireType = tag & 7;
     if (wireType === 0) varint();
-    else if (wireType === 1) i += 8;
-    else if (wireType === 5) i += 4;
-    else if (wireType === 2) {
+    else if (wireType === 1 || wireType === 5) {
+      i += wireType === 1 ? 8 : 4;
+      if (i > buf.length) throw new Error('truncated protobuf fixed-width field');
+    } else if (wireType === 2) {
       const n = varint();
       if (i + n > buf.length) throw new Error('truncated protobuf field');
       each(Math.floor(tag / 8), buf.subarray(i, i + n));
