@@ -1,8 +1,7 @@
 // Idempotency-Key on every write. The key is claimed in the same transaction as the effect
-// (`record` inside the use case's unit of work), so duplicates, concurrent or later, serialise on
-// the key's primary key: exactly one commits its effect, the others roll back and answer the
-// stored first response. Same key with another body → 422. Keys expire after
-// IDEMPOTENCY_TTL_SECONDS.
+// (`record` inside the use case's unit of work), so concurrent duplicates serialise on the key's
+// primary key: exactly one commits its effect, the others roll back and answer the stored first
+// response. Same key with another body → 422. Keys expire after IDEMPOTENCY_TTL_SECONDS.
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { and, eq, getTableColumns, lt, sql } from 'drizzle-orm';
@@ -151,10 +150,7 @@ export function idempotent(
       return true;
     };
 
-    // No lookup before the handler: a new key (nearly every keyed request) would pay a read, on
-    // Postgres a round trip, for nothing. A key already answered is found by its claim, which then
-    // changes no row and fails the unit with everything it wrote; the answer comes from the store
-    // after that, as for a concurrent duplicate (decision 36).
+    if (await answerFromStore()) return;
     try {
       await handler(req, res, {
         present: true,
@@ -178,19 +174,6 @@ export function idempotent(
       if (rowsNotAsExpected(err, `${store.module}_${CLAIM}`)) {
         if (await answerFromStore()) return;
         throw new IdempotencyKeyContended();
-      }
-      // Failing before it reached the claim (a body that no longer validates, a product gone, a
-      // dependency down) the request may still be a retry of one already answered: that answer
-      // stands, or the key was used for another request (422). A store that cannot be read now
-      // leaves the handler's own failure as the answer.
-      if (!res.headersSent) {
-        let answered = false;
-        try {
-          answered = await answerFromStore();
-        } catch (lookupErr) {
-          if (lookupErr instanceof IdempotencyKeyReused) throw lookupErr;
-        }
-        if (answered) return;
       }
       throw err;
     }
