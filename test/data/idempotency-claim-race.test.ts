@@ -6,7 +6,6 @@
 // refused and whose units commit alone); on SQLite at once. Both engines, through the real wrapper.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express, { type Request } from 'express';
-import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { idempotent, sendStored, type IdempotencyKey } from '../../src/platform/http/idempotency.ts';
 import { problemHandler } from '../../src/platform/http/problem.ts';
@@ -16,6 +15,7 @@ import { bound, preparedWrite } from '../../src/platform/data/prepared-write.ts'
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { engines } from '../support/boot.ts';
 import { storeOn } from '../support/store-on-engine.ts';
+import { serveOnLoopback } from '../support/http.ts';
 
 interface Answer {
   who: string;
@@ -27,7 +27,7 @@ interface Answer {
 describe.each(engines)('an Idempotency-Key claimed by requests at once on %s', (engine) => {
   let store: ModuleStore;
   let close: () => Promise<void>;
-  let server: Server;
+  let served: Awaited<ReturnType<typeof serveOnLoopback>> | undefined;
   let base: string;
   /** The handlers wait here until `expected` of them have started: all have looked the key up. */
   let expected = 0;
@@ -95,12 +95,11 @@ describe.each(engines)('an Idempotency-Key claimed by requests at once on %s', (
       }
     })));
     app.use(problemHandler(createLogger('silent', { deployable: 'idempotency-race-test' })));
-    await new Promise<void>((r) => (server = app.listen(0, '127.0.0.1', () => r())));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    served = await serveOnLoopback(app);
+    base = served.base;
   });
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await served?.close();
     await close?.();
   });
 

@@ -5,7 +5,6 @@
 // measured slower on Postgres and not kept, decision 36.) Both engines, through the real wrapper.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
-import type { Server } from 'node:http';
 import { idempotent, sendStored } from '../../src/platform/http/idempotency.ts';
 import { problemHandler } from '../../src/platform/http/problem.ts';
 import { Conflict } from '../../src/platform/errors/domain-error.ts';
@@ -14,11 +13,12 @@ import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 import { ordersSchema } from '../../src/modules/orders/db/schema.ts';
 import { engines } from '../support/boot.ts';
 import { storeOn } from '../support/store-on-engine.ts';
+import { serveOnLoopback } from '../support/http.ts';
 
 describe.each(engines)('an Idempotency-Key sent again on %s', (engine) => {
   let store: ModuleStore;
   let close: () => Promise<void>;
-  let server: Server;
+  let served: Awaited<ReturnType<typeof serveOnLoopback>> | undefined;
   let base: string;
   /** How often the handler ran, and whether it now fails before its unit (the state moved on). */
   let runs = 0;
@@ -42,12 +42,11 @@ describe.each(engines)('an Idempotency-Key sent again on %s', (engine) => {
       sendStored(res, response, false);
     }));
     app.use(problemHandler(createLogger('silent', { deployable: 'idempotency-retry-test' })));
-    await new Promise<void>((r) => (server = app.listen(0, '127.0.0.1', () => r())));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    served = await serveOnLoopback(app);
+    base = served.base;
   });
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await served?.close();
     await close?.();
   });
 

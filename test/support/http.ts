@@ -1,3 +1,19 @@
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Serves `app` (an express app, say) on a loopback port of the kernel's choice; `close` ends its connections and the server. */
+export async function serveOnLoopback(app: RequestListener): Promise<{ base: string; close: () => Promise<void> }> {
+  const server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
 /** A small fetch wrapper for tests: JSON in, status + parsed body + headers out. */
 export interface Reply<T = any> {
   status: number;
