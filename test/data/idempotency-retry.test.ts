@@ -75,6 +75,7 @@ describe.each(engines)('an Idempotency-Key sent again on %s', (engine) => {
     await post('k-2', 'a');
     failBeforeUnit = true;
     expect(await post('k-2', 'a')).toEqual({ status: 201, replayed: true, body: { made: 'a' } });
+    expect(runs).toBe(1);
     expect(await effects()).toEqual(['made-by-a-1']);
   });
 
