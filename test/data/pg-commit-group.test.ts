@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
-import { pgStoreWith } from '../support/databases.ts';
+import { holdConnection, pgStoreWith } from '../support/databases.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
+import type { ModuleStore } from '../../src/platform/data/module-store.ts';
 
 const schema = defineSchema('grouped', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
 
@@ -43,8 +44,8 @@ describe('units of held writes that end in the same turn', () => {
   }
 
   /**
-   * Units that each hold one write (`text`, with their id), held at a gate until all have started
-   * on their connections, then let go at once: they reach their end in the same turn.
+   * Units that each hold one write (`text`, with their id), held at a gate until all have started,
+   * then let go at once: they reach their end in the same turn.
    */
   async function atOnce(units: { id: string; text?: string }[]) {
     let open!: () => void;
@@ -69,6 +70,49 @@ describe('units of held writes that end in the same turn', () => {
     expect(rows.map((r) => r.id)).toEqual(['one-a', 'one-b', 'one-c']);
     expect(new Set(rows.map((r) => r.xmin)).size).toBe(1);
     expect(refused).toEqual([]);
+  });
+
+  it('commit as one transaction however many there are: a group is not capped at the pool’s size (4 here)', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `many-${String(i).padStart(2, '0')}`);
+    const outcomes = await atOnce(ids.map((id) => ({ id })));
+    expect(outcomes.every((o) => o.status === 'fulfilled')).toBe(true);
+    const rows = await written(ids);
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(new Set(rows.map((r) => r.xmin)).size).toBe(1);
+    expect(refused).toEqual([]);
+  });
+
+  it('take no connection while their writes are held: they run, and commit once a unit holding the only one lets go of it', async () => {
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA grouped; CREATE TABLE grouped.things (id text, CONSTRAINT things_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)', 1);
+    try {
+      const held = await holdConnection(one.store as unknown as ModuleStore);
+      let ended = 0;
+      const units = ['solo-a', 'solo-b', 'solo-c'].map((id) =>
+        one.store.transaction(async (tx) => {
+          await unitOf(tx).later(() => unitOf(tx).query({ text: insert }, [id]));
+          ended++;
+        }),
+      );
+      // Each callback reached its end with the pool's one connection held by another unit.
+      const deadline = Date.now() + 60_000;
+      while (ended < 3) {
+        if (Date.now() > deadline) throw new Error(`only ${ended} of 3 units ran while the connection was held`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await held.release();
+      await Promise.all(units);
+      const probe = new pg.Client({ connectionString: one.url });
+      await probe.connect();
+      try {
+        const { rows } = await probe.query<{ id: string; xmin: string }>('select id, xmin::text from grouped.things order by id');
+        expect(rows.map((r) => r.id)).toEqual(['solo-a', 'solo-b', 'solo-c']);
+        expect(new Set(rows.map((r) => r.xmin)).size).toBe(1);
+      } finally {
+        await probe.end();
+      }
+    } finally {
+      await one.close();
+    }
   });
 
   it('fail alone when the server refuses one of them at the Sync: the others are kept, each by its own transaction', async () => {

@@ -195,8 +195,10 @@ describe('statements in one round trip', () => {
   });
 
   describe('UnitConnection', () => {
+    // The unit takes its connection from here when it first sends: this test's one client, which
+    // it keeps from one unit to the next (nothing gives it back).
     const unitOn = () => {
-      const unit = new UnitConnection(client as unknown as pg.PoolClient);
+      const unit = new UnitConnection({ connect: async () => Object.assign(client, { release() {} }) as unknown as pg.PoolClient });
       unit.start();
       return unit;
     };

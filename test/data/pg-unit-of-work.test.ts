@@ -7,7 +7,8 @@ import pg from 'pg';
 import { defineSchema } from '../../src/platform/data/schema-kit.ts';
 import { holdConnection, pgStoreWith } from '../support/databases.ts';
 import { openPgStore } from '../../src/platform/data/pg-store.ts';
-import { NestedTransactionError, OutsideUnitOfWork, UnitTimedOut, type ModuleStore } from '../../src/platform/data/module-store.ts';
+import { NestedTransactionError, OutsideUnitOfWork, StoreClosed, UnitTimedOut, type ModuleStore } from '../../src/platform/data/module-store.ts';
+import { causeChain } from '../../src/platform/errors/causes.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
@@ -128,9 +129,10 @@ describe('a Postgres unit of work', () => {
   it('fails at once the units waiting for a connection when the store closes', async () => {
     const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
     const held = await holdConnection(one.store as unknown as ModuleStore);
+    // The unit takes its connection at its first statement, which fails with the close.
     const waiting = one.store.transaction((tx) => tx.execute(sql`select 1`)).then(
       () => 'committed',
-      (err: Error) => err.message,
+      (err: Error) => ([...causeChain(err)].some((e) => e instanceof StoreClosed) ? 'the store is closed' : err.message),
     );
     const closing = one.close();
     // Failed by the close itself, while the first unit still holds the connection: pg's pool would
@@ -139,6 +141,10 @@ describe('a Postgres unit of work', () => {
     await held.release();
     await closing;
     expect(outcome).toBe('the store is closed');
+    // And a unit asked for once the store is closed is refused before its callback runs.
+    let ran = false;
+    await expect(one.store.transaction(async () => void (ran = true))).rejects.toBeInstanceOf(StoreClosed);
+    expect(ran).toBe(false);
   });
 
   it('does not commit a unit whose write with a later answer could not be held (it sent its statement too late)', async () => {

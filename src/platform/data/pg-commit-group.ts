@@ -14,13 +14,22 @@
 // - One group at a time per store: a group holds every unit's row locks until its Sync, so two
 //   groups taking the same rows in opposite orders would deadlock, which Postgres breaks only after
 //   `deadlock_timeout`. Units that end while a group is out wait for it and go in the next one.
-// - A group goes on the connection of its first unit, which that unit holds until the group is
-//   settled: taking one from the pool could wait on the units holding the rest.
+// - A group goes on a connection of its own, taken from the store's pool when it is sent and given
+//   back once it is settled: its units hold none, for a unit whose writes are all held never took
+//   one (pg-unit-connection.ts). So a group is not capped at the pool's size, and its wait for a
+//   connection ends: the connections it waits for are held by units that have begun, which commit
+//   on their own connections and never wait for a group, and by read batches. (When every unit
+//   held a connection from its start, a group had to go on its first unit's: taking one from the
+//   pool could wait on the units holding the rest, and no group held more units than the pool
+//   had connections; decision 37.)
+// - Refused units go again alone one after the other on the group's connection: side by side
+//   they would each need a connection, and could deadlock with each other.
 import { context, type Context } from '@opentelemetry/api';
 import pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
-import { refusedByServer } from './pg-errors.ts';
+import { refusedByServer, sessionEnded } from './pg-errors.ts';
+import type { Connections } from './pg-read-group.ts';
 
 /** A write a unit of work held for its end (pg-unit-connection.ts), and who waits for its answer. */
 export interface Held {
@@ -32,7 +41,6 @@ export interface Held {
 
 interface Member {
   held: Held[];
-  client: pg.PoolClient;
   /** The unit's own context: the group's round trip is traced in the first's, a span marks each other's. */
   context: Context;
   settle(err?: unknown): void;
@@ -52,16 +60,18 @@ export class CommitGroup {
   private out = false;
   private scheduled = false;
 
+  private readonly connections: Connections;
   private readonly observer: CommitGroupObserver | undefined;
 
-  constructor(observer?: CommitGroupObserver) {
+  constructor(connections: Connections, observer?: CommitGroupObserver) {
+    this.connections = connections;
     this.observer = observer;
   }
 
   /** Commits a unit's held writes, with those of the units ending in the same turn; settles once they are kept or refused. */
-  commit(held: Held[], client: pg.PoolClient): Promise<void> {
+  commit(held: Held[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ held, client, context: context.active(), settle: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.waiting.push({ held, context: context.active(), settle: (err) => (err === undefined ? resolve() : reject(err)) });
       this.schedule();
     });
   }
@@ -81,34 +91,51 @@ export class CommitGroup {
     this.waiting = [];
     if (members.length === 0) return;
     this.out = true;
+    let client: pg.PoolClient | undefined;
+    // The connection's 'error' event while the group holds it (the server ended the backend): the
+    // round trip fails with it too, and the connection is closed rather than given back.
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken ??= err);
     try {
-      if (members.length === 1) await alone(members[0]!);
-      else await together(members, this.observer);
+      client = await this.connections.connect();
+      client.on('error', onError);
+      const failure = members.length === 1 ? await alone(client, members[0]!) : await together(client, members, this.observer);
+      // The server ended the session (its 'error' event comes later, once the socket closes).
+      if (failure !== undefined && sessionEnded(failure)) broken ??= failure as Error;
     } catch (err) {
-      // Not a refusal (those settle each unit): a unit left unsettled would hold its connection
-      // for good. A unit already settled keeps its outcome.
-      for (const m of members) m.settle(err);
+      // No connection, or not a refusal (those settle each unit): a unit left unsettled would
+      // wait for good. A unit already settled keeps its outcome.
+      for (const m of members) {
+        for (const h of m.held) h.reject(err);
+        m.settle(err);
+      }
+      broken ??= err as Error;
     } finally {
+      client?.off('error', onError);
+      client?.release(broken);
       this.out = false;
       if (this.waiting.length) this.schedule();
     }
   }
 }
 
-/** One unit's writes and the Sync that ends them, as decision 28 sends them. */
-async function alone(m: Member): Promise<void> {
+/** One unit's writes and the Sync that ends them, as decision 28 sends them; answers its failure, if any. */
+async function alone(client: pg.PoolClient, m: Member): Promise<unknown> {
   const trip = new RoundTrip();
   for (const h of m.held) trip.add(h.statement, h.values).then(h.resolve, h.reject);
-  context.with(m.context, () => m.client.query(trip as never));
+  context.with(m.context, () => client.query(trip as never));
   try {
     await trip.done;
     m.settle();
+    return undefined;
   } catch (err) {
     m.settle(err);
+    return err;
   }
 }
 
-async function together(members: Member[], observer: CommitGroupObserver | undefined): Promise<void> {
+/** The units' writes in one round trip; answers the failure that settled them, if any. */
+async function together(client: pg.PoolClient, members: Member[], observer: CommitGroupObserver | undefined): Promise<unknown> {
   const trip = new RoundTrip();
   const answers = members.map((m) =>
     m.held.map((h) => {
@@ -119,7 +146,7 @@ async function together(members: Member[], observer: CommitGroupObserver | undef
   );
   // The first unit's trace has the group's round trip (all its statements); the others' a span each.
   const spans = members.slice(1).map((m) => tracer.startSpan('pg commit in a group', { attributes: { 'db.system.name': 'postgresql', 'db.operation.batch.size': members.length } }, m.context));
-  context.with(members[0]!.context, () => members[0]!.client.query(trip as never));
+  context.with(members[0]!.context, () => client.query(trip as never));
   let failure: unknown;
   try {
     await trip.done;
@@ -133,18 +160,23 @@ async function together(members: Member[], observer: CommitGroupObserver | undef
       m.held.forEach((h, j) => answers[i]![j]!.then(h.resolve, h.reject));
       m.settle();
     });
-    return;
+    return undefined;
   }
   if (refusedWhole(failure, trip)) {
     observer?.refused(trip.sent ? ((failure as pg.DatabaseError).code ?? 'unknown') : 'not-sent');
-    // Nothing of the group was kept: each unit again, alone, side by side on its own connection.
-    await Promise.all(members.map(alone));
-    return;
+    // Nothing of the group was kept: each unit again, alone, one after the other.
+    let last: unknown;
+    for (const m of members) {
+      const err = await alone(client, m);
+      if (err !== undefined && !refusedByServer(err)) last = err;
+    }
+    return last;
   }
   for (const m of members) {
     for (const h of m.held) h.reject(failure);
     m.settle(failure);
   }
+  return failure;
 }
 
 /**

@@ -47,9 +47,15 @@ export function openPgStore<T extends Record<string, unknown>>(
   const folder = migrationsFolder(schema, 'pg');
   // The unit of work whose callback is running in this async context (its `open` says whether it still is).
   const inside = new AsyncLocalStorage<UnitToken>();
-  const group = new CommitGroup(options.groups);
   const connections = closableConnections(pool);
+  const group = new CommitGroup(connections, options.groups);
   const reads = new ReadGroup(connections);
+  // A unit's connection and drizzle handle, made once and used again by the units that follow.
+  const idle: UnitHandle[] = [];
+  const units: Units = {
+    take: () => idle.pop() ?? newUnitHandle(connections, group, limits.current),
+    giveBack: (handle) => void idle.push(handle),
+  };
   const limits: UnitLimits = { timeoutMs: options.unitTimeoutMs ?? 30_000, current: () => inside.getStore(), url: options.url };
   if (!(limits.timeoutMs > 0)) throw new RangeError(`unitTimeoutMs must be above 0 (got ${limits.timeoutMs})`);
 
@@ -65,8 +71,10 @@ export function openPgStore<T extends Record<string, unknown>>(
     transaction(fn) {
       // A unit that has ended is no longer open: work it started (a timer, a poller) may open its own.
       if (inside.getStore()?.open) return Promise.reject(new NestedTransactionError(schema.module));
+      // Its connection is taken only when it first sends: refused here, not at its first statement.
+      if (connections.closed) return Promise.reject(new StoreClosed());
       const token: UnitToken = { open: true };
-      return inside.run(token, () => unitOfWork(connections, group, token, limits, fn));
+      return inside.run(token, () => unitOfWork(units, token, limits, fn));
     },
     async pendingMigrations() {
       const total = migrationCount(folder);
@@ -89,8 +97,20 @@ export function openPgStore<T extends Record<string, unknown>>(
   };
 }
 
-// A drizzle handle per pooled connection, made once: the pool hands the same clients out again.
-const handles = new WeakMap<pg.PoolClient, { unit: UnitConnection; tx: Db }>();
+interface UnitHandle {
+  unit: UnitConnection;
+  tx: Db;
+}
+
+interface Units {
+  take(): UnitHandle;
+  giveBack(handle: UnitHandle): void;
+}
+
+function newUnitHandle(connections: ClosableConnections, group: CommitGroup, current: () => UnitToken | undefined): UnitHandle {
+  const unit = new UnitConnection(connections, group, current);
+  return { unit, tx: drizzle({ client: unit as never }) as unknown as Db };
+}
 
 interface UnitLimits {
   timeoutMs: number;
@@ -101,65 +121,56 @@ interface UnitLimits {
 }
 
 /**
- * One unit of work on a connection of its own, as drizzle's transaction runs it (BEGIN, the unit,
- * COMMIT, or ROLLBACK on any failure), with three differences: the BEGIN, the outbox's rows and
- * the writes marked `later` ride on statements that go anyway (pg-unit-connection.ts); the drizzle handle of a pooled
- * connection is made once; and the connection's own 'error' event is handled while the unit holds
- * it — a backend the server ends mid-unit (a failover, pg_terminate_backend) failed the unit's
- * statements and also raised an unhandled 'error' that took the process down. A connection that
- * failed (the connection itself, a session the server ended, or its ROLLBACK) is closed rather
- * than returned to the pool.
+ * One unit of work, as drizzle's transaction runs it (BEGIN, the unit, COMMIT, or ROLLBACK on
+ * any failure), with three differences: the BEGIN, the outbox's rows and the writes marked `later`
+ * ride on statements that go anyway, and the unit takes a pooled connection only when it first
+ * sends one (pg-unit-connection.ts); the drizzle handle is made once; and the connection's own
+ * 'error' event is handled while the unit holds it — a backend the server ends mid-unit (a
+ * failover, pg_terminate_backend) failed the unit's statements and also raised an unhandled
+ * 'error' that took the process down. A connection that failed (the connection itself, a session
+ * the server ended, or its ROLLBACK) is closed rather than returned to the pool.
  */
-async function unitOfWork<R>(connections: ClosableConnections, group: CommitGroup, token: UnitToken, limits: UnitLimits, fn: (tx: Db) => Promise<R>): Promise<R> {
-  const client = await connections.connect();
+async function unitOfWork<R>(units: Units, token: UnitToken, limits: UnitLimits, fn: (tx: Db) => Promise<R>): Promise<R> {
+  const handle = units.take();
+  const { unit, tx } = handle;
   let broken: Error | undefined;
   let timedOut: UnitTimedOut | undefined;
-  // A checked-out client's connection error (the server ended the backend) would otherwise be an
-  // unhandled 'error' event: the unit's statements fail with it, and the connection is dropped.
-  const onError = (err: Error) => (broken = err);
-  client.on('error', onError);
+  unit.start(token);
   try {
-    let handle = handles.get(client);
-    if (!handle) {
-      const unit = new UnitConnection(client, group, limits.current);
-      handles.set(client, (handle = { unit, tx: drizzle({ client: unit as never }) as unknown as Db }));
-    }
-    const { unit, tx } = handle;
-    unit.start(token);
+    let result: R;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      let result: R;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        result = await new Promise<R>((resolve, reject) => {
-          if (Number.isFinite(limits.timeoutMs)) timer = setTimeout(() => reject((timedOut = new UnitTimedOut(limits.timeoutMs))), Math.min(2 ** 31 - 1, limits.timeoutMs));
-          Promise.resolve(fn(tx)).then(resolve, reject);
-        });
-      } finally {
-        clearTimeout(timer);
-        // The handle is the connection's, and serves the next unit that takes it: work this
-        // callback left running must not reach that unit, nor autocommit in the pool.
-        token.open = false;
-      }
-      await unit.commit();
-      return result;
-    } catch (err) {
-      // The server ended the session (its 'error' event comes later, once the socket closes):
-      // the connection must not go back to the pool, where the next unit would meet a dead one.
-      if (sessionEnded(err)) broken ??= err as Error;
-      // A ROLLBACK would wait behind whatever statement the unit still has running. That
-      // statement is cancelled and the connection closed instead: the server rolls the
-      // transaction back and lets go of its locks as the backend ends. (Only this unit's own
-      // timeout: one its callback passed on, from another unit, leaves this connection sound.)
-      if (timedOut !== undefined && err === timedOut) {
-        broken ??= timedOut;
-        unit.abandon(timedOut);
-        cancelRunning(client, limits.url);
-      } else await unit.rollback().catch((e: Error) => (broken = e));
-      throw err;
+      result = await new Promise<R>((resolve, reject) => {
+        if (Number.isFinite(limits.timeoutMs)) timer = setTimeout(() => reject((timedOut = new UnitTimedOut(limits.timeoutMs))), Math.min(2 ** 31 - 1, limits.timeoutMs));
+        Promise.resolve(fn(tx)).then(resolve, reject);
+      });
+    } finally {
+      clearTimeout(timer);
+      // The handle serves the next unit that takes it: work this callback left running must not
+      // reach that unit, nor autocommit in the pool.
+      token.open = false;
     }
+    await unit.commit();
+    return result;
+  } catch (err) {
+    // The server ended the session (its 'error' event comes later, once the socket closes):
+    // the connection must not go back to the pool, where the next unit would meet a dead one.
+    if (sessionEnded(err)) broken ??= err as Error;
+    // A ROLLBACK would wait behind whatever statement the unit still has running. That
+    // statement is cancelled and the connection closed instead: the server rolls the
+    // transaction back and lets go of its locks as the backend ends. (Only this unit's own
+    // timeout: one its callback passed on, from another unit, leaves this connection sound.)
+    if (timedOut !== undefined && err === timedOut) {
+      broken ??= timedOut;
+      unit.abandon(timedOut);
+      const client = unit.connection;
+      if (client) cancelRunning(client, limits.url);
+    } else await unit.rollback().catch((e: Error) => (broken = e));
+    throw err;
   } finally {
-    client.off('error', onError);
-    client.release(broken);
+    const released = unit.end(broken);
+    if (released) await released;
+    units.giveBack(handle);
   }
 }
 
@@ -178,6 +189,7 @@ function cancelRunning(client: pg.PoolClient, url: string): void {
 }
 
 interface ClosableConnections extends Connections {
+  readonly closed: boolean;
   close(): void;
 }
 
@@ -191,6 +203,9 @@ function closableConnections(pool: pg.Pool): ClosableConnections {
   const waiting = new Set<(err: Error) => void>();
   let closed = false;
   return {
+    get closed() {
+      return closed;
+    },
     connect() {
       if (closed) return Promise.reject(new StoreClosed());
       return new Promise((resolve, reject) => {

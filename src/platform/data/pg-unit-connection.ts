@@ -1,4 +1,7 @@
-// The connection a Postgres unit of work runs on, as drizzle sees it (its `client`). Statements
+// The connection a Postgres unit of work runs on, as drizzle sees it (its `client`). It is taken
+// from the store's pool when the unit first sends something, not when the unit starts: a unit
+// whose every write is held takes none at all, and its commit group sends them on a connection of
+// its own (pg-commit-group.ts), so a group is not capped at the pool's size (decision 37). Statements
 // that need no round trip of their own ride on ones that go anyway: the BEGIN goes out with the
 // unit's first statement, and a write whose result the unit does not need (`later`: an outbox
 // row, or a module's write marked so) goes out with the next statement or with the COMMIT. Each time in one RoundTrip (pg-round-trip.ts), so a write
@@ -11,6 +14,7 @@ import type pg from 'pg';
 import { RoundTrip, type Statement } from './pg-round-trip.ts';
 import type { HoldsWrites } from './prepared-write.ts';
 import { CommitGroup, type Held } from './pg-commit-group.ts';
+import type { Connections } from './pg-read-group.ts';
 import { OutsideUnitOfWork } from './module-store.ts';
 
 /** A unit of work as its store's async context carries it: open until its callback settles. */
@@ -32,7 +36,15 @@ export class UnitConnection implements HoldsWrites {
    */
   private lost: Error | undefined;
 
-  readonly client: pg.PoolClient;
+  private readonly connections: Connections;
+  /** The unit's connection, once it needed one; `connecting` until then, or while it is asked for. */
+  private client: pg.PoolClient | undefined;
+  private connecting: Promise<pg.PoolClient> | undefined;
+  /** What the connection's 'error' event said while the unit held it: the server ended the backend. */
+  private broken: Error | undefined;
+  private readonly onError = (err: Error) => {
+    this.broken ??= err;
+  };
   /**
    * Where a unit whose writes were all held commits, with the store's others ending in its turn.
    * A connection given none has one of its own, where each such unit goes alone.
@@ -46,19 +58,79 @@ export class UnitConnection implements HoldsWrites {
   private owner: UnitToken | undefined;
   private readonly current: (() => UnitToken | undefined) | undefined;
 
-  constructor(client: pg.PoolClient, group: CommitGroup = new CommitGroup(), current?: () => UnitToken | undefined) {
-    this.client = client;
+  constructor(connections: Connections, group: CommitGroup = new CommitGroup(connections), current?: () => UnitToken | undefined) {
+    this.connections = connections;
     this.group = group;
     this.current = current;
   }
 
-  /** A new unit of work on this connection: its BEGIN goes with its first statement. */
+  /** A new unit of work: it takes a connection when it first sends, and its BEGIN goes then. */
   start(owner?: UnitToken): void {
     this.owner = owner;
     this.begun = false;
     this.held = [];
     this.failed = undefined;
     this.lost = undefined;
+    this.broken = undefined;
+  }
+
+  /** The connection the unit holds, if it took one and has it in hand (for a cancel request). */
+  get connection(): pg.PoolClient | undefined {
+    return this.client;
+  }
+
+  /**
+   * Gives the unit's connection, if it took one, back to the pool once the unit is over: closed
+   * rather than reused when `broken` says so, or when the server ended the backend meanwhile.
+   * Whatever the unit still had on its way to the connection goes first.
+   */
+  end(broken?: Error): Promise<void> | undefined {
+    const connecting = this.connecting;
+    if (!connecting) return undefined;
+    this.connecting = undefined;
+    return connecting.then(
+      (client) => {
+        this.client = undefined;
+        client.off('error', this.onError);
+        client.release(broken ?? this.broken);
+      },
+      () => {},
+    );
+  }
+
+  /** The unit's connection, asked of the pool the first time. */
+  private connect(): Promise<pg.PoolClient> {
+    this.connecting ??= this.connections.connect().then((client) => {
+      // Handled while the unit holds it: a backend the server ends mid-unit (a failover,
+      // pg_terminate_backend) fails the unit's statements, and would also raise an unhandled
+      // 'error' that took the process down.
+      client.on('error', this.onError);
+      this.client = client;
+      return client;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * Sends a round trip on the unit's connection, once it has one: in the order the unit sent
+   * them, as the connection's reactions run in the order they were asked for. One that never
+   * reaches a connection fails as pg fails one it cannot send (pg-round-trip.ts).
+   */
+  private send(trip: RoundTrip): void {
+    if (this.client) {
+      this.client.query(trip as never);
+      return;
+    }
+    this.connect().then(
+      (client) => client.query(trip as never),
+      (err: Error) => trip.handleError(err, undefined as never),
+    );
+  }
+
+  /** A statement on its own, on the unit's connection (the unit has begun: it has one, or asked). */
+  private run(statement: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
+    if (this.client) return this.client.query(statement as pg.QueryConfig, values);
+    return this.connect().then((client) => client.query(statement as pg.QueryConfig, values));
   }
 
   /** What drizzle calls for each statement. */
@@ -72,10 +144,10 @@ export class UnitConnection implements HoldsWrites {
     if (this.holding) {
       return new Promise((resolve, reject) => this.held.push({ statement, values, resolve, reject }));
     }
-    if (this.begun && this.held.length === 0) return this.client.query(statement as pg.QueryConfig, values);
+    if (this.begun && this.held.length === 0) return this.run(statement, values);
     const trip = this.trip();
     const result = trip.add(statement, values);
-    this.client.query(trip as never);
+    this.send(trip);
     return result;
   }
 
@@ -113,7 +185,7 @@ export class UnitConnection implements HoldsWrites {
   together<T extends readonly unknown[]>(sends: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
     const held = this.hold(sends as readonly (() => Promise<unknown>)[], 'together');
     if (!Array.isArray(held)) return held;
-    this.client.query(this.trip() as never);
+    this.send(this.trip());
     return Promise.all(held) as Promise<unknown> as Promise<T>;
   }
 
@@ -148,20 +220,21 @@ export class UnitConnection implements HoldsWrites {
     let committed: Promise<pg.QueryResult>;
     if (this.held.length === 0) {
       if (!this.begun) return;
-      committed = this.client.query('COMMIT');
+      committed = this.run('COMMIT');
     } else if (!this.begun) {
       // The held writes are the whole unit: sent without BEGIN and COMMIT, they run as the implicit
       // transaction Postgres keeps from one Sync to the next, committed at the round trip's Sync
       // if every statement ran and rolled back if one failed (the COMMIT's own failure, a deferred
-      // constraint, fails the Sync). Two statements fewer for each party to run.
+      // constraint, fails the Sync). Two statements fewer for each party to run. The unit never
+      // took a connection: its group sends on one of its own.
       const held = this.held;
       this.held = [];
-      return this.group.commit(held, this.client);
+      return this.group.commit(held);
     } else {
       const trip = this.trip();
       committed = trip.add('COMMIT');
       committed.catch(() => {});
-      this.client.query(trip as never);
+      this.send(trip);
       await trip.done;
     }
     // Postgres answers COMMIT in a transaction a failed statement aborted with ROLLBACK, not an
@@ -177,7 +250,7 @@ export class UnitConnection implements HoldsWrites {
 
   async rollback(): Promise<void> {
     this.abandon(new Error('rolled back before it was sent'));
-    if (this.begun) await this.client.query('ROLLBACK');
+    if (this.begun) await this.run('ROLLBACK');
   }
 
   /** A round trip holding the BEGIN if it is still to go, then every held write. */
