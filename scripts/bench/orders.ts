@@ -350,7 +350,10 @@ conditional writes with the COMMIT, the database checking that each changed the 
 writes are all held to its end (five an order: placement, reservation, charge, commit, settle), goes without
 BEGIN and COMMIT, as the implicit transaction Postgres keeps up to the round trip's Sync: ~21 statements an
 order, ~9.6 round trips; in eight interleaved pairs with the embedded row beside it the Postgres row went from
-0.33 to 0.40 of embedded on average, ahead in all eight. A \`perf\` sample of the embedded row
+0.33 to 0.40 of embedded on average, ahead in all eight. Decision 37: such a unit takes no pooled
+connection (a unit takes one when it first sends), and its commit group sends on one of its own, so a group
+is no longer capped at the pool's 4 connections: 0.69 groups an order of ~10 units against 2.3 of at most 4,
+and 361–362 orders/s against 240–243, 13 context switches an order against 28, in an ABBA block of the row. A \`perf\` sample of the embedded row
 between the two: SQLite's own work ~22% of the monolith's samples (WAL appends in COMMIT ~4.5% of them), GC
 ~12% (\`npm start\`'s 8 MB young generation), the rest spread over the runtime, HTTP, drizzle's row
 mapping, zod and the bus, no function above ~2%. The extracted row spreads the

@@ -37,7 +37,8 @@ export interface ModuleStore<T extends PlatformTables = StoreTables> {
    * settles only once that is decided. Two calls never interleave: on SQLite they run one after
    * the other on the module's single writer connection (those that queue up meanwhile share one
    * COMMIT, each in its own savepoint, so one failing leaves the others intact; see
-   * group-commit.ts); on Postgres each takes its own pooled connection. Keep the callback to
+   * group-commit.ts); on Postgres each takes its own pooled connection when it first sends a
+   * statement (one whose writes are all held takes none: its commit group sends them). Keep the callback to
    * database work: on SQLite, awaiting something slow inside it delays every unit queued behind,
    * and awaiting another unit of work's promise inside it cannot end (that one settles only at
    * the commit this one holds up). On either engine a callback that runs past the store's time
