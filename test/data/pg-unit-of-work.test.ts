@@ -10,6 +10,7 @@ import { openPgStore } from '../../src/platform/data/pg-store.ts';
 import { NestedTransactionError, OutsideUnitOfWork, StoreClosed, UnitTimedOut, type ModuleStore } from '../../src/platform/data/module-store.ts';
 import { causeChain } from '../../src/platform/errors/causes.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
+import { UnitConnection } from '../../src/platform/data/pg-unit-connection.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
 
@@ -249,6 +250,156 @@ describe('a Postgres unit of work', () => {
     } finally {
       await one.close();
     }
+  });
+
+  it('sends nothing ahead of its BEGIN: a statement or a COMMIT made in the turn its connection comes goes after what was queued for it', async () => {
+    const insert = { text: 'insert into units.things (id) values ($1)' };
+    const probe = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      // The connection comes when the test says: the unit's first statement waits for it, and the
+      // next is made in a microtask of the same turn the connection is handed over.
+      const unitAwaiting = () => {
+        let hand!: (c: pg.PoolClient) => void;
+        const comes = new Promise<pg.PoolClient>((r) => (hand = r));
+        const unit = new UnitConnection({ connect: () => comes });
+        unit.start();
+        return { unit, hand };
+      };
+      const first = unitAwaiting();
+      const q1 = first.unit.query(insert, ['order-rolled-back-1']);
+      let q2!: Promise<unknown>;
+      first.hand(await probe.connect());
+      queueMicrotask(() => (q2 = first.unit.query(insert, ['order-rolled-back-2'])));
+      await q1;
+      await q2;
+      await first.unit.rollback();
+      first.unit.end();
+      // Before, the second insert went ahead of the BEGIN, autocommitted, and the rollback left it.
+      expect((await ids()).filter((id) => id.startsWith('order-'))).toEqual([]);
+
+      const second = unitAwaiting();
+      const q3 = second.unit.query(insert, ['order-committed']);
+      let committed!: Promise<void>;
+      const client = await probe.connect();
+      second.hand(client);
+      queueMicrotask(() => (committed = second.unit.commit()));
+      await q3;
+      await committed;
+      // Before, the COMMIT went first: the unit reported success with its write in a transaction left open.
+      const { rows: open } = await client.query<{ open: boolean }>('select now() <> statement_timestamp() as open');
+      expect(open).toEqual([{ open: false }]);
+      second.unit.end();
+      expect((await ids()).filter((id) => id.startsWith('order-'))).toEqual(['order-committed']);
+    } finally {
+      await probe.end();
+    }
+  });
+
+  it('sends nothing of a unit that ended while its connection was on its way, and gives that connection back as it came', async () => {
+    const probe = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      let hand!: (c: pg.PoolClient) => void;
+      const comes = new Promise<pg.PoolClient>((r) => (hand = r));
+      const unit = new UnitConnection({ connect: () => comes });
+      unit.start();
+      const waiting = unit.query({ text: 'insert into units.things (id) values ($1)' }, ['never-sent']);
+      // As the store ends a unit that timed out: it does not wait for the connection.
+      const timedOut = new UnitTimedOut(300);
+      unit.abandon(timedOut);
+      unit.end(timedOut);
+      const client = await probe.connect();
+      const sent: unknown[] = [];
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: unknown }).query = (...args: unknown[]) => (sent.push(args[0]), query(...args));
+      let releasedWith: unknown = 'not released';
+      const release = client.release.bind(client);
+      client.release = (err?: Error | boolean) => ((releasedWith = err), release(err));
+      hand(client);
+      await expect(waiting).rejects.toThrow(/ended before its connection came/);
+      // Before, its BEGIN and insert went out on it, and it was then closed.
+      expect(sent).toEqual([]);
+      expect(releasedWith).toBeUndefined();
+    } finally {
+      await probe.end();
+    }
+  });
+
+  it('fails a unit that runs out of time waiting for its connection, which then serves the next unit outside any transaction', async () => {
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1, { unitTimeoutMs: 300 });
+    const admin = new pg.Client({ connectionString: one.url });
+    await admin.connect();
+    try {
+      // The pool's one connection is busy with a long statement outside any unit (a unit would hit the limit itself).
+      const busy = (one.store.db as typeof store.db).execute(sql`select pg_sleep(60)`).catch(() => undefined);
+      const sleeper = async () => (await admin.query<{ pid: number }>("select pid from pg_stat_activity where query like 'select pg_sleep(60)%' and pid <> pg_backend_pid()")).rows[0]?.pid;
+      const deadline = Date.now() + 60_000;
+      while ((await sleeper()) === undefined) {
+        if (Date.now() > deadline) throw new Error('the long statement never reached the server');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      let outcome: unknown;
+      const waiting = one.store.transaction((tx) => tx.execute(sql`insert into units.things (id) values ('waited-too-long')`)).then(
+        () => (outcome = 'committed'),
+        (err: unknown) => (outcome = err),
+      );
+      // It fails while the connection is still busy.
+      while (outcome === undefined) {
+        if (Date.now() > deadline) throw new Error('the unit did not fail at its time limit while it waited for a connection');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(outcome).toBeInstanceOf(UnitTimedOut);
+      const pid = await sleeper();
+      expect(pid).toBeDefined();
+      await admin.query('select pg_cancel_backend($1)', [pid]);
+      await busy;
+      await waiting;
+      // The connection it waited for serves the next unit, outside any transaction; the insert never ran.
+      const { rows: fresh } = (await one.store.transaction(async (tx) => tx.execute(sql`select pg_current_xact_id_if_assigned() is null as fresh, (select count(*)::int from units.things) as n`))) as unknown as { rows: { fresh: boolean; n: number }[] };
+      expect(fresh).toEqual([{ fresh: true, n: 0 }]);
+    } finally {
+      await admin.end();
+      await one.close();
+    }
+  });
+
+  it('refuses a held write with a later answer from work an ended unit left running, without failing the unit now on its handle', async () => {
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
+    try {
+      let stale: Promise<unknown> | undefined;
+      await one.store.transaction(async (tx) => {
+        const unit = unitOf(tx as typeof store.db);
+        setTimeout(() => {
+          stale = unit.laterWithAnswer(() => unit.query({ text: 'insert into units.things (id) values ($1)' }, ['stale']));
+          stale.catch(() => {}); // read below
+        }, 50);
+      });
+      // The next unit takes the same handle (the store keeps one idle), and is still running when the stale write comes.
+      await one.store.transaction(async (tx) => {
+        await tx.execute(sql`insert into units.things (id) values ('next')`);
+        const deadline = Date.now() + 60_000;
+        while (stale === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      });
+      await expect(stale).rejects.toBeInstanceOf(OutsideUnitOfWork);
+      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things order by id`)) as unknown as { rows: { id: string }[] };
+      expect(kept.map((r) => r.id)).toEqual(['next']);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('fails the units of a commit group that gets no connection because the store closes, rather than leave them waiting', async () => {
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1);
+    const held = await holdConnection(one.store as unknown as ModuleStore);
+    const grouped = one.store.transaction((tx) => unitOf(tx as typeof store.db).later(() => unitOf(tx as typeof store.db).query({ text: 'insert into units.things (id) values ($1)' }, ['grouped']))).then(
+      () => 'committed',
+      (err: unknown) => (err instanceof StoreClosed ? 'the store is closed' : String(err)),
+    );
+    // Its group waits for the pool's one connection, which the other unit holds.
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = one.close();
+    expect(await grouped).toBe('the store is closed');
+    await held.release();
+    await closing;
   });
 
   it("cancels the running statement of a unit that timed out, so its backend lets go of the unit's locks", async () => {

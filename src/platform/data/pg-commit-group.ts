@@ -22,8 +22,8 @@
 //   held a connection from its start, a group had to go on its first unit's: taking one from the
 //   pool could wait on the units holding the rest, and no group held more units than the pool
 //   had connections; decision 37.)
-// - Refused units go again alone one after the other on the group's connection: side by side
-//   they would each need a connection, and could deadlock with each other.
+// - Refused units go again alone one after the other, each on a connection taken then: side by
+//   side they would each need a connection at once, and could deadlock with each other.
 import { context, type Context } from '@opentelemetry/api';
 import pg from 'pg';
 import { tracer } from '../observability/trace-context.ts';
@@ -91,51 +91,73 @@ export class CommitGroup {
     this.waiting = [];
     if (members.length === 0) return;
     this.out = true;
+    try {
+      const { refused } = await this.onConnection(members, (client) => (members.length === 1 ? alone(client, members[0]!) : together(client, members, this.observer)));
+      // Nothing of the group was kept: each unit again, alone, one after the other, each on a
+      // connection taken then (the group's may be what kept it from being sent).
+      if (refused) for (const m of members) await this.onConnection([m], (client) => alone(client, m));
+    } finally {
+      this.out = false;
+      if (this.waiting.length) this.schedule();
+    }
+  }
+
+  /**
+   * Runs `send` on a connection of the store's pool, given back once it has settled: closed
+   * rather than reused when the server ended its session. When there is no connection to be had
+   * (the store closed, the pool's connect timed out), or `send` throws, `members` fail with that:
+   * a unit left unsettled would wait for good (one already settled keeps its outcome).
+   */
+  private async onConnection(members: Member[], send: (client: pg.PoolClient) => Promise<Outcome>): Promise<Outcome> {
     let client: pg.PoolClient | undefined;
     // The connection's 'error' event while the group holds it (the server ended the backend): the
-    // round trip fails with it too, and the connection is closed rather than given back.
+    // round trip fails with it too.
     let broken: Error | undefined;
     const onError = (err: Error) => (broken ??= err);
     try {
       client = await this.connections.connect();
       client.on('error', onError);
-      const failure = members.length === 1 ? await alone(client, members[0]!) : await together(client, members, this.observer);
+      const outcome = await send(client);
       // The server ended the session (its 'error' event comes later, once the socket closes).
-      if (failure !== undefined && sessionEnded(failure)) broken ??= failure as Error;
+      if (outcome.failure !== undefined && sessionEnded(outcome.failure)) broken ??= outcome.failure as Error;
+      return outcome;
     } catch (err) {
-      // No connection, or not a refusal (those settle each unit): a unit left unsettled would
-      // wait for good. A unit already settled keeps its outcome.
       for (const m of members) {
         for (const h of m.held) h.reject(err);
         m.settle(err);
       }
       broken ??= err as Error;
+      return { failure: err, refused: false };
     } finally {
       client?.off('error', onError);
       client?.release(broken);
-      this.out = false;
-      if (this.waiting.length) this.schedule();
     }
   }
 }
 
-/** One unit's writes and the Sync that ends them, as decision 28 sends them; answers its failure, if any. */
-async function alone(client: pg.PoolClient, m: Member): Promise<unknown> {
+/** How a round trip of a group's went: the failure that settled its units, if any, or a refusal that left them to go again alone. */
+interface Outcome {
+  failure?: unknown;
+  refused: boolean;
+}
+
+/** One unit's writes and the Sync that ends them, as decision 28 sends them. */
+async function alone(client: pg.PoolClient, m: Member): Promise<Outcome> {
   const trip = new RoundTrip();
   for (const h of m.held) trip.add(h.statement, h.values).then(h.resolve, h.reject);
   context.with(m.context, () => client.query(trip as never));
   try {
     await trip.done;
     m.settle();
-    return undefined;
+    return { refused: false };
   } catch (err) {
     m.settle(err);
-    return err;
+    return { failure: err, refused: false };
   }
 }
 
-/** The units' writes in one round trip; answers the failure that settled them, if any. */
-async function together(client: pg.PoolClient, members: Member[], observer: CommitGroupObserver | undefined): Promise<unknown> {
+/** The units' writes in one round trip: each settled, or all refused, to go again alone. */
+async function together(client: pg.PoolClient, members: Member[], observer: CommitGroupObserver | undefined): Promise<Outcome> {
   const trip = new RoundTrip();
   const answers = members.map((m) =>
     m.held.map((h) => {
@@ -160,23 +182,17 @@ async function together(client: pg.PoolClient, members: Member[], observer: Comm
       m.held.forEach((h, j) => answers[i]![j]!.then(h.resolve, h.reject));
       m.settle();
     });
-    return undefined;
+    return { refused: false };
   }
   if (refusedWhole(failure, trip)) {
     observer?.refused(trip.sent ? ((failure as pg.DatabaseError).code ?? 'unknown') : 'not-sent');
-    // Nothing of the group was kept: each unit again, alone, one after the other.
-    let last: unknown;
-    for (const m of members) {
-      const err = await alone(client, m);
-      if (err !== undefined && !refusedByServer(err)) last = err;
-    }
-    return last;
+    return { failure, refused: true };
   }
   for (const m of members) {
     for (const h of m.held) h.reject(failure);
     m.settle(failure);
   }
-  return failure;
+  return { failure, refused: false };
 }
 
 /**

@@ -54,7 +54,8 @@ export function openPgStore<T extends Record<string, unknown>>(
   const idle: UnitHandle[] = [];
   const units: Units = {
     take: () => idle.pop() ?? newUnitHandle(connections, group, limits.current),
-    giveBack: (handle) => void idle.push(handle),
+    // Kept up to a bound: units are no longer bounded by the pool, and a burst's worth need not stay.
+    giveBack: (handle) => void (idle.length < IDLE_UNIT_HANDLES && idle.push(handle)),
   };
   const limits: UnitLimits = { timeoutMs: options.unitTimeoutMs ?? 30_000, current: () => inside.getStore(), url: options.url };
   if (!(limits.timeoutMs > 0)) throw new RangeError(`unitTimeoutMs must be above 0 (got ${limits.timeoutMs})`);
@@ -96,6 +97,9 @@ export function openPgStore<T extends Record<string, unknown>>(
     },
   };
 }
+
+/** How many idle unit handles (a UnitConnection and its drizzle handle) a store keeps for the units to come. */
+const IDLE_UNIT_HANDLES = 256;
 
 interface UnitHandle {
   unit: UnitConnection;
@@ -168,8 +172,7 @@ async function unitOfWork<R>(units: Units, token: UnitToken, limits: UnitLimits,
     } else await unit.rollback().catch((e: Error) => (broken = e));
     throw err;
   } finally {
-    const released = unit.end(broken);
-    if (released) await released;
+    unit.end(broken);
     units.giveBack(handle);
   }
 }

@@ -37,17 +37,11 @@ export class UnitConnection implements HoldsWrites {
   private lost: Error | undefined;
 
   private readonly connections: Connections;
-  /** The unit's connection, once it needed one; `connecting` until then, or while it is asked for. */
-  private client: pg.PoolClient | undefined;
-  private connecting: Promise<pg.PoolClient> | undefined;
-  /** What the connection's 'error' event said while the unit held it: the server ended the backend. */
-  private broken: Error | undefined;
-  private readonly onError = (err: Error) => {
-    this.broken ??= err;
-  };
+  /** This unit's connection; each unit has its own, so a late answer from the pool reaches only the unit that asked. */
+  private lease: Lease = newLease();
   /**
    * Where a unit whose writes were all held commits, with the store's others ending in its turn.
-   * A connection given none has one of its own, where each such unit goes alone.
+   * A unit given none has one of its own, on the same connections, where each such unit goes alone.
    */
   private readonly group: CommitGroup;
   /**
@@ -71,75 +65,98 @@ export class UnitConnection implements HoldsWrites {
     this.held = [];
     this.failed = undefined;
     this.lost = undefined;
-    this.broken = undefined;
+    this.lease = newLease();
   }
 
   /** The connection the unit holds, if it took one and has it in hand (for a cancel request). */
   get connection(): pg.PoolClient | undefined {
-    return this.client;
+    return this.lease.client;
   }
 
   /**
-   * Gives the unit's connection, if it took one, back to the pool once the unit is over: closed
-   * rather than reused when `broken` says so, or when the server ended the backend meanwhile.
-   * Whatever the unit still had on its way to the connection goes first.
+   * Gives the unit's connection back to the pool as the unit ends: closed rather than reused when
+   * `broken` says so, or when the server ended the backend meanwhile. One still on its way (a unit
+   * that timed out waiting for it) goes straight back when it comes, and what the unit had queued
+   * for it is never sent.
    */
-  end(broken?: Error): Promise<void> | undefined {
-    const connecting = this.connecting;
-    if (!connecting) return undefined;
-    this.connecting = undefined;
-    return connecting.then(
+  end(broken?: Error): void {
+    const lease = this.lease;
+    lease.ended = true;
+    const client = lease.client;
+    if (!client) return;
+    lease.client = undefined;
+    client.off('error', lease.onError);
+    client.release(broken ?? lease.broken);
+  }
+
+  /**
+   * Runs `go` on the unit's connection: now if the unit has it, else once it comes, asking the
+   * pool the first time. Sends queued meanwhile go in the order they were made, in the same
+   * reaction that hands the connection over, so nothing the unit sends later can overtake them.
+   */
+  private on(go: (client: pg.PoolClient) => void, fail: (err: Error) => void): void {
+    const lease = this.lease;
+    if (lease.client) return go(lease.client);
+    if (lease.unavailable) return fail(lease.unavailable);
+    lease.queued.push({ go, fail });
+    if (lease.asked) return;
+    lease.asked = true;
+    this.connections.connect().then(
       (client) => {
-        this.client = undefined;
-        client.off('error', this.onError);
-        client.release(broken ?? this.broken);
+        const queued = lease.queued.splice(0);
+        if (lease.ended) {
+          // Nothing was sent on it: it goes back as it came.
+          const err = new Error('the unit of work ended before its connection came');
+          for (const q of queued) q.fail(err);
+          client.release();
+          return;
+        }
+        // Handled while the unit holds it: a backend the server ends mid-unit (a failover,
+        // pg_terminate_backend) fails the unit's statements, and would also raise an unhandled
+        // 'error' that took the process down.
+        client.on('error', lease.onError);
+        lease.client = client;
+        for (const q of queued) q.go(client);
       },
-      () => {},
+      (err: Error) => {
+        lease.unavailable = err;
+        for (const q of lease.queued.splice(0)) q.fail(err);
+      },
     );
   }
 
-  /** The unit's connection, asked of the pool the first time. */
-  private connect(): Promise<pg.PoolClient> {
-    this.connecting ??= this.connections.connect().then((client) => {
-      // Handled while the unit holds it: a backend the server ends mid-unit (a failover,
-      // pg_terminate_backend) fails the unit's statements, and would also raise an unhandled
-      // 'error' that took the process down.
-      client.on('error', this.onError);
-      this.client = client;
-      return client;
-    });
-    return this.connecting;
+  /** Sends a round trip on the unit's connection; one that never reaches it fails as pg fails one it cannot send (pg-round-trip.ts). */
+  private send(trip: RoundTrip): void {
+    this.on(
+      (client) => client.query(trip as never),
+      (err) => trip.handleError(err, undefined as never),
+    );
+  }
+
+  /** A statement on its own, on the unit's connection (the unit has begun). */
+  private run(statement: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
+    const client = this.lease.client;
+    if (client) return client.query(statement as pg.QueryConfig, values);
+    return new Promise((resolve, reject) => this.on((c) => void c.query(statement as pg.QueryConfig, values).then(resolve, reject), reject));
   }
 
   /**
-   * Sends a round trip on the unit's connection, once it has one: in the order the unit sent
-   * them, as the connection's reactions run in the order they were asked for. One that never
-   * reaches a connection fails as pg fails one it cannot send (pg-round-trip.ts).
+   * Why a statement or held write from the caller is refused: it does not run in this unit's
+   * callback (work a unit left running, which holds its `tx`). Checked before anything of the
+   * unit's state is touched, so it cannot fail the unit that now has the connection.
    */
-  private send(trip: RoundTrip): void {
-    if (this.client) {
-      this.client.query(trip as never);
-      return;
-    }
-    this.connect().then(
-      (client) => client.query(trip as never),
-      (err: Error) => trip.handleError(err, undefined as never),
-    );
-  }
-
-  /** A statement on its own, on the unit's connection (the unit has begun: it has one, or asked). */
-  private run(statement: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
-    if (this.client) return this.client.query(statement as pg.QueryConfig, values);
-    return this.connect().then((client) => client.query(statement as pg.QueryConfig, values));
+  private outsider(): OutsideUnitOfWork | undefined {
+    if (!this.current) return undefined;
+    const caller = this.current();
+    if (caller !== this.owner || !caller?.open) return new OutsideUnitOfWork(caller === undefined ? 'outside' : 'ended');
+    return undefined;
   }
 
   /** What drizzle calls for each statement. */
   query(config: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
     const statement = typeof config === 'string' ? { text: config } : config;
-    if (this.current) {
-      const caller = this.current();
-      if (caller !== this.owner || !caller?.open) return Promise.reject(new OutsideUnitOfWork(caller === undefined ? 'outside' : 'ended'));
-    }
+    const outsider = this.outsider();
+    if (outsider) return Promise.reject(outsider);
     if (this.lost) return Promise.reject(this.lost);
     if (this.holding) {
       return new Promise((resolve, reject) => this.held.push({ statement, values, resolve, reject }));
@@ -168,6 +185,8 @@ export class UnitConnection implements HoldsWrites {
    * would wait forever: read it after the unit.
    */
   laterWithAnswer<T>(write: () => Promise<T>): Promise<T> {
+    const outsider = this.outsider();
+    if (outsider) return Promise.reject(outsider);
     const held = this.hold([write], 'laterWithAnswer');
     if (Array.isArray(held)) return held[0] as Promise<T>;
     // Nothing is held: the unit must not commit without the write (its answer is read only
@@ -195,6 +214,8 @@ export class UnitConnection implements HoldsWrites {
    * (those are never sent), else once they settle, with a send's own error if one failed.
    */
   private hold(sends: readonly (() => Promise<unknown>)[], caller: string): Promise<unknown>[] | Promise<never> {
+    const outsider = this.outsider();
+    if (outsider) return Promise.reject(outsider);
     const before = this.held.length;
     this.holding = true;
     let answers: Promise<unknown>[];
@@ -270,4 +291,32 @@ export class UnitConnection implements HoldsWrites {
     this.held = [];
     return trip;
   }
+}
+
+/** A unit's connection: asked of the pool when the unit first sends, given back when it ends. */
+interface Lease {
+  client: pg.PoolClient | undefined;
+  asked: boolean;
+  /** Sends made while the connection was on its way, in the order made. */
+  queued: { go(client: pg.PoolClient): void; fail(err: Error): void }[];
+  /** Why the pool gave none: every send of the unit fails with it. */
+  unavailable: Error | undefined;
+  /** The unit ended before the connection came: it goes straight back, nothing sent on it. */
+  ended: boolean;
+  /** What the connection's 'error' event said while the unit held it: the server ended the backend. */
+  broken: Error | undefined;
+  onError(err: Error): void;
+}
+
+function newLease(): Lease {
+  const lease: Lease = {
+    client: undefined,
+    asked: false,
+    queued: [],
+    unavailable: undefined,
+    ended: false,
+    broken: undefined,
+    onError: (err) => void (lease.broken ??= err),
+  };
+  return lease;
 }
