@@ -59,6 +59,8 @@ interface Result {
   switches: number;
   /** Write system calls of the topology's processes over the load (NaN without /proc). */
   writes: number;
+  /** Postgres commit groups the server refused over the load (their units went again alone; decision 37). */
+  groupsRefused: number;
 }
 
 const rate = (r: Result) => r.confirmed / r.seconds;
@@ -108,6 +110,7 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   let clientCpuMs = 0;
   let switches = Number.NaN;
   let writes = Number.NaN;
+  let groupsRefused = 0;
   const cpuNow = () => children.reduce((sum, c) => sum + (treeCpuMs(c.pid!) ?? 0), 0);
   const writesNow = () => children.reduce((sum, c) => sum + (treeWriteSyscalls(c.pid!) ?? Number.NaN), 0);
   try {
@@ -175,6 +178,8 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
     writes = writesNow() - writesBefore;
     const client = process.cpuUsage(clientBefore);
     clientCpuMs = (client.user + client.system) / 1000;
+    // The internal listeners (PORT + 1000) serve /metrics.
+    groupsRefused = await commitGroupsRefused([port + 1000, ...extracted.map((_, i) => port + 1 + i + 1000)]);
   } finally {
     for (const child of children.reverse()) {
       child.kill('SIGTERM');
@@ -185,7 +190,18 @@ async function runOne(name: string, env: Record<string, string>, port: number, e
   const outcome = await checkOrdersRun(loadConfig({ ...benchKeysEnv, ...env, LOG_LEVEL: 'silent' }), sku, STOCK, latencies.length, keyPrefix, placedBy);
   if (outcome.orders !== latencies.length + cancelled) throw new Error(`${outcome.orders} orders in the store, ${latencies.length + cancelled} placed`);
   if (TIMELINE) printTimeline(name, latencies, confirmedAt);
-  return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs, clientCpuMs, switches, writes);
+  return summary(name, latencies, latencies.slice(WARM_UP), cancelled, seconds, cpuMs, clientCpuMs, switches, writes, groupsRefused);
+}
+
+/** Postgres commit groups the server refused, summed over the deployables' /metrics (a counter that is absent until one is). */
+async function commitGroupsRefused(internalPorts: number[]): Promise<number> {
+  let n = 0;
+  for (const p of internalPorts) {
+    const res = await fetch(`http://127.0.0.1:${p}/metrics`);
+    if (!res.ok) throw new Error(`/metrics on ${p} answered ${res.status}`);
+    for (const line of (await res.text()).split('\n')) if (line.startsWith('pg_commit_groups_refused_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
 }
 
 function printTimeline(name: string, latencies: number[], confirmedAt: number[]): void {
@@ -200,13 +216,13 @@ function printTimeline(name: string, latencies: number[], confirmedAt: number[])
   }
 }
 
-function summary(name: string, latencies: number[], warm: number[], cancelled: number, seconds: number, cpuMs: number, clientCpuMs: number, switches: number, writes: number): Result {
+function summary(name: string, latencies: number[], warm: number[], cancelled: number, seconds: number, cpuMs: number, clientCpuMs: number, switches: number, writes: number, groupsRefused: number): Result {
   const sorted = [...latencies].sort((a, b) => a - b);
   const sortedWarm = [...warm].sort((a, b) => a - b);
   const placed = latencies.length + cancelled;
   return {
     name, confirmed: latencies.length, cancelled, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p99Warm: percentile(sortedWarm, 99),
-    cpuMsPerOrder: cpuMs / placed, switchesPerOrder: switches / placed, writesPerOrder: writes / placed, latencies, warm, cpuMs, clientCpuMs, switches, writes,
+    cpuMsPerOrder: cpuMs / placed, switchesPerOrder: switches / placed, writesPerOrder: writes / placed, latencies, warm, cpuMs, clientCpuMs, switches, writes, groupsRefused,
   };
 }
 
@@ -252,7 +268,7 @@ export async function run(): Promise<void> {
     const results = cases.map(([key]) => {
       const rs = rounds.get(key)!;
       const sum = (f: (x: Result) => number) => rs.reduce((n, x) => n + f(x), 0);
-      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.flatMap((x) => x.warm), sum((x) => x.cancelled), sum((x) => x.seconds), sum((x) => x.cpuMs), sum((x) => x.clientCpuMs), sum((x) => x.switches), sum((x) => x.writes));
+      return summary(rs[0]!.name, rs.flatMap((x) => x.latencies), rs.flatMap((x) => x.warm), sum((x) => x.cancelled), sum((x) => x.seconds), sum((x) => x.cpuMs), sum((x) => x.clientCpuMs), sum((x) => x.switches), sum((x) => x.writes), sum((x) => x.groupsRefused));
     });
     const rows = results.map((r) => [r.name, r.confirmed, r.cancelled, (r.confirmed / r.seconds).toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1), r.p99Warm.toFixed(1), r.cpuMsPerOrder.toFixed(2), r.switchesPerOrder.toFixed(1), r.writesPerOrder.toFixed(1)]);
     writeSection(
@@ -290,6 +306,8 @@ of SQLite's writes of a WAL frame (a frame's header and its page are two) or of 
 (decision 32); on the Postgres row they count its round trips, on the SQLite rows mostly its pages.
 
 Throughput relative to the embedded default: extracted **${(rate(results[1]!) / rate(results[0]!)).toFixed(2)}**, Postgres + BullMQ **${(rate(results[2]!) / rate(results[0]!)).toFixed(2)}**${results[3] ? ` (over loopback TCP: ${(rate(results[3]) / rate(results[0]!)).toFixed(2)})` : ''}.
+
+Postgres commit groups the server refused (their units then went again alone, one after the other; decision 37): ${results[2]!.groupsRefused}${results[3] ? ` on the socket row, ${results[3].groupsRefused} over TCP` : ''}.
 
 The bench's own clients (undici's pool, 32 connections) took ${results.map((r) => (r.clientCpuMs / (r.confirmed + r.cancelled)).toFixed(2)).join(' / ')} ms of CPU an order in the rows above, on the same two cores.
 
