@@ -319,13 +319,20 @@ describe('a Postgres unit of work', () => {
       // Before, its BEGIN and insert went out on it, and it was then closed.
       expect(sent).toEqual([]);
       expect(releasedWith).toBeUndefined();
+      // A unit that had its connection and ended: what is sent on it afterwards fails rather than wait for good.
+      const ended = new UnitConnection({ connect: () => probe.connect() });
+      ended.start();
+      await ended.query({ text: 'select 1' });
+      await ended.commit();
+      ended.end();
+      await expect(ended.query({ text: 'select 1' })).rejects.toThrow(/has ended/);
     } finally {
       await probe.end();
     }
   });
 
   it('fails a unit that runs out of time waiting for its connection, which then serves the next unit outside any transaction', async () => {
-    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1, { unitTimeoutMs: 300 });
+    const one = await pgStoreWith(schema, 'CREATE SCHEMA units; CREATE TABLE units.things (id text PRIMARY KEY)', 1, { unitTimeoutMs: 2_000 });
     const admin = new pg.Client({ connectionString: one.url });
     await admin.connect();
     try {
@@ -348,18 +355,50 @@ describe('a Postgres unit of work', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(outcome).toBeInstanceOf(UnitTimedOut);
+      // The next unit takes the same handle and waits for a connection too, behind the one that timed out.
+      const next = one.store.transaction(async (tx) => {
+        await tx.execute(sql`insert into units.things (id) values ('next')`);
+        return tx.execute(sql`select pg_current_xact_id_if_assigned() is not null as in_its_own, (select count(*)::int from units.things where id = 'waited-too-long') as n`);
+      });
       const pid = await sleeper();
       expect(pid).toBeDefined();
       await admin.query('select pg_cancel_backend($1)', [pid]);
       await busy;
       await waiting;
-      // The connection it waited for serves the next unit, outside any transaction; the insert never ran.
-      const { rows: fresh } = (await one.store.transaction(async (tx) => tx.execute(sql`select pg_current_xact_id_if_assigned() is null as fresh, (select count(*)::int from units.things) as n`))) as unknown as { rows: { fresh: boolean; n: number }[] };
-      expect(fresh).toEqual([{ fresh: true, n: 0 }]);
+      // The connection the first waited for went back unused and serves the next unit; before,
+      // the first's late failure reached the next unit through the handle they shared.
+      const { rows } = (await next) as unknown as { rows: { in_its_own: boolean; n: number }[] };
+      expect(rows).toEqual([{ in_its_own: true, n: 0 }]);
+      const { rows: kept } = await admin.query<{ id: string }>('select id from units.things order by id');
+      expect(kept.map((r) => r.id)).toEqual(['next']);
     } finally {
       await admin.end();
       await one.close();
     }
+  });
+
+  it('runs nothing outside its transaction when the round trip carrying its BEGIN could not be sent', async () => {
+    const insert = { text: 'insert into units.things (id) values ($1)' };
+    // JSON.stringify refuses a BigInt: pg sends nothing of the first round trip, BEGIN included.
+    const unsendable = { text: 'select $1::jsonb' };
+    const together = store.transaction(async (tx) => {
+      const unit = unitOf(tx);
+      const first = unit.query(unsendable, [{ big: 1n }]);
+      const second = unit.query(insert, ['outside-1']);
+      const outcomes = await Promise.allSettled([first, second]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    });
+    await expect(together).rejects.toThrow(/cannot go on/);
+    // A COMMIT made before the failure was known does not report a commit.
+    const committing = store.transaction(async (tx) => {
+      void unitOf(tx).query(unsendable, [{ big: 1n }]).catch(() => {});
+    });
+    await expect(committing).rejects.toThrow();
+    // Before, the second insert ran in autocommit and was kept.
+    expect((await ids()).filter((id) => id.startsWith('outside-'))).toEqual([]);
+    // The connection serves the next unit.
+    await store.transaction((tx) => add(tx, 'outside-then'));
+    expect((await ids()).filter((id) => id.startsWith('outside-'))).toEqual(['outside-then']);
   });
 
   it('refuses a held write with a later answer from work an ended unit left running, without failing the unit now on its handle', async () => {

@@ -66,7 +66,16 @@ export class RoundTrip {
    */
   callback: (err: Error | null) => void = () => {};
 
-  constructor() {
+  /**
+   * A round trip queued before this one on the same connection, which must have been sent for
+   * this one to go: one that carried a unit's BEGIN or held writes and could not be sent left
+   * this one to run outside the transaction, or without those writes. pg sends the next query
+   * once the one before it failed to, so the check is made as this one is submitted.
+   */
+  private readonly after: RoundTrip | undefined;
+
+  constructor(after?: RoundTrip) {
+    this.after = after;
     this.done = new Promise<void>((resolve, reject) => (this.settle = (err) => (err ? reject(err) : resolve())));
     this.done.catch(() => {});
   }
@@ -121,6 +130,7 @@ export class RoundTrip {
     // trip there and let what follows run regardless.
     // Every statement added gets NotRun: the one that could not be held already has its error.
     if (this.unheld) return this.refuse(-1, this.unheld);
+    if (this.after && !this.after.sent) return this.refuse(-1, new Error('not sent: a round trip sent before it on the same connection could not be sent'));
     const prepared = (q: PgQuery) => (q.name ? (con.parsedStatements[q.name] ?? con.submittedNamedStatements[q.name]) : undefined);
     // pg's own check: one name, one statement text, per connection; and so within the round trip,
     // where the second Bind would otherwise run the first statement under the second's name.

@@ -97,6 +97,7 @@ export class UnitConnection implements HoldsWrites {
   private on(go: (client: pg.PoolClient) => void, fail: (err: Error) => void): void {
     const lease = this.lease;
     if (lease.client) return go(lease.client);
+    if (lease.ended) return fail(new Error('the unit of work has ended'));
     if (lease.unavailable) return fail(lease.unavailable);
     lease.queued.push({ go, fail });
     if (lease.asked) return;
@@ -116,7 +117,13 @@ export class UnitConnection implements HoldsWrites {
         // 'error' that took the process down.
         client.on('error', lease.onError);
         lease.client = client;
-        for (const q of queued) q.go(client);
+        for (const q of queued) {
+          try {
+            q.go(client);
+          } catch (err) {
+            q.fail(err as Error);
+          }
+        }
       },
       (err: Error) => {
         lease.unavailable = err;
@@ -133,11 +140,28 @@ export class UnitConnection implements HoldsWrites {
     );
   }
 
-  /** A statement on its own, on the unit's connection (the unit has begun). */
-  private run(statement: Statement | string, values?: unknown[]): Promise<pg.QueryResult> {
+  /**
+   * A statement on its own, on the unit's connection (the unit has begun). While the round trip
+   * that carries the unit's BEGIN or held writes is not yet sent, it goes in a round trip of its
+   * own that is sent only if that one was (`guarded`: a ROLLBACK is not, it is harmless alone).
+   */
+  private run(statement: Statement | string, values?: unknown[], guarded = true): Promise<pg.QueryResult> {
+    const opening = guarded ? this.unsentOpening() : undefined;
+    if (opening) {
+      const trip = new RoundTrip(opening);
+      const result = trip.add(statement, values);
+      this.send(trip);
+      return result;
+    }
     const client = this.lease.client;
     if (client) return client.query(statement as pg.QueryConfig, values);
     return new Promise((resolve, reject) => this.on((c) => void c.query(statement as pg.QueryConfig, values).then(resolve, reject), reject));
+  }
+
+  /** The unit's last round trip carrying its BEGIN or held writes, while it is not yet sent. */
+  private unsentOpening(): RoundTrip | undefined {
+    const opening = this.lease.opening;
+    return opening && !opening.sent ? opening : undefined;
   }
 
   /**
@@ -271,18 +295,19 @@ export class UnitConnection implements HoldsWrites {
 
   async rollback(): Promise<void> {
     this.abandon(new Error('rolled back before it was sent'));
-    if (this.begun) await this.run('ROLLBACK');
+    if (this.begun) await this.run('ROLLBACK', undefined, false);
   }
 
   /** A round trip holding the BEGIN if it is still to go, then every held write. */
   private trip(): RoundTrip {
-    const trip = new RoundTrip();
-    if (!this.begun || this.held.length > 0) {
-      // Told before the statement's own error reaches the unit (RoundTrip settles `done` first).
-      trip.done.catch((err: Error) => {
-        if (!trip.sent) this.lost ??= new Error(`the unit of work cannot go on: a round trip carrying its BEGIN or held writes could not be sent (${err.message})`, { cause: err });
-      });
-    }
+    const lease = this.lease;
+    const trip = new RoundTrip(this.unsentOpening());
+    lease.opening = trip;
+    // Told before the statement's own error reaches the unit (RoundTrip settles `done` first);
+    // only the unit that sent it: once that unit has ended, its handle may serve another.
+    trip.done.catch((err: Error) => {
+      if (!trip.sent && this.lease === lease) this.lost ??= new Error(`the unit of work cannot go on: a round trip carrying its BEGIN or held writes could not be sent (${err.message})`, { cause: err });
+    });
     if (!this.begun) {
       trip.add('BEGIN').catch(() => {});
       this.begun = true;
@@ -297,6 +322,8 @@ export class UnitConnection implements HoldsWrites {
 interface Lease {
   client: pg.PoolClient | undefined;
   asked: boolean;
+  /** The unit's last round trip that carried its BEGIN or held writes: what follows it goes only if it was sent. */
+  opening: RoundTrip | undefined;
   /** Sends made while the connection was on its way, in the order made. */
   queued: { go(client: pg.PoolClient): void; fail(err: Error): void }[];
   /** Why the pool gave none: every send of the unit fails with it. */
@@ -312,6 +339,7 @@ function newLease(): Lease {
   const lease: Lease = {
     client: undefined,
     asked: false,
+    opening: undefined,
     queued: [],
     unavailable: undefined,
     ended: false,
