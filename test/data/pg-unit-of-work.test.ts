@@ -11,6 +11,7 @@ import { NestedTransactionError, OutsideUnitOfWork, StoreClosed, UnitTimedOut, t
 import { causeChain } from '../../src/platform/errors/causes.ts';
 import type { HoldsWrites } from '../../src/platform/data/prepared-write.ts';
 import { UnitConnection } from '../../src/platform/data/pg-unit-connection.ts';
+import { NotRun } from '../../src/platform/data/not-run.ts';
 
 const schema = defineSchema('units', (k) => ({ things: k.table('things', { id: k.text('id').primaryKey() }) }));
 
@@ -394,7 +395,21 @@ describe('a Postgres unit of work', () => {
       void unitOf(tx).query(unsendable, [{ big: 1n }]).catch(() => {});
     });
     await expect(committing).rejects.toThrow();
-    // Before, the second insert ran in autocommit and was kept.
+    // Nor when the unit has begun and a round trip of its held writes waits in pg's queue behind a
+    // statement still running: a COMMIT made meanwhile does not commit without them.
+    let behind!: Promise<unknown>;
+    const withoutHeld = store.transaction(async (tx) => {
+      const unit = unitOf(tx);
+      await unit.query(insert, ['outside-first']);
+      void unit.query({ text: 'select pg_sleep(0.2)' }, []).catch(() => {});
+      void unit.later(() => unit.query(unsendable, [{ big: 1n }]));
+      behind = unit.query({ text: 'select 1' }, []);
+      behind.catch(() => {});
+      // The callback returns at once: its COMMIT is made before pg has tried that round trip.
+    });
+    await expect(withoutHeld).rejects.toMatchObject({ cause: expect.objectContaining({ message: expect.stringMatching(/BigInt/) }) });
+    await expect(behind).rejects.toBeInstanceOf(NotRun);
+    // Before, the second insert ran in autocommit and was kept; the third unit committed its first insert without its held write.
     expect((await ids()).filter((id) => id.startsWith('outside-'))).toEqual([]);
     // The connection serves the next unit.
     await store.transaction((tx) => add(tx, 'outside-then'));

@@ -7,8 +7,8 @@ import { causeChain } from '../errors/causes.ts';
 export class NotRun extends Error {
   override name = 'NotRun';
 
-  constructor(cause: unknown) {
-    super(`not run: a statement sent before it in the same round trip failed (${(cause as Error)?.message ?? cause})`, { cause });
+  constructor(cause: unknown, why = 'a statement sent before it in the same round trip failed') {
+    super(`not run: ${why} (${(cause as Error)?.message ?? cause})`, { cause });
   }
 }
 

@@ -72,11 +72,15 @@ export class RoundTrip {
    * this one to run outside the transaction, or without those writes. pg sends the next query
    * once the one before it failed to, so the check is made as this one is submitted.
    */
-  private readonly after: RoundTrip | undefined;
+  private after: RoundTrip | undefined;
+  /** Why it was not sent: the round trip it was to follow was not (its statements get NotRun). */
+  private blocked: NotRun | undefined;
+  /** What it failed with, once settled: what a round trip queued to follow it is told. */
+  private failure: Error | undefined;
 
   constructor(after?: RoundTrip) {
     this.after = after;
-    this.done = new Promise<void>((resolve, reject) => (this.settle = (err) => (err ? reject(err) : resolve())));
+    this.done = new Promise<void>((resolve, reject) => (this.settle = (err) => (err ? ((this.failure = err), reject(err)) : resolve())));
     this.done.catch(() => {});
   }
 
@@ -130,7 +134,10 @@ export class RoundTrip {
     // trip there and let what follows run regardless.
     // Every statement added gets NotRun: the one that could not be held already has its error.
     if (this.unheld) return this.refuse(-1, this.unheld);
-    if (this.after && !this.after.sent) return this.refuse(-1, new Error('not sent: a round trip sent before it on the same connection could not be sent'));
+    const after = this.after;
+    // Checked once: the one before it need not be kept any longer.
+    this.after = undefined;
+    if (after && !after.sent) return (this.blocked = new NotRun(after.failure ?? new Error('it was not sent'), 'a round trip sent before it on the same connection could not be sent'));
     const prepared = (q: PgQuery) => (q.name ? (con.parsedStatements[q.name] ?? con.submittedNamedStatements[q.name]) : undefined);
     // pg's own check: one name, one statement text, per connection; and so within the round trip,
     // where the second Bind would otherwise run the first statement under the second's name.
@@ -228,6 +235,13 @@ export class RoundTrip {
   handleError(err: Error, con: Connection) {
     if (this.settled) return;
     this.settled = true;
+    if (this.current < 0 && this.blocked) {
+      // Nothing of it was written, for the round trip it was to follow was not: none ran.
+      this.settle(err);
+      for (const q of this.queries) q.handleError(this.blocked, con);
+      this.callback(err);
+      return;
+    }
     if (this.current < 0) {
       // Nothing was written, so nothing ran: the statement that kept it from being sent has the
       // error (the first, when it was the connection's), every other one NotRun.

@@ -144,6 +144,8 @@ export class UnitConnection implements HoldsWrites {
    * A statement on its own, on the unit's connection (the unit has begun). While the round trip
    * that carries the unit's BEGIN or held writes is not yet sent, it goes in a round trip of its
    * own that is sent only if that one was (`guarded`: a ROLLBACK is not, it is harmless alone).
+   * Such a round trip uses the extended protocol, as the unit's first statement always does, so
+   * a text of several commands is refused there (it is sent as one only on pg's own path).
    */
   private run(statement: Statement | string, values?: unknown[], guarded = true): Promise<pg.QueryResult> {
     const opening = guarded ? this.unsentOpening() : undefined;
@@ -295,6 +297,12 @@ export class UnitConnection implements HoldsWrites {
 
   async rollback(): Promise<void> {
     this.abandon(new Error('rolled back before it was sent'));
+    // Its connection has not come (or never will): nothing of the unit went out, so there is
+    // nothing to roll back and no connection to wait for; it goes straight back when it comes.
+    if (!this.lease.client) {
+      this.lease.ended = true;
+      return;
+    }
     if (this.begun) await this.run('ROLLBACK', undefined, false);
   }
 
