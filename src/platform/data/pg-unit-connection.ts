@@ -28,14 +28,6 @@ export class UnitConnection implements HoldsWrites {
   private holding = false;
   /** A held write that could not be held (laterWithAnswer): the COMMIT fails with it. */
   private failed: Promise<never> | undefined;
-  /**
-   * A round trip of the unit's that pg refused before sending it (a value it cannot convert, a
-   * statement name taken): it ran nothing, so its BEGIN did not open the transaction and its held
-   * writes were lost. The unit may have caught its statement's error; it runs nothing more, and
-   * fails rather than commit without them.
-   */
-  private lost: Error | undefined;
-
   private readonly connections: Connections;
   /** This unit's connection; each unit has its own, so a late answer from the pool reaches only the unit that asked. */
   private lease: Lease = newLease();
@@ -64,7 +56,6 @@ export class UnitConnection implements HoldsWrites {
     this.begun = false;
     this.held = [];
     this.failed = undefined;
-    this.lost = undefined;
     this.lease = newLease();
   }
 
@@ -183,7 +174,7 @@ export class UnitConnection implements HoldsWrites {
     const statement = typeof config === 'string' ? { text: config } : config;
     const outsider = this.outsider();
     if (outsider) return Promise.reject(outsider);
-    if (this.lost) return Promise.reject(this.lost);
+    if (this.lease.lost) return Promise.reject(this.lease.lost);
     if (this.holding) {
       return new Promise((resolve, reject) => this.held.push({ statement, values, resolve, reject }));
     }
@@ -240,8 +231,6 @@ export class UnitConnection implements HoldsWrites {
    * (those are never sent), else once they settle, with a send's own error if one failed.
    */
   private hold(sends: readonly (() => Promise<unknown>)[], caller: string): Promise<unknown>[] | Promise<never> {
-    const outsider = this.outsider();
-    if (outsider) return Promise.reject(outsider);
     const before = this.held.length;
     this.holding = true;
     let answers: Promise<unknown>[];
@@ -262,7 +251,7 @@ export class UnitConnection implements HoldsWrites {
   }
 
   async commit(): Promise<void> {
-    if (this.lost) throw this.lost;
+    if (this.lease.lost) throw this.lease.lost;
     if (this.failed) await this.failed;
     let committed: Promise<pg.QueryResult>;
     if (this.held.length === 0) {
@@ -311,10 +300,10 @@ export class UnitConnection implements HoldsWrites {
     const lease = this.lease;
     const trip = new RoundTrip(this.unsentOpening());
     lease.opening = trip;
-    // Told before the statement's own error reaches the unit (RoundTrip settles `done` first);
-    // only the unit that sent it: once that unit has ended, its handle may serve another.
+    // Told before the statement's own error reaches the unit (RoundTrip settles `done` first), and
+    // to the unit that sent it only: once that unit has ended, its handle may serve another.
     trip.done.catch((err: Error) => {
-      if (!trip.sent && this.lease === lease) this.lost ??= new Error(`the unit of work cannot go on: a round trip carrying its BEGIN or held writes could not be sent (${err.message})`, { cause: err });
+      if (!trip.sent) lease.lost ??= new Error(`the unit of work cannot go on: a round trip carrying its BEGIN or held writes could not be sent (${err.message})`, { cause: err });
     });
     if (!this.begun) {
       trip.add('BEGIN').catch(() => {});
@@ -336,6 +325,13 @@ interface Lease {
   queued: { go(client: pg.PoolClient): void; fail(err: Error): void }[];
   /** Why the pool gave none: every send of the unit fails with it. */
   unavailable: Error | undefined;
+  /**
+   * A round trip of the unit's that pg refused before sending it (a value it cannot convert, a
+   * statement name taken): it ran nothing, so its BEGIN did not open the transaction and its held
+   * writes were lost. The unit may have caught its statement's error; it runs nothing more, and
+   * fails rather than commit without them.
+   */
+  lost: Error | undefined;
   /** The unit ended before the connection came: it goes straight back, nothing sent on it. */
   ended: boolean;
   /** What the connection's 'error' event said while the unit held it: the server ended the backend. */
@@ -350,6 +346,7 @@ function newLease(): Lease {
     opening: undefined,
     queued: [],
     unavailable: undefined,
+    lost: undefined,
     ended: false,
     broken: undefined,
     onError: (err) => void (lease.broken ??= err),
