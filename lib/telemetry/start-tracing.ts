@@ -16,8 +16,12 @@ export interface Tracing {
   readonly exporting: boolean;
   /** Sends what is buffered now (before a process exits). */
   flush(): Promise<void>;
-  /** Flushes, then stops the exporter. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes, then stops the exporter. Spans it could not deliver (the collector down, or refusing)
+   * are telemetry lost, not a stop that failed: it answers that error for the caller to report,
+   * so a process that drained its own work still exits 0.
+   */
+  shutdown(): Promise<Error | undefined>;
 }
 
 const registry = Symbol.for('strangler.tracing');
@@ -70,10 +74,18 @@ export async function startTracing(o: { serviceName: string; env?: Env }): Promi
   if (settings.exporter) {
     const provider = await sdkProvider(settings, env, serviceName);
     trace.setGlobalTracerProvider(provider);
-    tracing = { serviceName, exporting: true, flush: () => provider.forceFlush(), shutdown: () => provider.shutdown() };
+    tracing = {
+      serviceName,
+      exporting: true,
+      flush: () => provider.forceFlush(),
+      shutdown: () => provider.shutdown().then(
+        () => undefined,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      ),
+    };
   } else {
     trace.setGlobalTracerProvider(new PropagatingTracerProvider());
-    tracing = { serviceName, exporting: false, flush: async () => {}, shutdown: async () => {} };
+    tracing = { serviceName, exporting: false, flush: async () => {}, shutdown: async () => undefined };
   }
   g[registry] = tracing;
   return tracing;
