@@ -14,20 +14,26 @@ export interface Tracing {
   readonly serviceName: string;
   /** Spans are recorded and exported. */
   readonly exporting: boolean;
-  /** Sends what is buffered now (before a process exits). */
-  flush(): Promise<void>;
   /**
    * Flushes, then stops the exporter. Spans it could not deliver (the collector down, or refusing)
    * are telemetry lost, not a stop that failed: it answers that error for the caller to report,
-   * so a process that drained its own work still exits 0.
+   * so a process that drained its own work still exits 0. It gives up after `withinMs`: the
+   * exporter retries a collector that refuses for up to OTEL_EXPORTER_OTLP_TIMEOUT (10 s), longer
+   * than a stop can wait once its requests drained.
    */
-  shutdown(): Promise<Error | undefined>;
+  shutdown(withinMs?: number): Promise<Error | undefined>;
 }
 
 const registry = Symbol.for('strangler.tracing');
 type WithTracing = typeof globalThis & { [registry]?: Tracing };
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * How long a stop waits for the collector to take what is buffered: within the 5 s that the
+ * monolith's stop guard leaves after its drain (bootstrap.ts).
+ */
+const SHUTDOWN_WITHIN_MS = 4_000;
 
 /** The OTLP traces URL the standard variables name (the signal-specific one wins, as the spec says). */
 function tracesUrl(env: Env): string | undefined {
@@ -77,15 +83,22 @@ export async function startTracing(o: { serviceName: string; env?: Env }): Promi
     tracing = {
       serviceName,
       exporting: true,
-      flush: () => provider.forceFlush(),
-      shutdown: () => provider.shutdown().then(
-        () => undefined,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-      ),
+      shutdown: (withinMs = SHUTDOWN_WITHIN_MS) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<Error>((resolve) => {
+          timer = setTimeout(() => resolve(new Error(`the collector did not take the buffered spans within ${withinMs} ms`)), withinMs);
+          timer.unref();
+        });
+        const done = provider.shutdown().then(
+          () => undefined,
+          (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+        );
+        return Promise.race([done, late]).finally(() => clearTimeout(timer));
+      },
     };
   } else {
     trace.setGlobalTracerProvider(new PropagatingTracerProvider());
-    tracing = { serviceName, exporting: false, flush: async () => {}, shutdown: async () => undefined };
+    tracing = { serviceName, exporting: false, shutdown: async () => undefined };
   }
   g[registry] = tracing;
   return tracing;
@@ -102,7 +115,8 @@ export async function stopTracing(): Promise<void> {
   const t = g[registry];
   if (!t) return;
   delete g[registry];
-  await t.shutdown();
+  const lost = await t.shutdown();
   trace.disable();
   propagation.disable();
+  if (lost) throw lost;
 }

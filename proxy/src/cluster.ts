@@ -71,7 +71,12 @@ export function runPrimary(workers: number, opts: ProxyOptions, log: Logger): vo
   cluster.on('exit', (w, code, signal) => {
     const lived = Date.now() - (startedAt.get(w.id) ?? 0);
     startedAt.delete(w.id);
-    if (stopping) return;
+    if (stopping) {
+      // A worker that did not end its stop cleanly is worth a line: the primary itself still ends in 0.
+      const clean = code === 0 && !signal;
+      log[clean ? 'info' : 'error']({ workerPid: w.process.pid, code, signal }, clean ? 'worker stopped' : `worker stopped badly (${signal ? `signal ${signal}` : `exit code ${code}`})`);
+      return;
+    }
     // Dying within seconds of starting, again and again, is a crash loop: wait longer each time.
     quickDeaths = lived < 5_000 ? quickDeaths + 1 : 0;
     const delayMs = quickDeaths === 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(quickDeaths, 9));

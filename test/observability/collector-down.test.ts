@@ -1,6 +1,9 @@
 // A deployable exporting spans to a collector that is down still stops cleanly: the requests it
 // served are done, so SIGTERM ends in 0, and the spans it could not deliver are reported in its
-// log as a warning, not as a stop that failed (the proxy's worker: proxy/test/collector-down.test.ts).
+// log as a warning, not as a stop that failed. The exporter would retry the refused collector for
+// its whole OTEL_EXPORTER_OTLP_TIMEOUT (10 s by default); the stop gives it 4 s, inside the 5 s its
+// guard leaves after the drain. (A proxy worker, with the exporter's own timeout shorter:
+// proxy/test/collector-down.test.ts.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +22,7 @@ afterAll(async () => {
 });
 
 describe('the monolith, its collector down', () => {
-  it('exits 0 on SIGTERM and reports the spans it could not export', async () => {
+  it('exits 0 on SIGTERM and reports the spans it could not export, within its own bound', async () => {
     const collector = await freePort(); // nothing listens there: every export is refused
     const port = await freePort();
     child = startTs('src/main.ts', {
@@ -45,7 +48,7 @@ describe('the monolith, its collector down', () => {
     expect(exit, out).toEqual({ code: 0, signal: null });
     const warning = out.split('\n').find((l) => l.includes('spans still buffered at the stop could not be exported'));
     expect(warning, out).toBeDefined();
-    expect(JSON.parse(warning!)).toMatchObject({ level: 'warn', err: { code: 'ECONNREFUSED' } });
+    expect(JSON.parse(warning!)).toMatchObject({ level: 'warn', err: { message: 'the collector did not take the buffered spans within 4000 ms' } });
     expect(out).not.toContain('shutdown failed');
   }, 120_000);
 });
