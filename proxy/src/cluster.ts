@@ -127,7 +127,19 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
     else if (msg.t === 'reload') proxy.reload();
   });
   process.once('SIGTERM', async () => {
-    await proxy.close();
+    // A stop that hangs (a Redis that no longer answers its QUIT, ...) is cut short, as the
+    // monolith's is: the drain's grace, then 5 s for the rest.
+    const guard = setTimeout(() => {
+      opts.logger?.error('stop took too long; exiting');
+      process.exit(1);
+    }, (opts.drainMs ?? 10_000) + 5_000);
+    guard.unref();
+    try {
+      await proxy.close();
+    } catch (err) {
+      opts.logger?.error({ err }, 'stop failed');
+      process.exit(1);
+    }
     // Spans the collector does not take are reported; the worker drained, so it still ends in 0.
     const lost = await currentTracing()?.shutdown();
     if (lost) opts.logger?.warn({ err: lost }, 'spans still buffered at the stop could not be exported');
