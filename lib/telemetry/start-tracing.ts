@@ -17,11 +17,12 @@ export interface Tracing {
   /**
    * Flushes, then stops the exporter. Spans it could not deliver (the collector down, or refusing)
    * are telemetry lost, not a stop that failed: it answers that error for the caller to report,
-   * so a process that drained its own work still exits 0. It gives up after `withinMs`: the
-   * exporter retries a collector that refuses for up to OTEL_EXPORTER_OTLP_TIMEOUT (10 s), longer
-   * than a stop can wait once its requests drained.
+   * so a process that drained its own work still exits 0. It gives up after 4 s, or at
+   * `giveUpAt` (epoch ms: the caller's own stop deadline) if that comes first: the exporter
+   * retries a collector that refuses for up to OTEL_EXPORTER_OTLP_TIMEOUT (10 s), longer than a
+   * stop can wait once its requests drained.
    */
-  shutdown(withinMs?: number): Promise<Error | undefined>;
+  shutdown(giveUpAt?: number): Promise<Error | undefined>;
 }
 
 const registry = Symbol.for('strangler.tracing');
@@ -29,10 +30,7 @@ type WithTracing = typeof globalThis & { [registry]?: Tracing };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/**
- * How long a stop waits for the collector to take what is buffered: within the 5 s that the
- * monolith's stop guard leaves after its drain (bootstrap.ts).
- */
+/** How long a stop waits at most for the collector to take what is buffered. */
 const SHUTDOWN_WITHIN_MS = 4_000;
 
 /** The OTLP traces URL the standard variables name (the signal-specific one wins, as the spec says). */
@@ -83,7 +81,8 @@ export async function startTracing(o: { serviceName: string; env?: Env }): Promi
     tracing = {
       serviceName,
       exporting: true,
-      shutdown: (withinMs = SHUTDOWN_WITHIN_MS) => {
+      shutdown: (giveUpAt = Infinity) => {
+        const withinMs = Math.max(0, Math.min(SHUTDOWN_WITHIN_MS, giveUpAt - Date.now()));
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<Error>((resolve) => {
           timer = setTimeout(() => resolve(new Error(`the collector did not take the buffered spans within ${withinMs} ms`)), withinMs);

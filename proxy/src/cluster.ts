@@ -126,13 +126,18 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
     if (msg.t === 'canary-state') canaryState = msg.state;
     else if (msg.t === 'reload') proxy.reload();
   });
-  process.once('SIGTERM', async () => {
+  // SIGTERM from the primary; SIGINT too, as Ctrl-C in a terminal sends it to every process of the group.
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     // A stop that hangs (a Redis that no longer answers its QUIT, ...) is cut short, as the
     // monolith's is: the drain's grace, then 5 s for the rest.
+    const deadline = Date.now() + (opts.drainMs ?? 10_000) + 5_000;
     const guard = setTimeout(() => {
       opts.logger?.error('stop took too long; exiting');
       process.exit(1);
-    }, (opts.drainMs ?? 10_000) + 5_000);
+    }, deadline - Date.now());
     guard.unref();
     try {
       await proxy.close();
@@ -141,8 +146,10 @@ export async function runWorker(opts: ProxyOptions): Promise<void> {
       process.exit(1);
     }
     // Spans the collector does not take are reported; the worker drained, so it still ends in 0.
-    const lost = await currentTracing()?.shutdown();
+    const lost = await currentTracing()?.shutdown(deadline - 500);
     if (lost) opts.logger?.warn({ err: lost }, 'spans still buffered at the stop could not be exported');
     process.exit(0);
-  });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

@@ -287,7 +287,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       live.stop();
       canary.stop();
       sharedCanary?.stop();
-      await Promise.all([publicServer, internalServer].map((server) => drain(server, opts.drainMs ?? 10_000)));
+      const graceMs = opts.drainMs ?? 10_000;
+      // A server's close waits for its upgraded sockets too, which closeAllConnections() does not
+      // reach: the tunnels end with the grace, as requests still in flight do.
+      const tunnelsEnd = setTimeout(() => tunnels.closeAll(), graceMs);
+      tunnelsEnd.unref();
+      await Promise.all([publicServer, internalServer].map((server) => drain(server, graceMs)));
+      clearTimeout(tunnelsEnd);
       agents.destroy();
       await limiter.close();
       await migrationConsole.close();
@@ -307,7 +313,7 @@ function listen(server: http.Server, port: number, host: string): Promise<number
   });
 }
 
-/** Closes a server: idle connections now, requests in flight after a grace period (tunnels would hold it forever). */
+/** Closes a server: idle connections now, requests in flight after a grace period (its tunnels are closed by the caller). */
 function drain(server: http.Server, graceMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());

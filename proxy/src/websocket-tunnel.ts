@@ -15,6 +15,8 @@ export class WebSocketTunnels {
   private readonly hpm: RequestHandler;
   private readonly table: () => RouteTable;
   private readonly gate: Gate;
+  /** Client sockets of tunnels, open or being opened: upgraded, so no longer their server's to close. */
+  private readonly open = new Set<Socket>();
 
   constructor(table: () => RouteTable, gate: Gate) {
     this.table = table;
@@ -28,6 +30,8 @@ export class WebSocketTunnels {
   }
 
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
     const table = this.table();
     const route = table.match('GET', req.url ?? '/');
     // A route that checks tokens checks them on upgrades too, or a WebSocket would walk around it.
@@ -44,6 +48,12 @@ export class WebSocketTunnels {
       return;
     }
     this.tunnel(req, socket, head, table, route, false);
+  }
+
+  /** Ends every tunnel: at the end of a stop's grace, as requests still in flight are. */
+  closeAll(): void {
+    for (const socket of this.open) socket.destroy();
+    this.open.clear();
   }
 
   private tunnel(req: TunnelRequest, socket: Socket, head: Buffer, table: RouteTable, route: ReturnType<RouteTable['match']>, mayForce: boolean): void {

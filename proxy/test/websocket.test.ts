@@ -96,5 +96,21 @@ describe('WebSocket upgrades', () => {
     });
     allowed.close();
   });
-});
 
+  it('ends open tunnels when the grace of a stop runs out, so the stop finishes', async () => {
+    const wsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const stopping = await proxyWith({ pools: { monolith: { instances: [wsUrl] } }, routes: [{ name: 'all', prefix: '/', old: 'monolith', new: 'monolith' }] }, { drainMs: 300 });
+    const ws = new WebSocket(`${stopping.url.replace('http', 'ws')}/api/v1/orders/live`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const ended = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    // Generous, against a loaded machine; before, the stop waited for the tunnel for good.
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still stopping after 30 s'), 30_000)));
+    expect(await Promise.race([stopping.close().then(() => 'stopped'), hung])).toBe('stopped');
+    clearTimeout(timer);
+    await ended;
+  }, 60_000);
+});

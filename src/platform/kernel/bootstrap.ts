@@ -75,16 +75,17 @@ function stopOnSignals(app: RunningApp): void {
     if (signalled) return;
     signalled = true;
     app.logger.info({ signal }, 'draining');
+    const deadline = Date.now() + app.config.SHUTDOWN_TIMEOUT_MS + 5_000;
     const guard = setTimeout(() => {
       app.logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, app.config.SHUTDOWN_TIMEOUT_MS + 5_000);
+    }, deadline - Date.now());
     guard.unref();
     app
       .stop()
       // Spans still buffered leave before the process does; those the collector does not take are
-      // reported, and the stop, whose own work is done, still ends in 0.
-      .then(() => currentTracing()?.shutdown())
+      // reported, and the stop, whose own work is done, still ends in 0, before the guard's deadline.
+      .then(() => currentTracing()?.shutdown(deadline - 500))
       .then(
       (lost) => {
         if (lost) app.logger.warn({ err: lost }, 'spans still buffered at the stop could not be exported');

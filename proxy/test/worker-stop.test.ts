@@ -1,6 +1,8 @@
-// A proxy worker whose stop hangs is cut short: here its Redis stops answering (a relay between
-// them that goes silent), so the QUIT of its close never returns. The worker gives up after the
-// drain's grace and 5 s more, says so, and ends in 1, rather than wait for a SIGKILL.
+// How a proxy worker's stop ends. Ctrl-C in a terminal sends SIGINT to the primary and every
+// worker at once: each worker drains and ends in 0, as on the primary's SIGTERM. A stop that hangs
+// is cut short: here the worker's Redis stops answering (a relay between them that goes silent),
+// so the QUIT of its close never returns; the worker gives up after the drain's grace and 5 s
+// more, says so, and ends in 1, rather than wait for a SIGKILL. The primary logs each worker's end.
 import { createConnection, createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -44,6 +46,31 @@ afterAll(async () => {
   await fresh?.close();
 });
 
+/** What the primary logged of each worker's end during its stop. */
+const workerEnds = (out: string) => out.split('\n').filter((l) => l.includes('"msg":"worker stopped')).map((l) => JSON.parse(l) as { code: number | null; signal: string | null });
+
+describe('a proxy worker, stopped from a terminal', () => {
+  it('drains on the SIGINT of Ctrl-C and ends in 0', async () => {
+    old = await startUpstream('monolith');
+    fresh = await startUpstream('orders');
+    proxy = await spawnProxy({ env: { PROXY_CONFIG: tempConfig(twoSides(old, fresh)), PROXY_WORKERS: '1', JWT_SECRET: SECRET, LOG_LEVEL: 'info' } });
+    expect((await request(proxy.base, '/api/v1/orders/1')).status).toBe(200);
+    const listening = proxy.output().split('\n').find((l) => l.includes('proxy listening'))!;
+    const workerPid = (JSON.parse(listening) as { pid: number }).pid;
+    expect(workerPid).not.toBe(proxy.child.pid);
+
+    // As a terminal does: the signal reaches every process of the group.
+    const exited = new Promise<number | null>((resolve) => proxy!.child.once('exit', (code) => resolve(code)));
+    process.kill(workerPid, 'SIGINT');
+    proxy.child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(workerEnds(proxy.output()), proxy.output()).toEqual([expect.objectContaining({ code: 0, signal: null })]);
+    await old.close();
+    await fresh.close();
+    old = fresh = undefined;
+  }, 120_000);
+});
+
 describe('a proxy worker whose stop hangs', () => {
   it('gives up after its grace, says so, and ends in 1', async () => {
     relay = await silenceableRelay();
@@ -58,7 +85,6 @@ describe('a proxy worker whose stop hangs', () => {
     await proxy.stop();
     const out = proxy.output();
     expect(out).toContain('"msg":"stop took too long; exiting"');
-    const stopped = out.split('\n').filter((l) => l.includes('"msg":"worker stopped'));
-    expect(stopped.map((l) => JSON.parse(l) as { code: number; signal: string | null }), out).toEqual([expect.objectContaining({ code: 1, signal: null })]);
+    expect(workerEnds(out), out).toEqual([expect.objectContaining({ code: 1, signal: null })]);
   }, 120_000);
 });
