@@ -23,7 +23,17 @@ export class WebSocketTunnels {
     this.gate = gate;
     this.hpm = createProxyMiddleware({
       ejectPlugins: true,
-      plugins: [(proxy) => proxy.on('error', (_err, _req, socket) => (socket as Socket).destroy())],
+      plugins: [
+        (proxy) => proxy.on('error', (_err, _req, socket) => (socket as Socket).destroy()),
+        // The upstream side of a tunnel ends with the client's, however that closes (a stop's
+        // closeAll(), an error): the proxy pipes the two, and a destroyed client socket only unpipes.
+        (proxy) =>
+          proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
+            const client = socket as Socket;
+            client.once('close', () => proxyReq.destroy());
+            proxyReq.once('upgrade', (_res, upstream: Socket) => (client.destroyed ? upstream.destroy() : client.once('close', () => upstream.destroy())));
+          }),
+      ],
       router: (req) => (req as TunnelRequest).tunnelTarget!,
       agent: false,
     });
@@ -39,6 +49,8 @@ export class WebSocketTunnels {
       this.gate
         .admit(req, table, route, false)
         .then((admission) => {
+          // Gone while its token was checked (its client, or a stop's closeAll()): nothing to open.
+          if (socket.destroyed) return;
           if (!admission.refusal) return this.tunnel(req, socket, head, table, route, admission.mayForce);
           const { status } = admission.refusal;
           socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);

@@ -100,17 +100,21 @@ describe('WebSocket upgrades', () => {
   it('ends open tunnels when the grace of a stop runs out, so the stop finishes', async () => {
     const wsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const stopping = await proxyWith({ pools: { monolith: { instances: [wsUrl] } }, routes: [{ name: 'all', prefix: '/', old: 'monolith', new: 'monolith' }] }, { drainMs: 300 });
+    const upstreamSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
     const ws = new WebSocket(`${stopping.url.replace('http', 'ws')}/api/v1/orders/live`);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     const ended = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    const upstreamEnded = new Promise<void>((resolve) => void upstreamSide.then((s) => s.once('close', () => resolve())));
     // Generous, against a loaded machine; before, the stop waited for the tunnel for good.
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still stopping after 30 s'), 30_000)));
     expect(await Promise.race([stopping.close().then(() => 'stopped'), hung])).toBe('stopped');
     clearTimeout(timer);
+    // Both sides of the tunnel end: the client's, and the proxy's connection to the upstream.
     await ended;
+    await upstreamEnded;
   }, 60_000);
 });

@@ -50,12 +50,13 @@ afterAll(async () => {
 const workerEnds = (out: string) => out.split('\n').filter((l) => l.includes('"msg":"worker stopped')).map((l) => JSON.parse(l) as { code: number | null; signal: string | null });
 
 describe('a proxy worker, stopped from a terminal', () => {
-  it('drains on the SIGINT of Ctrl-C and ends in 0', async () => {
+  it('stops on the SIGINT of Ctrl-C and ends in 0', async () => {
     old = await startUpstream('monolith');
     fresh = await startUpstream('orders');
     proxy = await spawnProxy({ env: { PROXY_CONFIG: tempConfig(twoSides(old, fresh)), PROXY_WORKERS: '1', JWT_SECRET: SECRET, LOG_LEVEL: 'info' } });
     expect((await request(proxy.base, '/api/v1/orders/1')).status).toBe(200);
-    const listening = proxy.output().split('\n').find((l) => l.includes('proxy listening'))!;
+    const listening = proxy.output().split('\n').find((l) => l.includes('proxy listening'));
+    if (!listening) throw new Error(`no 'proxy listening' line in:\n${proxy.output()}`);
     const workerPid = (JSON.parse(listening) as { pid: number }).pid;
     expect(workerPid).not.toBe(proxy.child.pid);
 
@@ -77,7 +78,7 @@ describe('a proxy worker whose stop hangs', () => {
     old = await startUpstream('monolith');
     fresh = await startUpstream('orders');
     proxy = await spawnProxy({
-      env: { PROXY_CONFIG: tempConfig(twoSides(old, fresh)), PROXY_WORKERS: '1', JWT_SECRET: SECRET, LOG_LEVEL: 'info', REDIS_URL: relay.url, PROXY_REDIS_PREFIX: `stop-guard-${randomBytes(4).toString('hex')}:` },
+      env: { PROXY_CONFIG: tempConfig(twoSides(old, fresh)), PROXY_WORKERS: '1', JWT_SECRET: SECRET, LOG_LEVEL: 'info', REDIS_URL: relay.url, PROXY_REDIS_PREFIX: `worker-stop-${randomBytes(4).toString('hex')}:` },
     });
     expect((await request(proxy.base, '/api/v1/orders/1')).status).toBe(200);
 
