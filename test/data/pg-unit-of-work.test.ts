@@ -28,7 +28,8 @@ describe('a Postgres unit of work', () => {
   afterAll(() => pgStore?.close());
 
   const rows = async <T>(result: Promise<unknown>) => ((await result) as { rows: T[] }).rows;
-  const ids = async () => (await rows<{ id: string }>(store.db.execute(sql`select id from units.things order by id`))).map((r) => r.id);
+  /** The ids units.things holds, read through `db` (this suite's store unless another is named). */
+  const ids = async (db: typeof store.db = store.db) => (await rows<{ id: string }>(db.execute(sql`select id from units.things order by id`))).map((r) => r.id);
   const add = (tx: typeof store.db, id: string) => tx.execute(sql`insert into units.things (id) values (${id})`);
   type Unit = HoldsWrites & { query(config: { text: string }, values: unknown[]): Promise<unknown> };
   /** The unit's own connection, under drizzle's handle (pg-store.ts). */
@@ -206,8 +207,7 @@ describe('a Postgres unit of work', () => {
       // …or, the connection back in the pool, in autocommit.
       strays[1]!.go();
       await expect(left[1]).rejects.toMatchObject({ cause: expect.any(OutsideUnitOfWork) });
-      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things order by id`)) as unknown as { rows: { id: string }[] };
-      expect(kept.map((r) => r.id)).toEqual(['next']);
+      expect(await ids(one.store.db as typeof store.db)).toEqual(['next']);
     } finally {
       letGo();
       await one.close();
@@ -246,8 +246,7 @@ describe('a Postgres unit of work', () => {
       const deadline = Date.now() + 60_000;
       while (late === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await expect(late).rejects.toMatchObject({ cause: expect.any(OutsideUnitOfWork) });
-      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things order by id`)) as unknown as { rows: { id: string }[] };
-      expect(kept.map((r) => r.id)).toEqual(['next']);
+      expect(await ids(one.store.db as typeof store.db)).toEqual(['next']);
     } finally {
       await one.close();
     }
@@ -434,8 +433,7 @@ describe('a Postgres unit of work', () => {
         while (stale === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       });
       await expect(stale).rejects.toBeInstanceOf(OutsideUnitOfWork);
-      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things order by id`)) as unknown as { rows: { id: string }[] };
-      expect(kept.map((r) => r.id)).toEqual(['next']);
+      expect(await ids(one.store.db as typeof store.db)).toEqual(['next']);
     } finally {
       await one.close();
     }
@@ -469,8 +467,7 @@ describe('a Postgres unit of work', () => {
       await expect(stuck).rejects.toBeInstanceOf(UnitTimedOut);
       // The same key: before, this waited for the stuck backend's lock on 'k' until its sleep ended.
       await other.transaction((tx) => insert(tx, 'k'));
-      const { rows: kept } = (await (other.db as typeof store.db).execute(sql`select id from units.things`)) as unknown as { rows: { id: string }[] };
-      expect(kept.map((r) => r.id)).toEqual(['k']);
+      expect(await ids(other.db as typeof store.db)).toEqual(['k']);
     } finally {
       await other.close();
       await one.close();
@@ -491,8 +488,7 @@ describe('a Postgres unit of work', () => {
       await expect(one.store.transaction((tx) => insert(tx, 'unwritable'))).rejects.toThrow('cannot encode this');
       // A pool of one: before, the next unit was handed the closed connection and failed.
       await one.store.transaction((tx) => insert(tx, 'next'));
-      const { rows: kept } = (await (one.store.db as typeof store.db).execute(sql`select id from units.things`)) as unknown as { rows: { id: string }[] };
-      expect(kept.map((r) => r.id)).toEqual(['next']);
+      expect(await ids(one.store.db as typeof store.db)).toEqual(['next']);
     } finally {
       connection.bind = bind;
       await one.close();
